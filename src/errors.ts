@@ -1,0 +1,43 @@
+// One error style for the whole project: a stable code, a message a person can act on, and
+// whether trying again could help (BullMQ's UnrecoverableError idea, as a flag).
+export type ErrorCode =
+  | 'CONFIG_INVALID'
+  | 'SECRET_MISSING'
+  | 'TARGET_UNREACHABLE'
+  | 'TARGET_AUTH_FAILED'
+  | 'TABLE_MISSING'
+  | 'LOCK_TIMEOUT'
+  | 'TASK_UNKNOWN'
+  | 'TASK_NOT_IMPLEMENTED'
+  | 'VALIDATION_FAILED'
+  | 'ABORTED'
+  | 'EXEC_FAILED'
+  | 'INTERNAL';
+
+export class DrydockError extends Error {
+  readonly code: ErrorCode;
+  readonly retryable: boolean;
+  readonly hint: string | undefined;
+  readonly details: Record<string, unknown>;
+
+  constructor(code: ErrorCode, message: string, options: { retryable?: boolean; hint?: string; cause?: unknown; details?: Record<string, unknown> } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'DrydockError';
+    this.code = code;
+    this.retryable = options.retryable ?? false;
+    this.hint = options.hint;
+    this.details = options.details ?? {};
+  }
+}
+
+export function isRetryable(error: unknown): boolean {
+  if (error instanceof DrydockError) return error.retryable;
+  return true;
+}
+
+/** "message (hint)" for people; never includes a stack. */
+export function describeError(error: unknown): string {
+  if (error instanceof DrydockError) return error.hint ? `${error.message}. ${error.hint}` : error.message;
+  if (error instanceof Error) return error.message;
+  return String(error);
+}

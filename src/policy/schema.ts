@@ -1,0 +1,314 @@
+// The policy: one zod schema whose defaults are exactly Dokkerr's maintenance procedures
+// (spec/maintenance-procedures.md). It gives the TypeScript types, the validation, the JSON Schema
+// (`drydock config schema`) and `drydock config print --defaults`.
+// Values the spec does not give (times of day for "daily" tasks, which day "weekly" means, ...)
+// are chosen here and listed in the README under "Where the spec is silent".
+import { z } from 'zod';
+import {
+  bool,
+  duration,
+  frequency,
+  identifier,
+  int,
+  list,
+  noticeTiming,
+  percent,
+  str,
+  threshold,
+  timeOfDay,
+  timeRange,
+  versions,
+  weekday,
+} from './fields.js';
+
+const obj = <S extends z.ZodRawShape>(shape: S) => z.strictObject(shape).prefault({});
+
+/** A secret is named, never written inline: an environment variable or a file. */
+export const secretRef = z
+  .strictObject({
+    env: str('an environment variable name').optional(),
+    file: str('a file path').optional(),
+  })
+  .refine((s) => Boolean(s.env) !== Boolean(s.file), { message: 'expected exactly one of "env" or "file"' })
+  .meta({ description: 'Where a secret comes from: {env: NAME} or {file: /path}. Secrets are never written inline.' });
+
+const scheduleFields = {
+  frequency: frequency(),
+  time: timeOfDay().optional(),
+  day: weekday().optional(),
+  day_of_month: z.union([int(1).max(28), z.literal('last')]).optional(),
+};
+
+const tableList = list(identifier('a table name'));
+
+const postgresTarget = obj({
+  host: str('a host name').default('127.0.0.1'),
+  port: int(1).max(65535).default(5432),
+  database: identifier('a database name').default('dokkerr'),
+  user: str('a user name').default('postgres'),
+  password: secretRef.optional(),
+  connect_timeout: duration().default('5 seconds'),
+  /** Database to connect to when creating the demo database. */
+  maintenance_database: identifier('a database name').default('postgres'),
+});
+
+const redisTarget = obj({
+  host: str('a host name').default('127.0.0.1'),
+  port: int(1).max(65535).default(6379),
+  username: str().optional(),
+  password: secretRef.optional(),
+  connect_timeout: duration().default('5 seconds'),
+});
+
+const retry = obj({
+  attempts: int(1).max(20).default(3).meta({ description: 'Total attempts, the first included.' }),
+  backoff: duration().default('1 minute').meta({ description: 'Wait before the second attempt; doubles each time.' }),
+  max_backoff: duration().default('30 minutes'),
+});
+
+const channel = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('log') }),
+  z.strictObject({
+    type: z.literal('webhook'),
+    url: str('a URL').url({ message: 'expected an http(s) URL' }),
+    /** Slack-compatible payload ({text}) or Drydock's own JSON. */
+    format: z.enum(['json', 'slack']).default('json'),
+    headers: z.record(z.string(), z.string()).default({}),
+    /** Sent as `Authorization: Bearer <token>` when set. */
+    token: secretRef.optional(),
+    timeout: duration().default('10 seconds'),
+  }),
+]);
+
+export const policySchema = z
+  .strictObject({
+    state: obj({
+      path: str('a file path').default('.drydock/state.sqlite').meta({ description: 'SQLite state file (relative to the policy file).' }),
+    }),
+    targets: obj({ postgres: postgresTarget, redis: redisTarget }),
+    engine: obj({
+      retry,
+      /** A missed slot younger than this still runs after a restart; older ones are recorded as missed. */
+      misfire_grace: duration().default('10 minutes'),
+      /** How long a run waits for a table another run holds before it is skipped. */
+      lock_wait: duration().default('30 minutes'),
+      /** A daemon whose heartbeat is older than this is presumed dead; its open runs become interrupted. */
+      instance_timeout: duration().default('1 minute'),
+      shutdown_grace: duration().default('30 seconds'),
+    }),
+    activity_log: obj({ retention: duration().default('400 days') }),
+    database: obj({
+      vacuum: obj({
+        ...scheduleFields,
+        frequency: frequency().default('daily'),
+        time: timeOfDay().default('03:00 UTC'),
+        tables: tableList.default(['listings', 'bookings', 'messages']),
+        options: obj({ full: bool().default(false), analyze: bool().default(true), verbose: bool().default(true) }),
+        lock_timeout: duration().default('5 seconds'),
+      }),
+      backup: obj({
+        ...scheduleFields,
+        frequency: frequency().default('daily'),
+        retention: duration().default('30 days'),
+        type: z.enum(['full', 'incremental']).default('incremental'),
+        window: obj({ start: timeOfDay().default('01:00 UTC'), duration: duration().default('2 hours') }),
+      }),
+      index_rebuild: obj({
+        ...scheduleFields,
+        frequency: frequency().default('weekly'),
+        day: weekday().default('Sunday'),
+        time: timeOfDay().default('04:00 UTC'),
+        concurrent: bool().default(true),
+        tables: obj({
+          high_priority: tableList.default(['listings', 'users']),
+          normal: tableList.default(['reviews', 'notifications']),
+        }),
+        lock_timeout: duration().default('5 seconds'),
+      }),
+    }),
+    cache: obj({
+      eviction: obj({
+        ...scheduleFields,
+        frequency: frequency().default('hourly'),
+        threshold: obj({ memory: percent().default('80%'), keys: int(1).default(1_000_000) }),
+        /** Key prefixes that may be evicted; nothing else is ever touched. */
+        evictable_namespaces: list(str('a key prefix')).default([]),
+        batch_size: int(1).max(10_000).default(200),
+      }),
+      replication: obj({ sync_check: frequency().default('every 15 minutes'), max_lag: duration().default('5 seconds') }),
+      backup: obj({
+        ...scheduleFields,
+        frequency: frequency().default('daily'),
+        time: timeOfDay().default('02:00 UTC'),
+        retention: duration().default('7 days'),
+      }),
+      metrics: obj({
+        collection: frequency().default('every 1 minute'),
+        retention: duration().default('30 days'),
+        alerts: obj({ hit_rate: threshold().default('< 80%'), memory: threshold().default('> 90%'), latency: threshold().default('> 100ms') }),
+      }),
+    }),
+    security: obj({
+      patches: obj({
+        critical: obj({ sla: duration().default('24 hours'), approval: z.enum(['automatic', 'required']).default('automatic'), notification: noticeTiming().default('immediate') }),
+        high: obj({ sla: duration().default('72 hours'), approval: z.enum(['automatic', 'required']).default('required'), notification: noticeTiming().default('next business day') }),
+        medium: obj({ sla: duration().default('1 week'), approval: z.enum(['automatic', 'required']).default('required'), notification: noticeTiming().default('weekly') }),
+      }),
+      scans: obj({
+        vulnerability: obj({
+          ...scheduleFields,
+          frequency: frequency().default('daily'),
+          time: timeOfDay().default('05:00 UTC'),
+          tool: str().default('Nessus'),
+          scope: list(str()).default(['infrastructure', 'applications']),
+        }),
+        compliance: obj({
+          ...scheduleFields,
+          frequency: frequency().default('monthly'),
+          time: timeOfDay().default('05:30 UTC'),
+          standards: list(str()).default(['PCI-DSS', 'GDPR', 'SOC2']),
+        }),
+      }),
+    }),
+    dependencies: obj({
+      npm: obj({
+        ...scheduleFields,
+        frequency: frequency().default('weekly'),
+        day: weekday().default('Monday'),
+        time: timeOfDay().default('06:00 UTC'),
+        auto_merge: obj({ patch: bool().default(true), minor: bool().default(false), major: bool().default(false) }),
+        security: obj({ auto_merge: bool().default(true), priority: z.enum(['low', 'medium', 'high', 'critical']).default('high') }),
+      }),
+      system: obj({
+        ...scheduleFields,
+        frequency: frequency().default('monthly'),
+        time: timeOfDay().default('06:00 UTC'),
+        packages: list(str()).default(['os', 'runtime', 'tools']),
+        testing: obj({ required: bool().default(true), environment: str().default('staging') }),
+      }),
+      docker: obj({
+        ...scheduleFields,
+        frequency: frequency().default('monthly'),
+        time: timeOfDay().default('06:30 UTC'),
+        images: list(str()).default(['node', 'redis', 'postgres']),
+        scan: obj({ tool: str().default('Trivy'), threshold: z.enum(['low', 'medium', 'high', 'critical']).default('high') }),
+      }),
+    }),
+    server: obj({
+      health_check: obj({
+        frequency: frequency().default('every 5 minutes'),
+        checks: list(z.enum(['disk_usage', 'memory_usage', 'cpu_load', 'service_status'])).default([
+          'disk_usage',
+          'memory_usage',
+          'cpu_load',
+          'service_status',
+        ]),
+      }),
+      cleanup: obj({
+        ...scheduleFields,
+        frequency: frequency().default('daily'),
+        time: timeOfDay().default('04:30 UTC'),
+        tasks: list(z.enum(['log_rotation', 'temp_files', 'old_deployments'])).default(['log_rotation', 'temp_files', 'old_deployments']),
+        retention: obj({ logs: duration().default('30 days'), deployments: versions().default('5 versions') }),
+      }),
+      monitoring: obj({
+        metrics: obj({ collection: frequency().default('every 1 minute'), retention: duration().default('90 days') }),
+        alerts: obj({ disk: threshold().default('> 80%'), memory: threshold().default('> 85%'), cpu: threshold().default('> 90%') }),
+      }),
+    }),
+    network: obj({
+      firewall: obj({
+        review: frequency().default('monthly'),
+        updates: obj({ emergency: duration().default('immediate'), planned: frequency().default('weekly') }),
+      }),
+      dns: obj({
+        health_check: frequency().default('hourly'),
+        propagation: obj({ check: frequency().default('every 15 minutes'), timeout: duration().default('24 hours') }),
+      }),
+      ssl: obj({
+        renewal: obj({ threshold: duration().default('30 days'), automatic: bool().default(true) }),
+        validation: obj({
+          ...scheduleFields,
+          frequency: frequency().default('daily'),
+          time: timeOfDay().default('06:00 UTC'),
+          alerts: list(z.enum(['expiration', 'configuration'])).default(['expiration', 'configuration']),
+        }),
+      }),
+    }),
+    backup: obj({
+      database: obj({
+        full: obj({ ...scheduleFields, frequency: frequency().default('daily'), time: timeOfDay().default('01:00 UTC'), retention: duration().default('30 days') }),
+        incremental: obj({ ...scheduleFields, frequency: frequency().default('hourly'), time: timeOfDay().default('00:30 UTC'), retention: duration().default('24 hours') }),
+      }),
+      validation: obj({
+        restore_test: obj({ ...scheduleFields, frequency: frequency().default('weekly'), day: weekday().default('Saturday'), time: timeOfDay().default('07:00 UTC') }),
+        integrity_check: obj({ ...scheduleFields, frequency: frequency().default('daily'), time: timeOfDay().default('07:00 UTC') }),
+      }),
+      files: obj({
+        user_uploads: obj({ ...scheduleFields, frequency: frequency().default('daily'), time: timeOfDay().default('02:30 UTC'), retention: duration().default('90 days') }),
+        configuration: obj({ frequency: frequency().default('on change'), versioning: bool().default(true) }),
+      }),
+      monitoring: obj({
+        success_rate: obj({ threshold: percent().default('99.9%'), window: duration().default('30 days') }),
+        alerts: obj({ failure: noticeTiming().default('immediate'), size_change: threshold().default('> 20%') }),
+      }),
+    }),
+    maintenance_windows: obj({
+      regular: obj({
+        window: obj({
+          day: weekday().default('Sunday'),
+          time: timeRange().default('02:00-06:00 UTC'),
+          frequency: frequency().default('monthly'),
+          /** Which Sunday of the month: 1-4 or "last". The spec does not say; the first is the default. */
+          week_of_month: z.union([int(1).max(4), z.literal('last')]).default(1),
+        }),
+        notification: obj({ advance: duration().default('7 days'), reminder: duration().default('24 hours') }),
+      }),
+      emergency: obj({
+        approval: list(str('a role')).default(['CTO', 'Head of Operations']),
+        notification: obj({
+          minimum: duration().default('1 hour'),
+          channels: list(z.enum(['email', 'sms', 'status_page', 'webhook'])).default(['email', 'sms', 'status_page']),
+        }),
+      }),
+      blackout: obj({
+        periods: list(str('a period name')).default(['holiday_season', 'major_events', 'business_hours']),
+        exceptions: obj({ security: bool().default(true), critical_bugs: bool().default(true) }),
+      }),
+    }),
+    channels: z.record(identifier('a channel name'), channel).default({ log: { type: 'log' } }),
+    notify: obj({
+      /** Channels told before a run starts (the spec's notifyStakeholders). */
+      start: list(identifier('a channel name')).default(['log']),
+      success: list(identifier('a channel name')).default(['log']),
+      failure: list(identifier('a channel name')).default(['log']),
+    }),
+    stakeholders: list(
+      z.strictObject({
+        name: str('a name'),
+        roles: list(str('a role')).default([]),
+        email: str('an email address').email({ message: 'expected an email address' }).optional(),
+        phone: str('a phone number').optional(),
+      }),
+    ).default([]),
+    /** Per-task overrides by task id: enable/disable, retry policy. */
+    tasks: z
+      .record(
+        str('a task id'),
+        z.strictObject({ enabled: bool().optional(), retry: z.strictObject({ attempts: int(1).max(20).optional(), backoff: duration().optional(), max_backoff: duration().optional() }).optional() }),
+      )
+      .default({}),
+  })
+  .superRefine((policy, ctx) => {
+    const known = new Set(Object.keys(policy.channels));
+    for (const [event, names] of Object.entries(policy.notify)) {
+      names.forEach((name, i) => {
+        if (!known.has(name)) ctx.addIssue({ code: 'custom', path: ['notify', event, i], message: `unknown channel "${name}" (defined: ${[...known].join(', ') || 'none'})` });
+      });
+    }
+  });
+
+export type Policy = z.output<typeof policySchema>;
+export type PolicyInput = z.input<typeof policySchema>;
+export type SecretRef = z.output<typeof secretRef>;
+export type ChannelConfig = Policy['channels'][string];
