@@ -1,0 +1,12 @@
+// The ordered list of SQLite migrations. A static list (no directory scan) so the build needs no
+// copied files and a test can check the numbering. Feature areas add their own numbered files:
+// 010-019 metrics/alerts, 020-029 backups, 030-039 windows/notifications.
+import { sql as core } from './001-core.js';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const migrations: readonly Migration[] = [{ version: 1, name: 'core', sql: core }];
