@@ -1,0 +1,151 @@
+// A thin Redis connection for tasks and collectors: node-redis core with no reconnect loop (a task
+// or one collection round connects, works, closes), a timeout on every command (a paused server
+// must not hang a run), and errors that name the target as host:port.
+import { createClient } from '@redis/client';
+import { DrydockError } from '../errors.js';
+import { parseDuration } from '../policy/phrases.js';
+import { resolveSecret } from '../policy/secrets.js';
+import type { SecretRef } from '../policy/schema.js';
+
+export interface RedisTargetConfig {
+  host: string;
+  port: number;
+  username?: string | undefined;
+  password?: SecretRef | undefined;
+  /** "5 seconds"; also the per-command timeout unless commandTimeoutMs is given. */
+  connect_timeout?: string | undefined;
+}
+
+export interface RedisConnectOptions {
+  commandTimeoutMs?: number;
+  env?: NodeJS.ProcessEnv;
+}
+
+export type RedisReply = string | number | null | RedisReply[] | Buffer;
+
+export interface RedisConnection {
+  /** "host:port", as used in every message. */
+  readonly target: string;
+  command(args: string[]): Promise<RedisReply>;
+  /** INFO [section] parsed into key → value. */
+  info(section?: string): Promise<Record<string, string>>;
+  /** Round-trip time of one PING in milliseconds. */
+  ping(): Promise<number>;
+  close(): Promise<void>;
+}
+
+export function redisTargetName(target: { host: string; port: number }): string {
+  return `${target.host}:${target.port}`;
+}
+
+/** INFO text → flat map. Section headers and blank lines are skipped. */
+export function parseInfo(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of text.split(/\r?\n/)) {
+    if (!line || line.startsWith('#')) continue;
+    const at = line.indexOf(':');
+    if (at > 0) out[line.slice(0, at)] = line.slice(at + 1);
+  }
+  return out;
+}
+
+/** "ip=127.0.0.1,port=6380,state=online,offset=42,lag=0" → {ip, port, state, offset, lag}. */
+export function parseInfoFields(value: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of value.split(',')) {
+    const at = part.indexOf('=');
+    if (at > 0) out[part.slice(0, at)] = part.slice(at + 1);
+  }
+  return out;
+}
+
+function classify(error: unknown, target: string): DrydockError {
+  if (error instanceof DrydockError) return error;
+  const err = error as NodeJS.ErrnoException & { message?: string };
+  const message = String(err?.message ?? error);
+  if (/WRONGPASS|NOAUTH|NOPERM|invalid username-password/i.test(message)) {
+    return new DrydockError('TARGET_AUTH_FAILED', `Redis at ${target} refused the credentials: ${message}`, {
+      hint: 'check targets.redis.username and the password secret',
+      cause: error,
+    });
+  }
+  const code = err?.code ?? (/timeout/i.test(message) ? 'ETIMEDOUT' : undefined);
+  return new DrydockError('TARGET_UNREACHABLE', `Redis at ${target} is unreachable: ${code ?? message}`, {
+    retryable: true,
+    hint: `check that redis-server is running and listening on ${target}`,
+    cause: error,
+    details: { target },
+  });
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, target: string, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new DrydockError('TARGET_UNREACHABLE', `Redis at ${target} did not answer ${what} within ${ms} ms`, { retryable: true, details: { target } })),
+      ms,
+    );
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+export async function connectRedis(target: RedisTargetConfig, options: RedisConnectOptions = {}): Promise<RedisConnection> {
+  const name = redisTargetName(target);
+  const parsed = parseDuration(target.connect_timeout ?? '5 seconds');
+  const connectTimeout = parsed.ok ? Math.max(parsed.value, 100) : 5000;
+  const commandTimeout = options.commandTimeoutMs ?? connectTimeout;
+  const password = resolveSecret(target.password, 'targets.redis.password', options.env);
+  const client = createClient({
+    socket: { host: target.host, port: target.port, connectTimeout, reconnectStrategy: false },
+    ...(target.username ? { username: target.username } : {}),
+    ...(password ? { password } : {}),
+  });
+  let lastError: unknown;
+  // Without a listener an 'error' event would crash the process; keep it for the next message.
+  client.on('error', (error: unknown) => {
+    lastError = error;
+  });
+  try {
+    await withTimeout(client.connect(), connectTimeout + 500, name, 'the connection');
+  } catch (error) {
+    client.destroy();
+    throw classify(lastError ?? error, name);
+  }
+  let closed = false;
+  const run = async (args: string[]): Promise<RedisReply> => {
+    if (closed || !client.isOpen) throw classify(lastError ?? new Error('connection closed'), name);
+    try {
+      return (await withTimeout(client.sendCommand(args), commandTimeout, name, args[0] ?? 'command')) as RedisReply;
+    } catch (error) {
+      // A timed-out command leaves the connection in an unknown state: drop it.
+      if (error instanceof DrydockError && error.code === 'TARGET_UNREACHABLE') {
+        closed = true;
+        client.destroy();
+      }
+      if (error instanceof Error && /^(ERR|WRONGTYPE|NOSCRIPT|BUSY|READONLY|OOM|LOADING)/.test(error.message)) throw error;
+      throw classify(error, name);
+    }
+  };
+  return {
+    target: name,
+    command: run,
+    async info(section) {
+      const reply = await run(section ? ['INFO', section] : ['INFO']);
+      return parseInfo(String(reply));
+    },
+    async ping() {
+      const start = process.hrtime.bigint();
+      await run(['PING']);
+      return Number(process.hrtime.bigint() - start) / 1e6;
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      try {
+        if (client.isOpen) await withTimeout(client.close(), 1000, name, 'QUIT');
+      } catch {
+        client.destroy();
+      }
+    },
+  };
+}
