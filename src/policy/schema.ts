@@ -21,7 +21,8 @@ import {
   weekday,
 } from './fields.js';
 
-const obj = <S extends z.ZodRawShape>(shape: S) => z.strictObject(shape).prefault({});
+// prefault({}) parses an absent section as {} so the defaults inside it apply.
+const obj = <S extends z.ZodRawShape>(shape: S) => z.strictObject(shape).prefault({} as never);
 
 /** A secret is named, never written inline: an environment variable or a file. */
 export const secretRef = z
@@ -78,12 +79,48 @@ const channel = z.discriminatedUnion('type', [
     token: secretRef.optional(),
     timeout: duration().default('10 seconds'),
   }),
+  // Issue 5's channels: email over SMTP, SMS over a Twilio-style HTTP API, Slack incoming webhooks, the status page.
+  z.strictObject({
+    type: z.literal('email'),
+    host: str('a host name'),
+    port: int(1).max(65535).default(587),
+    /** true: TLS from the first byte (port 465); false: STARTTLS, which `require_tls` makes mandatory. */
+    secure: bool().default(false),
+    require_tls: bool().default(true),
+    user: str('a user name').optional(),
+    password: secretRef.optional(),
+    from: str('an email address'),
+    /** Extra recipients besides the stakeholders who chose this channel. */
+    to: list(str('an email address')).default([]),
+    /** PEM file of a CA to trust (a private SMTP relay). */
+    ca_file: str('a file path').optional(),
+    timeout: duration().default('10 seconds'),
+  }),
+  z.strictObject({
+    type: z.literal('sms'),
+    base_url: str('a URL').url({ message: 'expected an http(s) URL' }).default('https://api.twilio.com'),
+    account_sid: secretRef,
+    auth_token: secretRef,
+    from: str('a phone number'),
+    to: list(str('a phone number')).default([]),
+    timeout: duration().default('10 seconds'),
+  }),
+  z.strictObject({
+    type: z.literal('slack'),
+    url: secretRef.meta({ description: 'The incoming-webhook URL holds its own secret, so it is a secret reference.' }),
+    timeout: duration().default('10 seconds'),
+  }),
+  z.strictObject({ type: z.literal('status_page') }),
 ]);
 
 export const policySchema = z
   .strictObject({
     state: obj({
       path: str('a file path').default('.drydock/state.sqlite').meta({ description: 'SQLite state file (relative to the policy file).' }),
+    }),
+    http: obj({
+      host: str('a host name or address').default('127.0.0.1'),
+      port: int(0).max(65535).default(8080),
     }),
     targets: obj({ postgres: postgresTarget, redis: redisTarget }),
     engine: obj({
@@ -135,7 +172,12 @@ export const policySchema = z
         evictable_namespaces: list(str('a key prefix')).default([]),
         batch_size: int(1).max(10_000).default(200),
       }),
-      replication: obj({ sync_check: frequency().default('every 15 minutes'), max_lag: duration().default('5 seconds') }),
+      replication: obj({
+        sync_check: frequency().default('every 15 minutes'),
+        max_lag: duration().default('5 seconds'),
+        /** Replicas that must be connected ("host:port"); an empty list checks whichever the primary reports. */
+        replicas: list(str('a replica as host:port')).default([]),
+      }),
       backup: obj({
         ...scheduleFields,
         frequency: frequency().default('daily'),
@@ -146,6 +188,8 @@ export const policySchema = z
         collection: frequency().default('every 1 minute'),
         retention: duration().default('30 days'),
         alerts: obj({ hit_rate: threshold().default('< 80%'), memory: threshold().default('> 90%'), latency: threshold().default('> 100ms') }),
+        /** Further Redis servers to collect from (the main one is targets.redis). */
+        extra_targets: list(redisTarget).default([]),
       }),
     }),
     security: obj({
@@ -203,6 +247,17 @@ export const policySchema = z
           'cpu_load',
           'service_status',
         ]),
+        /** Mount points to check; an empty list checks every mounted file system with a size. */
+        mounts: list(str('a mount point')).default([]),
+        /** Services whose status is checked: a systemd unit, a process name, a TCP port or an HTTP URL. */
+        services: list(
+          z.union([
+            z.strictObject({ name: str('a name'), systemd: str('a unit name') }),
+            z.strictObject({ name: str('a name'), process: str('a process name') }),
+            z.strictObject({ name: str('a name'), tcp: str('host:port') }),
+            z.strictObject({ name: str('a name'), http: str('a URL').url({ message: 'expected an http(s) URL' }), timeout: duration().default('5 seconds') }),
+          ]),
+        ).default([]),
       }),
       cleanup: obj({
         ...scheduleFields,
@@ -210,6 +265,25 @@ export const policySchema = z
         time: timeOfDay().default('04:30 UTC'),
         tasks: list(z.enum(['log_rotation', 'temp_files', 'old_deployments'])).default(['log_rotation', 'temp_files', 'old_deployments']),
         retention: obj({ logs: duration().default('30 days'), deployments: versions().default('5 versions') }),
+        /** Directories clean-up may touch; every rule below must lie inside one of them. */
+        roots: list(str('a directory')).default([]),
+        /** Logs rotated when larger than max_size (bytes or "100MB") or older than max_age; rotated copies are gzip-compressed. */
+        logs: list(
+          z.strictObject({
+            path: str('a log file path or a glob like /var/log/app/*.log'),
+            max_size: z.union([int(1), str('a size like "100MB"')]).optional(),
+            max_age: duration().optional(),
+          }),
+        ).default([]),
+        temp: list(z.strictObject({ dir: str('a directory'), older_than: duration().default('7 days') })).default([]),
+        deployments: z
+          .strictObject({
+            root: str('a directory holding one sub-directory per release'),
+            current_link: str('a symlink name').default('current'),
+            /** A release counts as deployed successfully only when this file exists inside it. */
+            success_marker: str('a file name').default('.deployed'),
+          })
+          .optional(),
       }),
       monitoring: obj({
         metrics: obj({ collection: frequency().default('every 1 minute'), retention: duration().default('90 days') }),
@@ -236,6 +310,28 @@ export const policySchema = z
       }),
     }),
     backup: obj({
+      /** Where backups and archived WAL live, and how they are stored (issue 3). */
+      repository: obj({
+        path: str('a directory').default('/var/lib/drydock/repository'),
+        compression: z.enum(['zstd', 'lz4', 'gzip']).default('zstd'),
+        /** zstd level 1 costs ~2% size against level 3 and is about twice as fast (notes/backup-performance.md). */
+        level: int(1).max(19).default(1),
+        /** Worker threads that read, hash, compress and write; one per core is the measured sweet spot. */
+        processes: int(1).max(64).default(2),
+        /** AES-256-GCM key (64 hex characters or 32 raw bytes) for the stored objects; unset means unencrypted. */
+        encryption_key: secretRef.optional(),
+      }),
+      /** The PostgreSQL cluster backed up on disk (physical backups must run on the database host). */
+      postgres: obj({
+        data_directory: str('a directory').default('/var/lib/postgresql/15/main'),
+        bin_directory: str('a directory').default('/usr/lib/postgresql/15/bin'),
+        /** Longest wait for pg_backup_stop to see the last WAL segment archived before the backup fails. */
+        archive_timeout: duration().default('5 minutes'),
+        /** Command that PostgreSQL runs to fetch WAL during a restore; %f and %p as in restore_command. */
+        restore_command: str().default('drydock wal get %f "%p"'),
+        /** Tables whose row counts and content checksums are recorded at backup time and compared by the restore test. */
+        verify_tables: tableList.default(['listings', 'bookings', 'messages', 'users', 'reviews', 'notifications']),
+      }),
       database: obj({
         full: obj({ ...scheduleFields, frequency: frequency().default('daily'), time: timeOfDay().default('01:00 UTC'), retention: duration().default('30 days') }),
         incremental: obj({ ...scheduleFields, frequency: frequency().default('hourly'), time: timeOfDay().default('00:30 UTC'), retention: duration().default('24 hours') }),
@@ -272,9 +368,58 @@ export const policySchema = z
         }),
       }),
       blackout: obj({
+        /** The blackout periods in force, by name; each is defined under `definitions`. */
         periods: list(str('a period name')).default(['holiday_season', 'major_events', 'business_hours']),
+        /** What each period covers: date ranges, yearly recurring ranges ("12-15" to "01-05" crosses the year) and weekly hours. */
+        definitions: z
+          .record(
+            str('a period name'),
+            z.strictObject({
+              /** Absolute ranges, ISO dates or date-times in UTC; a bare end date includes that whole day. */
+              dates: list(z.strictObject({ from: str('an ISO date like "2026-11-27"'), to: str('an ISO date like "2026-11-30"'), name: str().optional() })).default([]),
+              /** Every year from MM-DD to MM-DD inclusive (UTC). */
+              yearly: list(z.strictObject({ from: str('a month-day like "12-15"').regex(/^\d{2}-\d{2}$/, { message: 'expected a month-day like "12-15"' }), to: str('a month-day like "01-05"').regex(/^\d{2}-\d{2}$/, { message: 'expected a month-day like "01-05"' }) })).default([]),
+              /** Every week on these days during this UTC time range. */
+              weekly: list(z.strictObject({ days: list(weekday()).min(1), time: timeRange() })).default([]),
+            }),
+          )
+          .default({
+            holiday_season: { dates: [], yearly: [{ from: '12-15', to: '01-05' }], weekly: [] },
+            major_events: { dates: [], yearly: [], weekly: [] },
+            business_hours: { dates: [], yearly: [], weekly: [{ days: ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday'], time: '09:00-18:00 UTC' }] },
+          }),
         exceptions: obj({ security: bool().default(true), critical_bugs: bool().default(true) }),
+        /** Task ids (a trailing * matches a prefix) that only observe (health checks, metrics) and so ignore blackouts. */
+        exempt_tasks: list(str('a task id or prefix*')).default([]),
       }),
+      /** Notices: when true, a window whose notices could not be delivered does not start. */
+      notices_required: bool().default(false),
+      /** Attempts per delivery before it is logged as failed, and the wait before the second. */
+      delivery: obj({ attempts: int(1).max(10).default(3), backoff: duration().default('30 seconds') }),
+    }),
+    alerts: obj({
+      /** How long a condition must hold before the alert fires (Prometheus's `for`). */
+      for: duration().default('5 minutes'),
+      /** While an alert lasts it is sent again this often. */
+      repeat: duration().default('4 hours'),
+      channels: list(identifier('a channel name')).default(['log']),
+      /** Rules added or overriding the spec's built-in ones by name; {enabled: false} removes one. */
+      rules: z
+        .record(
+          identifier('a rule name'),
+          z.strictObject({
+            enabled: bool().default(true),
+            /** A metric family, e.g. redis_memory_used_percent, host_disk_used_percent. */
+            metric: str('a metric name').optional(),
+            condition: threshold().optional(),
+            for: duration().optional(),
+            repeat: duration().optional(),
+            /** Security alerts are never silenced by maintenance runs or windows. */
+            class: z.enum(['maintenance', 'security']).default('maintenance'),
+            summary: str().optional(),
+          }),
+        )
+        .default({}),
     }),
     channels: z.record(identifier('a channel name'), channel).default({ log: { type: 'log' } }),
     notify: obj({
@@ -289,6 +434,10 @@ export const policySchema = z
         roles: list(str('a role')).default([]),
         email: str('an email address').email({ message: 'expected an email address' }).optional(),
         phone: str('a phone number').optional(),
+        /** Channels (by name) that reach this person; email/sms channels use the address/phone above. */
+        channels: list(identifier('a channel name')).default([]),
+        /** This person's API token for approvals, as a secret reference; Drydock keeps only its hash. */
+        token: secretRef.optional(),
       }),
     ).default([]),
     /** Per-task overrides by task id: enable/disable, retry policy. */

@@ -1,0 +1,186 @@
+// cache.eviction (hourly): when Redis passes the memory or key threshold, remove keys from the
+// namespaces the policy marks evictable, stalest first (Redis's own OBJECT IDLETIME, or OBJECT
+// FREQ under an LFU policy), found with SCAN and removed with UNLINK in small batches so Redis is
+// never blocked, until it is back under the threshold. Other namespaces are never touched.
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { connectRedis, type RedisConnection } from '../../adapters/redis.js';
+import type { ImplementedTask, TaskContext, ValidationResult } from '../../engine/types.js';
+import { parsePercent } from '../../policy/phrases.js';
+import type { Policy } from '../../policy/schema.js';
+import { toSchedule } from '../../schedule/frequency.js';
+import {
+  StalenessPool,
+  evictionNeed,
+  evictionPolicyAdvice,
+  isEvictable,
+  namespacePattern,
+  type EvictionThresholds,
+} from './eviction-plan.js';
+import { readRedisState, type RedisState } from './redis-state.js';
+
+export interface EvictionResult {
+  target: string;
+  before: RedisState;
+  after: RedisState;
+  acted: boolean;
+  keysFreed: number;
+  bytesFreed: number;
+  policyMessage: string;
+  /** The first removed keys, for the run record. */
+  removedSample: string[];
+}
+
+const MAX_PASSES = 20;
+const SAMPLE = 50;
+
+function thresholds(policy: Policy): EvictionThresholds {
+  const memory = parsePercent(policy.cache.eviction.threshold.memory);
+  return { memoryPercent: memory.ok ? memory.value : 80, maxKeys: policy.cache.eviction.threshold.keys };
+}
+
+const mib = (bytes: number) => `${(bytes / 1048576).toFixed(1)} MiB`;
+
+function describeState(state: RedisState, t: EvictionThresholds): string {
+  const need = evictionNeed(state, t);
+  return `memory ${mib(state.usedMemory)} of ${mib(need.limitBytes)} (${need.measuredAgainst}) = ${need.usedPercent.toFixed(1)}% (threshold ${t.memoryPercent}%), keys ${state.keys} (threshold ${t.maxKeys})`;
+}
+
+async function waitForLazyFree(conn: RedisConnection): Promise<RedisState> {
+  let state = await readRedisState(conn);
+  for (let i = 0; i < 20 && state.lazyfreePending > 0; i += 1) {
+    await new Promise((r) => setTimeout(r, 25));
+    state = await readRedisState(conn);
+  }
+  return state;
+}
+
+/** One SCAN pass over the evictable namespaces, keeping the stalest `poolSize` keys. */
+async function collectCandidates(conn: RedisConnection, ctx: TaskContext, namespaces: string[], order: 'idletime' | 'freq', batch: number, poolSize: number) {
+  const pool = new StalenessPool(poolSize);
+  let scanned = 0;
+  for (const namespace of namespaces) {
+    let cursor = '0';
+    do {
+      if (ctx.signal.aborted) throw new Error('aborted');
+      const reply = (await conn.command(['SCAN', cursor, 'MATCH', namespacePattern(namespace), 'COUNT', String(batch)])) as [string, string[]];
+      cursor = String(reply[0]);
+      const keys = reply[1].map(String).filter((key) => isEvictable(key, namespaces));
+      scanned += keys.length;
+      // Sent together: node-redis pipelines concurrent commands on one connection.
+      const measures = await Promise.all(
+        keys.map((key) => conn.command(['OBJECT', order === 'freq' ? 'FREQ' : 'IDLETIME', key]).catch(() => null)),
+      );
+      keys.forEach((key, i) => {
+        const m = measures[i];
+        if (m === null || m === undefined) return; // expired or removed meanwhile
+        pool.add({ key, staleness: order === 'freq' ? 255 - Number(m) : Number(m) });
+      });
+    } while (cursor !== '0');
+  }
+  return { candidates: pool.take(), scanned };
+}
+
+async function evict(ctx: TaskContext, conn: RedisConnection, before: RedisState, order: 'idletime' | 'freq'): Promise<Omit<EvictionResult, 'before' | 'target' | 'policyMessage' | 'acted'>> {
+  const cfg = ctx.policy.cache.eviction;
+  const t = thresholds(ctx.policy);
+  const batch = cfg.batch_size;
+  let state = before;
+  let keysFreed = 0;
+  let bytesFreed = 0;
+  const removedSample: string[] = [];
+  for (let pass = 0; pass < MAX_PASSES; pass += 1) {
+    const need = evictionNeed(state, t);
+    if (!need.memoryOver && !need.keysOver) break;
+    const poolSize = Math.min(100_000, Math.max(batch * 50, need.keysToFree + batch));
+    const found = await ctx.step(`scan evictable namespaces (pass ${pass + 1})`, async (step) => {
+      const result = await collectCandidates(conn, ctx, cfg.evictable_namespaces, order, batch, poolSize);
+      step.output(`${result.scanned} evictable keys seen, ${result.candidates.length} stalest kept as candidates\n`);
+      return result;
+    });
+    if (!found || found.candidates.length === 0) break;
+    let freedThisPass = 0;
+    await ctx.step(`unlink stalest keys (pass ${pass + 1})`, async (step) => {
+      for (let i = 0; i < found.candidates.length; i += batch) {
+        if (ctx.signal.aborted) throw new Error('aborted');
+        const chunk = found.candidates.slice(i, i + batch).map((c) => c.key);
+        const sizes = await Promise.all(chunk.map((key) => conn.command(['MEMORY', 'USAGE', key]).catch(() => null)));
+        const removed = Number(await conn.command(['UNLINK', ...chunk]));
+        keysFreed += removed;
+        freedThisPass += removed;
+        bytesFreed += sizes.reduce<number>((sum, s) => sum + (typeof s === 'number' ? s : 0), 0);
+        for (const key of chunk) if (removedSample.length < SAMPLE) removedSample.push(key);
+        step.output(`unlinked ${removed} keys (oldest idle ${found.candidates[i]!.staleness}${order === 'freq' ? ' (255-freq)' : ' s'})\n`);
+        state = await waitForLazyFree(conn);
+        const now = evictionNeed(state, t);
+        if (!now.memoryOver && !now.keysOver) return;
+        await yieldToLoop();
+      }
+    });
+    if (freedThisPass === 0) break;
+  }
+  return { after: state, keysFreed, bytesFreed, removedSample };
+}
+
+export const cacheEvictionTask: ImplementedTask<EvictionResult> = {
+  id: 'cache.eviction',
+  title: 'Redis eviction of evictable namespaces',
+  implemented: true,
+  disruptive: false,
+  class: 'maintenance',
+  schedule: (policy) => toSchedule(policy.cache.eviction),
+  resources: (policy) => [`redis:${policy.targets.redis.host}:${policy.targets.redis.port}`],
+
+  async execute(ctx) {
+    const t = thresholds(ctx.policy);
+    const conn = await connectRedis(ctx.policy.targets.redis);
+    try {
+      const before = (await ctx.step('measure memory and keys', async (step) => {
+        const state = await readRedisState(conn);
+        step.output(`${describeState(state, t)}, maxmemory-policy ${state.maxmemoryPolicy}\n`);
+        return state;
+      }))!;
+      const need = evictionNeed(before, t);
+      const advice = evictionPolicyAdvice(before.maxmemoryPolicy, before.maxmemory);
+      ctx.summary(`${conn.target}: ${describeState(before, t)}`);
+      ctx.summary(advice.ok ? advice.message : `warning: ${advice.message}`);
+      const base = { target: conn.target, before, policyMessage: advice.message };
+      if (!need.memoryOver && !need.keysOver) {
+        ctx.summary('under both thresholds; nothing removed');
+        ctx.figure('redis.keys_freed', { value: 0, unit: 'keys' });
+        return { ...base, after: before, acted: false, keysFreed: 0, bytesFreed: 0, removedSample: [] };
+      }
+      const namespaces = ctx.policy.cache.eviction.evictable_namespaces;
+      if (namespaces.length === 0) {
+        ctx.summary('over threshold, but no namespace is marked evictable (cache.eviction.evictable_namespaces); nothing removed');
+        return { ...base, after: before, acted: false, keysFreed: 0, bytesFreed: 0, removedSample: [] };
+      }
+      const outcome = await evict(ctx, conn, before, advice.order);
+      ctx.figure('redis.keys_freed', { value: outcome.keysFreed, unit: 'keys' });
+      ctx.figure('redis.bytes_freed', { value: outcome.bytesFreed, unit: 'bytes' });
+      ctx.figure('redis.used_memory', { before: before.usedMemory, after: outcome.after.usedMemory, unit: 'bytes' });
+      ctx.figure('redis.keys', { before: before.keys, after: outcome.after.keys, unit: 'keys' });
+      ctx.summary(`removed ${outcome.keysFreed} keys (${mib(outcome.bytesFreed)}) from ${namespaces.join(', ')}; now ${describeState(outcome.after, t)}`);
+      return { ...base, ...outcome, acted: true };
+    } finally {
+      await conn.close();
+    }
+  },
+
+  async validate(ctx, result): Promise<ValidationResult> {
+    const t = thresholds(ctx.policy);
+    const conn = await connectRedis(ctx.policy.targets.redis);
+    try {
+      const state = await readRedisState(conn);
+      const need = evictionNeed(state, t);
+      return {
+        ok: !need.memoryOver && !need.keysOver,
+        checks: [
+          { name: 'memory under threshold', ok: !need.memoryOver, detail: `${need.usedPercent.toFixed(1)}% of ${need.measuredAgainst} (threshold ${t.memoryPercent}%) on ${result.target}` },
+          { name: 'keys under threshold', ok: !need.keysOver, detail: `${state.keys} keys (threshold ${t.maxKeys})` },
+        ],
+      };
+    } finally {
+      await conn.close();
+    }
+  },
+};

@@ -1,0 +1,34 @@
+// Reads the few Redis numbers the cache tasks decide on.
+import { totalmem } from 'node:os';
+import type { RedisConnection } from '../../adapters/redis.js';
+import type { RedisMemoryState } from './eviction-plan.js';
+
+export interface RedisState extends RedisMemoryState {
+  maxmemoryPolicy: string;
+  lazyfreePending: number;
+}
+
+/** Total keys over every database, from INFO keyspace ("db0:keys=12,expires=0,..."). */
+export function keyspaceKeys(info: Record<string, string>): number {
+  let total = 0;
+  for (const [name, value] of Object.entries(info)) {
+    if (!/^db\d+$/.test(name)) continue;
+    const match = /keys=(\d+)/.exec(value);
+    if (match) total += Number(match[1]);
+  }
+  return total;
+}
+
+export async function readRedisState(conn: RedisConnection): Promise<RedisState> {
+  const memory = await conn.info('memory');
+  const keyspace = await conn.info('keyspace');
+  const system = Number(memory.total_system_memory ?? 0);
+  return {
+    usedMemory: Number(memory.used_memory ?? 0),
+    maxmemory: Number(memory.maxmemory ?? 0),
+    systemMemory: system > 0 ? system : totalmem(),
+    keys: keyspaceKeys(keyspace),
+    maxmemoryPolicy: memory.maxmemory_policy ?? 'unknown',
+    lazyfreePending: Number(memory.lazyfree_pending_objects ?? 0),
+  };
+}
