@@ -2,6 +2,7 @@
 // copied files and a test can check the numbering. Feature areas add their own numbered files:
 // 010-019 metrics/alerts, 020-029 backups, 030-039 windows/notifications.
 import { sql as core } from './001-core.js';
+import { sql as windows } from './030-windows.js';
 
 export interface Migration {
   version: number;
@@ -9,4 +10,7 @@ export interface Migration {
   sql: string;
 }
 
-export const migrations: readonly Migration[] = [{ version: 1, name: 'core', sql: core }];
+export const migrations: readonly Migration[] = [
+  { version: 1, name: 'core', sql: core },
+  { version: 30, name: 'windows', sql: windows },
+];
