@@ -1,0 +1,71 @@
+// server.health_check (every 5 minutes): disk, memory, CPU load and service status against the
+// spec's thresholds (server.monitoring.alerts). A breach fails validation, naming what and how much.
+import type { ImplementedTask, ValidationResult } from '../../engine/types.js';
+import { cpuPercent, cpuSnapshot, diskUsage, loadAverage1m, memoryUsage } from '../../host/sample.js';
+import { serviceStatus } from '../../host/services.js';
+import { toSchedule } from '../../schedule/frequency.js';
+import { evaluateHealth, thresholdsFrom, type HealthCheck, type HostReadings } from './health-evaluate.js';
+
+export interface HealthCheckResult {
+  readings: HostReadings;
+  checks: HealthCheck[];
+}
+
+export interface HealthCheckOptions {
+  /** How long CPU busy time is sampled. */
+  cpuSampleMs?: number;
+}
+
+export function createHealthCheckTask(options: HealthCheckOptions = {}): ImplementedTask<HealthCheckResult> {
+  const sampleMs = options.cpuSampleMs ?? 1000;
+  return {
+    id: 'server.health_check',
+    title: 'Host health check',
+    implemented: true,
+    disruptive: false,
+    class: 'maintenance',
+    schedule: (policy) => toSchedule({ frequency: policy.server.health_check.frequency }),
+    resources: () => [],
+
+    async execute(ctx) {
+      const cfg = ctx.policy.server.health_check;
+      const readings: HostReadings = {};
+      const wants = new Set(cfg.checks);
+      if (wants.has('disk_usage')) {
+        readings.disks = await ctx.step('disk usage', async (step) => {
+          const disks = await diskUsage(cfg.mounts);
+          for (const d of disks) step.output(`${d.mount} (${d.fs}, ${d.type}): ${d.usedPercent.toFixed(1)}%\n`);
+          return disks;
+        }, { continueOnError: true });
+      }
+      if (wants.has('memory_usage')) readings.memory = await ctx.step('memory usage', () => memoryUsage(), { continueOnError: true });
+      if (wants.has('cpu_load')) {
+        readings.cpuPercent = await ctx.step('cpu load', async () => {
+          const before = cpuSnapshot();
+          await new Promise((r) => setTimeout(r, sampleMs));
+          return cpuPercent(before, cpuSnapshot());
+        }, { continueOnError: true }) ?? null;
+        readings.load1m = loadAverage1m();
+      }
+      if (wants.has('service_status') && cfg.services.length > 0) {
+        readings.services = await ctx.step('service status', async (step) => {
+          const statuses = await Promise.all(cfg.services.map((s) => serviceStatus(s)));
+          for (const s of statuses) step.output(`${s.name}: ${s.state} (${s.detail})\n`);
+          return statuses;
+        });
+      }
+      const checks = evaluateHealth(readings, thresholdsFrom(ctx.policy.server.monitoring.alerts));
+      for (const c of checks) {
+        ctx.summary(`${c.ok ? 'ok' : 'ALERT'} ${c.name}: ${c.detail}`);
+        if (c.value !== undefined) ctx.figure(`host.${c.name.replace(/\s+/g, '.')}`, { value: Number(c.value.toFixed(2)), unit: '%' });
+      }
+      return { readings, checks };
+    },
+
+    async validate(_ctx, result): Promise<ValidationResult> {
+      return { ok: result.checks.every((c) => c.ok), checks: result.checks.map(({ name, ok, detail }) => ({ name, ok, detail })) };
+    },
+  };
+}
+
+export const serverHealthCheckTask = createHealthCheckTask();
