@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { Policy } from '../policy/schema.js';
 import type { Schedule } from '../schedule/frequency.js';
 import type { Clock } from './clock.js';
+import type { Store } from '../store/types.js';
 
 export type TaskClass = 'maintenance' | 'security' | 'critical_bug';
 
@@ -49,6 +50,8 @@ export interface TaskContext {
   readonly clock: Clock;
   readonly log: Logger;
   readonly signal: AbortSignal;
+  /** Drydock's own state, for tasks that keep catalogs or prune history. */
+  readonly store?: Store;
   /** Runs one recorded step: name, output, duration, error. */
   step<T>(name: string, fn: (step: StepHandle) => Promise<T>, options?: StepOptions): Promise<T | undefined>;
   /** Records a measured figure, e.g. figure('listings.dead_tuples', {before: 5000, after: 0, unit: 'rows'}). */

@@ -1,0 +1,73 @@
+// The HTTP API, the dashboard and /metrics: readers of the same store and engine as the CLI.
+import { Hono } from 'hono';
+import type { App } from '../app.js';
+import { nextSlot } from '../schedule/frequency.js';
+import { planRuns, taskEnabled } from '../schedule/planner.js';
+import { createRunMetrics } from './metrics.js';
+import { Dashboard } from './dashboard.js';
+
+export function createApi(app: App): Hono {
+  const api = new Hono();
+  const metrics = createRunMetrics(app);
+
+  api.get('/healthz', (c) => c.json({ ok: true, instance: app.instanceId }));
+
+  api.get('/api/tasks', (c) => {
+    const now = app.clock.now();
+    const policy = app.loaded.policy;
+    return c.json(
+      app.registry.all().map((t) => ({
+        id: t.id,
+        title: t.title,
+        implemented: t.implemented,
+        enabled: taskEnabled(t, policy),
+        schedule: t.schedule(policy).text,
+        next: t.implemented ? nextSlot(t.schedule(policy), now) : null,
+      })),
+    );
+  });
+
+  api.get('/api/runs', async (c) => {
+    const task = c.req.query('task');
+    const limit = Math.min(500, Number(c.req.query('limit') ?? 50) || 50);
+    return c.json(await app.store.listRuns({ ...(task ? { taskId: task } : {}), limit }));
+  });
+
+  api.get('/api/runs/:id', async (c) => {
+    const run = await app.store.getRun(Number(c.req.param('id')));
+    if (!run) return c.json({ error: `no run #${c.req.param('id')}` }, 404);
+    return c.json({ ...run, steps: await app.store.listSteps(run.id) });
+  });
+
+  api.get('/api/status', async (c) => {
+    const last = await Promise.all(app.registry.implemented().map(async (t) => ({ task: t.id, run: (await app.store.listRuns({ taskId: t.id, limit: 1 }))[0] ?? null })));
+    return c.json({ tasks: last, running: await app.store.openRuns(), instances: await app.store.listInstances() });
+  });
+
+  api.get('/api/plan', (c) => {
+    const days = Math.min(400, Math.max(1, Number(c.req.query('days') ?? 7) || 7));
+    const now = app.clock.now();
+    return c.json(planRuns(app.registry.all(), app.loaded.policy, now, new Date(now.getTime() + days * 86_400_000)));
+  });
+
+  api.get('/api/activity', async (c) => {
+    const limit = Math.min(1000, Number(c.req.query('limit') ?? 100) || 100);
+    const task = c.req.query('task');
+    return c.json(await app.store.listActivity({ limit, ...(task ? { taskId: task } : {}) }));
+  });
+
+  api.get('/metrics', async (c) => {
+    c.header('content-type', metrics.contentType);
+    return c.body(await metrics.metrics());
+  });
+
+  api.get('/', async (c) => {
+    const runs = await app.store.listRuns({ limit: 30 });
+    const now = app.clock.now();
+    const upcoming = planRuns(app.registry.all(), app.loaded.policy, now, new Date(now.getTime() + 2 * 86_400_000)).slice(0, 20);
+    const activity = await app.store.listActivity({ limit: 30 });
+    return c.html(<Dashboard now={now} runs={runs} upcoming={upcoming} activity={activity} tasks={app.registry.all().length} implemented={app.registry.implemented().length} />);
+  });
+
+  return api;
+}

@@ -1,0 +1,76 @@
+// Wires one Drydock process: policy → store → registry → notifier → engine → daemon. The CLI, the
+// HTTP API and the tests all start from here, so none of them has its own logic.
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import { Daemon } from './engine/daemon.js';
+import { Engine } from './engine/engine.js';
+import { systemClock, type Clock } from './engine/clock.js';
+import type { Gate } from './engine/types.js';
+import { createLogger } from './logger.js';
+import { Notifier, buildChannels } from './notify/notifier.js';
+import { loadPolicy, statePath, type LoadedPolicy } from './policy/load.js';
+import { openSqlite } from './store/sqlite/open.js';
+import { SqliteStore } from './store/sqlite/sqlite-store.js';
+import type { Store } from './store/types.js';
+import { createRegistry, type Registry } from './tasks/registry.js';
+import type { ImplementedTask } from './engine/types.js';
+
+export interface App {
+  loaded: LoadedPolicy;
+  store: SqliteStore;
+  registry: Registry;
+  engine: Engine;
+  daemon: Daemon;
+  notifier: Notifier;
+  clock: Clock;
+  logger: Logger;
+  instanceId: string;
+  close(): Promise<void>;
+}
+
+export interface AppOptions {
+  policyPath?: string;
+  /** An already-loaded policy (tests). */
+  loaded?: LoadedPolicy;
+  clock?: Clock;
+  logger?: Logger;
+  gates?: Gate[];
+  kind?: 'daemon' | 'cli';
+  tasks?: ReadonlyArray<ImplementedTask>;
+  notifierOptions?: { attempts?: number; backoffMs?: number };
+  lockPollMs?: number;
+}
+
+export async function openApp(options: AppOptions = {}): Promise<App> {
+  const loaded = options.loaded ?? loadPolicy(options.policyPath);
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? createLogger();
+  const store = new SqliteStore(openSqlite(statePath(loaded)));
+  const registry = createRegistry(options.tasks);
+  const instanceId = `${options.kind ?? 'cli'}-${randomUUID().slice(0, 8)}`;
+  const notifier = new Notifier(loaded.policy, buildChannels(loaded.policy, logger), store as Store, clock, options.notifierOptions);
+  const engine = new Engine({
+    store,
+    policy: loaded.policy,
+    registry,
+    gates: options.gates ?? [],
+    notifier,
+    clock,
+    logger,
+    instanceId,
+    ...(options.lockPollMs ? { lockPollMs: options.lockPollMs } : {}),
+  });
+  const daemon = new Daemon({ engine, store, registry, clock, logger, instanceId, kind: options.kind ?? 'cli' });
+  return {
+    loaded,
+    store,
+    registry,
+    engine,
+    daemon,
+    notifier,
+    clock,
+    logger,
+    instanceId,
+    close: () => store.close(),
+  };
+}

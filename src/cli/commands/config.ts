@@ -1,0 +1,39 @@
+import type { Command } from 'commander';
+import { stringify } from 'yaml';
+import { z } from 'zod';
+import { loadPolicy, parsePolicy } from '../../policy/load.js';
+import { policySchema } from '../../policy/schema.js';
+import { redactor } from '../../policy/redact.js';
+import { print, printJson, type GlobalOptions } from '../context.js';
+
+export function policyJsonSchema(): unknown {
+  return z.toJSONSchema(policySchema, { io: 'input', unrepresentable: 'any' });
+}
+
+export function registerConfigCommands(program: Command): void {
+  const config = program.command('config').description('check, print and describe the policy file');
+  config
+    .command('check')
+    .description('validate the policy; exits 2 and lists every problem if it is invalid')
+    .action(() => {
+      const global = program.opts<GlobalOptions>();
+      const loaded = loadPolicy(global.policy);
+      print(`${loaded.file ?? 'built-in defaults'}: ok`);
+    });
+  config
+    .command('print')
+    .description('print the effective policy (with --defaults: the built-in defaults, i.e. the spec)')
+    .option('--defaults', 'print the defaults instead of the effective policy')
+    .option('--json', 'print JSON instead of YAML')
+    .action((options: { defaults?: boolean; json?: boolean }) => {
+      const global = program.opts<GlobalOptions>();
+      const policy = options.defaults ? parsePolicy({}) : loadPolicy(global.policy).policy;
+      const safe = redactor.value(policy);
+      if (options.json) printJson(safe);
+      else print(stringify(safe, { lineWidth: 120 }).trimEnd());
+    });
+  config
+    .command('schema')
+    .description('print the JSON Schema of the policy file (for editors)')
+    .action(() => printJson(policyJsonSchema()));
+}

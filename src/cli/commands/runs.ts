@@ -1,0 +1,120 @@
+import type { Command } from 'commander';
+import { parseDuration } from '../../policy/phrases.js';
+import type { RunRecord } from '../../store/types.js';
+import { describeRun, iso, runDuration, table } from '../format.js';
+import { print, printJson, withApp, type GlobalOptions } from '../context.js';
+
+const FAILED = new Set(['failed', 'validation_failed', 'interrupted']);
+
+export function registerRunCommands(program: Command): void {
+  program
+    .command('run')
+    .description('run one task now, through the full lifecycle (notify → execute → validate → record)')
+    .argument('<task>', 'task id, e.g. database.vacuum')
+    .option('--json', 'print the run record as JSON')
+    .action(async (taskId: string, options: { json?: boolean }) => {
+      await withApp(program.opts<GlobalOptions>(), async (app) => {
+        await app.daemon.register();
+        const controller = new AbortController();
+        const onSignal = () => controller.abort(new Error('interrupted by signal'));
+        process.once('SIGINT', onSignal);
+        process.once('SIGTERM', onSignal);
+        try {
+          const run = await app.engine.run(taskId, { trigger: 'manual', signal: controller.signal });
+          const steps = await app.store.listSteps(run.id);
+          if (options.json) printJson({ ...run, steps });
+          else print(describeRun(run, steps));
+          if (run.status !== 'succeeded') process.exitCode = run.status === 'skipped' ? 3 : 1;
+        } finally {
+          process.off('SIGINT', onSignal);
+          process.off('SIGTERM', onSignal);
+          await app.store.removeInstance(app.instanceId);
+        }
+      });
+    });
+
+  program
+    .command('history')
+    .description('past runs, newest first')
+    .option('--task <id>', 'only this task')
+    .option('--limit <n>', 'how many', '20')
+    .option('--json', 'print JSON (with steps)')
+    .action(async (options: { task?: string; limit: string; json?: boolean }) => {
+      await withApp(program.opts<GlobalOptions>(), async (app) => {
+        if (options.task) app.registry.require(options.task);
+        const runs = await app.store.listRuns({ ...(options.task ? { taskId: options.task } : {}), limit: Number(options.limit) || 20 });
+        if (options.json) {
+          printJson(await Promise.all(runs.map(async (r) => ({ ...r, steps: await app.store.listSteps(r.id) }))));
+          return;
+        }
+        if (runs.length === 0) return print('no runs recorded yet');
+        print(table(['RUN', 'TASK', 'STATUS', 'STARTED (UTC)', 'TOOK', 'DETAIL'], runs.map(historyRow)));
+      });
+    });
+
+  program
+    .command('show')
+    .description('one run with its steps, output, figures and validation')
+    .argument('<run>', 'run id')
+    .option('--json', 'print JSON')
+    .action(async (id: string, options: { json?: boolean }) => {
+      await withApp(program.opts<GlobalOptions>(), async (app) => {
+        const run = await app.store.getRun(Number(id));
+        if (!run) throw new Error(`no run #${id}: see \`drydock history\``);
+        const steps = await app.store.listSteps(run.id);
+        if (options.json) printJson({ ...run, steps });
+        else print(describeRun(run, steps));
+      });
+    });
+
+  program
+    .command('status')
+    .description('the last run of every implemented task, what is running now, and the daemons')
+    .option('--json', 'print JSON')
+    .action(async (options: { json?: boolean }) => {
+      await withApp(program.opts<GlobalOptions>(), async (app) => {
+        const tasks = app.registry.implemented();
+        const last = await Promise.all(tasks.map(async (t) => ({ task: t.id, run: (await app.store.listRuns({ taskId: t.id, limit: 1 }))[0] ?? null })));
+        const running = await app.store.openRuns();
+        const instances = await app.store.listInstances();
+        if (options.json) return printJson({ tasks: last, running, instances });
+        print(`state: ${app.store.kind} ${app.loaded.policy.state.path}; policy: ${app.loaded.file ?? 'built-in defaults'}`);
+        print(`instances: ${instances.length ? instances.map((i) => `${i.id} (${i.kind}, pid ${i.pid}, heartbeat ${iso(i.heartbeatAt)})`).join(', ') : 'none running'}`);
+        print(`running now: ${running.length ? running.map((r) => `#${r.id} ${r.taskId}`).join(', ') : 'nothing'}`);
+        print('');
+        print(table(['TASK', 'LAST RUN', 'STATUS', 'WHEN (UTC)', 'DETAIL'], last.map(({ task, run }) => (run ? [task, `#${run.id}`, run.status, iso(run.startedAt), detail(run)] : [task, '-', 'never run', '-', '']))));
+        const failing = last.filter((l) => l.run && FAILED.has(l.run.status));
+        if (failing.length > 0) process.exitCode = 1;
+      });
+    });
+
+  program
+    .command('activity')
+    .description('the activity log: everything Drydock did, newest first')
+    .option('--since <duration>', 'how far back, e.g. "24 hours"', '7 days')
+    .option('--task <id>', 'only this task')
+    .option('--limit <n>', 'how many', '50')
+    .option('--json', 'print JSON')
+    .action(async (options: { since: string; task?: string; limit: string; json?: boolean }) => {
+      await withApp(program.opts<GlobalOptions>(), async (app) => {
+        const since = parseDuration(options.since);
+        if (!since.ok) throw new Error(`--since: expected ${since.expected}, got "${options.since}"`);
+        const entries = await app.store.listActivity({
+          since: new Date(app.clock.now().getTime() - since.value),
+          ...(options.task ? { taskId: options.task } : {}),
+          limit: Number(options.limit) || 50,
+        });
+        if (options.json) return printJson(entries);
+        print(table(['WHEN (UTC)', 'KIND', 'MESSAGE'], entries.map((e) => [iso(e.at), e.kind, e.message])));
+      });
+    });
+}
+
+function detail(run: RunRecord): string {
+  const text = run.reason ?? run.error ?? run.summary[0] ?? '';
+  return text.length > 100 ? `${text.slice(0, 97)}...` : text;
+}
+
+function historyRow(run: RunRecord): string[] {
+  return [`#${run.id}`, run.taskId, run.status, iso(run.startedAt), runDuration(run), detail(run)];
+}

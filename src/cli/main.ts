@@ -1,0 +1,48 @@
+#!/usr/bin/env node
+// The `drydock` command. Each command lives in its own file under commands/.
+import { Command, CommanderError } from 'commander';
+import { DrydockError, describeError } from '../errors.js';
+import { PolicyError } from '../policy/load.js';
+import { redactor } from '../policy/redact.js';
+import { registerConfigCommands } from './commands/config.js';
+import { registerDemoCommands } from './commands/demo.js';
+import { registerRunCommands } from './commands/runs.js';
+import { registerStartCommand } from './commands/start.js';
+import { registerTaskCommands } from './commands/tasks.js';
+
+export function buildProgram(): Command {
+  const program = new Command('drydock')
+    .description("Drydock: schedules, runs, validates and records the platform's maintenance from one policy file")
+    .option('-p, --policy <file>', 'policy file (default: $DRYDOCK_POLICY, else ./drydock.yaml, else the built-in defaults)')
+    .showHelpAfterError();
+  registerStartCommand(program);
+  registerRunCommands(program);
+  registerTaskCommands(program);
+  registerConfigCommands(program);
+  registerDemoCommands(program);
+  return program;
+}
+
+/** Exit codes: 0 ok, 1 a run or command failed, 2 invalid policy or usage, 3 a run was skipped. */
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  program.exitOverride();
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      process.exitCode = error.exitCode === 0 ? 0 : 2;
+      return;
+    }
+    if (error instanceof PolicyError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    const code = error instanceof DrydockError ? ` [${error.code}]` : '';
+    process.stderr.write(`drydock: ${redactor.text(describeError(error))}${code}\n`);
+    process.exitCode = error instanceof DrydockError && error.code === 'CONFIG_INVALID' ? 2 : 1;
+  }
+}
+
+await main(process.argv);

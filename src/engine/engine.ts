@@ -1,0 +1,260 @@
+// The run lifecycle of the spec: gate → lock → notify stakeholders → execute → validate → record,
+// with retries as the policy says. Every transition is written to the store and the activity log.
+import type { Logger } from 'pino';
+import { DrydockError, describeError, isRetryable } from '../errors.js';
+import { parseDuration } from '../policy/phrases.js';
+import { redactor } from '../policy/redact.js';
+import type { Policy } from '../policy/schema.js';
+import { retryDelay } from '../schedule/planner.js';
+import type { Registry } from '../tasks/registry.js';
+import type { Notifier } from '../notify/notifier.js';
+import type { RunRecord, Store } from '../store/types.js';
+import type { Clock } from './clock.js';
+import { createRunContext, type RunContext } from './run-context.js';
+import type { Gate, ImplementedTask, RunOutcome, RunTrigger, ValidationResult } from './types.js';
+
+export interface EngineDeps {
+  store: Store;
+  policy: Policy;
+  registry: Registry;
+  gates: Gate[];
+  notifier: Notifier;
+  clock: Clock;
+  logger: Logger;
+  instanceId: string;
+  /** How often a run waiting for a busy table looks again. */
+  lockPollMs?: number;
+}
+
+export interface RunRequest {
+  trigger: RunTrigger;
+  slotAt?: Date | null;
+  attempt?: number;
+  signal?: AbortSignal;
+}
+
+const ms = (text: string): number => {
+  const parsed = parseDuration(text);
+  return parsed.ok ? parsed.value : 0;
+};
+
+const sleep = (delay: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(done, delay);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+
+export class Engine {
+  constructor(private readonly deps: EngineDeps) {}
+
+  get policy(): Policy {
+    return this.deps.policy;
+  }
+
+  async run(taskId: string, request: RunRequest): Promise<RunRecord> {
+    const { store, clock, registry } = this.deps;
+    const task = registry.require(taskId);
+    if (!task.implemented) {
+      throw new DrydockError('TASK_NOT_IMPLEMENTED', `task "${taskId}" is not implemented in this version (planned in ${task.plannedIn})`);
+    }
+    const signal = request.signal ?? new AbortController().signal;
+    const run = await store.createRun({
+      taskId,
+      trigger: request.trigger,
+      slotAt: request.slotAt ?? null,
+      attempt: request.attempt ?? 1,
+      instanceId: this.deps.instanceId,
+      startedAt: clock.now(),
+    });
+    await this.activity('run.started', run, `run #${run.id} of ${taskId} started (${request.trigger}${run.slotAt ? ` slot ${run.slotAt.toISOString()}` : ''}, attempt ${run.attempt})`);
+
+    const skip = await this.precheck(task, run);
+    if (skip) return this.finishSkipped(run, skip);
+
+    const locked = await this.lock(task, run, signal);
+    if (locked !== true) return this.finishSkipped(run, locked);
+    try {
+      return await this.execute(task, run, signal);
+    } finally {
+      await store.releaseLocks(run.id);
+    }
+  }
+
+  /** Overlap with a previous run of the same task, and the gates. Returns a skip reason or null. */
+  private async precheck(task: ImplementedTask, run: RunRecord): Promise<string | null> {
+    // Only earlier runs count, so two runs created at once never skip each other.
+    const previous = (await this.deps.store.openRuns(task.id)).filter((r) => r.id < run.id);
+    if (previous.length > 0) {
+      const p = previous[0]!;
+      return `previous run #${p.id} of ${task.id} is still running (started ${p.startedAt.toISOString()})`;
+    }
+    if (this.deps.policy.tasks[task.id]?.enabled === false && run.trigger !== 'manual') {
+      return `task ${task.id} is disabled in the policy (tasks.${task.id}.enabled: false)`;
+    }
+    for (const gate of this.deps.gates) {
+      const decision = await gate.check(task, this.deps.clock.now(), this.deps.policy);
+      if (decision.decision === 'skip') return `${gate.name}: ${decision.reason}`;
+      if (decision.decision === 'delay') {
+        await this.deps.store.enqueueRetry({ taskId: task.id, dueAt: decision.until, attempt: run.attempt, retryOf: run.id });
+        return `${gate.name}: ${decision.reason}; delayed until ${decision.until.toISOString()}`;
+      }
+    }
+    return null;
+  }
+
+  /** Takes every resource the task touches, waiting up to engine.lock_wait for another run to let go. */
+  private async lock(task: ImplementedTask, run: RunRecord, signal: AbortSignal): Promise<true | string> {
+    const { store, clock, policy } = this.deps;
+    const resources = task.resources(policy);
+    if (resources.length === 0) return true;
+    const deadline = Date.now() + ms(policy.engine.lock_wait);
+    let announced = false;
+    for (;;) {
+      const result = await store.acquireLocks(resources, run.id, task.id, this.deps.instanceId, clock.now());
+      if (result.ok) return true;
+      const reason = `${result.resource} is held by run #${result.heldByRun} of ${result.heldByTask}`;
+      if (!announced) {
+        await this.activity('run.waiting', run, `run #${run.id} waits: ${reason}`);
+        announced = true;
+      }
+      if (Date.now() >= deadline || signal.aborted) return `${reason} (waited ${policy.engine.lock_wait})`;
+      await sleep(this.deps.lockPollMs ?? 1000, signal);
+    }
+  }
+
+  private async execute(task: ImplementedTask, run: RunRecord, signal: AbortSignal): Promise<RunRecord> {
+    const { store, clock, policy, notifier } = this.deps;
+    const log = this.deps.logger.child({ runId: run.id, taskId: task.id });
+    const ctx = createRunContext({ runId: run.id, taskId: task.id, policy, clock, log, signal, store });
+
+    await ctx.step('notify stakeholders', async (step) => {
+      await notifier.notify('start', this.message(run, 'start', `${task.id} is starting`, `${task.title}. Run #${run.id}.`), { taskId: task.id, runId: run.id });
+      step.output(`start notice sent to: ${policy.notify.start.join(', ') || 'nobody'}`);
+    });
+
+    let outcome: RunOutcome = 'succeeded';
+    let error: string | null = null;
+    let validation: ValidationResult | null = null;
+    try {
+      const result = await task.execute(ctx);
+      if (signal.aborted) throw new DrydockError('ABORTED', 'stopped while running');
+      validation = await ctx.step('validate results', async (step) => {
+        const checked = await task.validate(ctx, result);
+        for (const check of checked.checks) step.output(`${check.ok ? 'ok  ' : 'FAIL'} ${check.name}: ${check.detail}`);
+        return checked;
+      }) ?? null;
+      if (ctx.failures.length > 0) {
+        outcome = 'failed';
+        error = ctx.failures.map((f) => `${f.name}: ${f.error}`).join('; ');
+      } else if (validation && !validation.ok) {
+        outcome = 'validation_failed';
+        error = validation.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`).join('; ');
+      }
+    } catch (caught) {
+      outcome = signal.aborted ? 'interrupted' : 'failed';
+      error = redactor.text(describeError(caught));
+      if (!ctx.failures.some((f) => f.error === error)) ctx.failures.push({ name: 'execute', error, retryable: isRetryable(caught) });
+    }
+    if (outcome === 'interrupted') await this.recover(task, ctx, run);
+
+    await store.finishRun(run.id, {
+      status: outcome,
+      endedAt: clock.now(),
+      reason: outcome === 'interrupted' ? 'stopped while running (daemon shutdown or abort)' : null,
+      summary: ctx.summaryLines,
+      figures: ctx.figures,
+      validation,
+      error,
+    });
+    const finished = (await store.getRun(run.id))!;
+    await this.activity('run.finished', finished, `run #${run.id} of ${task.id} ${outcome}${error ? `: ${error}` : ''}`, { figures: ctx.figures });
+
+    if (outcome === 'succeeded') {
+      await notifier.notify('success', this.message(finished, 'success', `${task.id} succeeded`, ctx.summaryLines.join('\n') || 'done'), { taskId: task.id, runId: run.id });
+    } else if (outcome !== 'interrupted') {
+      await notifier.notify('failure', this.message(finished, 'failure', `${task.id} ${outcome.replace('_', ' ')}`, error ?? ''), { taskId: task.id, runId: run.id });
+      if (outcome === 'failed') await this.maybeRetry(task, finished, ctx);
+    }
+    return finished;
+  }
+
+  private async maybeRetry(task: ImplementedTask, run: RunRecord, ctx: RunContext): Promise<void> {
+    const { policy, clock, store } = this.deps;
+    const override = policy.tasks[task.id]?.retry;
+    const attempts = override?.attempts ?? policy.engine.retry.attempts;
+    if (run.attempt >= attempts) return;
+    if (!ctx.failures.some((f) => f.retryable)) {
+      await this.activity('run.not_retried', run, `run #${run.id} of ${task.id} is not retried: its failures cannot be fixed by trying again`);
+      return;
+    }
+    const delay = retryDelay(run.attempt, ms(override?.backoff ?? policy.engine.retry.backoff), ms(override?.max_backoff ?? policy.engine.retry.max_backoff));
+    const dueAt = new Date(clock.now().getTime() + delay);
+    await store.enqueueRetry({ taskId: task.id, dueAt, attempt: run.attempt + 1, retryOf: run.id });
+    await this.activity('run.retry_scheduled', run, `attempt ${run.attempt + 1} of ${attempts} for ${task.id} at ${dueAt.toISOString()}`);
+  }
+
+  /** Runs the task's own clean-up after an interruption, recorded as a step of the interrupted run. */
+  async recover(task: ImplementedTask, ctx: RunContext, run: RunRecord): Promise<void> {
+    if (!task.recoverInterrupted) return;
+    const cleanupSignal = new AbortController().signal;
+    const cleanupCtx = { ...ctx, signal: cleanupSignal };
+    await ctx.step('recover after interruption', async (step) => {
+      const lines = await task.recoverInterrupted!(cleanupCtx);
+      for (const line of lines) step.output(line);
+      if (lines.length === 0) step.output('nothing to clean up');
+      await this.activity('run.recovered', run, `clean-up after interrupted run #${run.id}: ${lines.join('; ') || 'nothing to clean up'}`);
+    }, { continueOnError: true });
+  }
+
+  /** Marks a run another instance left open as interrupted and runs the task's clean-up. */
+  async recoverOrphan(run: RunRecord, why: string): Promise<void> {
+    const { store, clock, policy } = this.deps;
+    await store.finishRun(run.id, { status: 'interrupted', endedAt: clock.now(), reason: why });
+    await store.releaseLocks(run.id);
+    await this.activity('run.interrupted', run, `run #${run.id} of ${run.taskId} marked interrupted: ${why}`);
+    const task = this.deps.registry.get(run.taskId);
+    if (!task?.implemented) return;
+    const log = this.deps.logger.child({ runId: run.id, taskId: run.taskId });
+    const ctx = createRunContext({ runId: run.id, taskId: run.taskId, policy, clock, log, signal: new AbortController().signal, store });
+    await this.recover(task, ctx, run);
+    const attempts = policy.tasks[task.id]?.retry?.attempts ?? policy.engine.retry.attempts;
+    if (run.attempt < attempts) {
+      await store.enqueueRetry({ taskId: run.taskId, dueAt: clock.now(), attempt: run.attempt + 1, retryOf: run.id });
+      await this.activity('run.retry_scheduled', run, `attempt ${run.attempt + 1} of ${attempts} for ${run.taskId} after the interruption`);
+    }
+  }
+
+  private async finishSkipped(run: RunRecord, reason: string): Promise<RunRecord> {
+    await this.deps.store.finishRun(run.id, { status: 'skipped', endedAt: this.deps.clock.now(), reason });
+    const finished = (await this.deps.store.getRun(run.id))!;
+    await this.activity('run.skipped', finished, `run #${run.id} of ${run.taskId} skipped: ${reason}`);
+    return finished;
+  }
+
+  private message(run: RunRecord, kind: 'start' | 'success' | 'failure', subject: string, text: string) {
+    return {
+      id: `run-${run.id}-${kind}`,
+      kind: `run.${kind}`,
+      subject: `[drydock] ${subject}`,
+      text,
+      data: { runId: run.id, taskId: run.taskId, status: run.status, attempt: run.attempt, figures: run.figures },
+    };
+  }
+
+  private async activity(kind: string, run: RunRecord, message: string, data: Record<string, unknown> = {}): Promise<void> {
+    await this.deps.store.logActivity({
+      at: this.deps.clock.now(),
+      kind,
+      taskId: run.taskId,
+      runId: run.id,
+      actor: this.deps.instanceId,
+      message: redactor.text(message),
+      data: redactor.value(data),
+    });
+  }
+}

@@ -1,0 +1,41 @@
+import { parseDuration } from '../../policy/phrases.js';
+import { resolveSecret } from '../../policy/secrets.js';
+import type { ChannelConfig } from '../../policy/schema.js';
+import type { Channel, OutboundMessage } from '../types.js';
+
+type WebhookConfig = Extract<ChannelConfig, { type: 'webhook' }>;
+
+function payload(format: WebhookConfig['format'], message: OutboundMessage): unknown {
+  if (format === 'slack') return { text: `*${message.subject}*\n${message.text}` };
+  return { id: message.id, kind: message.kind, subject: message.subject, text: message.text, data: message.data };
+}
+
+/** POSTs JSON (Drydock's own shape, or Slack-compatible `{text}`) with global fetch. */
+export function createWebhookChannel(name: string, config: WebhookConfig): Channel {
+  const token = resolveSecret(config.token, `channels.${name}.token`);
+  const timeout = parseDuration(config.timeout);
+  const timeoutMs = timeout.ok ? timeout.value : 10_000;
+  return {
+    name,
+    type: 'webhook',
+    async send(message, signal) {
+      const headers: Record<string, string> = { 'content-type': 'application/json', 'idempotency-key': message.id, ...config.headers };
+      if (token) headers.authorization = `Bearer ${token}`;
+      const target = new URL(config.url);
+      try {
+        const response = await fetch(config.url, {
+          method: 'POST',
+          headers,
+          body: JSON.stringify(payload(config.format, message)),
+          signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs),
+        });
+        await response.body?.cancel();
+        const ok = response.status >= 200 && response.status < 300;
+        return { ok, detail: `HTTP ${response.status} from ${target.host}`, retryable: !ok && (response.status >= 500 || response.status === 429) };
+      } catch (error) {
+        const cause = (error as { cause?: { code?: string } }).cause;
+        return { ok: false, detail: `${cause?.code ?? (error as Error).name} reaching ${target.host}`, retryable: true };
+      }
+    },
+  };
+}

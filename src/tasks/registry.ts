@@ -1,0 +1,41 @@
+// The static registry of tasks: one map, nothing registered by side effect. A test checks that
+// every catalog id is here and that every implemented task's file is listed (Renovate's
+// manager map + completeness test).
+import type { ImplementedTask, TaskDefinition } from '../engine/types.js';
+import { DrydockError } from '../errors.js';
+import { plannedTasks } from './catalog.js';
+import { activityPruneTask } from './drydock/activity-prune.js';
+import { indexRebuildTask } from './database/index-rebuild.js';
+import { vacuumTask } from './database/vacuum.js';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export const IMPLEMENTED: ReadonlyArray<ImplementedTask<any>> = [vacuumTask, indexRebuildTask, activityPruneTask];
+
+export interface Registry {
+  all(): TaskDefinition[];
+  get(id: string): TaskDefinition | undefined;
+  require(id: string): TaskDefinition;
+  implemented(): ImplementedTask[];
+}
+
+export function createRegistry(implemented: ReadonlyArray<ImplementedTask> = IMPLEMENTED): Registry {
+  const byId = new Map<string, TaskDefinition>();
+  for (const planned of plannedTasks()) byId.set(planned.id, planned);
+  for (const task of implemented) byId.set(task.id, task);
+  const all = [...byId.values()];
+  return {
+    all: () => all,
+    get: (id) => byId.get(id),
+    require(id) {
+      const task = byId.get(id);
+      if (!task) {
+        const close = all.map((t) => t.id).filter((candidate) => candidate.split('.').pop() === id.split('.').pop() || candidate.startsWith(id));
+        throw new DrydockError('TASK_UNKNOWN', `unknown task "${id}"`, {
+          hint: close.length ? `did you mean ${close.join(', ')}?` : 'run `drydock tasks` to list them',
+        });
+      }
+      return task;
+    },
+    implemented: () => all.filter((t): t is ImplementedTask => t.implemented),
+  };
+}
