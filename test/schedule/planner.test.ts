@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { parsePolicy } from '../../src/policy/load.js';
+import { dueSlots, planRuns, retryDelay } from '../../src/schedule/planner.js';
+import { toSchedule } from '../../src/schedule/frequency.js';
+import { createRegistry } from '../../src/tasks/registry.js';
+
+describe('planner', () => {
+  const registry = createRegistry();
+  const policy = parsePolicy({});
+
+  it('walks a simulated 35 days of the default policy in milliseconds', () => {
+    const from = new Date('2026-11-26T12:00:00Z');
+    const until = new Date(from.getTime() + 35 * 86_400_000);
+    const started = performance.now();
+    const runs = planRuns(registry.all(), policy, from, until);
+    const elapsed = performance.now() - started;
+    const vacuum = runs.filter((r) => r.taskId === 'database.vacuum');
+    expect(vacuum).toHaveLength(35);
+    expect(vacuum[0]!.at.toISOString()).toBe('2026-11-27T03:00:00.000Z');
+    expect(vacuum.every((r) => r.at.getUTCHours() === 3 && r.at.getUTCMinutes() === 0)).toBe(true);
+    const reindex = runs.filter((r) => r.taskId === 'database.index_rebuild').map((r) => r.at.toISOString());
+    expect(reindex).toEqual(['2026-11-29T04:00:00.000Z', '2026-12-06T04:00:00.000Z', '2026-12-13T04:00:00.000Z', '2026-12-20T04:00:00.000Z', '2026-12-27T04:00:00.000Z']);
+    expect(runs.every((r) => r.implemented)).toBe(true);
+    for (let i = 1; i < runs.length; i++) expect(runs[i]!.at.getTime()).toBeGreaterThanOrEqual(runs[i - 1]!.at.getTime());
+    expect(elapsed).toBeLessThan(2000);
+  });
+
+  it('includes planned procedures only when asked, and honours a task disabled in the policy', () => {
+    const from = new Date('2026-11-26T00:00:00Z');
+    const until = new Date('2026-11-27T00:00:00Z');
+    const all = planRuns(registry.all(), policy, from, until, { includePlanned: true });
+    expect(all.filter((r) => r.taskId === 'cache.replication' || r.taskId === 'network.dns.propagation').length).toBeGreaterThan(0);
+    expect(all.filter((r) => r.taskId === 'server.health_check')).toHaveLength(288);
+    const disabled = parsePolicy({ tasks: { 'database.vacuum': { enabled: false } } });
+    expect(planRuns(registry.all(), disabled, from, until).some((r) => r.taskId === 'database.vacuum')).toBe(false);
+  });
+
+  it('aligns interval schedules to the epoch so every instance computes the same slots', () => {
+    const schedule = toSchedule({ frequency: 'every 15 minutes' });
+    const slots = dueSlots(schedule, new Date('2026-11-26T10:07:00Z'), new Date('2026-11-26T11:00:00Z'), 0);
+    expect(slots.map((s) => s.toISOString().slice(11, 16))).toEqual(['10:15', '10:30', '10:45', '11:00']);
+  });
+
+  it('backs off exponentially up to the cap', () => {
+    expect([1, 2, 3, 4, 5].map((n) => retryDelay(n, 60_000, 600_000))).toEqual([60_000, 120_000, 240_000, 480_000, 600_000]);
+  });
+});
+
+describe('task registry', () => {
+  it('lists every procedure of the spec by the id taken from its keys', () => {
+    const ids = createRegistry().all().map((t) => t.id);
+    for (const id of [
+      'database.vacuum', 'database.backup', 'database.index_rebuild',
+      'cache.eviction', 'cache.replication', 'cache.backup', 'cache.metrics',
+      'security.patches', 'security.scans.vulnerability', 'security.scans.compliance',
+      'dependencies.npm', 'dependencies.system', 'dependencies.docker',
+      'server.health_check', 'server.cleanup', 'server.monitoring',
+      'network.firewall.review', 'network.firewall.updates', 'network.dns.health_check', 'network.dns.propagation', 'network.ssl.renewal', 'network.ssl.validation',
+      'backup.database.full', 'backup.database.incremental', 'backup.validation.restore_test', 'backup.validation.integrity_check',
+      'backup.files.user_uploads', 'backup.files.configuration', 'backup.monitoring',
+    ]) expect(ids).toContain(id);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  it('marks what this version implements, and every planned entry says where it is tracked', () => {
+    const registry = createRegistry();
+    expect(registry.get('database.vacuum')!.implemented).toBe(true);
+    expect(registry.get('database.index_rebuild')!.implemented).toBe(true);
+    for (const task of registry.all()) {
+      if (!task.implemented) expect(task.plannedIn).toMatch(/issue \d|not yet filed/);
+      expect(() => task.schedule(parsePolicy({}))).not.toThrow();
+    }
+  });
+});
