@@ -2,6 +2,8 @@
 // copied files and a test can check the numbering. Feature areas add their own numbered files:
 // 010-019 metrics/alerts, 020-029 backups, 030-039 windows/notifications.
 import { sql as core } from './001-core.js';
+import { sql as metrics } from './010-metrics.js';
+import { sql as alerts } from './011-alerts.js';
 import { sql as windows } from './030-windows.js';
 
 export interface Migration {
@@ -12,5 +14,7 @@ export interface Migration {
 
 export const migrations: readonly Migration[] = [
   { version: 1, name: 'core', sql: core },
+  { version: 10, name: 'metrics', sql: metrics },
+  { version: 11, name: 'alerts', sql: alerts },
   { version: 30, name: 'windows', sql: windows },
 ];
