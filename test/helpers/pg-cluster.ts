@@ -221,6 +221,17 @@ export class PgCluster {
     }
   }
 
+  /** Waits until recovery has ended and the server accepts writes (after a restore with promote). */
+  async waitForPromotion(timeoutMs = 60_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const [row] = await this.query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r');
+      if (row && !row.r) return;
+      if (Date.now() > deadline) throw new Error(`still in recovery after ${timeoutMs} ms\n${this.log().slice(-3000)}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
   /** Forces a WAL switch and waits until the archiver reports that segment done. */
   async switchWalAndWait(timeoutMs = 30_000): Promise<string> {
     const [row] = await this.query<{ name: string }>('SELECT pg_walfile_name(pg_switch_wal()) AS name');

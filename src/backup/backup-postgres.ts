@@ -1,0 +1,329 @@
+// A physical backup of a running PostgreSQL cluster through the low-level API: pg_backup_start and
+// pg_backup_stop on one dedicated session, the data directory copied by worker threads in between,
+// backup_label from pg_backup_stop's result. Incrementals copy, for each relation file, only the
+// pages whose LSN is at or after the parent backup's start LSN.
+import { existsSync, mkdirSync, realpathSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import pg from 'pg';
+import { DrydockError } from '../errors.js';
+import { runCopyTasks, type CopyResult, type CopyTask } from './copy-pool.js';
+import { crc32c, crc32cCombine } from './crc32c.js';
+import { fsyncDir, writeFileAtomic } from './fsync.js';
+import { parseLsn, segmentsBetween } from './lsn.js';
+import { listDataDirectory } from './pg-files.js';
+import { buildPgManifest } from './pg-manifest.js';
+import { backupDir, listBackups, newBackupId, openRepository, readManifest, writeCatalogEntry, type RepositorySettings } from './repository.js';
+import { sha256Hex } from './object-codec.js';
+import { tableFigures } from './table-figures.js';
+import type { BackupKind, BackupManifest, BackupRecord, FileObject, ManifestFile } from './types.js';
+import { findWal } from './wal-archive.js';
+import { chooseParent } from './chain.js';
+
+/** Largest range one worker copies in one task; splitting big files keeps both cores busy (notes: 5.38 s → 4.39 s). */
+export const RANGE_BYTES = 64 * 1024 * 1024;
+const PAGE = 8192;
+
+export interface PostgresBackupOptions {
+  kind: BackupKind;
+  repository: RepositorySettings;
+  connection: pg.ClientConfig;
+  dataDirectory: string;
+  /** Database whose tables are counted and checksummed for the restore test. */
+  database: string;
+  verifyTables: string[];
+  archiveTimeoutMs: number;
+  signal?: AbortSignal | undefined;
+  log?: (line: string) => void;
+  /** Called with bytes read so far and the total to read. */
+  onProgress?: (done: number, total: number) => void;
+  now?: () => Date;
+}
+
+interface ServerFacts {
+  dataDirectory: string;
+  archiveMode: string;
+  archiveCommand: string;
+  walLevel: string;
+  segmentSize: number;
+  systemIdentifier: string;
+  version: number;
+}
+
+async function serverFacts(client: pg.Client): Promise<ServerFacts> {
+  const r = await client.query<Record<string, string>>(
+    `SELECT current_setting('data_directory') AS data_directory, current_setting('archive_mode') AS archive_mode,
+            current_setting('archive_command') AS archive_command, current_setting('wal_level') AS wal_level,
+            current_setting('wal_segment_size') AS wal_segment_size, current_setting('server_version_num') AS version,
+            (SELECT system_identifier::text FROM pg_control_system()) AS system_identifier, pg_is_in_recovery()::text AS in_recovery`,
+  );
+  const row = r.rows[0]!;
+  const seg = row.wal_segment_size!;
+  const segmentSize = /MB$/.test(seg) ? parseInt(seg, 10) * 1024 * 1024 : /GB$/.test(seg) ? parseInt(seg, 10) * 1024 * 1024 * 1024 : parseInt(seg, 10);
+  return {
+    dataDirectory: row.data_directory!,
+    archiveMode: row.archive_mode!,
+    archiveCommand: row.archive_command!,
+    walLevel: row.wal_level!,
+    segmentSize,
+    systemIdentifier: row.system_identifier!,
+    version: Number(row.version),
+  };
+}
+
+/** The checks that turn a misconfiguration into a message saying what to set, before any copying. */
+export function checkServerFacts(facts: ServerFacts, configuredDataDir: string): void {
+  if (facts.walLevel === 'minimal') {
+    throw new DrydockError('CONFIG_INVALID', 'wal_level is minimal, so WAL cannot rebuild a backup', { hint: "set wal_level = replica in postgresql.conf and restart PostgreSQL" });
+  }
+  if (facts.archiveMode === 'off') {
+    throw new DrydockError('CONFIG_INVALID', 'WAL archiving is off (archive_mode = off), so a backup could not be made consistent or recovered to a point in time', {
+      hint: `set archive_mode = on and archive_command = 'drydock wal push %p %f' in postgresql.conf, then restart PostgreSQL`,
+    });
+  }
+  if (!facts.archiveCommand || facts.archiveCommand === '(disabled)') {
+    throw new DrydockError('CONFIG_INVALID', 'archive_command is empty, so no WAL reaches the repository', { hint: `set archive_command = 'drydock wal push %p %f' in postgresql.conf and reload` });
+  }
+  const real = (p: string) => (existsSync(p) ? realpathSync(p) : p);
+  if (!existsSync(join(configuredDataDir, 'PG_VERSION'))) {
+    throw new DrydockError('CONFIG_INVALID', `backup.postgres.data_directory ${configuredDataDir} is not a PostgreSQL data directory (no PG_VERSION)`, {
+      hint: `the server says its data_directory is ${facts.dataDirectory}; set backup.postgres.data_directory to that`,
+    });
+  }
+  if (real(configuredDataDir) !== real(facts.dataDirectory)) {
+    throw new DrydockError('CONFIG_INVALID', `backup.postgres.data_directory is ${configuredDataDir} but the server's data_directory is ${facts.dataDirectory}`, {
+      hint: `set backup.postgres.data_directory to ${facts.dataDirectory} (physical backups run on the database host)`,
+    });
+  }
+}
+
+function splitTasks(abs: string, size: number, since: number | null, alwaysFromBlock: number, nextId: () => number): CopyTask[] {
+  if (size <= RANGE_BYTES) return [{ id: nextId(), abs, offset: 0, length: -1, since, alwaysFromBlock }];
+  const tasks: CopyTask[] = [];
+  for (let offset = 0; offset < size; offset += RANGE_BYTES) {
+    const last = offset + RANGE_BYTES >= size;
+    tasks.push({ id: nextId(), abs, offset, length: last ? -1 : RANGE_BYTES, since, alwaysFromBlock });
+  }
+  return tasks;
+}
+
+async function waitForWal(repoRoot: ReturnType<typeof openRepository>, names: string[], timeoutMs: number): Promise<string[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const missing = names.filter((n) => findWal(repoRoot, n).length === 0);
+    if (missing.length === 0 || Date.now() > deadline) return missing;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** Takes a full or incremental backup and returns its catalog record (written last, atomically). */
+export async function runPostgresBackup(options: PostgresBackupOptions): Promise<BackupRecord> {
+  const log = options.log ?? (() => {});
+  const now = options.now ?? (() => new Date());
+  const t0 = Date.now();
+  const repo = openRepository(options.repository, { create: true });
+  const client = new pg.Client({ ...options.connection, application_name: 'drydock backup' });
+  try {
+    await client.connect();
+  } catch (error) {
+    throw new DrydockError('TARGET_UNREACHABLE', `cannot connect to PostgreSQL at ${options.connection.host}:${options.connection.port}: ${(error as Error).message}`, { retryable: true, cause: error });
+  }
+  let started = false;
+  let dir: string | undefined;
+  try {
+    const facts = await serverFacts(client);
+    checkServerFacts(facts, options.dataDirectory);
+
+    // Incrementals need a good parent from the same cluster; without one this becomes a full backup.
+    let kind = options.kind;
+    const parentRecord = kind === 'incremental' ? chooseParent(listBackups(repo), facts.systemIdentifier) : undefined;
+    if (kind === 'incremental' && !parentRecord) {
+      log('no earlier backup of this cluster in the repository: taking a full backup instead');
+      kind = 'full';
+    }
+    const parentFiles = new Map<string, ManifestFile>();
+    if (parentRecord) for (const f of readManifest(repo, parentRecord).files) parentFiles.set(f.path, f);
+    const since = parentRecord ? Number(parseLsn(parentRecord.startLsn)) : null;
+
+    const startedAt = now();
+    const id = newBackupId(repo, kind, startedAt);
+    dir = backupDir(repo, id);
+    mkdirSync(dir, { recursive: true });
+
+    // A fast checkpoint: the backup starts now instead of at the next scheduled checkpoint.
+    const start = await client.query<{ lsn: string; walfile: string }>(`SELECT lsn::text, pg_walfile_name(lsn) AS walfile FROM pg_backup_start($1, true) AS lsn`, [`drydock ${id}`]);
+    started = true;
+    const startLsn = start.rows[0]!.lsn;
+    const timeline = parseInt(start.rows[0]!.walfile.slice(0, 8), 16);
+    log(`pg_backup_start: ${startLsn} on timeline ${timeline}`);
+
+    const listing = listDataDirectory(options.dataDirectory);
+    if (listing.tablespaces.length > 0) {
+      throw new DrydockError('CONFIG_INVALID', `the cluster has tablespaces outside the data directory (${listing.tablespaces.join(', ')}), which Drydock does not back up yet`);
+    }
+    let idCounter = 0;
+    const nextId = () => idCounter++;
+    const tasks: CopyTask[] = [];
+    const tasksByFile = new Map<string, CopyTask[]>();
+    let total = 0;
+    for (const f of listing.files) {
+      const parent = parentFiles.get(f.path);
+      const paged = since !== null && f.relation && parent !== undefined;
+      const fileTasks = splitTasks(join(options.dataDirectory, f.path), f.size, paged ? since : null, paged ? Math.floor(parent.size / PAGE) : 0, nextId);
+      tasksByFile.set(f.path, fileTasks);
+      tasks.push(...fileTasks);
+      total += f.size;
+    }
+    // Largest first, so the last task to finish is a small one.
+    const sizeByAbs = new Map(listing.files.map((f) => [join(options.dataDirectory, f.path), f.size]));
+    const sizeOf = (t: CopyTask) => (t.length >= 0 ? t.length : Math.max(0, (sizeByAbs.get(t.abs) ?? 0) - t.offset));
+    const order = tasks.map((t) => ({ t, s: sizeOf(t) })).sort((a, b) => b.s - a.s).map((x) => x.t);
+
+    let done = 0;
+    const { results, packSizes } = await runCopyTasks(order, {
+      workers: options.repository.processes,
+      level: options.repository.level,
+      dir,
+      keyHex: repo.key?.toString('hex'),
+      signal: options.signal,
+      onResult: (r: CopyResult) => {
+        done += r.size;
+        options.onProgress?.(done, total);
+      },
+    });
+
+    // pg_backup_stop(true) waits until the last segment is archived; a broken archive_command would
+    // make it wait forever, so the session's statement_timeout bounds it.
+    await client.query(`SET statement_timeout = ${Math.max(1000, Math.floor(options.archiveTimeoutMs))}`);
+    let stop;
+    try {
+      stop = await client.query<{ lsn: string; labelfile: string; spcmapfile: string | null }>('SELECT lsn::text, labelfile, spcmapfile FROM pg_backup_stop(true)');
+    } catch (error) {
+      const archiver = await client.query<{ failed: string | null; last: string | null }>('SELECT last_failed_wal AS failed, last_archived_wal AS last FROM pg_stat_archiver').catch(() => undefined);
+      const a = archiver?.rows[0];
+      throw new DrydockError('EXEC_FAILED', `PostgreSQL did not archive the backup's last WAL segment within ${Math.round(options.archiveTimeoutMs / 1000)} s (last archived ${a?.last ?? 'none'}, last failed ${a?.failed ?? 'none'})`, {
+        hint: `check archive_command (it should be 'drydock wal push %p %f') and the server log`,
+        cause: error,
+      });
+    }
+    started = false;
+    await client.query('SET statement_timeout = 0');
+    const stopLsn = stop.rows[0]!.lsn;
+    const labelFile = Buffer.from(stop.rows[0]!.labelfile);
+    const spcmap = stop.rows[0]!.spcmapfile ? Buffer.from(stop.rows[0]!.spcmapfile) : undefined;
+    const stoppedAt = now();
+    log(`pg_backup_stop: ${stopLsn}`);
+
+    // Assemble the manifest from the workers' results; a file that vanished mid-backup is left out
+    // (WAL replay recreates or drops it).
+    const files: ManifestFile[] = [];
+    let readBytes = 0;
+    let changedFiles = 0;
+    for (const f of listing.files) {
+      const fileTasks = tasksByFile.get(f.path)!;
+      const parts = fileTasks.map((t) => ({ t, r: results.get(t.id)! }));
+      if (parts.some((p) => p.r.missing)) continue;
+      let crc = 0;
+      let size = 0;
+      const objects: FileObject[] = [];
+      for (const { t, r } of parts) {
+        crc = size === 0 ? r.crc : crc32cCombine(crc, r.crc, r.size);
+        size += r.size;
+        readBytes += r.size;
+        if (r.object) objects.push(r.blocks ? { ...r.object, blocks: r.blocks } : { ...r.object, rawOffset: t.offset });
+        // A range that came back short means the file shrank while we read it: later ranges are empty.
+        if (t.length >= 0 && r.size < t.length) break;
+      }
+      const kindOfFile = fileTasks[0]!.since !== null ? 'delta' : 'whole';
+      if (kindOfFile === 'whole' || objects.length > 0 || size !== parentFiles.get(f.path)?.size) changedFiles++;
+      files.push({ path: f.path, size, mtimeMs: f.mtimeMs, mode: f.mode, crc, kind: kindOfFile, objects });
+    }
+    const inlineFile = async (path: string, content: Buffer): Promise<ManifestFile> => ({
+      path,
+      size: content.length,
+      mtimeMs: stoppedAt.getTime(),
+      mode: 0o600,
+      crc: await crc32c(content),
+      kind: 'whole',
+      objects: [],
+      inline: content.toString('base64'),
+    });
+    files.push(await inlineFile('backup_label', labelFile));
+    if (spcmap && spcmap.length > 0) files.push(await inlineFile('tablespace_map', spcmap));
+    files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+
+    // The backup is consistent once WAL from its start to its stop is replayed; that WAL must be in
+    // this repository, or the backup is not restorable.
+    const labelStart = /START WAL LOCATION: ([0-9A-F]+\/[0-9A-F]+)/.exec(labelFile.toString())?.[1] ?? startLsn;
+    const needed = segmentsBetween(timeline, parseLsn(labelStart), parseLsn(stopLsn), facts.segmentSize);
+    const missing = await waitForWal(repo, needed, Math.min(options.archiveTimeoutMs, 60_000));
+    if (missing.length > 0) {
+      throw new DrydockError('EXEC_FAILED', `WAL segment${missing.length > 1 ? 's' : ''} ${missing.join(', ')} needed by this backup ${missing.length > 1 ? 'are' : 'is'} not in the repository ${repo.root}`, {
+        hint: `archive_command is "${facts.archiveCommand}"; it must push into this repository: archive_command = 'drydock wal push %p %f'`,
+      });
+    }
+
+    // The figures come from the database the tables live in, which may not be the session's.
+    const sameDb = !options.database || options.database === options.connection.database;
+    const figuresDb = sameDb ? client : new pg.Client({ ...options.connection, database: options.database });
+    if (!sameDb) await figuresDb.connect();
+    const tables = await tableFigures(figuresDb, options.verifyTables).finally(() => (sameDb ? undefined : figuresDb.end().catch(() => {})));
+
+    const manifest: BackupManifest = {
+      format: 'drydock-backup-manifest',
+      version: 1,
+      id,
+      kind,
+      parent: parentRecord?.id ?? null,
+      files,
+      dirs: listing.dirs,
+      packs: packSizes.map((size, pack) => ({ pack, size })),
+    };
+    const manifestJson = JSON.stringify(manifest);
+    writeFileAtomic(join(dir, 'manifest.json'), manifestJson);
+    if (kind === 'full') {
+      writeFileAtomic(join(dir, 'backup_manifest'), buildPgManifest(files, { timeline, startLsn: labelStart, endLsn: stopLsn }));
+    }
+    fsyncDir(dir);
+
+    const storedSize = packSizes.reduce((a, b) => a + b, 0);
+    const record: BackupRecord = {
+      id,
+      kind,
+      parent: parentRecord?.id ?? null,
+      chain: [...(parentRecord?.chain ?? []), id],
+      startedAt: startedAt.toISOString(),
+      stoppedAt: stoppedAt.toISOString(),
+      startLsn: labelStart,
+      stopLsn,
+      timeline,
+      segmentSize: facts.segmentSize,
+      walStart: needed[0]!,
+      walStop: needed[needed.length - 1]!,
+      systemIdentifier: facts.systemIdentifier,
+      pgVersion: facts.version,
+      size: total,
+      readBytes,
+      storedSize,
+      fileCount: files.length,
+      changedFiles,
+      manifestSha256: sha256Hex(Buffer.from(manifestJson)),
+      compression: { type: 'zstd', level: options.repository.level },
+      encrypted: repo.key !== undefined,
+      durationMs: Date.now() - t0,
+      tables,
+      database: options.database,
+    };
+    // The catalog entry is the commit point: written last, fsynced, renamed into place.
+    writeCatalogEntry(repo, record);
+    log(`backup ${id} (${kind}) done: ${files.length} files, ${readBytes} bytes read, ${storedSize} stored`);
+    return record;
+  } catch (error) {
+    if (started) await client.query('SELECT pg_backup_stop(false)').catch(() => {});
+    // A failed backup leaves nothing behind; a killed one leaves an unlisted folder for expire.
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    throw error;
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+

@@ -1,0 +1,144 @@
+// The repository on disk. It is self-describing: every good backup has a catalog entry
+// (catalog/<id>.json) written last by atomic rename, so the repository can be read back without
+// Drydock's state file, and a crash mid-backup leaves only an unlisted folder under backups/.
+//
+//   drydock-repository.json        format, version, encryption salt and key check
+//   catalog/<id>.json              one entry per good backup (BackupRecord)
+//   backups/<id>/manifest.json     every file: size, mtime, CRC-32C, stored objects and their SHA-256
+//   backups/<id>/backup_manifest   PostgreSQL's own manifest (full backups), for pg_verifybackup
+//   backups/<id>/pack-<n>.dat      compressed (and optionally encrypted) objects, one pack per worker
+//   wal/<timeline+log>/<segment>-<sha256>.zst   archived WAL, one zstd frame per segment
+import { createHash, createHmac, randomBytes, scryptSync } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DrydockError } from '../errors.js';
+import { writeFileAtomic } from './fsync.js';
+import type { BackupManifest, BackupRecord } from './types.js';
+
+export const REPOSITORY_FILE = 'drydock-repository.json';
+
+export interface RepositoryConfig {
+  format: 'drydock-repository';
+  version: 1;
+  created: string;
+  encryption: null | { algorithm: 'aes-256-gcm'; salt: string; keyCheck: string };
+}
+
+export interface RepositorySettings {
+  path: string;
+  compression: 'zstd' | 'lz4' | 'gzip';
+  level: number;
+  processes: number;
+  /** The key material as given (64 hex characters, or a passphrase stretched with scrypt). */
+  encryptionKey?: string | undefined;
+}
+
+export interface Repository {
+  readonly root: string;
+  readonly config: RepositoryConfig;
+  readonly settings: RepositorySettings;
+  /** The 32-byte AES key, when the repository is encrypted. */
+  readonly key: Buffer | undefined;
+}
+
+function deriveKey(material: string, salt: string): Buffer {
+  if (/^[0-9a-fA-F]{64}$/.test(material)) return Buffer.from(material, 'hex');
+  return scryptSync(material, Buffer.from(salt, 'hex'), 32);
+}
+
+function keyCheck(key: Buffer): string {
+  return createHmac('sha256', key).update('drydock-repository-key-check').digest('hex');
+}
+
+/** Opens a repository, creating it when `create` is set and the folder holds none. */
+export function openRepository(settings: RepositorySettings, options: { create?: boolean } = {}): Repository {
+  if (settings.compression !== 'zstd') {
+    throw new DrydockError('CONFIG_INVALID', `backup.repository.compression "${settings.compression}" is not implemented yet`, { hint: 'use compression: zstd' });
+  }
+  const root = settings.path;
+  const file = join(root, REPOSITORY_FILE);
+  let config: RepositoryConfig;
+  if (existsSync(file)) {
+    config = JSON.parse(readFileSync(file, 'utf8')) as RepositoryConfig;
+    if (config.format !== 'drydock-repository') throw new DrydockError('CONFIG_INVALID', `${file} is not a Drydock repository`);
+  } else {
+    if (!options.create) {
+      throw new DrydockError('CONFIG_INVALID', `no Drydock repository at ${root}`, { hint: 'check backup.repository.path, or run a backup first to create it' });
+    }
+    mkdirSync(root, { recursive: true });
+    let encryption: RepositoryConfig['encryption'] = null;
+    if (settings.encryptionKey) {
+      const salt = randomBytes(16).toString('hex');
+      encryption = { algorithm: 'aes-256-gcm', salt, keyCheck: keyCheck(deriveKey(settings.encryptionKey, salt)) };
+    }
+    config = { format: 'drydock-repository', version: 1, created: new Date().toISOString(), encryption };
+    for (const sub of ['catalog', 'backups', 'wal']) mkdirSync(join(root, sub), { recursive: true });
+    writeFileAtomic(file, JSON.stringify(config, null, 2) + '\n');
+  }
+  let key: Buffer | undefined;
+  if (config.encryption) {
+    if (!settings.encryptionKey) {
+      throw new DrydockError('SECRET_MISSING', `the repository at ${root} is encrypted but no key is configured`, { hint: 'set backup.repository.encryption_key' });
+    }
+    key = deriveKey(settings.encryptionKey, config.encryption.salt);
+    if (keyCheck(key) !== config.encryption.keyCheck) {
+      throw new DrydockError('SECRET_MISSING', `the encryption key does not match the repository at ${root}`, { hint: 'use the key the repository was created with' });
+    }
+  } else if (settings.encryptionKey) {
+    throw new DrydockError('CONFIG_INVALID', `the repository at ${root} was created without encryption but a key is configured`, {
+      hint: 'use a new repository path for an encrypted repository',
+    });
+  }
+  for (const sub of ['catalog', 'backups', 'wal']) mkdirSync(join(root, sub), { recursive: true });
+  return { root, config, settings, key };
+}
+
+export function backupDir(repo: Repository, id: string): string {
+  return join(repo.root, 'backups', id);
+}
+
+export function catalogPath(repo: Repository, id: string): string {
+  return join(repo.root, 'catalog', `${id}.json`);
+}
+
+/** Every good backup, oldest first (ids sort by time). */
+export function listBackups(repo: Repository): BackupRecord[] {
+  const dir = join(repo.root, 'catalog');
+  const names = readdirSync(dir).filter((n) => n.endsWith('.json')).sort();
+  return names.map((n) => JSON.parse(readFileSync(join(dir, n), 'utf8')) as BackupRecord);
+}
+
+/** Backup folders with no catalog entry: interrupted backups (or one running now). */
+export function listUnlisted(repo: Repository): string[] {
+  const listed = new Set(listBackups(repo).map((b) => b.id));
+  return readdirSync(join(repo.root, 'backups')).filter((n) => !listed.has(n));
+}
+
+export function writeCatalogEntry(repo: Repository, record: BackupRecord): void {
+  writeFileAtomic(catalogPath(repo, record.id), JSON.stringify(record, null, 2) + '\n');
+}
+
+export function manifestText(manifest: BackupManifest): string {
+  return JSON.stringify(manifest);
+}
+
+/** Reads a backup's manifest and checks it against the SHA-256 its catalog entry recorded. */
+export function readManifest(repo: Repository, record: BackupRecord): BackupManifest {
+  const path = join(backupDir(repo, record.id), 'manifest.json');
+  if (!existsSync(path)) throw new DrydockError('VALIDATION_FAILED', `backup ${record.id}: manifest.json is missing`, { details: { backup: record.id, file: 'manifest.json' } });
+  const text = readFileSync(path);
+  const sha = createHash('sha256').update(text).digest('hex');
+  if (sha !== record.manifestSha256) {
+    throw new DrydockError('VALIDATION_FAILED', `backup ${record.id}: manifest.json is damaged (checksum mismatch)`, { details: { backup: record.id, file: 'manifest.json' } });
+  }
+  return JSON.parse(text.toString('utf8')) as BackupManifest;
+}
+
+/** A new backup id: UTC time to the second plus F (full) or I (incremental), unique in the repository. */
+export function newBackupId(repo: Repository, kind: 'full' | 'incremental', at: Date): string {
+  const stamp = at.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, '').replace('T', '-');
+  const suffix = kind === 'full' ? 'F' : 'I';
+  let id = `${stamp}${suffix}`;
+  for (let n = 1; existsSync(backupDir(repo, id)) || existsSync(catalogPath(repo, id)); n++) id = `${stamp}${suffix}${n}`;
+  return id;
+}
