@@ -21,6 +21,8 @@ export interface ChangeRecord {
   components: string[];
   /** Task ids this window is for. */
   tasks: string[];
+  /** security and critical_bug work may be scheduled inside a blackout (the spec's exceptions). */
+  taskClass: 'maintenance' | 'security' | 'critical_bug';
 }
 
 export interface ValidationSummary {

@@ -62,7 +62,7 @@ describe('email channel against a real SMTP server', () => {
     expect(mail.from).toBe('drydock@example.test');
     expect(mail.raw).toMatch(/^Message-ID: <msg-starttls-1@drydock>/m);
     expect(mail.raw).toMatch(/^Subject: Scheduled maintenance: database upgrade/m);
-    expect(mail.raw).toContain('When: Sun 2026-12-06 02:00 to 06:00 UTC');
+    expect(mail.text).toContain('When: Sun 2026-12-06 02:00 to 06:00 UTC');
     expect(mail.raw).not.toContain(PASSWORD);
   });
 

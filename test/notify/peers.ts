@@ -30,6 +30,22 @@ export interface ReceivedMail {
   raw: string;
   secure: boolean;
   user: string | undefined;
+  /** Unfolded Subject header. */
+  subject: string;
+  /** The body with quoted-printable decoded. */
+  text: string;
+}
+
+function decodeMail(raw: string): { subject: string; text: string } {
+  const split = raw.indexOf('\r\n\r\n');
+  const head = raw.slice(0, split).replace(/\r\n[ \t]/g, ' ');
+  const body = raw.slice(split + 4);
+  const subject = /^Subject: (.*)$/im.exec(head)?.[1] ?? '';
+  const qp = /^Content-Transfer-Encoding: quoted-printable/im.test(head);
+  const text = qp
+    ? Buffer.from(body.replace(/=\r\n/g, '').replace(/=([0-9A-F]{2})/g, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16))), 'latin1').toString('utf8')
+    : body;
+  return { subject, text: text.replace(/\r\n/g, '\n') };
 }
 
 export interface SmtpPeer {
@@ -62,10 +78,12 @@ export async function startSmtp(options: { cert: TestCert; secure: boolean; user
           callback(Object.assign(new Error(failure.message), { responseCode: failure.code }));
           return;
         }
+        const raw = Buffer.concat(chunks).toString('utf8');
         received.push({
+          ...decodeMail(raw),
           from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
           to: session.envelope.rcptTo.map((r) => r.address),
-          raw: Buffer.concat(chunks).toString('utf8'),
+          raw,
           secure: session.secure,
           user: session.user as string | undefined,
         });
