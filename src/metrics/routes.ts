@@ -1,0 +1,49 @@
+// /metrics for Prometheus and a small JSON reader for the API and dashboard.
+import { Hono } from 'hono';
+import { systemClock, type Clock } from '../engine/clock.js';
+import { parseDuration } from '../policy/phrases.js';
+import type { SqliteMetricsStore } from '../store/sqlite/metrics.js';
+import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from './prometheus.js';
+
+export interface MetricsRoutesOptions {
+  store: SqliteMetricsStore;
+  clock?: Clock;
+  /** Series older than this are not exposed (their target stopped answering). */
+  staleMs?: number;
+  /** More exposition text to append, e.g. the run metrics of the prom-client registry. */
+  extra?: () => Promise<string> | string;
+}
+
+export function renderStoreMetrics(store: SqliteMetricsStore, now: number, staleMs = 5 * 60_000): string {
+  return renderPrometheus(store.latest(now, staleMs).map((s) => ({ name: s.name, labels: s.labels, value: s.lastValue! })));
+}
+
+export function metricsRoutes(options: MetricsRoutesOptions): Hono {
+  const app = new Hono();
+  const clock = options.clock ?? systemClock;
+  app.get('/metrics', async (c) => {
+    const extra = options.extra ? await options.extra() : '';
+    c.header('content-type', PROMETHEUS_CONTENT_TYPE);
+    return c.body(renderStoreMetrics(options.store, clock.now().getTime(), options.staleMs) + extra);
+  });
+  app.get('/api/metrics/series', (c) => {
+    const name = c.req.query('name');
+    return c.json(options.store.series(name).map((s) => ({ name: s.name, labels: s.labels, lastAt: s.lastAt ? new Date(s.lastAt).toISOString() : null, lastValue: s.lastValue })));
+  });
+  app.get('/api/metrics/read', (c) => {
+    const name = c.req.query('name');
+    if (!name) return c.json({ error: 'name is required' }, 400);
+    let labels: Record<string, string> = {};
+    try {
+      labels = JSON.parse(c.req.query('labels') ?? '{}') as Record<string, string>;
+    } catch {
+      return c.json({ error: 'labels must be a JSON object' }, 400);
+    }
+    const since = parseDuration(c.req.query('since') ?? '24 hours');
+    if (!since.ok) return c.json({ error: `since: expected ${since.expected}` }, 400);
+    const now = clock.now().getTime();
+    const resolution = c.req.query('resolution') as 'raw' | '5m' | '1h' | 'auto' | undefined;
+    return c.json(options.store.read(name, labels, { since: now - since.value, until: now, resolution: resolution ?? 'auto' }));
+  });
+  return app;
+}
