@@ -46,7 +46,7 @@ export function formatProblems(file: string | null, problems: PolicyProblem[]): 
   return `${where}: ${problems.length} problem${problems.length === 1 ? '' : 's'}\n${lines.join('\n')}`;
 }
 
-function positionOf(doc: Document, counter: LineCounter, path: ReadonlyArray<PropertyKey>): { line?: number; column?: number } {
+function positionOf(doc: Document, counter: LineCounter, path: ReadonlyArray<PropertyKey>, atKey = false): { line?: number; column?: number } {
   let node: unknown = doc.contents;
   let last: Node | undefined = doc.contents ?? undefined;
   for (const part of path) {
@@ -54,7 +54,7 @@ function positionOf(doc: Document, counter: LineCounter, path: ReadonlyArray<Pro
       const pair = node.items.find((item) => (item.key as { value?: unknown } | null)?.value === part);
       if (!pair) break;
       node = pair.value;
-      last = (pair.value ?? pair.key) as Node;
+      last = (atKey || pair.value === null ? pair.key : pair.value) as Node;
     } else if (isSeq(node) && typeof part === 'number') {
       node = node.items[part];
       last = node as Node;
@@ -73,7 +73,7 @@ export function problemsFromZod(issues: z.core.$ZodIssue[], doc?: Document, coun
     if (issue.code === 'unrecognized_keys') {
       for (const key of issue.keys) {
         const path = [...issue.path, key];
-        problems.push({ path: formatPath(path), message: `unknown key "${key}"`, ...(doc && counter ? positionOf(doc, counter, path) : {}) });
+        problems.push({ path: formatPath(path), message: `unknown key "${key}"`, ...(doc && counter ? positionOf(doc, counter, path, true) : {}) });
       }
       continue;
     }

@@ -15,6 +15,8 @@ export function registerRunCommands(program: Command): void {
     .action(async (taskId: string, options: { json?: boolean }) => {
       await withApp(program.opts<GlobalOptions>(), async (app) => {
         await app.daemon.register();
+        // Any process that works on the state cleans up after instances that died.
+        await app.daemon.recoverOrphans();
         const controller = new AbortController();
         const onSignal = () => controller.abort(new Error('interrupted by signal'));
         process.once('SIGINT', onSignal);

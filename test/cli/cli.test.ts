@@ -1,0 +1,220 @@
+// The `drydock` command as a person runs it: a real process, a real policy file, the real
+// PostgreSQL, and signals (SIGTERM, kill -9) sent to it.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { openSqlite } from '../../src/store/sqlite/open.js';
+import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import { freshDatabase, type FreshDatabase } from '../helpers/pg.js';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+// One process (not the tsx wrapper, which forks a child) so that signals reach Drydock itself.
+const NODE_ARGS = ['--import', import.meta.resolve('tsx')];
+const MAIN = join(ROOT, 'src/cli/main.ts');
+
+interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function start(args: string[], cwd: string, env: Record<string, string> = {}): { child: ChildProcess; done: Promise<Result> } {
+  const child = spawn(process.execPath, [...NODE_ARGS, MAIN, ...args], { cwd, env: { ...process.env, DRYDOCK_POLICY: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (c) => (stdout += c));
+  child.stderr!.on('data', (c) => (stderr += c));
+  const done = new Promise<Result>((r) => child.on('close', (code) => r({ code, stdout, stderr })));
+  return { child, done };
+}
+
+const drydock = (args: string[], cwd: string, env: Record<string, string> = {}) => start(args, cwd, env).done;
+
+let dir: string;
+let db: FreshDatabase;
+
+function writePolicy(name: string, policy: Record<string, unknown>): string {
+  const path = join(dir, name);
+  writeFileSync(path, stringify({ state: { path: 'state.sqlite' }, ...policy }));
+  return path;
+}
+
+function targetFor(database: string, port = 5432) {
+  return { host: '127.0.0.1', port, database, user: 'postgres', connect_timeout: '2 seconds' };
+}
+
+async function waitFor<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await fn();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function openState(): SqliteStore {
+  return new SqliteStore(openSqlite(join(dir, 'state.sqlite')));
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'drydock-cli-'));
+  db = await freshDatabase('cli');
+  const client = await db.connect();
+  await client.query(`CREATE TABLE listings (id serial PRIMARY KEY, title text); INSERT INTO listings (title) SELECT 'l' || g FROM generate_series(1, 1000) g; DELETE FROM listings WHERE id % 2 = 0;`);
+  await client.end();
+});
+
+afterAll(async () => {
+  await db.drop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('drydock config', () => {
+  it('check exits 2 and lists every problem with its path and line', async () => {
+    const file = join(dir, 'bad.yaml');
+    writeFileSync(file, 'cache:\n  eviction:\n    threshold:\n      memory: eighty\ndatabase:\n  vacum: {}\n');
+    const result = await drydock(['--policy', file, 'config', 'check'], dir);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('2 problems');
+    expect(result.stderr).toContain(`${file}:4:15: cache.eviction.threshold.memory: expected a percentage like "80%", got "eighty"`);
+    expect(result.stderr).toContain(`${file}:6:3: database.vacum: unknown key "vacum"`);
+  });
+
+  it('check passes a valid file, and print --defaults shows the spec', async () => {
+    const file = writePolicy('ok.yaml', { database: { vacuum: { time: '04:00 UTC' } } });
+    expect(await drydock(['--policy', file, 'config', 'check'], dir)).toMatchObject({ code: 0, stdout: `${file}: ok\n` });
+    const defaults = await drydock(['config', 'print', '--defaults'], dir);
+    expect(defaults.code).toBe(0);
+    expect(defaults.stdout).toContain('time: 03:00 UTC');
+    expect(defaults.stdout).toContain('sync_check: every 15 minutes');
+  });
+
+  it('a daemon refuses to start on an invalid policy', async () => {
+    const file = join(dir, 'bad2.yaml');
+    writeFileSync(file, 'engine:\n  retry:\n    attempts: many\n');
+    const result = await drydock(['--policy', file, 'start', '--no-http'], dir);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('engine.retry.attempts: expected a whole number, got "many"');
+  });
+});
+
+describe('drydock tasks and plan', () => {
+  it('lists every procedure and says plainly which are not implemented', async () => {
+    const result = await drydock(['tasks'], dir);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/database\.vacuum\s+daily at 03:00 UTC\s+\d{4}-\d\d-\d\dT03:00:00Z\s+implemented/);
+    expect(result.stdout).toMatch(/network\.dns\.health_check\s+.*not implemented yet/);
+  });
+
+  it('plan --days 35 prints the exact upcoming runs in UTC', async () => {
+    const result = await drydock(['plan', '--days', '35', '--json'], dir);
+    const runs = JSON.parse(result.stdout) as Array<{ taskId: string; at: string }>;
+    const vacuum = runs.filter((r) => r.taskId === 'database.vacuum');
+    expect(vacuum.length).toBeGreaterThanOrEqual(34);
+    expect(vacuum.length).toBeLessThanOrEqual(35);
+    expect(vacuum.every((r) => r.at.endsWith('T03:00:00.000Z'))).toBe(true);
+  });
+});
+
+describe('drydock run, history and status', () => {
+  it('names host and port when PostgreSQL is unreachable, records the run as failed and exits 1', async () => {
+    const file = writePolicy('down.yaml', { targets: { postgres: targetFor('dokkerr', 1) } });
+    const result = await drydock(['--policy', file, 'run', 'database.vacuum'], dir);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain('cannot reach PostgreSQL at 127.0.0.1:1');
+    const history = await drydock(['--policy', file, 'history', '--task', 'database.vacuum', '--json'], dir);
+    const [run] = JSON.parse(history.stdout) as Array<{ status: string; error: string; steps: Array<{ name: string }> }>;
+    expect(run!.status).toBe('failed');
+    expect(run!.error).toContain('127.0.0.1:1');
+    const status = await drydock(['--policy', file, 'status'], dir);
+    expect(status.stdout).toMatch(/database\.vacuum\s+#\d+\s+failed/);
+  });
+
+  it('runs a real vacuum through the lifecycle and shows it in history', async () => {
+    const file = writePolicy('ok-run.yaml', { targets: { postgres: targetFor(db.name) }, database: { vacuum: { tables: ['listings'] } } });
+    const result = await drydock(['--policy', file, 'run', 'database.vacuum'], dir);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/run #\d+ {2}database\.vacuum {2}succeeded/);
+    expect(result.stdout).toContain('step 1 notify stakeholders: succeeded');
+    expect(result.stdout).toMatch(/listings\.dead_tuples: 500 → 0 rows/);
+    const history = await drydock(['--policy', file, 'history'], dir);
+    expect(history.stdout).toMatch(/#\d+\s+database\.vacuum\s+succeeded/);
+  });
+});
+
+describe('crashes and signals', () => {
+  it('after kill -9 mid-run, the next start marks the run interrupted and never loses its record', async () => {
+    const file = writePolicy('kill.yaml', {
+      targets: { postgres: targetFor(db.name) },
+      database: { vacuum: { tables: ['listings'], lock_timeout: '60 seconds' } },
+    });
+    const holder = new pg.Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database: db.name });
+    await holder.connect();
+    await holder.query('BEGIN; LOCK TABLE listings IN ACCESS EXCLUSIVE MODE');
+    const { child, done } = start(['--policy', file, 'run', 'database.vacuum'], dir);
+    const store = openState();
+    try {
+      const running = await waitFor('the vacuum step to start', async () => {
+        const [run] = await store.openRuns('database.vacuum');
+        if (!run) return undefined;
+        const steps = await store.listSteps(run.id);
+        return steps.some((s) => s.name === 'vacuum listings' && s.status === 'running') ? run : undefined;
+      });
+      child.kill('SIGKILL');
+      await done;
+      expect((await store.getRun(running.id))!.status).toBe('running');
+
+      const status = await drydock(['--policy', file, 'run', 'drydock.activity_log.prune'], dir);
+      expect(status.code, status.stderr).toBe(0);
+      const after = (await store.getRun(running.id))!;
+      expect(after.status).toBe('interrupted');
+      expect(after.reason).toMatch(/died without finishing the run \(killed or crashed\)/);
+      expect((await store.listSteps(running.id)).map((s) => s.name)).toContain('vacuum listings');
+    } finally {
+      await holder.query('ROLLBACK');
+      await holder.end();
+      await store.close();
+    }
+  });
+
+  it('SIGTERM stops the daemon gracefully and records what was running as interrupted', async () => {
+    const file = writePolicy('term.yaml', {
+      targets: { postgres: targetFor(db.name) },
+      database: { vacuum: { tables: ['listings'], lock_timeout: '60 seconds', frequency: 'every 2 seconds' } },
+      engine: { shutdown_grace: '10 seconds' },
+    });
+    const holder = new pg.Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database: db.name });
+    await holder.connect();
+    await holder.query('BEGIN; LOCK TABLE listings IN ACCESS EXCLUSIVE MODE');
+    const { child, done } = start(['--policy', file, 'start', '--no-http'], dir);
+    const store = openState();
+    try {
+      const running = await waitFor('a scheduled vacuum to block on the lock', async () => {
+        const [run] = await store.openRuns('database.vacuum');
+        if (!run) return undefined;
+        return (await store.listSteps(run.id)).some((s) => s.name === 'vacuum listings') ? run : undefined;
+      });
+      expect(running.trigger).toBe('schedule');
+      child.kill('SIGTERM');
+      const result = await done;
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stdout).toContain('SIGTERM: stopping');
+      const after = (await store.getRun(running.id))!;
+      expect(after.status).toBe('interrupted');
+      const kinds = (await store.listActivity({ limit: 200 })).map((a) => a.kind);
+      expect(kinds).toContain('daemon.stopped');
+      // The cancelled VACUUM left no session behind.
+      const left = await holder.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name LIKE 'drydock%' AND datname = current_database()");
+      expect(left.rows[0].n).toBe(0);
+    } finally {
+      await holder.query('ROLLBACK');
+      await holder.end();
+      await store.close();
+    }
+  });
+});
