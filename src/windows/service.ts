@@ -285,7 +285,8 @@ export class WindowsService {
       return { window: w, missing: state.missing };
     }
     const updated = this.store.update(id, { status: 'scheduled', statusReason: `approved by ${state.approved.map((a) => `${a.person} (${a.role})`).join(' and ')}` }, now);
-    this.store.addUpdate({ windowId: id, at: now, phase: 'scheduled', message: `Approved by ${state.approved.map((a) => `${a.person} (${a.role})`).join(' and ')}.`, author: person.name });
+    this.store.addUpdate({ windowId: id, at: now, phase: 'approved', message: `Approved by ${state.approved.map((a) => `${a.person} (${a.role})`).join(' and ')}.`, author: person.name });
+    this.store.addUpdate({ windowId: id, at: now, phase: 'scheduled', message: 'Emergency maintenance scheduled.', author: person.name });
     await this.log('window.approved', `emergency window #${id} approved by ${state.approved.map((a) => a.person).join(' and ')}; it may start at ${w.start.toISOString()}`, person.name, { windowId: id });
     await this.notify('approval_decision', updated, requester, `approved-${w.planHash.slice(0, 12)}`, { ...ctx, message: 'All approvals are in; the emergency maintenance will run as planned.' });
     await this.announce(updated);

@@ -1,0 +1,47 @@
+// The public, read-only status page as a hono sub-app (mount it at /status or at /):
+//   GET /             the page (HTML, no JavaScript)
+//   GET /status.json  the same data as JSON
+//   GET /feed.atom    an Atom feed of maintenance updates
+import { Hono } from 'hono';
+import type { Clock } from '../../engine/clock.js';
+import type { WindowStore } from '../../store/sqlite/windows.js';
+import { statusSnapshot } from './data.js';
+import { atomFeed } from './feed.js';
+import { StatusPage } from './page.js';
+
+export interface StatusPageDeps {
+  store: WindowStore;
+  clock: Clock;
+  title?: string;
+  /** Absolute URL where the page is served, for the feed's links (e.g. https://status.example.com/status). */
+  baseUrl?: string;
+  /** Components always listed, even before any health is recorded. */
+  components?: readonly string[];
+  historyDays?: number;
+}
+
+export function statusPageRoutes(deps: StatusPageDeps): Hono {
+  const app = new Hono();
+  const title = deps.title ?? 'System status';
+  const snapshot = () => statusSnapshot(deps.store, deps.clock.now(), { ...(deps.components ? { components: deps.components } : {}), ...(deps.historyDays ? { historyDays: deps.historyDays } : {}) });
+
+  app.get('/', async (c) => {
+    c.header('cache-control', 'public, max-age=30');
+    const base = c.req.path.replace(/\/+$/, '');
+    const html = await (<StatusPage snapshot={snapshot()} title={title} base={base} />).toString();
+    return c.html(`<!DOCTYPE html>${html}`);
+  });
+
+  app.get('/status.json', (c) => {
+    c.header('cache-control', 'public, max-age=30');
+    return c.json(snapshot());
+  });
+
+  app.get('/feed.atom', (c) => {
+    const base = deps.baseUrl ?? new URL(c.req.url).href.replace(/\/feed\.atom$/, '');
+    c.header('content-type', 'application/atom+xml; charset=utf-8');
+    return c.body(atomFeed(snapshot(), { title, baseUrl: base }));
+  });
+
+  return app;
+}
