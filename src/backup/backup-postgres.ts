@@ -11,6 +11,7 @@ import { crc32c, crc32cCombine } from './crc32c.js';
 import { fsyncDir, writeFileAtomic } from './fsync.js';
 import { parseLsn, segmentsBetween } from './lsn.js';
 import { listDataDirectory } from './pg-files.js';
+import { RELSEG_BLOCKS } from './page-checksum.js';
 import { buildPgManifest } from './pg-manifest.js';
 import { backupDir, listBackups, newBackupId, openRepository, readManifest, writeCatalogEntry, type RepositorySettings } from './repository.js';
 import { sha256Hex } from './object-codec.js';
@@ -47,6 +48,7 @@ interface ServerFacts {
   segmentSize: number;
   systemIdentifier: string;
   version: number;
+  dataChecksums: boolean;
 }
 
 async function serverFacts(client: pg.Client): Promise<ServerFacts> {
@@ -54,7 +56,7 @@ async function serverFacts(client: pg.Client): Promise<ServerFacts> {
     `SELECT current_setting('data_directory') AS data_directory, current_setting('archive_mode') AS archive_mode,
             current_setting('archive_command') AS archive_command, current_setting('wal_level') AS wal_level,
             current_setting('wal_segment_size') AS wal_segment_size, current_setting('server_version_num') AS version,
-            (SELECT system_identifier::text FROM pg_control_system()) AS system_identifier, pg_is_in_recovery()::text AS in_recovery`,
+            (SELECT system_identifier::text FROM pg_control_system()) AS system_identifier, pg_is_in_recovery()::text AS in_recovery, current_setting('data_checksums') AS data_checksums`,
   );
   const row = r.rows[0]!;
   const seg = row.wal_segment_size!;
@@ -67,6 +69,7 @@ async function serverFacts(client: pg.Client): Promise<ServerFacts> {
     segmentSize,
     systemIdentifier: row.system_identifier!,
     version: Number(row.version),
+    dataChecksums: row.data_checksums === 'on',
   };
 }
 
@@ -97,11 +100,13 @@ export function checkServerFacts(facts: ServerFacts, configuredDataDir: string):
 }
 
 function splitTasks(abs: string, size: number, since: number | null, alwaysFromBlock: number, nextId: () => number): CopyTask[] {
-  if (size <= RANGE_BYTES) return [{ id: nextId(), abs, offset: 0, length: -1, since, alwaysFromBlock }];
+  const segment = /\.(\d+)$/.exec(abs);
+  const blockBase = segment ? Number(segment[1]) * RELSEG_BLOCKS : 0;
+  if (size <= RANGE_BYTES) return [{ id: nextId(), abs, offset: 0, length: -1, since, alwaysFromBlock, blockBase }];
   const tasks: CopyTask[] = [];
   for (let offset = 0; offset < size; offset += RANGE_BYTES) {
     const last = offset + RANGE_BYTES >= size;
-    tasks.push({ id: nextId(), abs, offset, length: last ? -1 : RANGE_BYTES, since, alwaysFromBlock });
+    tasks.push({ id: nextId(), abs, offset, length: last ? -1 : RANGE_BYTES, since, alwaysFromBlock, blockBase });
   }
   return tasks;
 }
@@ -142,6 +147,7 @@ export async function runPostgresBackup(options: PostgresBackupOptions): Promise
     }
     const parentFiles = new Map<string, ManifestFile>();
     if (parentRecord) for (const f of readManifest(repo, parentRecord).files) parentFiles.set(f.path, f);
+    if (parentRecord && !facts.dataChecksums) log('data checksums are off: relation files are copied whole (initdb -k or pg_checksums --enable allows page-level incrementals)');
     const since = parentRecord ? Number(parseLsn(parentRecord.startLsn)) : null;
 
     const startedAt = now();
@@ -167,7 +173,10 @@ export async function runPostgresBackup(options: PostgresBackupOptions): Promise
     let total = 0;
     for (const f of listing.files) {
       const parent = parentFiles.get(f.path);
-      const paged = since !== null && f.relation && parent !== undefined;
+      // Page-level only for main forks of clusters with data checksums: the checksum tells a page
+      // read mid-write from an unchanged one. The visibility map and free space map change without
+      // a new page LSN, so they (small) are always copied whole.
+      const paged = since !== null && facts.dataChecksums && f.relation && !/_(fsm|vm|init)(\.\d+)?$/.test(f.path) && parent !== undefined;
       const fileTasks = splitTasks(join(options.dataDirectory, f.path), f.size, paged ? since : null, paged ? Math.floor(parent.size / PAGE) : 0, nextId);
       tasksByFile.set(f.path, fileTasks);
       tasks.push(...fileTasks);
@@ -179,6 +188,7 @@ export async function runPostgresBackup(options: PostgresBackupOptions): Promise
     const order = tasks.map((t) => ({ t, s: sizeOf(t) })).sort((a, b) => b.s - a.s).map((x) => x.t);
 
     let done = 0;
+    let torn = 0;
     const { results, packSizes } = await runCopyTasks(order, {
       workers: options.repository.processes,
       level: options.repository.level,
@@ -187,6 +197,7 @@ export async function runPostgresBackup(options: PostgresBackupOptions): Promise
       signal: options.signal,
       onResult: (r: CopyResult) => {
         done += r.size;
+        torn += r.torn ?? 0;
         options.onProgress?.(done, total);
       },
     });
@@ -315,6 +326,7 @@ export async function runPostgresBackup(options: PostgresBackupOptions): Promise
     };
     // The catalog entry is the commit point: written last, fsynced, renamed into place.
     writeCatalogEntry(repo, record);
+    if (torn > 0) log(`${torn} page(s) were being written while read; kept as read, WAL replay repairs them`);
     log(`backup ${id} (${kind}) done: ${files.length} files, ${readBytes} bytes read, ${storedSize} stored`);
     return record;
   } catch (error) {

@@ -19,6 +19,8 @@ export interface CopyTask {
   since: number | null;
   /** Blocks at or past this index are always kept (the file grew after the parent backup). */
   alwaysFromBlock: number;
+  /** Block number of the file's first page in its relation (segment number × 131072), for page checksums. */
+  blockBase: number;
 }
 
 export interface StoredObject {
@@ -36,6 +38,8 @@ export interface CopyResult {
   object: StoredObject | null;
   /** Kept pages as [first block, count] runs, for page-level incrementals. */
   blocks?: Array<[number, number]>;
+  /** Pages kept only because their checksum failed (read while being written). */
+  torn?: number;
 }
 
 export interface CopyPoolOptions {

@@ -64,6 +64,34 @@ function compressInto(sink, src, end) {
   }
 }
 
+// PostgreSQL's page checksum (same as src/backup/page-checksum.ts, which has the tests).
+const BASE = new Uint32Array([
+  0x5b1f36e9, 0xb8525960, 0x02ab50aa, 0x1de66d2a, 0x79ff467a, 0x9bb9f8a3, 0x217e7cd2, 0x83e13d2c, 0xf8d4474f, 0xe39eb970, 0x42c6ae16, 0x993216fa, 0x7b093b5d, 0x98daff3c, 0xf718902a,
+  0x0b1c9cdb, 0xe58f764b, 0x187636bc, 0x5d7b3bb1, 0xe73de7de, 0x92bec979, 0xcca6c0b2, 0x304a0979, 0x85aa43d4, 0x783125bb, 0x6ca8eaa2, 0xe407eac6, 0x4b5cfc3e, 0x9fbf8c76, 0x15ca20be,
+  0xf2ca9fd3, 0x959bd756]);
+const sums = new Uint32Array(32);
+function checksumOk(data, off, blockNumber) {
+  if (data.readUInt16LE(off + 14) === 0) return true; // new page: no checksum
+  const words = new Uint32Array(data.buffer, data.byteOffset + off, 2048);
+  sums.set(BASE);
+  for (let i = 0; i < 2048; i += 32) {
+    for (let j = 0; j < 32; j++) {
+      const v = i + j === 2 ? words[2] & 0xffff0000 : words[i + j];
+      const t = (sums[j] ^ v) >>> 0;
+      sums[j] = Math.imul(t, 16777619) ^ (t >>> 17);
+    }
+  }
+  let result = 0;
+  for (let j = 0; j < 32; j++) {
+    let t = sums[j] >>> 0;
+    t = (Math.imul(t, 16777619) ^ (t >>> 17)) >>> 0;
+    t = (Math.imul(t, 16777619) ^ (t >>> 17)) >>> 0;
+    result ^= t;
+  }
+  result = (result ^ blockNumber) >>> 0;
+  return data.readUInt16LE(off + 8) === (result % 65535) + 1;
+}
+
 let crcHasher = null;
 
 async function handle(task) {
@@ -80,6 +108,7 @@ async function handle(task) {
     const pages = task.since !== null;
     let sink = null;
     const blocks = [];
+    let torn = 0;
     let pos = task.offset;
     const limit = task.length < 0 ? Infinity : task.offset + task.length;
     while (pos < limit) {
@@ -100,7 +129,11 @@ async function handle(task) {
           const block = (pos + off) / PAGE;
           const partial = off + PAGE > n;
           const lsn = partial ? 0 : data.readUInt32LE(off) * 4294967296 + data.readUInt32LE(off + 4);
-          if (partial || lsn >= task.since || block >= task.alwaysFromBlock) {
+          // A page whose checksum fails was being written while we read it (a torn read: old header,
+          // new body); it is kept as read, and WAL replay rewrites it from its full-page image.
+          let keep = partial || lsn >= task.since || block >= task.alwaysFromBlock;
+          if (!keep && !checksumOk(data, off, task.blockBase + block)) { keep = true; torn++; }
+          if (keep) {
             data.copy(pageBuf, kept, off, Math.min(off + PAGE, n));
             kept += Math.min(PAGE, n - off);
             const last = blocks[blocks.length - 1];
@@ -122,7 +155,7 @@ async function handle(task) {
       object = sink.finish();
     }
     const crc = parseInt(crcHasher.digest('hex'), 16) >>> 0;
-    return { id: task.id, size: pos - task.offset, crc, object, blocks: pages ? blocks : undefined };
+    return { id: task.id, size: pos - task.offset, crc, object, blocks: pages ? blocks : undefined, torn };
   } finally {
     fs.closeSync(fd);
   }

@@ -1,4 +1,5 @@
-import { mkdirSync, readdirSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { pageChecksumOk } from '../../src/backup/page-checksum.js';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runPostgresBackup } from '../../src/backup/backup-postgres.js';
@@ -54,6 +55,18 @@ describe('full physical backup', () => {
     const verify = runAsPostgres(join(PG_BIN, 'pg_verifybackup'), ['-w', walDir, to], { allowFail: true });
     expect(verify.stderr + verify.stdout).toContain('backup successfully verified');
     expect(verify.status).toBe(0);
+  });
+
+  it('computes PostgreSQL page checksums exactly (the torn-page test of incrementals relies on it)', async () => {
+    await fx.cluster.query('CHECKPOINT');
+    const [row] = await fx.cluster.query<{ p: string }>(`SELECT pg_relation_filepath('listings') AS p`);
+    const data = readFileSync(join(fx.cluster.dataDir, row!.p));
+    let ok = 0;
+    for (let b = 0; b < data.length / 8192; b++) if (pageChecksumOk(Buffer.from(data.subarray(b * 8192, (b + 1) * 8192)), b)) ok++;
+    expect(ok).toBe(data.length / 8192);
+    const page = Buffer.from(data.subarray(0, 8192));
+    page[5000] = page[5000]! ^ 1;
+    expect(pageChecksumOk(page, 0)).toBe(false);
   });
 
   it('restores into a cluster that starts and holds the data', async () => {
