@@ -1,3 +1,4 @@
+/** @jsxImportSource hono/jsx */
 // Server-rendered dashboard (hono/jsx escapes every value). No JavaScript needed.
 import type { ActivityEntry, RunRecord } from '../store/types.js';
 import type { PlannedRun } from '../schedule/planner.js';

@@ -1,3 +1,4 @@
+/** @jsxImportSource hono/jsx */
 // The HTTP API, the dashboard and /metrics: readers of the same store and engine as the CLI.
 import { Hono } from 'hono';
 import type { App } from '../app.js';
