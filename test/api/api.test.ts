@@ -1,0 +1,61 @@
+import { execFileSync } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApi } from '../../src/api/server.js';
+import type { ImplementedTask } from '../../src/engine/types.js';
+import { toSchedule } from '../../src/schedule/frequency.js';
+import { testApp, type TestApp } from '../helpers/app.js';
+
+const task: ImplementedTask = {
+  id: 'database.vacuum',
+  title: 'stand-in vacuum <script>',
+  implemented: true,
+  disruptive: false,
+  class: 'maintenance',
+  schedule: () => toSchedule({ frequency: 'daily', time: '03:00 UTC' }),
+  resources: () => [],
+  execute: async (ctx) => ctx.summary('vacuumed <b>3</b> tables'),
+  validate: async () => ({ ok: true, checks: [] }),
+};
+
+let app: TestApp;
+beforeAll(async () => {
+  app = await testApp({}, { tasks: [task] });
+  await app.engine.run('database.vacuum', { trigger: 'manual' });
+});
+afterAll(() => app.dispose());
+
+describe('HTTP API', () => {
+  it('serves runs, one run with its steps, tasks, plan and activity as JSON', async () => {
+    const api = createApi(app);
+    const runs = (await (await api.request('/api/runs')).json()) as Array<{ id: number; status: string }>;
+    expect(runs).toHaveLength(1);
+    expect(runs[0]!.status).toBe('succeeded');
+    const one = (await (await api.request(`/api/runs/${runs[0]!.id}`)).json()) as { steps: Array<{ name: string }> };
+    expect(one.steps.map((s) => s.name)).toEqual(['notify stakeholders', 'validate results']);
+    expect((await api.request('/api/runs/999')).status).toBe(404);
+    const tasks = (await (await api.request('/api/tasks')).json()) as Array<{ id: string; implemented: boolean }>;
+    expect(tasks.find((t) => t.id === 'database.vacuum')!.implemented).toBe(true);
+    expect(tasks.find((t) => t.id === 'network.ssl.validation')!.implemented).toBe(false);
+    const plan = (await (await api.request('/api/plan?days=3')).json()) as Array<{ taskId: string }>;
+    expect(plan.filter((p) => p.taskId === 'database.vacuum').length).toBeGreaterThanOrEqual(2);
+    const activity = (await (await api.request('/api/activity')).json()) as Array<{ kind: string }>;
+    expect(activity.map((a) => a.kind)).toContain('run.finished');
+  });
+
+  it('renders the dashboard with every value escaped', async () => {
+    const html = await (await createApi(app).request('/')).text();
+    expect(html).toContain('database.vacuum');
+    expect(html).toContain('vacuumed &lt;b&gt;3&lt;/b&gt; tables');
+    expect(html).not.toContain('<b>3</b>');
+  });
+
+  it('serves /metrics in Prometheus format that promtool accepts', async () => {
+    const response = await createApi(app).request('/metrics');
+    expect(response.headers.get('content-type')).toContain('text/plain');
+    const text = await response.text();
+    expect(text).toContain('# TYPE drydock_task_last_run_success gauge');
+    expect(text).toMatch(/drydock_task_last_run_success\{task="database.vacuum"\} 1/);
+    const checked = execFileSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+    expect(checked).toBe('');
+  });
+});
