@@ -4,12 +4,24 @@
 import type { ImplementedTask, TaskDefinition } from '../engine/types.js';
 import { DrydockError } from '../errors.js';
 import { plannedTasks } from './catalog.js';
+import { cacheEvictionTask } from './cache/eviction.js';
+import { cacheReplicationTask } from './cache/replication.js';
 import { activityPruneTask } from './drydock/activity-prune.js';
 import { indexRebuildTask } from './database/index-rebuild.js';
 import { vacuumTask } from './database/vacuum.js';
+import { serverCleanupTask } from './server/cleanup.js';
+import { serverHealthCheckTask } from './server/health-check.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const IMPLEMENTED: ReadonlyArray<ImplementedTask<any>> = [vacuumTask, indexRebuildTask, activityPruneTask];
+export const IMPLEMENTED: ReadonlyArray<ImplementedTask<any>> = [
+  vacuumTask,
+  indexRebuildTask,
+  cacheEvictionTask,
+  cacheReplicationTask,
+  serverHealthCheckTask,
+  serverCleanupTask,
+  activityPruneTask,
+];
 
 export interface Registry {
   all(): TaskDefinition[];
