@@ -27,9 +27,9 @@ export interface TestRedis {
   resume(): void;
 }
 
-export async function startRedis(args: string[] = []): Promise<TestRedis> {
+export async function startRedis(args: string[] = [], fixedPort?: number): Promise<TestRedis> {
   const dir = mkdtempSync(join(tmpdir(), 'drydock-redis-'));
-  const port = await freePort();
+  const port = fixedPort ?? (await freePort());
   const child = spawn('/usr/bin/redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...args], {
     stdio: 'ignore',
   });

@@ -1,0 +1,156 @@
+// Evaluates the alert rules on each round of metrics, keeps every instance's state and history
+// in the store, and sends firing / repeat / resolved messages through the policy's channels.
+import type { Logger } from 'pino';
+import { systemClock, type Clock } from '../engine/clock.js';
+import type { TargetStatus } from '../metrics/collector.js';
+import type { MetricValue } from '../metrics/types.js';
+import type { Channel, OutboundMessage } from '../notify/types.js';
+import { breaches } from '../policy/phrases.js';
+import type { Policy } from '../policy/schema.js';
+import type { SqliteAlertStore } from '../store/sqlite/alerts.js';
+import { labelKey } from '../store/sqlite/metrics.js';
+import { alertRules, componentOf, observedForRule, type AlertRule } from './rules.js';
+import type { Silences } from './silences.js';
+import { INACTIVE, stepAlert, type AlertNotification } from './state-machine.js';
+
+export interface Observations {
+  at: number;
+  samples: readonly MetricValue[];
+  /** Collection status per target; gives target_down alerts their error text. */
+  targets?: readonly TargetStatus[];
+}
+
+export interface AlertEvent {
+  rule: string;
+  key: string;
+  component: string;
+  kind: 'transition' | 'sent' | 'held' | 'send_failed';
+  notification?: AlertNotification;
+  message: string;
+}
+
+export interface AlertEvaluatorOptions {
+  store: SqliteAlertStore;
+  policy: Policy;
+  channels: ReadonlyMap<string, Channel>;
+  silences: Silences;
+  clock?: Clock;
+  log?: Logger;
+  rules?: AlertRule[];
+}
+
+const SUBJECT_LABELS = ['kind', 'target', 'replica', 'mount', 'service', 'table'];
+
+export function describeSeries(labels: Record<string, string>): string {
+  const parts = SUBJECT_LABELS.filter((k) => labels[k] !== undefined).map((k) => labels[k]!);
+  return parts.length ? parts.join(' ') : 'host';
+}
+
+export function formatObserved(rule: Pick<AlertRule, 'metric' | 'condition'>, value: number): string {
+  if (rule.metric.endsWith('_seconds')) return rule.condition.unit === 'ms' ? `${(value * 1000).toFixed(1)} ms` : `${Number(value.toFixed(3))} s`;
+  if (rule.condition.unit === 'percent' || rule.metric.endsWith('_percent')) return `${value.toFixed(1)}%`;
+  return String(Number(value.toFixed(3)));
+}
+
+export function alertText(rule: AlertRule, labels: Record<string, string>, value: number, detail?: string): string {
+  const what = `${rule.title}: ${describeSeries(labels)}`;
+  if (rule.metric === 'drydock_target_up') return `${what} is unreachable${detail ? ` (${detail})` : ''}`;
+  if (rule.metric === 'host_service_up') return `${what} is down`;
+  return `${what} at ${formatObserved(rule, value)} (alert when ${rule.condition.text})`;
+}
+
+export class AlertEvaluator {
+  readonly rules: AlertRule[];
+  private readonly clock: Clock;
+
+  constructor(private readonly options: AlertEvaluatorOptions) {
+    this.rules = options.rules ?? alertRules(options.policy);
+    this.clock = options.clock ?? systemClock;
+  }
+
+  async evaluate(observations: Observations): Promise<AlertEvent[]> {
+    const { store, silences } = this.options;
+    const at = observations.at;
+    const events: AlertEvent[] = [];
+    for (const rule of this.rules) {
+      for (const sample of observations.samples) {
+        if (sample.name !== rule.metric) continue;
+        const key = labelKey(sample.labels);
+        const component = componentOf(sample.name, sample.labels);
+        const stored = store.get(rule.name, key);
+        const prev = stored ?? INACTIVE;
+        const breached = breaches(rule.condition, observedForRule(rule, sample.value));
+        const silenceReason = rule.class === 'security' ? null : silences.reason(component, new Date(at));
+        const step = stepAlert(prev, { breached, value: sample.value, now: at, forMs: rule.forMs, repeatMs: rule.repeatMs, silenced: silenceReason !== null });
+        const detail = rule.metric === 'drydock_target_up' ? observations.targets?.find((t) => t.target === sample.labels.target && t.kind === sample.labels.kind)?.error : undefined;
+        const text = alertText(rule, sample.labels, sample.value, detail);
+        store.put({ ...step.state, rule: rule.name, key, labels: sample.labels, component, message: breached ? text : (stored?.message ?? text), updatedAt: at });
+        const record = (event: AlertEvent, fromTo?: { from: string; to: string }) => {
+          events.push(event);
+          store.addHistory({
+            rule: rule.name,
+            key,
+            at,
+            event: event.kind,
+            fromStatus: (fromTo?.from as never) ?? null,
+            toStatus: (fromTo?.to as never) ?? null,
+            value: sample.value,
+            message: event.message,
+          });
+        };
+        if (step.transition) {
+          record({ rule: rule.name, key, component, kind: 'transition', message: `${step.transition.from} → ${step.transition.to}: ${text}` }, step.transition);
+          if (step.held) record({ rule: rule.name, key, component, kind: 'held', notification: step.held, message: `not sent: ${silenceReason}` });
+        }
+        if (step.notify) {
+          const message = this.message(rule, key, sample.labels, step.notify, text, prev.since ?? step.state.since, at);
+          for (const result of await this.send(message)) {
+            record({ rule: rule.name, key, component, kind: result.ok ? 'sent' : 'send_failed', notification: step.notify, message: `${step.notify} via ${result.channel}: ${result.detail}` });
+          }
+        }
+      }
+    }
+    return events;
+  }
+
+  private message(rule: AlertRule, key: string, labels: Record<string, string>, kind: AlertNotification, text: string, since: number | null, at: number): OutboundMessage {
+    const tag = kind === 'resolved' ? 'RESOLVED' : kind === 'repeat' ? 'FIRING (still)' : 'FIRING';
+    const sinceText = since ? ` since ${new Date(since).toISOString()}` : '';
+    const body = kind === 'resolved' ? `${text.replace(/ \(alert when .*\)$/, '')}: back within ${rule.condition.text}; it had fired${sinceText}.` : `${text}${sinceText}.`;
+    return {
+      id: `alert:${rule.name}:${key}:${kind}:${at}`,
+      kind: `alert.${kind}`,
+      subject: `[${tag}] ${rule.title}: ${describeSeries(labels)}`,
+      text: body,
+      data: { rule: rule.name, metric: rule.metric, labels, condition: rule.condition.text, class: rule.class, notification: kind, at: new Date(at).toISOString() },
+    };
+  }
+
+  private async send(message: OutboundMessage): Promise<Array<{ channel: string; ok: boolean; detail: string }>> {
+    const results = [];
+    for (const name of this.options.policy.alerts.channels) {
+      const channel = this.options.channels.get(name);
+      if (!channel) {
+        results.push({ channel: name, ok: false, detail: `channel "${name}" is not defined` });
+        continue;
+      }
+      try {
+        const r = await channel.send(message);
+        results.push({ channel: name, ok: r.ok, detail: r.detail });
+      } catch (error) {
+        results.push({ channel: name, ok: false, detail: (error as Error).message });
+      }
+    }
+    if (results.some((r) => !r.ok)) this.options.log?.warn({ id: message.id, results }, 'alert delivery failed');
+    return results;
+  }
+
+  /** Current state of every alert that is pending or firing. */
+  active() {
+    return this.options.store.states().filter((s) => s.status !== 'inactive');
+  }
+
+  now(): number {
+    return this.clock.now().getTime();
+  }
+}

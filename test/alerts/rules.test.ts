@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { alertRules, componentCovers, componentOf, observedForRule } from '../../src/alerts/rules.js';
+import { DrydockError } from '../../src/errors.js';
+import { policyFrom } from '../tasks/cache/task-context.js';
+
+describe('alertRules', () => {
+  it("has the spec's thresholds as defaults", () => {
+    const rules = Object.fromEntries(alertRules(policyFrom({})).map((r) => [r.name, r.condition.text]));
+    expect(rules).toMatchObject({ redis_hit_rate: '< 80%', redis_memory: '> 90%', redis_latency: '> 100ms', host_disk: '> 80%', host_memory: '> 85%', host_cpu: '> 90%', redis_replica_lag: '> 5 seconds' });
+    const memory = alertRules(policyFrom({})).find((r) => r.name === 'redis_memory')!;
+    expect(memory.forMs).toBe(5 * 60_000);
+    expect(memory.repeatMs).toBe(4 * 3600_000);
+  });
+  it('lets the policy add, change and remove rules', () => {
+    const rules = alertRules(
+      policyFrom({
+        alerts: {
+          rules: {
+            host_cpu: { enabled: false },
+            host_disk: { condition: '> 95%', for: '1 minute' },
+            pg_dead_tuples_high: { metric: 'pg_dead_tuples', condition: '> 100000', summary: 'Dead tuples' },
+            auth_failures: { metric: 'auth_failures_total', condition: '> 0', class: 'security' },
+          },
+        },
+      }),
+    );
+    const byName = Object.fromEntries(rules.map((r) => [r.name, r]));
+    expect(byName.host_cpu).toBeUndefined();
+    expect(byName.host_disk!.condition.text).toBe('> 95%');
+    expect(byName.host_disk!.forMs).toBe(60_000);
+    expect(byName.pg_dead_tuples_high!.title).toBe('Dead tuples');
+    expect(byName.auth_failures!.class).toBe('security');
+  });
+  it('refuses a new rule without metric and condition', () => {
+    expect(() => alertRules(policyFrom({ alerts: { rules: { mystery: { for: '1 minute' } } } }))).toThrow(DrydockError);
+  });
+  it('compares a seconds metric against a threshold in ms', () => {
+    const latency = alertRules(policyFrom({})).find((r) => r.name === 'redis_latency')!;
+    expect(observedForRule(latency, 0.15)).toBe(150);
+  });
+});
+
+describe('components', () => {
+  it('names the component of a series and matches silences by prefix', () => {
+    expect(componentOf('redis_memory_used_percent', { target: '10.0.0.1:6379' })).toBe('redis:10.0.0.1:6379');
+    expect(componentOf('drydock_target_up', { kind: 'postgres', target: 'db:5432/app' })).toBe('postgres:db:5432/app');
+    expect(componentOf('host_disk_used_percent', { mount: '/' })).toBe('host');
+    expect(componentCovers('redis', 'redis:10.0.0.1:6379')).toBe(true);
+    expect(componentCovers('postgres:db:5432', 'postgres:db:5432/app')).toBe(true);
+    expect(componentCovers('redis:10.0.0.1:6379', 'redis:10.0.0.1:63790')).toBe(false);
+    expect(componentCovers('*', 'host')).toBe(true);
+  });
+});
