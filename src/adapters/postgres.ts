@@ -73,8 +73,9 @@ export async function connectPostgres(target: PostgresTarget, options: ConnectOp
 /** Maps what pg throws while connecting to an error a person can act on. Never includes the password. */
 export function connectionError(error: unknown, target: Pick<PostgresTarget, 'host' | 'port' | 'user' | 'connect_timeout'>, database: string): DrydockError {
   const where = describeTarget(target);
-  const err = error as { code?: string; message?: string };
-  const message = err.message ?? String(error);
+  const err = error as { code?: string; message?: string; errors?: { message?: string }[] };
+  // Node's happy-eyeballs connect reports an AggregateError with an empty message; use its parts.
+  const message = err.message || err.errors?.map((e) => e.message).filter(Boolean).join('; ') || err.code || String(error);
   if (err.code === '28P01' || err.code === '28000' || /SASL|password/i.test(message)) {
     return new DrydockError('TARGET_AUTH_FAILED', `PostgreSQL at ${where} refused user "${target.user}": ${message}`, {
       retryable: false,
