@@ -299,3 +299,9 @@ export function decide(task: GateTask, at: Date, policy: Policy, cal: Calendar):
   }
   return { decision: 'skip', reason: `${reason ?? 'blocked'}; no time free of blackouts with an open window was found in the next 60 windows` };
 }
+
+/** For `drydock plan`: the regular windows and the blackout spans between two dates. */
+export function calendarPlan(policy: Policy, from: Date, to: Date): { windows: Interval[]; blackouts: BlackoutSpan[] } {
+  const cal = calendarOf(policy);
+  return { windows: windowOccurrences(cal.window, from, to), blackouts: blackoutSpans(cal.blackouts, from, to) };
+}

@@ -102,8 +102,14 @@ export class WindowsService {
     return this.deps.policy;
   }
 
-  private now(): Date {
+  /** The service's clock reading (tests move it). */
+  now(): Date {
     return this.deps.clock.now();
+  }
+
+  /** The policy the service runs with. */
+  get policySnapshot(): Policy {
+    return this.deps.policy;
   }
 
   private async log(kind: string, message: string, actor: string | null, data: Record<string, unknown> = {}): Promise<void> {

@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync } from 'node:fs';
 import { Hono } from 'hono';
@@ -138,7 +139,7 @@ describe('public status page in headless Chromium', () => {
         return {
           error: doc.getElementsByTagName('parsererror').length,
           root: doc.documentElement.namespaceURI,
-          titles: [...doc.getElementsByTagName('entry')].map((e) => e.getElementsByTagName('title')[0]?.textContent ?? ''),
+          titles: Array.from(doc.getElementsByTagName("entry")).map((e) => e.getElementsByTagName('title')[0]?.textContent ?? ''),
         };
       }, xml);
       expect(parsed.error).toBe(0);

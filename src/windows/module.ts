@@ -1,0 +1,78 @@
+// Wires issue 5 into one Drydock process: the windows service, security patches, the token
+// authenticator, the engine gate, and the two HTTP sub-apps. The app (or a test) supplies the
+// SQLite database, the policy, the clock, the core channels and where activity goes.
+import type { Hono } from 'hono';
+import type { Clock } from '../engine/clock.js';
+import type { Gate } from '../engine/types.js';
+import { createStakeholderChannel } from '../notify/channels/stakeholder-channels.js';
+import type { Channel } from '../notify/types.js';
+import type { Policy } from '../policy/schema.js';
+import type { SqliteDatabase } from '../store/sqlite/open.js';
+import type { ActivityEntry } from '../store/types.js';
+import { statusPageRoutes, type StatusPageDeps } from '../api/status-page/routes.js';
+import { approvalRoutes } from '../approvals/routes.js';
+import { PatchService } from '../approvals/patches.js';
+import { createAuthenticator, type Authenticator } from '../approvals/tokens.js';
+import { windowGate } from './gate.js';
+import { WindowsService } from './service.js';
+import type { ValidationSummary } from './types.js';
+
+export interface WindowsHost {
+  db: SqliteDatabase;
+  policy: Policy;
+  clock: Clock;
+  /** Channels the core notifier built (log, webhook); email/sms/slack/status_page are added here. */
+  channels?: ReadonlyMap<string, Channel>;
+  activity?: (entry: ActivityEntry) => void | Promise<void>;
+  healthCheck?: () => Promise<ValidationSummary>;
+  env?: NodeJS.ProcessEnv;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export interface WindowsModule {
+  service: WindowsService;
+  patches: PatchService;
+  auth: Authenticator;
+  channels: Map<string, Channel>;
+  /** The engine gate: regular windows, approved windows from the store, blackouts. */
+  gate: Gate;
+  /** Mount at /api/approvals. */
+  approvalRoutes(): Hono;
+  /** Mount at /status (public, read-only). */
+  statusPageRoutes(options?: Omit<StatusPageDeps, 'store' | 'clock'>): Hono;
+  /** Call every minute from the daemon: reminders, expiries, patch notices and SLA alerts. */
+  tick(): Promise<void>;
+}
+
+export function createWindowsModule(host: WindowsHost): WindowsModule {
+  const channels = new Map<string, Channel>(host.channels ?? []);
+  const common = {
+    db: host.db,
+    policy: host.policy,
+    clock: host.clock,
+    channels,
+    ...(host.activity ? { activity: host.activity } : {}),
+    ...(host.sleep ? { sleep: host.sleep } : {}),
+  };
+  const service = new WindowsService({ ...common, ...(host.healthCheck ? { healthCheck: host.healthCheck } : {}) });
+  for (const [name, config] of Object.entries(host.policy.channels)) {
+    if (channels.has(name)) continue;
+    const channel = createStakeholderChannel(name, config, { statusPage: service.statusPublisher, ...(host.env ? { env: host.env } : {}) });
+    if (channel) channels.set(name, channel);
+  }
+  const patches = new PatchService(common);
+  const auth = createAuthenticator(host.policy, service.approvals, host.env);
+  return {
+    service,
+    patches,
+    auth,
+    channels,
+    gate: windowGate({ extraWindows: (at) => service.openIntervals(at) }),
+    approvalRoutes: () => approvalRoutes({ windows: service, patches, auth }) as unknown as Hono,
+    statusPageRoutes: (options = {}) => statusPageRoutes({ ...options, store: service.store, clock: host.clock }),
+    async tick() {
+      await service.tick();
+      await patches.tick();
+    },
+  };
+}
