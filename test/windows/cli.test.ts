@@ -34,7 +34,7 @@ function cli(env: NodeJS.ProcessEnv = {}) {
     async () => {
       const db = openSqlite(path);
       const module = createWindowsModule({ db, policy, clock, activity: (e) => void activity.push(e), env: { CLI_CTO_TOKEN: CTO_TOKEN }, sleep: async () => {} });
-      return { module, close: async () => db.close() };
+      return { module, close: async () => void db.close() };
     },
     { out: (t) => void out.push(t), env },
   );
