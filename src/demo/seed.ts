@@ -180,6 +180,9 @@ async function ensureDatabase(target: PostgresTarget, log: (line: string) => voi
 
 /** Drops the demo database, disconnecting anyone still in it (tests and the benchmark clean up with this). */
 export async function dropDemo(target: PostgresTarget): Promise<void> {
+  if (target.database === target.maintenance_database) {
+    throw new Error(`refusing to drop "${target.database}": it is the maintenance database`);
+  }
   const admin = await connectPostgres(target, { database: target.maintenance_database, applicationName: 'drydock:demo-drop' });
   try {
     await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(target.database)} WITH (FORCE)`);

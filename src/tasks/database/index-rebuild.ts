@@ -305,7 +305,11 @@ export async function findLeftovers(client: pg.Client, tables: string[], options
       WHERE NOT i.indisvalid
         AND c.relname ~ $1
         AND (i.indrelid = ANY($2::oid[]) OR ($3 AND n.nspname = 'public'))
-        AND i.indrelid NOT IN (SELECT relid FROM pg_stat_progress_create_index WHERE relid IS NOT NULL AND pid <> pg_backend_pid())
+        AND i.indrelid NOT IN (
+              SELECT relid FROM pg_stat_progress_create_index
+               WHERE relid IS NOT NULL AND pid <> pg_backend_pid()
+                 -- relation OIDs repeat across databases: only builds in this one count.
+                 AND datid = (SELECT oid FROM pg_database WHERE datname = current_database()))
       ORDER BY 1`,
     [LEFTOVER_NAME, oids, options.publicSchema ?? true],
   );
