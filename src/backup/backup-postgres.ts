@@ -19,6 +19,8 @@ import { tableFigures } from './table-figures.js';
 import type { BackupKind, BackupManifest, BackupRecord, FileObject, ManifestFile } from './types.js';
 import { findWal } from './wal-archive.js';
 import { chooseParent } from './chain.js';
+import { acquireLock } from './lock.js';
+import { recordAttempt } from './history.js';
 
 /** Largest range one worker copies in one task; splitting big files keeps both cores busy (notes: 5.38 s → 4.39 s). */
 export const RANGE_BYTES = 64 * 1024 * 1024;
@@ -126,10 +128,13 @@ export async function runPostgresBackup(options: PostgresBackupOptions): Promise
   const now = options.now ?? (() => new Date());
   const t0 = Date.now();
   const repo = openRepository(options.repository, { create: true });
+  const release = acquireLock(repo, 'a backup');
   const client = new pg.Client({ ...options.connection, application_name: 'drydock backup' });
   try {
     await client.connect();
   } catch (error) {
+    release();
+    recordAttempt(repo, { at: new Date().toISOString(), kind: options.kind, ok: false, error: (error as Error).message });
     throw new DrydockError('TARGET_UNREACHABLE', `cannot connect to PostgreSQL at ${options.connection.host}:${options.connection.port}: ${(error as Error).message}`, { retryable: true, cause: error });
   }
   let started = false;
@@ -326,6 +331,7 @@ export async function runPostgresBackup(options: PostgresBackupOptions): Promise
     };
     // The catalog entry is the commit point: written last, fsynced, renamed into place.
     writeCatalogEntry(repo, record);
+    recordAttempt(repo, { at: record.stoppedAt, kind, ok: true, id, storedSize });
     if (torn > 0) log(`${torn} page(s) were being written while read; kept as read, WAL replay repairs them`);
     log(`backup ${id} (${kind}) done: ${files.length} files, ${readBytes} bytes read, ${storedSize} stored`);
     return record;
@@ -333,8 +339,16 @@ export async function runPostgresBackup(options: PostgresBackupOptions): Promise
     if (started) await client.query('SELECT pg_backup_stop(false)').catch(() => {});
     // A failed backup leaves nothing behind; a killed one leaves an unlisted folder for expire.
     if (dir) rmSync(dir, { recursive: true, force: true });
+    recordAttempt(repo, { at: new Date().toISOString(), kind: options.kind, ok: false, error: (error as Error).message });
+    if ((error as NodeJS.ErrnoException).code === 'ENOSPC' || (error instanceof DrydockError && error.details.code === 'ENOSPC')) {
+      throw new DrydockError('EXEC_FAILED', `the backup repository ${repo.root} is out of disk space; the partial backup was removed and earlier backups are untouched`, {
+        hint: 'free space, expire old backups (drydock backup expire) or move backup.repository.path to a larger disk',
+        cause: error,
+      });
+    }
     throw error;
   } finally {
+    release();
     await client.end().catch(() => {});
   }
 }

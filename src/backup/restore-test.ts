@@ -1,0 +1,105 @@
+// The weekly restore test: restore the newest chain into a scratch folder, start a throwaway server
+// on a free port, wait until it is consistent, compare row counts and content checksums with the
+// figures recorded at backup time, run amcheck on the tables' B-tree indexes, then stop and delete.
+import { chownSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { newestBackup } from './chain.js';
+import { listBackups, openRepository, type RepositorySettings } from './repository.js';
+import { restoreBackup } from './restore.js';
+import { startScratchServer, waitUntilConsistent } from './scratch-server.js';
+import { compareFigures, tableFigures } from './table-figures.js';
+import type { TableFigure } from './types.js';
+import { DrydockError } from '../errors.js';
+
+export interface RestoreTestOptions {
+  repository: RepositorySettings;
+  restoreCommand: string;
+  binDirectory: string;
+  /** Parent folder for the scratch copy (default: the system temp folder). */
+  scratchParent?: string | undefined;
+  /** Owner of the restored files when running as root (PostgreSQL refuses root). */
+  owner?: { uid: number; gid: number } | undefined;
+  timeoutMs?: number;
+  log?: (line: string) => void;
+}
+
+export interface RestoreTestResult {
+  backup: string;
+  chain: string[];
+  restoreMs: number;
+  recoveryMs: number;
+  restoredBytes: number;
+  expected: TableFigure[];
+  measured: TableFigure[];
+  indexesChecked: number;
+  problems: string[];
+  ok: boolean;
+}
+
+export async function runRestoreTest(options: RestoreTestOptions): Promise<RestoreTestResult> {
+  const log = options.log ?? (() => {});
+  const repo = openRepository(options.repository);
+  const newest = newestBackup(listBackups(repo));
+  if (!newest) throw new DrydockError('VALIDATION_FAILED', 'the repository holds no backup to test');
+  const scratch = mkdtempSync(join(options.scratchParent ?? tmpdir(), 'drydock-restore-test-'));
+  if (options.owner) chownSync(scratch, options.owner.uid, options.owner.gid);
+  const dataDir = join(scratch, 'data');
+  let server: Awaited<ReturnType<typeof startScratchServer>> | undefined;
+  try {
+    const restored = await restoreBackup({
+      repository: options.repository,
+      backupId: newest.id,
+      to: dataDir,
+      restoreCommand: options.restoreCommand,
+      targetImmediate: true,
+      owner: options.owner,
+      // The copy must never archive into, or otherwise touch, the production repository.
+      settings: { archive_mode: 'off' },
+    });
+    log(`restored ${newest.id} (chain ${restored.chain.join(' → ')}) in ${restored.durationMs} ms`);
+    server = await startScratchServer(options.binDirectory, dataDir, scratch, options.timeoutMs);
+    const recoveryMs = await waitUntilConsistent(server.connection(newest.database || 'postgres'), options.timeoutMs ?? 300_000);
+    const client = new pg.Client(server.connection(newest.database || 'postgres'));
+    await client.connect();
+    const problems: string[] = [];
+    let indexesChecked = 0;
+    let measured: TableFigure[] = [];
+    try {
+      measured = await tableFigures(client, newest.tables.map((t) => t.table));
+      problems.push(...compareFigures(newest.tables, measured));
+      await client.query('CREATE EXTENSION IF NOT EXISTS amcheck');
+      const idx = await client.query<{ oid: number; name: string }>(
+        `SELECT i.indexrelid::int AS oid, c.relname AS name FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_class t ON t.oid = i.indrelid
+          JOIN pg_am am ON am.oid = c.relam WHERE am.amname = 'btree' AND t.relname = ANY($1::text[]) AND t.relnamespace = 'public'::regnamespace`,
+        [newest.tables.map((t) => t.table)],
+      );
+      for (const row of idx.rows) {
+        try {
+          await client.query('SELECT bt_index_check($1::regclass, true)', [row.oid]);
+          indexesChecked++;
+        } catch (error) {
+          problems.push(`index ${row.name}: ${(error as Error).message}`);
+        }
+      }
+    } finally {
+      await client.end().catch(() => {});
+    }
+    return {
+      backup: newest.id,
+      chain: restored.chain,
+      restoreMs: restored.durationMs,
+      recoveryMs,
+      restoredBytes: restored.bytes,
+      expected: newest.tables,
+      measured,
+      indexesChecked,
+      problems,
+      ok: problems.length === 0,
+    };
+  } finally {
+    server?.stop();
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,92 @@
+// A throwaway PostgreSQL server on a restored data directory, for the restore test: free port,
+// loopback only, socket in the scratch folder, started as the data directory's owner (PostgreSQL
+// refuses to run as root, so root runs it through runuser as that account).
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { userInfo } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { DrydockError } from '../errors.js';
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function ownerName(dataDir: string): string | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  const uid = statSync(dataDir).uid;
+  if (uid === 0) return undefined;
+  return execFileSync('id', ['-nu', String(uid)]).toString().trim();
+}
+
+function run(binDir: string, dataDir: string, args: string[], timeoutMs: number): { status: number; output: string } {
+  const bin = join(binDir, 'pg_ctl');
+  const user = ownerName(dataDir);
+  const r = user ? spawnSync('runuser', ['-u', user, '--', bin, ...args], { encoding: 'utf8', timeout: timeoutMs }) : spawnSync(bin, args, { encoding: 'utf8', timeout: timeoutMs });
+  return { status: r.status ?? -1, output: `${r.stdout ?? ''}${r.stderr ?? ''}` };
+}
+
+export interface ScratchServer {
+  port: number;
+  socketDir: string;
+  logFile: string;
+  connection(database: string): pg.ClientConfig;
+  stop(): void;
+  log(): string;
+}
+
+export async function startScratchServer(binDir: string, dataDir: string, socketDir: string, timeoutMs = 300_000): Promise<ScratchServer> {
+  if (process.getuid?.() === 0 && statSync(dataDir).uid === 0) {
+    throw new DrydockError('CONFIG_INVALID', `restored data directory ${dataDir} is owned by root; PostgreSQL will not run as root`, { hint: `run Drydock as the postgres user, or restore with an owner (${userInfo().username})` });
+  }
+  const port = await freePort();
+  const logFile = join(socketDir, 'restore-test.log');
+  const opts = `-p ${port} -k ${socketDir} -c listen_addresses=127.0.0.1`;
+  const r = run(binDir, dataDir, ['-D', dataDir, '-l', logFile, '-o', opts, '-w', '-t', String(Math.ceil(timeoutMs / 1000)), 'start'], timeoutMs + 5000);
+  const log = () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '');
+  const server: ScratchServer = {
+    port,
+    socketDir,
+    logFile,
+    connection: (database) => ({ host: '127.0.0.1', port, user: 'postgres', database }),
+    stop: () => {
+      run(binDir, dataDir, ['-D', dataDir, '-m', 'fast', '-w', '-t', '60', 'stop'], 70_000);
+    },
+    log,
+  };
+  if (r.status !== 0) {
+    server.stop();
+    const tail = log().trim().split('\n').slice(-6).join('\n');
+    throw new DrydockError('VALIDATION_FAILED', `the restored server did not start: ${r.output.trim()}\n${tail}`, { details: { log: log().slice(-4000) } });
+  }
+  return server;
+}
+
+/** Waits until recovery has ended (recovery_target_action = promote), i.e. the copy is consistent and open. */
+export async function waitUntilConsistent(config: pg.ClientConfig, timeoutMs: number): Promise<number> {
+  const t0 = Date.now();
+  for (;;) {
+    const client = new pg.Client(config);
+    try {
+      await client.connect();
+      const r = await client.query<{ rec: boolean }>('SELECT pg_is_in_recovery() AS rec');
+      if (!r.rows[0]!.rec) return Date.now() - t0;
+    } catch {
+      /* still starting */
+    } finally {
+      await client.end().catch(() => {});
+    }
+    if (Date.now() - t0 > timeoutMs) throw new DrydockError('VALIDATION_FAILED', `the restored server did not finish recovery within ${Math.round(timeoutMs / 1000)} s`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
