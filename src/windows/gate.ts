@@ -1,12 +1,28 @@
 // The engine's window/blackout gate (issue 5): disruptive tasks run only inside an open
 // maintenance window; every task except security and critical-bug fixes waits out blackouts.
+// A delay that would reach past the task's own next scheduled run becomes a skip, so an hourly
+// task does not pile up nine delayed runs behind a business-hours blackout.
 import type { Gate, GateDecision, TaskDefinition } from '../engine/types.js';
 import type { Policy } from '../policy/schema.js';
-import { calendarOf, decide, type Interval } from './calendar.js';
+import { nextSlot } from '../schedule/frequency.js';
+import type { PlannedRun } from '../schedule/planner.js';
+import { calendarOf, decide, type Calendar, type Interval } from './calendar.js';
 
 export interface WindowGateOptions {
   /** Scheduled windows besides the regular one (e.g. approved emergency windows), open or upcoming at `at`. */
   extraWindows?: (at: Date) => Interval[] | Promise<Interval[]>;
+}
+
+/** The gate's decision for one task at one instant, pure. */
+export function gateDecision(task: TaskDefinition, at: Date, policy: Policy, cal: Calendar): GateDecision {
+  const result = decide(task, at, policy, cal);
+  if (result.decision === 'run') return { decision: 'run' };
+  if (result.decision === 'skip') return result;
+  const next = nextSlot(task.schedule(policy), at);
+  if (next && next.getTime() > at.getTime() && next.getTime() <= result.until.getTime()) {
+    return { decision: 'skip', reason: `${result.reason}; skipped because its next scheduled run (${next.toISOString()}) comes first` };
+  }
+  return result;
 }
 
 export function windowGate(options: WindowGateOptions = {}): Gate {
@@ -14,9 +30,19 @@ export function windowGate(options: WindowGateOptions = {}): Gate {
     name: 'maintenance-window',
     async check(task: TaskDefinition, at: Date, policy: Policy): Promise<GateDecision> {
       const extra = options.extraWindows ? await options.extraWindows(at) : [];
-      const result = decide(task, at, policy, calendarOf(policy, extra));
-      if (result.decision === 'run') return { decision: 'run' };
-      return result;
+      return gateDecision(task, at, policy, calendarOf(policy, extra));
     },
   };
+}
+
+export type GatedRun = PlannedRun & { gate: GateDecision };
+
+/** For `drydock plan`: what the windows and blackouts do to each planned run. */
+export function gatePlannedRuns(runs: readonly PlannedRun[], tasks: readonly TaskDefinition[], policy: Policy, extra: Interval[] = []): GatedRun[] {
+  const cal = calendarOf(policy, extra);
+  const byId = new Map(tasks.map((t) => [t.id, t]));
+  return runs.map((run) => {
+    const task = byId.get(run.taskId);
+    return { ...run, gate: task ? gateDecision(task, run.at, policy, cal) : { decision: 'run' } };
+  });
 }

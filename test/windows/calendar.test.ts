@@ -195,3 +195,30 @@ describe('gate decisions', () => {
     expect(await gate.check(def, d('2026-12-06T06:00:00Z'), p)).toMatchObject({ decision: 'delay', until: d('2027-02-07T02:00:00Z') });
   });
 });
+
+describe('gate with task schedules', () => {
+  const p = policy();
+  const def = (id: string, schedule: import('../../src/schedule/frequency.js').Schedule, disruptive = false) =>
+    ({ id, title: id, implemented: false, disruptive, class: 'maintenance', plannedIn: 'test', schedule: () => schedule }) as TaskDefinition;
+
+  it('an hourly task in business hours is skipped (its next run comes first); a daily one is delayed', async () => {
+    const { gateDecision, gatePlannedRuns } = await import('../../src/windows/gate.js');
+    const cal = calendarOf(p);
+    const hourly = def('cache.eviction', { kind: 'interval', everyMs: 3_600_000, text: 'hourly' });
+    const daily = def('database.vacuum', { kind: 'cron', expression: '0 10 * * *', text: 'daily at 10:00' });
+    const at = d('2026-11-23T10:00:00Z');
+    const h = gateDecision(hourly, at, p, cal);
+    expect(h.decision).toBe('skip');
+    expect(h.decision === 'skip' && h.reason).toMatch(/business_hours.*next scheduled run \(2026-11-23T11:00:00.000Z\) comes first/);
+    expect(gateDecision(daily, at, p, cal)).toMatchObject({ decision: 'delay', until: d('2026-11-23T18:00:00Z') });
+    const planned = gatePlannedRuns(
+      [
+        { taskId: 'database.vacuum', at, schedule: 'daily at 10:00', implemented: true },
+        { taskId: 'database.vacuum', at: d('2026-11-28T10:00:00Z'), schedule: 'daily at 10:00', implemented: true },
+      ],
+      [daily],
+      p,
+    );
+    expect(planned.map((r) => r.gate.decision)).toEqual(['delay', 'run']);
+  });
+});
