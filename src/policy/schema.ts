@@ -389,8 +389,19 @@ export const policySchema = z
             business_hours: { dates: [], yearly: [], weekly: [{ days: ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday'], time: '09:00-18:00 UTC' }] },
           }),
         exceptions: obj({ security: bool().default(true), critical_bugs: bool().default(true) }),
-        /** Task ids (a trailing * matches a prefix) that only observe (health checks, metrics) and so ignore blackouts. */
-        exempt_tasks: list(str('a task id or prefix*')).default([]),
+        /**
+         * Task ids (a trailing * matches a prefix) that blackouts do not hold back: checks and metrics
+         * only observe, and backups protect data on the spec's own hourly/daily schedule.
+         */
+        exempt_tasks: list(str('a task id or prefix*')).default([
+          'server.health_check',
+          'server.monitoring',
+          'cache.metrics',
+          'cache.replication',
+          'network.dns.*',
+          'backup.*',
+          'drydock.*',
+        ]),
       }),
       /** Notices: when true, a window whose notices could not be delivered does not start. */
       notices_required: bool().default(false),

@@ -153,6 +153,12 @@ describe('gate decisions', () => {
     expect(decide(task({ class: 'security' }), monday10, strict, calendarOf(strict)).decision).toBe('delay');
   });
 
+  it('by default checks, metrics and backups are not held back by blackouts; eviction is', () => {
+    const monday10 = d('2026-11-23T10:00:00Z');
+    for (const id of ['server.health_check', 'cache.metrics', 'backup.database.incremental', 'network.dns.health_check']) expect(decide(task({ id }), monday10, p, cal).decision).toBe('run');
+    for (const id of ['cache.eviction', 'database.vacuum', 'server.cleanup']) expect(decide(task({ id }), monday10, p, cal).decision).toBe('delay');
+  });
+
   it('exempt task ids (health checks) ignore blackouts', () => {
     const q = policy({ maintenance_windows: { blackout: { exempt_tasks: ['server.health_check', 'cache.metrics*'] } } });
     const monday10 = d('2026-11-23T10:00:00Z');
