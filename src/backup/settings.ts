@@ -19,3 +19,53 @@ export function durationMs(text: string, fallback: number): number {
   const parsed = parseDuration(text);
   return parsed.ok ? parsed.value : fallback;
 }
+
+import { statSync } from 'node:fs';
+import type pg from 'pg';
+import type { PostgresBackupOptions } from './backup-postgres.js';
+import type { RetentionRules } from './retention.js';
+
+/** The connection a physical backup uses: the policy's PostgreSQL target (a superuser or a role with pg_backup_start rights). */
+export function backupConnection(policy: Policy): pg.ClientConfig {
+  const t = policy.targets.postgres;
+  const password = resolveSecret(t.password, 'targets.postgres.password');
+  return {
+    host: t.host,
+    port: t.port,
+    user: t.user,
+    database: t.database,
+    ...(password === undefined ? {} : { password }),
+    connectionTimeoutMillis: Math.max(1, durationMs(t.connect_timeout, 5000)),
+  };
+}
+
+export function postgresBackupOptions(policy: Policy, kind: 'full' | 'incremental', extra: Partial<PostgresBackupOptions> = {}): PostgresBackupOptions {
+  return {
+    kind,
+    repository: repositorySettings(policy),
+    connection: backupConnection(policy),
+    dataDirectory: policy.backup.postgres.data_directory,
+    database: policy.targets.postgres.database,
+    verifyTables: policy.backup.postgres.verify_tables,
+    archiveTimeoutMs: durationMs(policy.backup.postgres.archive_timeout, 300_000),
+    ...extra,
+  };
+}
+
+export function retentionRules(policy: Policy): RetentionRules {
+  return {
+    fullMs: durationMs(policy.backup.database.full.retention, 30 * 86_400_000),
+    incrementalMs: durationMs(policy.backup.database.incremental.retention, 86_400_000),
+  };
+}
+
+/** Restored files belong to whoever owns the production data directory (PostgreSQL refuses root). */
+export function dataDirectoryOwner(policy: Policy): { uid: number; gid: number } | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  try {
+    const st = statSync(policy.backup.postgres.data_directory);
+    return st.uid === 0 ? undefined : { uid: st.uid, gid: st.gid };
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,96 @@
+// backup.database.full (daily 01:00 UTC, kept 30 days) and backup.database.incremental (hourly,
+// kept 24 hours): a physical backup of the PostgreSQL cluster into the repository, then expire.
+// Validation re-reads the catalog entry and checks the chain and its WAL are complete.
+import { describeError } from '../../errors.js';
+import type { ImplementedTask, TaskContext, ValidationResult } from '../../engine/types.js';
+import { toSchedule } from '../../schedule/frequency.js';
+import { runPostgresBackup } from '../../backup/backup-postgres.js';
+import { resolveChain } from '../../backup/chain.js';
+import { expireRepository } from '../../backup/expire.js';
+import { sizeChangeAlerts } from '../../backup/monitoring.js';
+import { listBackups, openRepository } from '../../backup/repository.js';
+import { postgresBackupOptions, repositorySettings, retentionRules } from '../../backup/settings.js';
+import type { BackupKind, BackupRecord } from '../../backup/types.js';
+import { findWal } from '../../backup/wal-archive.js';
+import { parseLsn, segmentsBetween } from '../../backup/lsn.js';
+import { parseThreshold } from '../../policy/phrases.js';
+
+async function executeBackup(ctx: TaskContext, kind: BackupKind): Promise<BackupRecord> {
+  const record = await ctx.step(`${kind} backup of ${ctx.policy.backup.postgres.data_directory}`, async (step) => {
+    const r = await runPostgresBackup(postgresBackupOptions(ctx.policy, kind, { signal: ctx.signal, log: (line) => step.output(line) }));
+    return r;
+  });
+  const r = record!;
+  ctx.figure('backup.stored_bytes', { value: r.storedSize, unit: 'bytes' });
+  ctx.figure('backup.read_bytes', { value: r.readBytes, unit: 'bytes' });
+  ctx.figure('backup.data_bytes', { value: r.size, unit: 'bytes' });
+  ctx.figure('backup.duration', { value: r.durationMs, unit: 'ms' });
+  ctx.figure('backup.changed_files', { value: r.changedFiles, unit: 'files' });
+  ctx.summary(`${r.kind} backup ${r.id}: ${(r.size / 1048576).toFixed(1)} MiB of data, ${(r.storedSize / 1048576).toFixed(1)} MiB stored, ${(r.durationMs / 1000).toFixed(1)} s${r.parent ? `, parent ${r.parent}` : ''}`);
+  if (kind === 'incremental' && r.kind === 'full') ctx.summary('no earlier backup of this cluster: a full backup was taken instead');
+
+  const repo = openRepository(repositorySettings(ctx.policy));
+  const limit = parseThreshold(ctx.policy.backup.monitoring.alerts.size_change);
+  const limitPercent = limit.ok ? limit.value.value : 20;
+  for (const alert of sizeChangeAlerts(listBackups(repo), limitPercent).filter((a) => a.id === r.id)) {
+    ctx.summary(`size alert: ${alert.kind} backup is ${alert.changePercent > 0 ? '+' : ''}${alert.changePercent}% against ${alert.previous}`);
+  }
+  await ctx.step(
+    'expire backups and WAL past retention',
+    async (step) => {
+      const result = expireRepository(repo, ctx.clock.now(), retentionRules(ctx.policy));
+      step.output(`removed ${result.removedBackups.length} backup(s) [${result.removedBackups.join(', ')}], ${result.removedPartials.length} interrupted folder(s), ${result.removedWal} WAL file(s)`);
+    },
+    { continueOnError: true },
+  );
+  return r;
+}
+
+async function validateBackup(ctx: TaskContext, record: BackupRecord): Promise<ValidationResult> {
+  const repo = openRepository(repositorySettings(ctx.policy));
+  const records = listBackups(repo);
+  const listed = records.some((b) => b.id === record.id);
+  let chainDetail = '';
+  let chainOk = false;
+  try {
+    chainOk = resolveChain(records, record.id).length > 0;
+    chainDetail = `chain ${record.chain.join(' → ')}`;
+  } catch (error) {
+    chainDetail = describeError(error);
+  }
+  const needed = segmentsBetween(record.timeline, parseLsn(record.startLsn), parseLsn(record.stopLsn), record.segmentSize);
+  const missing = needed.filter((n) => findWal(repo, n).length === 0);
+  const checks = [
+    { name: 'listed in the repository catalog', ok: listed, detail: listed ? record.id : `${record.id} is not in the catalog` },
+    { name: 'chain complete', ok: chainOk, detail: chainDetail },
+    { name: 'WAL archived', ok: missing.length === 0, detail: missing.length ? `missing ${missing.join(', ')}` : `${needed.length} segment(s) from ${record.walStart}` },
+    { name: 'stored something', ok: record.storedSize > 0 || record.kind === 'incremental', detail: `${record.storedSize} bytes` },
+  ];
+  return { ok: checks.every((c) => c.ok), checks };
+}
+
+function backupTask(kind: BackupKind): ImplementedTask<BackupRecord> {
+  return {
+    id: `backup.database.${kind}`,
+    title: kind === 'full' ? 'Full physical PostgreSQL backup' : 'Page-level incremental PostgreSQL backup',
+    implemented: true,
+    disruptive: false,
+    class: 'maintenance',
+    schedule: (policy) => toSchedule(policy.backup.database[kind]),
+    // One backup at a time per repository (the repository lock enforces it across processes too).
+    resources: (policy) => [`backup-repo:${policy.backup.repository.path}`],
+    execute: (ctx) => executeBackup(ctx, kind),
+    validate: validateBackup,
+    recoverInterrupted: async (ctx) => {
+      // A kill -9 leaves an unlisted folder and perhaps a stale lock; both are cleared here (the
+      // catalog never listed the partial backup, so nothing kept is touched).
+      const { removePartials } = await import('../../backup/expire.js');
+      const repo = openRepository(repositorySettings(ctx.policy));
+      const removed = removePartials(repo);
+      return removed.length ? [`removed interrupted backup folder(s): ${removed.join(', ')}`] : [];
+    },
+  };
+}
+
+export const backupFullTask = backupTask('full');
+export const backupIncrementalTask = backupTask('incremental');
