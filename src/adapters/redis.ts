@@ -1,11 +1,16 @@
 // A thin Redis connection for tasks and collectors: node-redis core with no reconnect loop (a task
 // or one collection round connects, works, closes), a timeout on every command (a paused server
 // must not hang a run), and errors that name the target as host:port.
-import { createClient } from '@redis/client';
+import { RedisClient } from '@redis/client';
 import { DrydockError } from '../errors.js';
 import { parseDuration } from '../policy/phrases.js';
 import { resolveSecret } from '../policy/secrets.js';
 import type { SecretRef } from '../policy/schema.js';
+
+// node-redis builds a client class per options object and caches only the last one, compared as
+// JSON with the port included, so alternating between servers rebuilt it on every connect (20-50 ms
+// of CPU each). Building it once from an empty config and passing the options per client avoids that.
+const newClient = RedisClient.factory({});
 
 export interface RedisTargetConfig {
   host: string;
@@ -95,7 +100,7 @@ export async function connectRedis(target: RedisTargetConfig, options: RedisConn
   const connectTimeout = parsed.ok ? Math.max(parsed.value, 100) : 5000;
   const commandTimeout = options.commandTimeoutMs ?? connectTimeout;
   const password = resolveSecret(target.password, 'targets.redis.password', options.env);
-  const client = createClient({
+  const client = newClient({
     socket: { host: target.host, port: target.port, connectTimeout, reconnectStrategy: false },
     ...(target.username ? { username: target.username } : {}),
     ...(password ? { password } : {}),
