@@ -14,6 +14,8 @@ import { approvalRoutes } from '../approvals/routes.js';
 import { PatchService } from '../approvals/patches.js';
 import { createAuthenticator, type Authenticator } from '../approvals/tokens.js';
 import { windowGate } from './gate.js';
+import { WindowStore } from '../store/sqlite/windows.js';
+import type { Interval } from './calendar.js';
 import { WindowsService } from './service.js';
 import type { ValidationSummary } from './types.js';
 
@@ -75,4 +77,10 @@ export function createWindowsModule(host: WindowsHost): WindowsModule {
       await patches.tick();
     },
   };
+}
+
+/** The gate's extra windows straight from the database (for openApp, before the module exists). */
+export function approvedWindows(db: SqliteDatabase): (at: Date) => Interval[] {
+  const store = new WindowStore(db);
+  return (at) => store.list({ from: at, statuses: ['scheduled', 'in_progress'] }).map((w) => ({ start: w.start, end: w.end }));
 }

@@ -364,14 +364,32 @@ export class WindowsService {
   }
 
   /**
-   * Time-driven work, called each minute by the daemon: reminders before the start, and emergency
-   * requests not approved by their start time expire (the requester is told).
+   * Time-driven work, called each minute by the daemon: windows past their end are completed (with
+   * validation), windows whose start has come are started, reminders go out before the start, and
+   * emergency requests not approved by their start time expire (the requester is told).
    */
-  async tick(): Promise<{ reminded: number[]; expired: number[] }> {
+  async tick(): Promise<{ reminded: number[]; expired: number[]; started: number[]; completed: number[] }> {
     const now = this.now();
     const { reminderMs } = noticeDurations(this.policy);
     const reminded: number[] = [];
     const expired: number[] = [];
+    const started: number[] = [];
+    const completed: number[] = [];
+    // A window still in progress after its end is completed (with the post-maintenance validation).
+    for (const w of this.store.list({ to: now, statuses: ['in_progress'] })) {
+      if (w.end > now) continue;
+      await this.completeWindow(w.id, { note: 'Completed automatically at the end of the window.' }, 'drydock');
+      completed.push(w.id);
+    }
+    // A scheduled (approved) window whose start has come begins: pre-checks, start notice.
+    for (const w of this.store.list({ from: now, to: new Date(now.getTime() + 1), statuses: ['scheduled'] })) {
+      try {
+        await this.startWindow(w.id, 'drydock');
+        started.push(w.id);
+      } catch {
+        // startWindow logged why (e.g. notices required but none delivered); it stays scheduled.
+      }
+    }
     for (const w of this.store.list({ from: now, statuses: ['pending_approval', 'scheduled'] })) {
       if (w.status === 'pending_approval' && now >= w.start) {
         const state = approvalState(this.requiredRoles(w), this.approvals.list(subjectOf(w.id)), w.planHash);
@@ -396,7 +414,7 @@ export class WindowsService {
       await this.notify('approval_decision', updated, audience(this.policy, { people: [w.requestedBy] }), `expired-${w.planHash.slice(0, 12)}`, { message: 'Not approved before its start time; the emergency maintenance will not run.' });
       expired.push(w.id);
     }
-    return { reminded, expired };
+    return { reminded, expired, started, completed };
   }
 
   /** Approved windows open or upcoming at `at`: the gate's extra windows. */

@@ -257,6 +257,26 @@ describe('emergency maintenance with approvals and the whole story', () => {
   });
 });
 
+describe('the daemon tick', () => {
+  it('starts a window at its start and completes it (with validation) after its end', async () => {
+    const h = harness(makePolicy());
+    const start = new Date('2026-12-06T02:00:00Z');
+    const { window } = await h.service.scheduleWindow({ ...base, start, end: new Date(start.getTime() + 2 * HOUR) });
+    h.clock.set(new Date(start.getTime() - 60_000));
+    expect(await h.service.tick()).toMatchObject({ started: [], completed: [] });
+    h.clock.set(new Date(start.getTime() + 30_000));
+    expect(await h.service.tick()).toMatchObject({ started: [window.id], completed: [] });
+    expect(h.service.showWindow(window.id).window.status).toBe('in_progress');
+    h.clock.set(new Date(start.getTime() + 2 * HOUR + 30_000));
+    expect(await h.service.tick()).toMatchObject({ started: [], completed: [window.id] });
+    const story = h.service.showWindow(window.id);
+    expect(story.window).toMatchObject({ status: 'completed', outcome: 'succeeded', validation: { ok: true } });
+    expect(story.updates.at(-1)?.message).toContain('Completed automatically at the end of the window.');
+    expect(mailsTo('carol@example.test', /Subject: Maintenance completed: PostgreSQL 15 minor upgrade/).length).toBeGreaterThanOrEqual(1);
+    h.db.close();
+  });
+});
+
 describe('notices and a failing SMTP server', () => {
   it('failed notices do not block the window unless the policy requires notices', async () => {
     const { closedPort } = await import('../notify/peers.js');
