@@ -9,6 +9,7 @@ import { policySchema } from '../../src/policy/schema.js';
 import { windowsForApp } from '../../src/windows/app-wiring.js';
 import { approvedWindows } from '../../src/windows/module.js';
 import { windowGate } from '../../src/windows/gate.js';
+import type { TaskDefinition } from '../../src/engine/types.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'drydock-windows-app-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -26,7 +27,7 @@ describe('windows module inside an opened Drydock app', () => {
       expect(activity[0]?.message).toMatch(/planned window #1 "Disk swap" scheduled/);
       // The gate sees the approved window through the same database.
       const gate = windowGate({ extraWindows: approvedWindows(app.store.db) });
-      const task = { id: 'x', title: 'x', implemented: false, disruptive: true, class: 'maintenance', plannedIn: 't', schedule: () => ({ kind: 'manual', text: 'manual' }) } as const;
+      const task = { id: 'x', title: 'x', implemented: false, disruptive: true, class: 'maintenance', plannedIn: 't', schedule: () => ({ kind: 'manual' as const, text: 'manual' }) } as TaskDefinition;
       expect(await gate.check(task, new Date('2026-11-29T02:30:00Z'), policy)).toEqual({ decision: 'run' });
       expect(window.id).toBe(1);
     } finally {
