@@ -273,3 +273,18 @@ export function tableMissingError(table: string, database: string, policyPath: s
     details: { table, database },
   });
 }
+
+/**
+ * Session settings that keep maintenance from starving the application it maintains.
+ * - max_parallel_maintenance_workers = 0: by default VACUUM's index pass and CREATE/REINDEX
+ *   builds fan out to parallel workers, which on a small server takes every core from the app.
+ * - vacuum_cost_delay: a manual VACUUM is not throttled at all (only autovacuum is); this gives it
+ *   autovacuum's own 2 ms pause per vacuum_cost_limit of page work, so it yields I/O and CPU.
+ * Only this session is affected; the server's settings are untouched.
+ */
+export async function applyGentleMaintenance(client: pg.Client, options: { vacuumCostDelayMs?: number } = {}): Promise<void> {
+  await client.query('SET max_parallel_maintenance_workers = 0');
+  if (options.vacuumCostDelayMs !== undefined) {
+    await client.query(`SET vacuum_cost_delay = ${Math.max(0, options.vacuumCostDelayMs)}`);
+  }
+}

@@ -9,6 +9,7 @@
 import type pg from 'pg';
 import {
   LOCK_MODES,
+  applyGentleMaintenance,
   cancelOnAbort,
   closeQuietly,
   connectPostgres,
@@ -105,6 +106,7 @@ async function openSession(ctx: TaskContext, suffix = ''): Promise<Session> {
   const client = await connectPostgres(target, { applicationName: `drydock:${indexRebuildTask.id}${suffix}` });
   const lockTimeout = Math.max(1, durationMs(ctx.policy.database.index_rebuild.lock_timeout, 'database.index_rebuild.lock_timeout'));
   await client.query(`SET lock_timeout = ${lockTimeout}`);
+  await applyGentleMaintenance(client);
   const session: Session = { client, broken: false, detach: () => undefined };
   client.on('end', () => {
     session.broken = true;
@@ -125,7 +127,7 @@ async function executeRebuild(ctx: TaskContext): Promise<IndexRebuildResult> {
   const result: IndexRebuildResult = { database: target.database, concurrent: settings.concurrent, leftovers: { dropped: [], kept: [] }, tables: [] };
   let session = await ctx.step(`connect to ${describeTarget(target)}/${target.database}`, async (step) => {
     const s = await openSession(ctx);
-    step.output(`connected; lock_timeout ${settings.lock_timeout}, ${settings.concurrent ? 'concurrent' : 'blocking (concurrent: false)'} rebuilds`);
+    step.output(`connected; lock_timeout ${settings.lock_timeout}, ${settings.concurrent ? 'concurrent' : 'blocking (concurrent: false)'} rebuilds, no parallel workers`);
     return s;
   });
   if (!session) throw new DrydockError('INTERNAL', 'connect step returned nothing');
