@@ -1,0 +1,59 @@
+// `drydock alerts`: pending and firing alerts, their history, and silences.
+import type { Command } from 'commander';
+import { formatAlertHistory, formatAlertStates } from '../../alerts/format.js';
+import { Silences } from '../../alerts/silences.js';
+import { DrydockError } from '../../errors.js';
+import { parseDuration } from '../../policy/phrases.js';
+import { SqliteAlertStore } from '../../store/sqlite/alerts.js';
+import { print, printJson, withApp, type GlobalOptions } from '../context.js';
+
+export function registerAlertCommands(program: Command): void {
+  const alerts = program
+    .command('alerts')
+    .description('pending and firing alerts; --history for every transition and message sent')
+    .option('--history', 'print the state history instead')
+    .option('--rule <name>', 'only this rule')
+    .option('--all', 'include inactive alerts')
+    .option('--limit <n>', 'history entries', '50')
+    .option('--json', 'print JSON')
+    .action(async (options: { history?: boolean; rule?: string; all?: boolean; limit: string; json?: boolean }) => {
+      await withApp(program.opts<GlobalOptions>(), async (app) => {
+        const store = new SqliteAlertStore(app.store.db);
+        if (options.history) {
+          const rows = store.history({ ...(options.rule ? { rule: options.rule } : {}), limit: Number(options.limit) || 50 });
+          return options.json ? printJson(rows) : print(formatAlertHistory(rows).trimEnd());
+        }
+        const states = store.states(options.rule ? { rule: options.rule } : {}).filter((s) => options.all || s.status !== 'inactive');
+        if (options.json) return printJson(states);
+        print(formatAlertStates(states).trimEnd());
+        const silences = store.activeSilences(app.clock.now().getTime());
+        for (const s of silences) print(`silenced: ${s.component} (#${s.id}, ${s.reason}${s.endsAt ? `, until ${new Date(s.endsAt).toISOString()}` : ''})`);
+      });
+    });
+  alerts
+    .command('silence')
+    .description('silence alerts of a component (redis, redis:HOST:PORT, postgres, host, *) for a while; security alerts are never silenced')
+    .argument('<component>')
+    .requiredOption('--for <duration>', 'how long, e.g. "2 hours"')
+    .option('--reason <text>', 'why', 'silenced from the command line')
+    .action(async (component: string, options: { for: string; reason: string }) => {
+      const d = parseDuration(options.for);
+      if (!d.ok) throw new DrydockError('CONFIG_INVALID', `--for: expected ${d.expected}`);
+      await withApp(program.opts<GlobalOptions>(), async (app) => {
+        const silences = new Silences(new SqliteAlertStore(app.store.db), app.clock);
+        const id = silences.begin(component, { reason: options.reason, endsAt: new Date(app.clock.now().getTime() + d.value) });
+        print(`silence #${id} on ${component} for ${options.for}`);
+      });
+    });
+  alerts
+    .command('unsilence')
+    .description('lift a silence by its number')
+    .argument('<id>')
+    .action(async (id: string) => {
+      await withApp(program.opts<GlobalOptions>(), async (app) => {
+        const lifted = new Silences(new SqliteAlertStore(app.store.db), app.clock).lift(Number(id));
+        if (!lifted) throw new DrydockError('CONFIG_INVALID', `no open silence #${id}`);
+        print(`silence #${id} lifted`);
+      });
+    });
+}
