@@ -16,15 +16,21 @@ const DAY = 24 * HOUR;
 let cert: TestCert;
 let smtp: SmtpPeer;
 let chat: HttpPeer;
+let smsPeer: HttpPeer;
 
 beforeAll(async () => {
   cert = makeCert();
   smtp = await startSmtp({ cert, secure: false, user: 'drydock', pass: PASSWORD });
   chat = await startHttp((_req, res) => res.writeHead(200).end('ok'));
+  smsPeer = await startHttp((req, res) => {
+    const ok = req.method === 'POST' && req.url === '/2010-04-01/Accounts/ACwin/Messages.json' && req.headers.authorization === `Basic ${Buffer.from('ACwin:sms-token-win').toString('base64')}`;
+    res.writeHead(ok ? 201 : 401, { 'content-type': 'application/json' }).end(JSON.stringify(ok ? { sid: 'SM1' } : { message: 'Authenticate' }));
+  });
 });
 afterAll(async () => {
   await smtp?.close();
   await chat?.close();
+  await smsPeer?.close();
   cert?.cleanup();
 });
 
@@ -34,12 +40,13 @@ function makePolicy(over: Record<string, unknown> = {}, smtpPort = smtp.port): P
       log: { type: 'log' },
       mail: { type: 'email', host: 'localhost', port: smtpPort, user: 'drydock', password: { env: 'WIN_SMTP_PASSWORD' }, from: 'drydock@example.test', ca_file: cert.certFile, timeout: '3 seconds' },
       chat: { type: 'slack', url: { env: 'WIN_SLACK_URL' } },
+      sms: { type: 'sms', base_url: smsPeer.url, account_sid: { env: 'WIN_SMS_SID' }, auth_token: { env: 'WIN_SMS_TOKEN' }, from: '+15550000000' },
       status: { type: 'status_page' },
     },
     stakeholders: [
       { name: 'Alice', roles: ['SRE'], email: 'alice@example.test', channels: ['mail', 'chat'] },
       { name: 'Carol', roles: ['CTO'], email: 'carol@example.test', channels: ['mail'] },
-      { name: 'Hank', roles: ['Head of Operations'], email: 'hank@example.test', channels: ['mail'] },
+      { name: 'Hank', roles: ['Head of Operations'], email: 'hank@example.test', phone: '+15550003', channels: ['mail', 'sms'] },
       { name: 'Bob', roles: ['Developer'], email: 'bob@example.test', channels: ['mail'] },
     ],
     maintenance_windows: { delivery: { attempts: 2, backoff: '1 second' }, ...over },
@@ -59,7 +66,7 @@ function harness(policy: Policy, start = '2026-11-25T12:00:00Z'): Harness {
   const clock = fixedClock(new Date(start));
   const activity: ActivityEntry[] = [];
   const health = { result: { ok: true, checks: [{ name: 'api', ok: true, detail: 'HTTP 200' }] } as ValidationSummary };
-  const env = { WIN_SMTP_PASSWORD: PASSWORD, WIN_SLACK_URL: `${chat.url}/hooks/abc` };
+  const env = { WIN_SMTP_PASSWORD: PASSWORD, WIN_SLACK_URL: `${chat.url}/hooks/abc`, WIN_SMS_SID: 'ACwin', WIN_SMS_TOKEN: 'sms-token-win' };
   const channels = new Map<string, Channel>();
   const service: WindowsService = new WindowsService({
     db,
@@ -100,7 +107,7 @@ describe('scheduling rules', () => {
     const { window, notices } = await h.service.scheduleWindow({ ...base, start, end: new Date(start.getTime() + 2 * HOUR) });
     expect(window.status).toBe('scheduled');
     expect(notices.failed).toEqual([]);
-    expect(notices.sent.map((t) => `${t.channel}:${t.recipient}`).sort()).toEqual(['chat:', 'mail:alice@example.test', 'mail:bob@example.test', 'mail:carol@example.test', 'mail:hank@example.test', 'status:']);
+    expect(notices.sent.map((t) => `${t.channel}:${t.recipient}`).sort()).toEqual(['chat:', 'mail:alice@example.test', 'mail:bob@example.test', 'mail:carol@example.test', 'mail:hank@example.test', 'sms:+15550003', 'status:']);
     expect(mailsTo('carol@example.test', /Subject: Scheduled maintenance: PostgreSQL 15 minor upgrade on Sun 2026-12-06 02:00 UTC/)).toHaveLength(1);
     expect(h.service.statusNotices()[0]).toMatchObject({ kind: 'advance_notice', windowId: window.id });
     expect(h.activity.some((a) => a.kind === 'window.scheduled')).toBe(true);
@@ -142,7 +149,7 @@ describe('scheduling rules', () => {
     const { window } = await h.service.scheduleWindow({ ...base, start, end: new Date(start.getTime() + 2 * HOUR) });
     const newStart = new Date('2026-12-13T03:00:00Z');
     const moved = await h.service.rescheduleWindow(window.id, { start: newStart, end: new Date(newStart.getTime() + HOUR), reason: 'vendor release slipped' }, 'Alice');
-    expect(moved.notices.sent).toHaveLength(6);
+    expect(moved.notices.sent).toHaveLength(7);
     const mail = mailsTo('bob@example.test', /Subject: Maintenance rescheduled/)[0]!;
     expect(mail.text).toContain('Was: Sun 2026-12-06 02:00 UTC to 04:00 UTC');
     expect(mail.text).toContain('Now: Sun 2026-12-13 03:00 UTC to 04:00 UTC');
@@ -153,7 +160,7 @@ describe('scheduling rules', () => {
     expect(mailsTo('hank@example.test', /Subject: Reminder: PostgreSQL 15 minor upgrade starts Sun 2026-12-13 03:00 UTC/)).toHaveLength(1);
     const cancelled = await h.service.cancelWindow(window.id, 'merged into the January window', 'Alice');
     expect(cancelled.window.status).toBe('cancelled');
-    expect(cancelled.notices.sent.map((t) => t.recipient).filter(Boolean).sort()).toEqual(['alice@example.test', 'bob@example.test', 'carol@example.test', 'hank@example.test']);
+    expect(cancelled.notices.sent.map((t) => t.recipient).filter(Boolean).sort()).toEqual(['+15550003', 'alice@example.test', 'bob@example.test', 'carol@example.test', 'hank@example.test']);
     await expect(h.service.cancelWindow(window.id, 'again', 'Alice')).rejects.toThrow(/already cancelled/);
   });
 });
@@ -189,7 +196,9 @@ describe('emergency maintenance with approvals and the whole story', () => {
     expect(mailsTo('alice@example.test', /Subject: Fix corrupted index on bookings: approved by Hank/)).toHaveLength(1);
     // Emergency notices go by email and status page (the policy's emergency channels), not Slack.
     const deliveries = h.service.showWindow(window.id).deliveries.filter((d) => d.kind === 'advance_notice');
-    expect(new Set(deliveries.map((d) => d.channel))).toEqual(new Set(['mail', 'status']));
+    expect(new Set(deliveries.map((d) => d.channel))).toEqual(new Set(['mail', 'sms', 'status']));
+    const texts = smsPeer.requests.map((r) => new URLSearchParams(r.body)).filter((f) => f.get('To') === '+15550003').map((f) => f.get('Body'));
+    expect(texts).toEqual(expect.arrayContaining([expect.stringMatching(/^Approval needed: emergency maintenance Fix corrupted index on bookings/), expect.stringMatching(/^Emergency maintenance: Fix corrupted index on bookings on /)]));
 
     // The approved emergency window opens the gate for disruptive tasks.
     expect(h.service.openIntervals(h.clock.now())).toEqual([{ start: moved.window.start, end: moved.window.end }]);
