@@ -184,6 +184,31 @@ describe('database.vacuum', () => {
     expect(ctx.steps[0]!.ok).toBe(false);
   });
 
+  it('takes the password from the secret reference and never shows it', async () => {
+    const secret = 'pw-' + Math.random().toString(36).slice(2);
+    process.env.DRYDOCK_TEST_VACUUM_PASSWORD = secret;
+    try {
+      // Trust auth accepts the connection; the password is resolved but must not leak anywhere.
+      const policy = testPolicy({
+        targets: { postgres: { host: db.target.host, port: db.target.port, database: db.name, password: { env: 'DRYDOCK_TEST_VACUUM_PASSWORD' } } },
+        database: { vacuum: { tables: ['listings', 'nope'] } },
+      });
+      const ctx = testContext(policy, vacuumTask.id);
+      await vacuumTask.execute(ctx);
+      const everything = JSON.stringify([ctx.steps.map((s) => [s.name, s.output, String(s.error)]), ctx.summaries, ctx.figures]);
+      expect(everything).not.toContain(secret);
+      const unreachable = testPolicy({ targets: { postgres: { host: db.target.host, port: await closedPort(), database: db.name, password: { env: 'DRYDOCK_TEST_VACUUM_PASSWORD' } } } });
+      const error = await vacuumTask.execute(testContext(unreachable, vacuumTask.id)).catch((e: unknown) => e);
+      expect(JSON.stringify({ message: (error as Error).message, hint: (error as DrydockError).hint })).not.toContain(secret);
+      delete process.env.DRYDOCK_TEST_VACUUM_PASSWORD;
+      const missing = await vacuumTask.execute(testContext(policy, vacuumTask.id)).catch((e: unknown) => e);
+      expect(missing).toMatchObject({ code: 'SECRET_MISSING' });
+      expect((missing as Error).message).toContain('DRYDOCK_TEST_VACUUM_PASSWORD');
+    } finally {
+      delete process.env.DRYDOCK_TEST_VACUUM_PASSWORD;
+    }
+  });
+
   it('names a missing database and points at `drydock demo seed`', async () => {
     const policy = testPolicy({ targets: { postgres: { host: db.target.host, port: db.target.port, database: `${db.name}_missing` } } });
     const error = await vacuumTask.execute(testContext(policy, vacuumTask.id)).catch((e: unknown) => e);
