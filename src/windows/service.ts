@@ -245,7 +245,8 @@ export class WindowsService {
   async cancelWindow(id: number, reason: string, actor: string): Promise<{ window: StoredWindow; notices: DeliveryReport }> {
     const w = this.must(id);
     if (!ACTIVE_STATUSES.includes(w.status)) throw refused(`cannot cancel window #${id}`, [`it is already ${w.status.replace('_', ' ')}`]);
-    const reached = [...this.deliveries.reachedFor(id), ...audience(this.policy, { channelTypes: ['status_page'] })];
+    // Everyone told about it hears it is off; the status page only if it was announced there.
+    const reached = [...this.deliveries.reachedFor(id), ...(w.advanceSentAt ? audience(this.policy, { channelTypes: ['status_page'] }) : [])];
     const updated = this.store.update(id, { status: 'cancelled', statusReason: reason }, this.now());
     this.store.addUpdate({ windowId: id, at: this.now(), phase: 'cancelled', message: `Cancelled: ${reason}`, author: actor });
     await this.log('window.cancelled', `window #${id} "${w.title}" cancelled: ${reason}`, actor, { windowId: id });

@@ -70,7 +70,8 @@ export function statusSnapshot(store: WindowStore, now: Date, options: { history
   const upcomingMs = (options.upcomingDays ?? 60) * 86_400_000;
   const windows = store
     .list({ from: new Date(now.getTime() - historyMs), to: new Date(now.getTime() + upcomingMs) })
-    .filter((w) => PUBLIC_STATUSES.has(w.status))
+    // A cancelled request that was never announced (an emergency nobody approved) stays private.
+    .filter((w) => PUBLIC_STATUSES.has(w.status) && (w.status !== 'cancelled' || w.advanceSentAt !== null))
     .map((w) => toPublic(w, store.updates(w.id)));
   const inProgress = windows.filter((w) => w.status === 'in_progress');
   const upcoming = windows.filter((w) => w.status === 'scheduled' && w.end > now);

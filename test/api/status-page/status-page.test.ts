@@ -49,6 +49,8 @@ async function buildHistory(): Promise<void> {
   await service.completeWindow(redis.window.id, {}, 'Alice');
   clock.set(new Date('2026-11-26T12:00:00Z'));
   await service.scheduleWindow({ ...change, kind: 'emergency', taskClass: 'critical_bug', title: 'Secret emergency request', summary: 'not public yet', start: new Date('2026-11-26T14:00:00Z'), end: new Date('2026-11-26T15:00:00Z') });
+  const withdrawn = await service.scheduleWindow({ ...change, kind: 'emergency', taskClass: 'critical_bug', title: 'Withdrawn emergency request', summary: 'never announced', start: new Date('2026-11-26T16:00:00Z'), end: new Date('2026-11-26T17:00:00Z') });
+  await service.cancelWindow(withdrawn.window.id, 'not needed after all', 'Alice');
   clock.set(new Date('2026-11-29T02:00:00Z'));
   await service.startWindow(pg.window.id, 'Alice');
   clock.set(new Date('2026-11-29T02:20:00Z'));
@@ -107,7 +109,7 @@ describe('public status page in headless Chromium', () => {
       expect(history).toMatch(/Load balancer swap[\s\S]*Cancelled/);
 
       const body = await page.locator('body').innerText();
-      for (const secret of ['Secret emergency request', ROLLBACK, 'Carol', 'Approved by']) expect(body).not.toContain(secret);
+      for (const secret of ['Secret emergency request', 'Withdrawn emergency request', ROLLBACK, 'Carol', 'Approved by']) expect(body).not.toContain(secret);
       expect(await page.locator('script').count()).toBe(0);
       // Readable on a phone: nothing wider than the screen, text at a readable size.
       const widths = await page.locator('main').evaluate((el) => ({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth, font: getComputedStyle(el).fontSize }));
