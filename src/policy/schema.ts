@@ -459,14 +459,24 @@ export const policySchema = z
       )
       .default({}),
   })
-  .superRefine((policy, ctx) => {
-    const known = new Set(Object.keys(policy.channels));
-    for (const [event, names] of Object.entries(policy.notify)) {
-      names.forEach((name, i) => {
-        if (!known.has(name)) ctx.addIssue({ code: 'custom', path: ['notify', event, i], message: `unknown channel "${name}" (defined: ${[...known].join(', ') || 'none'})` });
-      });
-    }
-  });
+  .superRefine(
+    (policy, ctx) => {
+      // Runs even when other parts failed, so every problem is listed at once; the input may be malformed here.
+      const raw = policy as unknown as { channels?: unknown; notify?: unknown };
+      const channels = raw.channels && typeof raw.channels === 'object' ? raw.channels : { log: {} };
+      const known = new Set(Object.keys(channels));
+      const notify = raw.notify && typeof raw.notify === 'object' ? (raw.notify as Record<string, unknown>) : {};
+      for (const [event, names] of Object.entries(notify)) {
+        if (!Array.isArray(names)) continue;
+        names.forEach((name, i) => {
+          if (typeof name === 'string' && !known.has(name)) {
+            ctx.addIssue({ code: 'custom', path: ['notify', event, i], message: `unknown channel "${name}" (defined: ${[...known].join(', ') || 'none'})` });
+          }
+        });
+      }
+    },
+    { when: () => true },
+  );
 
 export type Policy = z.output<typeof policySchema>;
 export type PolicyInput = z.input<typeof policySchema>;

@@ -70,6 +70,11 @@ describe('policy', () => {
     expect(problems('targets:\n  postgres:\n    password: hunter22\n')).toEqual([expect.stringContaining('targets.postgres.password')]);
     expect(problems('notify:\n  failure: [ops]\n')).toEqual([expect.stringContaining('notify.failure[0]: unknown channel "ops"')]);
     expect(problems('targets:\n  postgres:\n    password: {env: PGPASS}\n')).toEqual([]);
+    // Cross-checks run even when other parts of the file are invalid: every problem at once.
+    expect(problems('cache:\n  eviction:\n    threshold:\n      memory: eighty\nnotify:\n  failure: [ops]\n')).toEqual([
+      '4:cache.eviction.threshold.memory: expected a percentage like "80%", got "eighty"',
+      '6:notify.failure[0]: unknown channel "ops" (defined: log)',
+    ]);
   });
 
   it('reports YAML syntax errors with their line', () => {
