@@ -67,9 +67,11 @@ export function makeTempDir(prefix: string): string {
  * code path PostgreSQL will call in production.
  */
 export function drydockWalCommand(repository: string, verb: 'push' | 'get'): string {
-  const tsx = join(PROJECT, 'node_modules/.bin/tsx');
+  // node --import <tsx loader> rather than the tsx CLI, which would start a second node process.
+  const loader = join(PROJECT, 'node_modules/tsx/dist/loader.mjs');
   const script = join(PROJECT, 'src/backup/wal-command.ts');
-  return verb === 'push' ? `${tsx} ${script} push "%p" %f --repo ${repository}` : `${tsx} ${script} get %f "%p" --repo ${repository}`;
+  const node = `${process.execPath} --import ${loader} ${script}`;
+  return verb === 'push' ? `${node} push "%p" %f --repo ${repository}` : `${node} get %f "%p" --repo ${repository}`;
 }
 
 export interface ClusterOptions {
