@@ -5,7 +5,7 @@ import { systemClock, type Clock } from '../engine/clock.js';
 import type { TargetStatus } from '../metrics/collector.js';
 import type { MetricValue } from '../metrics/types.js';
 import type { Channel, OutboundMessage } from '../notify/types.js';
-import { breaches } from '../policy/phrases.js';
+import { breaches, parseDuration } from '../policy/phrases.js';
 import type { Policy } from '../policy/schema.js';
 import type { SqliteAlertStore } from '../store/sqlite/alerts.js';
 import { labelKey } from '../store/sqlite/metrics.js';
@@ -62,6 +62,7 @@ export function alertText(rule: AlertRule, labels: Record<string, string>, value
 export class AlertEvaluator {
   readonly rules: AlertRule[];
   private readonly clock: Clock;
+  private lastPruneAt = 0;
 
   constructor(private readonly options: AlertEvaluatorOptions) {
     this.rules = options.rules ?? alertRules(options.policy);
@@ -72,6 +73,12 @@ export class AlertEvaluator {
     const { store, silences } = this.options;
     const at = observations.at;
     const events: AlertEvent[] = [];
+    // History lives as long as the activity log (activity_log.retention); pruned at most hourly.
+    if (at - this.lastPruneAt >= 3_600_000) {
+      this.lastPruneAt = at;
+      const keep = parseDuration(this.options.policy.activity_log.retention);
+      if (keep.ok) store.pruneHistory(at - keep.value);
+    }
     for (const rule of this.rules) {
       for (const sample of observations.samples) {
         if (sample.name !== rule.metric) continue;

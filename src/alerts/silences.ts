@@ -67,3 +67,14 @@ export function componentsForResources(resources: readonly string[], policy: Pol
   }
   return [...out];
 }
+
+/**
+ * For the engine: silence what a run touches from its start; call the returned function once the
+ * run's validation has passed (or the run has ended without it) to lift the silence.
+ */
+export function silenceRun(silences: Silences, task: { id: string; resources(policy: Policy): string[] }, policy: Policy, runId: number): () => number {
+  for (const component of componentsForResources(task.resources(policy), policy)) {
+    silences.begin(component, { reason: `maintenance run of ${task.id}`, runId });
+  }
+  return () => silences.liftRun(runId);
+}

@@ -51,3 +51,21 @@ describe('components', () => {
     expect(componentCovers('*', 'host')).toBe(true);
   });
 });
+
+describe('silenceRun', () => {
+  it('silences the components a task touches until its validation lifts it', async () => {
+    const { openSqlite } = await import('../../src/store/sqlite/open.js');
+    const { SqliteAlertStore } = await import('../../src/store/sqlite/alerts.js');
+    const { Silences, silenceRun } = await import('../../src/alerts/silences.js');
+    const { cacheEvictionTask } = await import('../../src/tasks/cache/eviction.js');
+    const db = openSqlite(':memory:');
+    const policy = policyFrom({});
+    const silences = new Silences(new SqliteAlertStore(db));
+    const lift = silenceRun(silences, cacheEvictionTask, policy, 7);
+    expect(silences.reason('redis:127.0.0.1:6379', new Date())).toBe('maintenance run of cache.eviction (run 7)');
+    expect(silences.isSilenced('host', new Date())).toBe(false);
+    expect(lift()).toBe(1);
+    expect(silences.isSilenced('redis:127.0.0.1:6379', new Date())).toBe(false);
+    db.close();
+  });
+});
