@@ -14,6 +14,7 @@ import { approvalRoutes } from '../approvals/routes.js';
 import { PatchService } from '../approvals/patches.js';
 import { createAuthenticator, type Authenticator } from '../approvals/tokens.js';
 import { windowGate } from './gate.js';
+import { windowsPolicyProblems } from './policy-check.js';
 import { WindowStore } from '../store/sqlite/windows.js';
 import type { Interval } from './calendar.js';
 import { WindowsService } from './service.js';
@@ -44,6 +45,8 @@ export interface WindowsModule {
   statusPageRoutes(options?: Omit<StatusPageDeps, 'store' | 'clock'>): Hono;
   /** Call every minute from the daemon: reminders, expiries, patch notices and SLA alerts. */
   tick(): Promise<void>;
+  /** Policy problems worth telling the operator (unknown channels, roles nobody holds, ...). */
+  warnings: string[];
 }
 
 export function createWindowsModule(host: WindowsHost): WindowsModule {
@@ -76,6 +79,7 @@ export function createWindowsModule(host: WindowsHost): WindowsModule {
       await service.tick();
       await patches.tick();
     },
+    warnings: windowsPolicyProblems(host.policy),
   };
 }
 

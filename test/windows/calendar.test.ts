@@ -228,3 +228,28 @@ describe('gate with task schedules', () => {
     expect(planned.map((r) => r.gate.decision)).toEqual(['delay', 'run']);
   });
 });
+
+describe('windows policy problems', () => {
+  it('names unknown channels, missing addresses, roles nobody holds and missing emergency channel types', async () => {
+    const { windowsPolicyProblems } = await import('../../src/windows/policy-check.js');
+    expect(windowsPolicyProblems(policy())).toEqual([
+      'maintenance_windows.emergency.approval: no stakeholder holds the role "CTO", so emergency windows can never be approved',
+      'maintenance_windows.emergency.approval: no stakeholder holds the role "Head of Operations", so emergency windows can never be approved',
+      'maintenance_windows.emergency.notification.channels: no channel of type "email" is defined',
+      'maintenance_windows.emergency.notification.channels: no channel of type "sms" is defined',
+      'maintenance_windows.emergency.notification.channels: no channel of type "status_page" is defined',
+    ]);
+    const q = policy({
+      channels: { log: { type: 'log' }, mail: { type: 'email', host: 'h', from: 'f@example.test' }, sms: { type: 'sms', account_sid: { env: 'A' }, auth_token: { env: 'B' }, from: '+1' }, status: { type: 'status_page' } },
+      stakeholders: [
+        { name: 'Carol', roles: ['CTO'], channels: ['mail', 'pager'] },
+        { name: 'Hank', roles: ['Head of Operations'], email: 'h@example.test', channels: ['sms'] },
+      ],
+    });
+    expect(windowsPolicyProblems(q)).toEqual([
+      'stakeholders.0 (Carol): channel "mail" is email but Carol has no email address',
+      'stakeholders.0 (Carol): unknown channel "pager" (defined: log, mail, sms, status)',
+      'stakeholders.1 (Hank): channel "sms" is SMS but Hank has no phone number',
+    ]);
+  });
+});

@@ -1,6 +1,7 @@
 // Email over SMTP with nodemailer: implicit TLS (port 465) or STARTTLS (required by default), with
 // optional auth. The message id becomes the Message-ID header so a retried send is recognisable.
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import nodemailer from 'nodemailer';
 import { parseDuration } from '../../policy/phrases.js';
 import { redactor } from '../../policy/redact.js';
@@ -29,7 +30,8 @@ export function createEmailChannel(name: string, config: EmailConfig, env: NodeJ
     secure: config.secure,
     requireTLS: !config.secure && config.require_tls,
     ...(config.user ? { auth: { user: config.user, pass: password ?? '' } } : {}),
-    tls: config.ca_file ? { ca: readFileSync(config.ca_file, 'utf8'), servername: config.host } : { servername: config.host },
+    // SNI carries host names only (RFC 6066); for an IP address the certificate is checked against the IP.
+    tls: { ...(config.ca_file ? { ca: readFileSync(config.ca_file, 'utf8') } : {}), ...(isIP(config.host) ? {} : { servername: config.host }) },
     connectionTimeout: timeoutMs,
     greetingTimeout: timeoutMs,
     socketTimeout: timeoutMs,
