@@ -91,6 +91,21 @@ describe('SMS channel (Twilio-style API on a local HTTP server)', () => {
     db.close();
   });
 
+  it('two senders racing on the same message send it once', async () => {
+    const peer = await startHttp((_req, res) => setTimeout(() => res.writeHead(201, { 'content-type': 'application/json' }).end('{"sid":"SMx"}'), 150));
+    peers.push(peer);
+    const db = openSqlite(':memory:');
+    const log = new DeliveryLog(db);
+    const deps = { log, channels: new Map([['sms', createSmsChannel('sms', smsConfig(peer.url), env)]]), clock: fixedClock(new Date('2026-12-01T10:00:00Z')), attempts: 3, backoffMs: 5 };
+    const target = [{ channel: 'sms', recipient: '+15552223333' }];
+    const [a, b] = await Promise.all([deliver(deps, { ...message, id: 'race-1' }, target), deliver(deps, { ...message, id: 'race-1' }, target)]);
+    expect(a.sent.length + b.sent.length).toBe(1);
+    expect(a.skipped.length + b.skipped.length).toBe(1);
+    expect(peer.requests).toHaveLength(1);
+    expect(log.get('race-1', 'sms', '+15552223333')).toMatchObject({ status: 'sent', attempts: 1 });
+    db.close();
+  });
+
   it('a provider that is down is retryable and named in the detail', async () => {
     const port = await closedPort();
     const result = await createSmsChannel('sms', smsConfig(`http://127.0.0.1:${port}`), env).send({ ...message, to: ['+15552223333'] });

@@ -2,7 +2,7 @@
 // is never sent again, which makes retries and re-runs idempotent.
 import type { SqliteDatabase } from './open.js';
 
-export type DeliveryStatus = 'pending' | 'sent' | 'failed';
+export type DeliveryStatus = 'pending' | 'sending' | 'sent' | 'failed';
 
 export interface DeliveryRow {
   messageId: string;
@@ -66,13 +66,18 @@ export class DeliveryLog {
   }
 
   /**
-   * Claims one attempt: only a row that is not yet sent is counted. Returns false when another
-   * sender already finished it, so a message is never sent twice.
+   * Claims one attempt: only a row that is pending or failed (or whose sender stalled mid-send for
+   * longer than the lease) is claimed, and it becomes "sending". Returns false when another sender
+   * holds it or already sent it, so two daemons never send the same message twice.
    */
-  beginAttempt(messageId: string, channel: string, recipient: string, at: Date): boolean {
+  beginAttempt(messageId: string, channel: string, recipient: string, at: Date, leaseMs = 5 * 60_000): boolean {
     const result = this.db
-      .prepare("UPDATE deliveries SET attempts = attempts + 1, updated_at = ? WHERE message_id = ? AND channel = ? AND recipient = ? AND status != 'sent'")
-      .run(at.getTime(), messageId, channel, recipient);
+      .prepare(
+        `UPDATE deliveries SET status = 'sending', attempts = attempts + 1, updated_at = ?
+         WHERE message_id = ? AND channel = ? AND recipient = ?
+           AND (status IN ('pending', 'failed') OR (status = 'sending' AND updated_at < ?))`,
+      )
+      .run(at.getTime(), messageId, channel, recipient, at.getTime() - leaseMs);
     return result.changes === 1;
   }
 
