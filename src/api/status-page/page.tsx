@@ -1,3 +1,4 @@
+/** @jsxImportSource hono/jsx */
 // The public status page: server-rendered (hono/jsx escapes every value), no JavaScript, one
 // column that reads on a phone. Times are written in UTC with the weekday.
 import type { PublicWindow, StatusSnapshot } from './data.js';

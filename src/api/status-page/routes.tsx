@@ -1,3 +1,4 @@
+/** @jsxImportSource hono/jsx */
 // The public, read-only status page as a hono sub-app (mount it at /status or at /):
 //   GET /             the page (HTML, no JavaScript)
 //   GET /status.json  the same data as JSON
