@@ -110,7 +110,15 @@ const channel = z.discriminatedUnion('type', [
     url: secretRef.meta({ description: 'The incoming-webhook URL holds its own secret, so it is a secret reference.' }),
     timeout: duration().default('10 seconds'),
   }),
-  z.strictObject({ type: z.literal('status_page') }),
+  z.strictObject({
+    type: z.literal('status_page'),
+    /** The public page's heading and <title>. */
+    title: str().default('System status'),
+    /** Components listed on the page even before any health is recorded. */
+    components: list(str('a component name')).default([]),
+    /** Absolute URL the page is served at, for the Atom feed's links. */
+    base_url: str('a URL').url({ message: 'expected an http(s) URL' }).optional(),
+  }),
 ]);
 
 export const policySchema = z

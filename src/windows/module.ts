@@ -74,7 +74,11 @@ export function createWindowsModule(host: WindowsHost): WindowsModule {
     channels,
     gate: windowGate({ extraWindows: (at) => service.openIntervals(at) }),
     approvalRoutes: () => approvalRoutes({ windows: service, patches, auth }) as unknown as Hono,
-    statusPageRoutes: (options = {}) => statusPageRoutes({ ...options, store: service.store, clock: host.clock }),
+    statusPageRoutes: (options = {}) => {
+      const page = Object.values(host.policy.channels).find((c) => c.type === 'status_page');
+      const fromPolicy = page && page.type === 'status_page' ? { title: page.title, components: page.components, ...(page.base_url ? { baseUrl: page.base_url } : {}) } : {};
+      return statusPageRoutes({ ...fromPolicy, ...options, store: service.store, clock: host.clock });
+    },
     async tick() {
       await service.tick();
       await patches.tick();

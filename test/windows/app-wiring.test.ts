@@ -16,7 +16,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('windows module inside an opened Drydock app', () => {
   it('uses the app store for windows and writes its activity to the app activity log', async () => {
-    const policy = policySchema.parse({ state: { path: join(dir, 'state.sqlite') }, channels: { log: { type: 'log' }, status: { type: 'status_page' } }, stakeholders: [{ name: 'Alice', roles: ['SRE'], channels: ['log'] }] });
+    const policy = policySchema.parse({ state: { path: join(dir, 'state.sqlite') }, channels: { log: { type: 'log' }, status: { type: 'status_page', title: 'Dokkerr status', components: ['Payments'] } }, stakeholders: [{ name: 'Alice', roles: ['SRE'], channels: ['log'] }] });
     const clock = fixedClock(new Date('2026-11-20T00:00:00Z'));
     const app = await openApp({ loaded: { policy, file: null, baseDir: dir }, clock, logger: pino({ level: 'silent' }) });
     try {
@@ -30,6 +30,11 @@ describe('windows module inside an opened Drydock app', () => {
       const task = { id: 'x', title: 'x', implemented: false, disruptive: true, class: 'maintenance', plannedIn: 't', schedule: () => ({ kind: 'manual' as const, text: 'manual' }) } as TaskDefinition;
       expect(await gate.check(task, new Date('2026-11-29T02:30:00Z'), policy)).toEqual({ decision: 'run' });
       expect(window.id).toBe(1);
+      // The status page takes its title and components from the policy's status_page channel.
+      const page = await (await m.statusPageRoutes().request('/')).text();
+      expect(page).toContain('<title>Dokkerr status</title>');
+      expect(page).toContain('data-component="Payments"');
+      expect(page).toContain('Disk swap');
     } finally {
       await app.close();
     }
