@@ -108,4 +108,29 @@ describe('cache.eviction against a real redis-server', () => {
     expect(await count('session:*')).toBe(30);
     expect((await cacheEvictionTask.validate(run.ctx, result)).ok).toBe(false);
   });
+
+  it('falls back to one command per key when the ACL forbids scripts', async () => {
+    await conn.command(['FLUSHALL']);
+    await conn.command(['CONFIG', 'SET', 'maxmemory-policy', 'allkeys-lru']);
+    await conn.command(['ACL', 'SETUSER', 'evictor', 'on', '>evictor-pass', '~*', '+@all', '-eval', '-evalsha']);
+    await fill('session:', 20);
+    await fill('cache:old:', 40);
+    await new Promise((r) => setTimeout(r, 1100));
+    await fill('cache:new:', 40);
+    const policy = policyFrom({
+      targets: { redis: { ...target(), username: 'evictor', password: { env: 'DRYDOCK_TEST_EVICTOR_PW' } } },
+      cache: { eviction: { evictable_namespaces: ['cache:'], threshold: { keys: 60 }, batch_size: 10 } },
+    });
+    process.env.DRYDOCK_TEST_EVICTOR_PW = 'evictor-pass';
+    try {
+      const result = await cacheEvictionTask.execute(taskContext(policy).ctx);
+      expect(result.keysFreed).toBe(40);
+      expect(result.bytesFreed).toBeGreaterThan(0);
+      expect(await count('cache:old:*')).toBe(0);
+      expect(await count('cache:new:*')).toBe(40);
+      expect(await count('session:*')).toBe(20);
+    } finally {
+      delete process.env.DRYDOCK_TEST_EVICTOR_PW;
+    }
+  });
 });
