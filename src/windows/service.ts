@@ -401,7 +401,9 @@ export class WindowsService {
         expired.push(w.id);
         continue;
       }
-      if (w.status === 'scheduled' && !w.reminderSentAt && w.start.getTime() - now.getTime() <= reminderMs && now < w.start) {
+      // No reminder when the announcement itself came within the reminder period (short-notice emergencies).
+      const announcedLate = w.advanceSentAt !== null && w.advanceSentAt.getTime() >= w.start.getTime() - reminderMs;
+      if (w.status === 'scheduled' && !w.reminderSentAt && !announcedLate && w.start.getTime() - now.getTime() <= reminderMs && now < w.start) {
         await this.notify('reminder', w, this.everyoneFor(w), w.planHash.slice(0, 12));
         this.store.update(w.id, { reminderSentAt: now }, now);
         reminded.push(w.id);

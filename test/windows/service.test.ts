@@ -200,6 +200,8 @@ describe('emergency maintenance with approvals and the whole story', () => {
     const texts = smsPeer.requests.map((r) => new URLSearchParams(r.body)).filter((f) => f.get('To') === '+15550003').map((f) => f.get('Body'));
     expect(texts).toEqual(expect.arrayContaining([expect.stringMatching(/^Approval needed: emergency maintenance Fix corrupted index on bookings/), expect.stringMatching(/^Emergency maintenance: Fix corrupted index on bookings on /)]));
 
+    // Announced 3 hours ahead: no separate 24-hour reminder.
+    expect((await h.service.tick()).reminded).toEqual([]);
     // The approved emergency window opens the gate for disruptive tasks.
     expect(h.service.openIntervals(h.clock.now())).toEqual([{ start: moved.window.start, end: moved.window.end }]);
 
