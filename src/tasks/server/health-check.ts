@@ -57,6 +57,9 @@ export function createHealthCheckTask(options: HealthCheckOptions = {}): Impleme
       const checks = evaluateHealth(readings, thresholdsFrom(ctx.policy.server.monitoring.alerts));
       // A reading that could not be taken is a failed check, never a silently missing one.
       if (wants.has('disk_usage') && readings.disks === undefined) checks.push({ name: 'disk', ok: false, detail: 'disk usage could not be read (see the step error)' });
+      for (const mount of cfg.mounts) {
+        if (readings.disks && !readings.disks.some((d) => d.mount === mount)) checks.push({ name: `disk ${mount}`, ok: false, detail: `${mount} is not a mounted file system` });
+      }
       if (wants.has('memory_usage') && readings.memory === undefined) checks.push({ name: 'memory', ok: false, detail: 'memory usage could not be read (see the step error)' });
       for (const c of checks) {
         ctx.summary(`${c.ok ? 'ok' : 'ALERT'} ${c.name}: ${c.detail}`);

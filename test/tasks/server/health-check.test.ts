@@ -112,4 +112,13 @@ describe('server.health_check on this host', () => {
     expect(validation.ok).toBe(false);
     expect(validation.checks[0]!.detail).toMatch(/% used \(alert > 0%\)/);
   });
+
+  it('fails for a configured mount that is not mounted', async () => {
+    const policy = policyFrom({ server: { health_check: { checks: ['disk_usage'], mounts: ['/', '/srv/not-mounted'] } } });
+    const task = createHealthCheckTask();
+    const run = taskContext(policy);
+    const validation = await task.validate(run.ctx, await task.execute(run.ctx));
+    expect(validation.checks.find((c) => c.name === 'disk /srv/not-mounted')).toMatchObject({ ok: false, detail: '/srv/not-mounted is not a mounted file system' });
+    expect(validation.checks.find((c) => c.name === 'disk /')!.ok).toBe(true);
+  });
 });
