@@ -79,6 +79,24 @@ describe('log rotation with a writer running', () => {
   });
 });
 
+describe('log rotation on a file system without collapse-range (tmpfs)', () => {
+  it('refuses with a clear error and leaves the log untouched, never lossy', async () => {
+    const shm = mkdtempSync('/dev/shm/drydock-rotate-');
+    try {
+      const log = join(shm, 'app.log');
+      const content = Array.from({ length: 3000 }, (_, i) => `line ${i + 1}`).join('\n') + '\n';
+      writeFileSync(log, content);
+      const policy = policyFrom({ server: { cleanup: { roots: [shm], tasks: ['log_rotation'], logs: [{ path: log, max_size: '4KB' }] } } });
+      const error = await createCleanupTask().execute(taskContext(policy).ctx).catch((e: unknown) => e);
+      expect((error as DrydockError).message).toMatch(/cannot rotate without losing lines: fallocate --collapse-range failed/);
+      expect(readFileSync(log, 'utf8')).toBe(content);
+      expect(readdirSync(shm)).toEqual(['app.log']);
+    } finally {
+      rmSync(shm, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('temp files', () => {
   it('removes files older than the age, removes links without touching their targets, and dry-run changes nothing', async () => {
     const tmp = join(root, 'tmp');
