@@ -189,6 +189,20 @@ async function main() {
     const weekMs = time(() => sstore.read('redis_memory_used_percent', labels, { since: now - 7 * DAY, until: now }));
     say(`- 7 days (auto: ${week.resolution}): ${week.points.length} points in ${weekMs.toFixed(2)} ms`);
     say(`- first compaction of ${SERIES + 1} series x 90 days: ${compactMs.toFixed(0)} ms`);
+    // Steady state: what the collector's compaction costs every 5 minutes.
+    const cycles: number[] = [];
+    for (let cycle = 1; cycle <= 12; cycle += 1) {
+      const batch: Sample[] = [];
+      for (let at = now + (cycle - 1) * 5 * MIN; at < now + cycle * 5 * MIN; at += MIN) {
+        for (let s = 0; s < SERIES; s += 1) batch.push({ name: 'redis_memory_used_percent', labels: { target: `10.0.0.${s}:6379` }, value: 40 + s, at, retentionMs: 90 * DAY });
+        batch.push({ name: 'redis_memory_used_percent', labels, value: 50, at, retentionMs: 90 * DAY });
+      }
+      sstore.write(batch);
+      const c0 = performance.now();
+      sstore.compact(now + cycle * 5 * MIN);
+      cycles.push(performance.now() - c0);
+    }
+    say(`- steady-state compaction every 5 minutes (${SERIES + 1} series): ${median(cycles).toFixed(1)} ms (median of 12 cycles)`);
     const seriesDays = (SERIES + 1) * 90;
     const steady = sstore.storageBytes();
     say('');

@@ -149,7 +149,8 @@ export class SqliteMetricsStore {
     this.db.transaction(() => {
       const s5 = STEP_MS['5m'];
       const s1 = STEP_MS['1h'];
-      const first = (this.db.prepare('SELECT min(at) AS at FROM metric_points').get() as { at: number | null }).at;
+      // Per series through the primary key: metric_points has no index on `at` alone.
+      const first = (this.db.prepare('SELECT min((SELECT min(at) FROM metric_points WHERE series_id = s.id)) AS at FROM metric_series s').get() as { at: number | null }).at;
       const from5 = this.mark(s5) ?? (first === null ? null : Math.floor(first / s5) * s5);
       const upto5 = Math.floor(now / s5) * s5;
       if (from5 !== null && from5 < upto5) {
@@ -157,7 +158,7 @@ export class SqliteMetricsStore {
           .prepare(
             `INSERT OR REPLACE INTO metric_rollups (series_id, step, at, min, max, sum, count)
              SELECT series_id, ${s5}, (at / ${s5}) * ${s5}, min(value), max(value), sum(value), count(*)
-             FROM metric_points WHERE at >= ? AND at < ? GROUP BY series_id, at / ${s5}`,
+             FROM metric_points WHERE series_id IN (SELECT id FROM metric_series) AND at >= ? AND at < ? GROUP BY series_id, at / ${s5}`,
           )
           .run(from5, upto5).changes;
         setMark.run(s5, upto5);
@@ -178,7 +179,7 @@ export class SqliteMetricsStore {
       }
       // Raw points go once rolled up and older than the raw window; 5-minute rollups likewise.
       const rawCut = Math.min(now - this.rawMs, done5 ?? -Infinity);
-      if (Number.isFinite(rawCut)) report.deletedPoints += this.db.prepare('DELETE FROM metric_points WHERE at < ?').run(rawCut).changes;
+      if (Number.isFinite(rawCut)) report.deletedPoints += this.db.prepare('DELETE FROM metric_points WHERE series_id IN (SELECT id FROM metric_series) AND at < ?').run(rawCut).changes;
       const done1 = this.mark(s1);
       const fiveCut = Math.min(now - this.fiveMinuteMs, done1 ?? -Infinity);
       if (Number.isFinite(fiveCut)) report.deletedRollups += this.db.prepare(`DELETE FROM metric_rollups WHERE step = ${s5} AND at < ?`).run(fiveCut).changes;

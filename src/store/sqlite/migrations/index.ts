@@ -4,6 +4,7 @@
 import { sql as core } from './001-core.js';
 import { sql as metrics } from './010-metrics.js';
 import { sql as alerts } from './011-alerts.js';
+import { sql as metricsPointsIndex } from './012-metrics-points-index.js';
 import { sql as windows } from './030-windows.js';
 
 export interface Migration {
@@ -16,5 +17,6 @@ export const migrations: readonly Migration[] = [
   { version: 1, name: 'core', sql: core },
   { version: 10, name: 'metrics', sql: metrics },
   { version: 11, name: 'alerts', sql: alerts },
+  { version: 12, name: 'metrics-points-index', sql: metricsPointsIndex },
   { version: 30, name: 'windows', sql: windows },
 ];
