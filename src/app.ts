@@ -14,6 +14,8 @@ import { SqliteStore } from './store/sqlite/sqlite-store.js';
 import type { Store } from './store/types.js';
 import { createRegistry, type Registry } from './tasks/registry.js';
 import type { ImplementedTask } from './engine/types.js';
+import { createWindowsModule, type WindowsModule } from './windows/module.js';
+import type { ValidationSummary } from './windows/types.js';
 
 export interface App {
   loaded: LoadedPolicy;
@@ -22,6 +24,8 @@ export interface App {
   engine: Engine;
   daemon: Daemon;
   notifier: Notifier;
+  /** Maintenance windows, approvals, patch SLAs and the status page (issue 5). */
+  windows: WindowsModule;
   clock: Clock;
   logger: Logger;
   instanceId: string;
@@ -39,6 +43,9 @@ export interface AppOptions {
   tasks?: ReadonlyArray<ImplementedTask>;
   notifierOptions?: { attempts?: number; backoffMs?: number };
   lockPollMs?: number;
+  /** Post-window validation; defaults to none (the window records "no health check configured"). */
+  healthCheck?: () => Promise<ValidationSummary>;
+  env?: NodeJS.ProcessEnv;
 }
 
 export async function openApp(options: AppOptions = {}): Promise<App> {
@@ -48,12 +55,23 @@ export async function openApp(options: AppOptions = {}): Promise<App> {
   const store = new SqliteStore(openSqlite(statePath(loaded)));
   const registry = createRegistry(options.tasks);
   const instanceId = `${options.kind ?? 'cli'}-${randomUUID().slice(0, 8)}`;
-  const notifier = new Notifier(loaded.policy, buildChannels(loaded.policy, logger), store as Store, clock, options.notifierOptions);
+  // The windows module adds the stakeholder channels (email, SMS, Slack, status page) to the core
+  // ones (log, webhook); the notifier and the windows service then share one set of channels.
+  const windows = createWindowsModule({
+    db: store.db,
+    policy: loaded.policy,
+    clock,
+    channels: buildChannels(loaded.policy, logger),
+    activity: (entry) => store.logActivity(entry),
+    ...(options.healthCheck ? { healthCheck: options.healthCheck } : {}),
+    ...(options.env ? { env: options.env } : {}),
+  });
+  const notifier = new Notifier(loaded.policy, windows.channels, store as Store, clock, options.notifierOptions);
   const engine = new Engine({
     store,
     policy: loaded.policy,
     registry,
-    gates: options.gates ?? [],
+    gates: options.gates ?? [windows.gate],
     notifier,
     clock,
     logger,
@@ -61,6 +79,7 @@ export async function openApp(options: AppOptions = {}): Promise<App> {
     ...(options.lockPollMs ? { lockPollMs: options.lockPollMs } : {}),
   });
   const daemon = new Daemon({ engine, store, registry, clock, logger, instanceId, kind: options.kind ?? 'cli' });
+  daemon.every('maintenance windows and patch SLAs', 60_000, () => windows.tick());
   return {
     loaded,
     store,
@@ -68,6 +87,7 @@ export async function openApp(options: AppOptions = {}): Promise<App> {
     engine,
     daemon,
     notifier,
+    windows,
     clock,
     logger,
     instanceId,

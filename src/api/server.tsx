@@ -62,6 +62,10 @@ export function createApi(app: App): Hono {
     return c.body(await metrics.metrics());
   });
 
+  // Issue 5: approvals with per-person bearer tokens, and the public status page.
+  api.route('/api/approvals', app.windows.approvalRoutes());
+  api.route('/status', app.windows.statusPageRoutes());
+
   api.get('/', async (c) => {
     const runs = await app.store.listRuns({ limit: 30 });
     const now = app.clock.now();

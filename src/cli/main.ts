@@ -5,10 +5,14 @@ import { DrydockError, describeError } from '../errors.js';
 import { PolicyError } from '../policy/load.js';
 import { redactor } from '../policy/redact.js';
 import { registerConfigCommands } from './commands/config.js';
+import type { GlobalOptions } from './context.js';
 import { registerDemoCommands } from './commands/demo.js';
 import { registerRunCommands } from './commands/runs.js';
 import { registerStartCommand } from './commands/start.js';
 import { registerTaskCommands } from './commands/tasks.js';
+import { registerWindowsCommands } from '../windows/cli.js';
+import { openApp } from '../app.js';
+import { createLogger } from '../logger.js';
 
 export function buildProgram(): Command {
   const program = new Command('drydock')
@@ -20,6 +24,11 @@ export function buildProgram(): Command {
   registerTaskCommands(program);
   registerConfigCommands(program);
   registerDemoCommands(program);
+  registerWindowsCommands(program, async () => {
+    const policy = program.opts<GlobalOptions>().policy;
+    const app = await openApp({ ...(policy ? { policyPath: policy } : {}), logger: createLogger(process.env.DRYDOCK_LOG_LEVEL ?? 'warn') });
+    return { module: app.windows, close: () => app.close() };
+  });
   return program;
 }
 
@@ -44,5 +53,11 @@ export async function main(argv: string[]): Promise<void> {
     process.exitCode = error instanceof DrydockError && error.code === 'CONFIG_INVALID' ? 2 : 1;
   }
 }
+
+// `drydock plan | head` closes the pipe early: that is not an error.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
+});
 
 await main(process.argv);

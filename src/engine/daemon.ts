@@ -41,6 +41,7 @@ export class Daemon {
   private stopping = false;
   private ticks = 0;
   private listener: ((run: RunRecord) => void) | null = null;
+  private readonly periodic: Array<{ name: string; everyMs: number; run: () => Promise<void>; lastAt: number | null }> = [];
 
   constructor(private readonly deps: DaemonDeps) {}
 
@@ -95,6 +96,7 @@ export class Daemon {
     for (const job of await store.claimDueRetries(now, this.deps.instanceId)) {
       this.launch(job.taskId, { trigger: 'retry', slotAt: null, attempt: job.attempt });
     }
+    await this.runPeriodic(now);
     this.lastTick = now;
     if (++this.ticks % 5 === 0) await store.heartbeat(this.deps.instanceId, now);
     if (this.ticks % 30 === 0) await this.recoverOrphans();
@@ -116,6 +118,26 @@ export class Daemon {
       .finally(() => this.running.delete(key));
     this.running.set(key, { promise, controller });
     return promise;
+  }
+
+  /**
+   * Work that is not a task run but must happen on a clock inside the daemon (window reminders,
+   * metric collection). A failure is logged and never stops the scheduler.
+   */
+  every(name: string, everyMs: number, run: () => Promise<void>): void {
+    this.periodic.push({ name, everyMs, run, lastAt: null });
+  }
+
+  private async runPeriodic(now: Date): Promise<void> {
+    for (const job of this.periodic) {
+      if (job.lastAt !== null && now.getTime() - job.lastAt < job.everyMs) continue;
+      job.lastAt = now.getTime();
+      try {
+        await job.run();
+      } catch (error) {
+        this.deps.logger.error({ err: error, job: job.name }, 'periodic job failed');
+      }
+    }
   }
 
   /** Called with every finished run (the CLI prints them). */

@@ -31,6 +31,8 @@ export interface RunRequest {
   slotAt?: Date | null;
   attempt?: number;
   signal?: AbortSignal;
+  /** Run despite the gates (windows, blackouts); the override is recorded in the activity log. */
+  force?: boolean;
 }
 
 const ms = (text: string): number => {
@@ -73,7 +75,7 @@ export class Engine {
     });
     await this.activity('run.started', run, `run #${run.id} of ${taskId} started (${request.trigger}${run.slotAt ? ` slot ${run.slotAt.toISOString()}` : ''}, attempt ${run.attempt})`);
 
-    const skip = await this.precheck(task, run);
+    const skip = await this.precheck(task, run, request.force ?? false);
     if (skip) return this.finishSkipped(run, skip);
 
     const locked = await this.lock(task, run, signal);
@@ -86,7 +88,7 @@ export class Engine {
   }
 
   /** Overlap with a previous run of the same task, and the gates. Returns a skip reason or null. */
-  private async precheck(task: ImplementedTask, run: RunRecord): Promise<string | null> {
+  private async precheck(task: ImplementedTask, run: RunRecord, force: boolean): Promise<string | null> {
     // Only earlier runs count, so two runs created at once never skip each other.
     const previous = (await this.deps.store.openRuns(task.id)).filter((r) => r.id < run.id);
     if (previous.length > 0) {
@@ -98,6 +100,10 @@ export class Engine {
     }
     for (const gate of this.deps.gates) {
       const decision = await gate.check(task, this.deps.clock.now(), this.deps.policy);
+      if (force && decision.decision !== 'run') {
+        await this.activity('run.gate_overridden', run, `run #${run.id} of ${task.id} runs despite ${gate.name}: ${decision.reason} (forced by ${run.trigger} request)`);
+        continue;
+      }
       if (decision.decision === 'skip') return `${gate.name}: ${decision.reason}`;
       if (decision.decision === 'delay') {
         await this.deps.store.enqueueRetry({ taskId: task.id, dueAt: decision.until, attempt: run.attempt, retryOf: run.id });

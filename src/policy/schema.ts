@@ -406,6 +406,8 @@ export const policySchema = z
           'server.monitoring',
           'cache.metrics',
           'cache.replication',
+          // Relieving memory pressure cannot wait for business hours to end; it only touches evictable namespaces.
+          'cache.eviction',
           'network.dns.*',
           'backup.*',
           'drydock.*',

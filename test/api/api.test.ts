@@ -49,6 +49,16 @@ describe('HTTP API', () => {
     expect(html).not.toContain('<b>3</b>');
   });
 
+  it('mounts the public status page (HTML, JSON, Atom) and the approvals API behind tokens', async () => {
+    const api = createApi(app);
+    const page = await api.request('/status');
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('<html');
+    expect((await api.request('/status/status.json')).headers.get('content-type')).toContain('application/json');
+    expect(await (await api.request('/status/feed.atom')).text()).toContain('<feed');
+    expect((await api.request('/api/approvals/patches')).status).toBe(401);
+  });
+
   it('serves /metrics in Prometheus format that promtool accepts', async () => {
     const response = await createApi(app).request('/metrics');
     expect(response.headers.get('content-type')).toContain('text/plain');

@@ -39,7 +39,8 @@ let db: FreshDatabase;
 
 function writePolicy(name: string, policy: Record<string, unknown>): string {
   const path = join(dir, name);
-  writeFileSync(path, stringify({ state: { path: 'state.sqlite' }, ...policy }));
+  // No blackouts unless a test sets them, so results do not depend on the time of day the suite runs.
+  writeFileSync(path, stringify({ state: { path: 'state.sqlite' }, maintenance_windows: { blackout: { periods: [] } }, ...policy }));
   return path;
 }
 
@@ -113,7 +114,15 @@ describe('drydock tasks and plan', () => {
 
   it('plan --days 35 prints the exact upcoming runs in UTC', async () => {
     const result = await drydock(['plan', '--days', '35', '--json'], dir);
-    const runs = JSON.parse(result.stdout) as Array<{ taskId: string; at: string }>;
+    const plan = JSON.parse(result.stdout) as { windows: Array<{ start: string; end: string }>; runs: Array<{ taskId: string; at: string; gate: { decision: string } }> };
+    const runs = plan.runs;
+    // The first Sunday of each month, 02:00-06:00 UTC.
+    expect(plan.windows.length).toBeGreaterThanOrEqual(1);
+    for (const w of plan.windows) {
+      const start = new Date(w.start);
+      expect([start.getUTCDay(), start.getUTCHours(), start.getUTCDate() <= 7]).toEqual([0, 2, true]);
+      expect(new Date(w.end).getTime() - start.getTime()).toBe(4 * 3_600_000);
+    }
     const vacuum = runs.filter((r) => r.taskId === 'database.vacuum');
     expect(vacuum.length).toBeGreaterThanOrEqual(34);
     expect(vacuum.length).toBeLessThanOrEqual(35);
@@ -144,6 +153,25 @@ describe('drydock run, history and status', () => {
     expect(result.stdout).toMatch(/listings\.dead_tuples: 500 → 0 rows/);
     const history = await drydock(['--policy', file, 'history'], dir);
     expect(history.stdout).toMatch(/#\d+\s+database\.vacuum\s+succeeded/);
+  });
+});
+
+describe('the gate', () => {
+  it('skips a manual run inside a blackout with the reason (exit 3), and --force runs it and records the override', async () => {
+    const allWeek = { days: ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'], time: '00:00-23:59 UTC' };
+    const file = writePolicy('blackout.yaml', {
+      targets: { postgres: targetFor(db.name) },
+      database: { vacuum: { tables: ['listings'] } },
+      maintenance_windows: { blackout: { periods: ['freeze'], definitions: { freeze: { weekly: [allWeek] } } } },
+    });
+    const skipped = await drydock(['--policy', file, 'run', 'database.vacuum'], dir);
+    expect(skipped.code, skipped.stderr).toBe(3);
+    expect(skipped.stdout).toMatch(/database\.vacuum {2}skipped \(maintenance-window: .*freeze/);
+    const forced = await drydock(['--policy', file, 'run', 'database.vacuum', '--force'], dir);
+    expect(forced.code, forced.stderr).toBe(0);
+    const activity = await drydock(['--policy', file, 'activity', '--json'], dir);
+    const kinds = (JSON.parse(activity.stdout) as Array<{ kind: string; message: string }>).filter((a) => a.kind === 'run.gate_overridden');
+    expect(kinds[0]!.message).toMatch(/runs despite maintenance-window: .*freeze.*forced by manual request/);
   });
 });
 

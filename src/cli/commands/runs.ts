@@ -12,7 +12,8 @@ export function registerRunCommands(program: Command): void {
     .description('run one task now, through the full lifecycle (notify → execute → validate → record)')
     .argument('<task>', 'task id, e.g. database.vacuum')
     .option('--json', 'print the run record as JSON')
-    .action(async (taskId: string, options: { json?: boolean }) => {
+    .option('--force', 'run even inside a blackout or outside a maintenance window (recorded in the activity log)')
+    .action(async (taskId: string, options: { json?: boolean; force?: boolean }) => {
       await withApp(program.opts<GlobalOptions>(), async (app) => {
         await app.daemon.register();
         // Any process that works on the state cleans up after instances that died.
@@ -22,7 +23,7 @@ export function registerRunCommands(program: Command): void {
         process.once('SIGINT', onSignal);
         process.once('SIGTERM', onSignal);
         try {
-          const run = await app.engine.run(taskId, { trigger: 'manual', signal: controller.signal });
+          const run = await app.engine.run(taskId, { trigger: 'manual', signal: controller.signal, force: options.force ?? false });
           const steps = await app.store.listSteps(run.id);
           if (options.json) printJson({ ...run, steps });
           else print(describeRun(run, steps));

@@ -1,6 +1,9 @@
 import type { Command } from 'commander';
 import { nextSlot } from '../../schedule/frequency.js';
 import { planRuns, taskEnabled } from '../../schedule/planner.js';
+import { calendarPlan, formatInterval } from '../../windows/calendar.js';
+import { gatePlannedRuns } from '../../windows/gate.js';
+import type { GateDecision } from '../../engine/types.js';
 import { iso, table } from '../format.js';
 import { print, printJson, withApp, type GlobalOptions } from '../context.js';
 
@@ -49,18 +52,51 @@ export function registerTaskCommands(program: Command): void {
     .option('--days <n>', 'how many days ahead', '7')
     .option('--all', 'include procedures this version does not implement yet')
     .option('--task <id>', 'only this task')
+    .option('--every', 'list each run of tasks that run hourly or more often (summarised by default)')
     .option('--json', 'print JSON')
-    .action(async (options: { days: string; all?: boolean; task?: string; json?: boolean }) => {
+    .action(async (options: { days: string; all?: boolean; task?: string; every?: boolean; json?: boolean }) => {
       await withApp(program.opts<GlobalOptions>(), async (app) => {
         const days = Number(options.days);
         if (!Number.isFinite(days) || days <= 0 || days > 400) throw new Error(`--days: expected a number of days between 1 and 400, got "${options.days}"`);
         const now = app.clock.now();
         const until = new Date(now.getTime() + days * 86_400_000);
         const tasks = options.task ? [app.registry.require(options.task)] : app.registry.all();
-        const runs = planRuns(tasks, app.loaded.policy, now, until, { includePlanned: options.all ?? false });
-        if (options.json) return printJson(runs);
-        print(`${runs.length} runs between ${iso(now)} and ${iso(until)} (UTC)`);
-        print(table(['WHEN (UTC)', 'TASK', 'SCHEDULE'], runs.map((r) => [iso(r.at), r.implemented ? r.taskId : `${r.taskId} (not implemented)`, r.schedule])));
+        const policy = app.loaded.policy;
+        const planned = planRuns(tasks, policy, now, until, { includePlanned: options.all ?? false });
+        const extra = app.windows.service.openIntervals(now);
+        const runs = gatePlannedRuns(planned, app.registry.all(), policy, extra);
+        const calendar = calendarPlan(policy, now, until);
+        if (options.json) return printJson({ windows: [...calendar.windows, ...extra], blackouts: calendar.blackouts, runs });
+        print(`Maintenance windows between ${iso(now)} and ${iso(until)} (UTC):`);
+        for (const w of [...calendar.windows, ...extra]) print(`  ${formatInterval(w)}`);
+        if (calendar.blackouts.length > 0) {
+          print('Blackouts:');
+          const shown = calendar.blackouts.slice(0, 20);
+          for (const b of shown) print(`  ${b.period}: ${formatInterval(b)} (${b.detail})`);
+          if (calendar.blackouts.length > shown.length) print(`  ... and ${calendar.blackouts.length - shown.length} more`);
+        }
+        const moved = runs.filter((r) => r.gate.decision !== 'run').length;
+        print(`\n${runs.length} runs (${moved} moved or skipped by windows and blackouts):`);
+        // Tasks that run hourly or more often would drown the list: one line each unless --every.
+        const frequent = new Set<string>();
+        if (!options.every && !options.task) {
+          const perTask = new Map<string, number>();
+          for (const r of runs) perTask.set(r.taskId, (perTask.get(r.taskId) ?? 0) + 1);
+          for (const [id, n] of perTask) if (n > days * 2) frequent.add(id);
+          for (const id of frequent) {
+            const own = runs.filter((r) => r.taskId === id);
+            const held = own.filter((r) => r.gate.decision !== 'run').length;
+            print(`  ${id}: ${own[0]!.schedule}, ${own.length} runs, ${held} held back by blackouts/windows (--every lists them)`);
+          }
+        }
+        const listed = runs.filter((r) => !frequent.has(r.taskId));
+        print(table(['WHEN (UTC)', 'TASK', 'SCHEDULE', 'GATE'], listed.map((r) => [iso(r.at), r.implemented ? r.taskId : `${r.taskId} (not implemented)`, r.schedule, gateText(r.gate)])));
       });
     });
+}
+
+function gateText(gate: GateDecision): string {
+  if (gate.decision === 'run') return 'runs';
+  const text = gate.decision === 'delay' ? `delayed to ${iso(gate.until)}: ${gate.reason}` : `skipped: ${gate.reason}`;
+  return text.length > 110 ? `${text.slice(0, 107)}...` : text;
 }
