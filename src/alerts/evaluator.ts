@@ -56,6 +56,7 @@ export function alertText(rule: AlertRule, labels: Record<string, string>, value
   const what = `${rule.title}: ${describeSeries(labels)}`;
   if (rule.metric === 'drydock_target_up') return `${what} is unreachable${detail ? ` (${detail})` : ''}`;
   if (rule.metric === 'host_service_up') return `${what} is down`;
+  if (rule.metric === 'backup_failed') return `${what}: the latest attempt failed`;
   return `${what} at ${formatObserved(rule, value)} (alert when ${rule.condition.text})`;
 }
 

@@ -14,11 +14,12 @@ import { parseFrequency } from '../schedule/frequency.js';
 import type { Sample, SqliteMetricsStore } from '../store/sqlite/metrics.js';
 import { familyOf } from './catalog.js';
 import { HostCollector } from './collect-host.js';
+import { backupRepositoryExists, collectBackup } from './collect-backup.js';
 import { collectPostgres, postgresTargetName } from './collect-postgres.js';
 import { collectRedis, type RedisCounters } from './collect-redis.js';
 import type { MetricValue } from './types.js';
 
-export type TargetKind = 'host' | 'redis' | 'postgres';
+export type TargetKind = 'host' | 'redis' | 'postgres' | 'backup';
 
 export interface TargetStatus {
   kind: TargetKind;
@@ -36,6 +37,8 @@ export interface RoundReport {
 
 export interface CollectorTargets {
   host: boolean;
+  /** Backup outcomes from the backup repository (backup.repository.path). */
+  backup: boolean;
   redis: RedisTargetConfig[];
   postgres: PostgresTarget[];
 }
@@ -54,7 +57,7 @@ export interface MetricsCollectorOptions {
 const DAY = 86_400_000;
 
 export function targetsFromPolicy(policy: Policy): CollectorTargets {
-  return { host: true, redis: [policy.targets.redis, ...policy.cache.metrics.extra_targets], postgres: [policy.targets.postgres] };
+  return { host: true, backup: true, redis: [policy.targets.redis, ...policy.cache.metrics.extra_targets], postgres: [policy.targets.postgres] };
 }
 
 /** Collection interval from the policy: the shorter of cache.metrics.collection and server.monitoring.metrics.collection. */
@@ -104,12 +107,14 @@ export class MetricsCollector {
     const statuses: TargetStatus[] = [];
     const values: MetricValue[] = [];
     const attempt = async (kind: TargetKind, target: string, work: () => Promise<MetricValue[]>) => {
+      const slot = statuses.length;
+      statuses.push({ kind, target, up: false });
       try {
         values.push(...(await work()));
-        statuses.push({ kind, target, up: true });
+        statuses[slot] = { kind, target, up: true };
         values.push({ name: 'drydock_target_up', labels: { kind, target }, value: 1 });
       } catch (error) {
-        statuses.push({ kind, target, up: false, error: describeError(error) });
+        statuses[slot] = { kind, target, up: false, error: describeError(error) };
         values.push({ name: 'drydock_target_up', labels: { kind, target }, value: 0 });
         this.options.log?.warn({ kind, target, error: describeError(error) }, 'metrics target unreachable');
       }
@@ -127,6 +132,7 @@ export class MetricsCollector {
       );
     }
     for (const t of this.targets.postgres) jobs.push(attempt('postgres', postgresTargetName(t), () => collectPostgres(t, this.timeoutMs)));
+    if (this.targets.backup && backupRepositoryExists(this.options.policy)) jobs.push(attempt('backup', this.options.policy.backup.repository.path, async () => collectBackup(this.options.policy)));
     await Promise.all(jobs);
     const samples = this.toSamples(values, at);
     try {
