@@ -35,8 +35,8 @@ export const METRIC_FAMILIES: Record<string, MetricFamily> = {
   pg_dead_tuples: { help: 'Dead tuples in the table (pg_stat_user_tables.n_dead_tup).', type: 'gauge', scope: 'server' },
   pg_longest_transaction_seconds: { help: 'Age of the oldest open transaction, seconds (0 when none).', type: 'gauge', scope: 'server', unit: 's' },
   pg_replication_lag_seconds: { help: 'Replay lag of each streaming replica (pg_stat_replication.replay_lag), seconds.', type: 'gauge', scope: 'server', unit: 's' },
-  backup_failed: { help: '1 when the most recent backup failed, 0 when it succeeded (reported by the backup tasks).', type: 'gauge', scope: 'server' },
-  backup_size_change_percent: { help: 'Size change of the last backup against the previous one, percent (reported by the backup tasks).', type: 'gauge', scope: 'server', unit: '%' },
+  backup_failed: { help: '1 when the most recent backup attempt of this kind failed, 0 when it succeeded (from the backup repository).', type: 'gauge', scope: 'server' },
+  backup_size_change_percent: { help: 'Absolute size change of the newest backup of this kind against the one before, percent (from the backup repository).', type: 'gauge', scope: 'server', unit: '%' },
 };
 
 export function familyOf(name: string): MetricFamily {
