@@ -44,6 +44,7 @@ export async function startRedis(args: string[] = [], fixedPort?: number): Promi
       if ((error as { code?: string }).code === 'TARGET_AUTH_FAILED') break;
       if (Date.now() > deadline) {
         child.kill('SIGKILL');
+        rmSync(dir, { recursive: true, force: true });
         throw error;
       }
       await new Promise((r) => setTimeout(r, 50));
