@@ -3,22 +3,18 @@
 // `drydock wal get` up to the target. The whole chain is checked for missing pieces before the
 // first byte is written; a damaged object found while writing aborts the restore and removes the
 // partial directory, naming the backup and file.
-import { closeSync, existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readSync, rmSync, statSync, writeSync, appendFileSync, writeFileSync, chownSync } from 'node:fs';
+import { appendFileSync, chownSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import cliProgress from 'cli-progress';
-import { createCRC32 } from 'hash-wasm';
 import { DrydockError } from '../errors.js';
 import { packFileName } from './copy-pool.js';
-import { CRC32C_POLYNOMIAL } from './crc32c.js';
 import { fsyncDir, writeFileAtomic } from './fsync.js';
 import { backupForTime, newestBackup, resolveChain } from './chain.js';
-import { decodeObject, sha256Hex } from './object-codec.js';
 import { buildPgManifest } from './pg-manifest.js';
 import { backupDir, listBackups, openRepository, readManifest, type Repository, type RepositorySettings } from './repository.js';
 import { planRestore, type FilePlan } from './restore-plan.js';
-import type { BackupManifest, BackupRecord, FileObject } from './types.js';
-
-const PAGE = 8192;
+import { runRestoreJobs, type RestoreJob } from './restore-pool.js';
+import type { BackupManifest, BackupRecord } from './types.js';
 
 export interface RestoreOptions {
   repository: RepositorySettings;
@@ -48,26 +44,6 @@ export interface RestoreResult {
   targetTime: string | null;
 }
 
-/** Reads a stored object from its pack and checks its SHA-256; throws naming backup and file. */
-function readObject(repo: Repository, backupId: string, path: string, obj: FileObject, fds: Map<string, number>): Buffer {
-  const pack = join(backupDir(repo, backupId), packFileName(obj.pack));
-  let fd = fds.get(pack);
-  if (fd === undefined) {
-    try {
-      fd = openSync(pack, 'r');
-    } catch {
-      throw new DrydockError('VALIDATION_FAILED', `backup ${backupId}: ${packFileName(obj.pack)} (holding ${path}) is missing`, { details: { backup: backupId, file: path } });
-    }
-    fds.set(pack, fd);
-  }
-  const buf = Buffer.allocUnsafe(obj.length);
-  const n = readSync(fd, buf, 0, obj.length, obj.offset);
-  if (n !== obj.length || sha256Hex(buf) !== obj.sha256) {
-    throw new DrydockError('VALIDATION_FAILED', `backup ${backupId}: stored copy of ${path} is damaged (checksum mismatch in ${packFileName(obj.pack)})`, { details: { backup: backupId, file: path } });
-  }
-  return buf;
-}
-
 /** Checks, before writing anything, that every pack a plan needs exists and is long enough. */
 export function checkChainPieces(repo: Repository, chain: readonly BackupManifest[], plans: FilePlan[]): void {
   const packLength = new Map<string, number>();
@@ -90,11 +66,6 @@ export function checkChainPieces(repo: Repository, chain: readonly BackupManifes
       }
     }
   }
-}
-
-function writeAll(fd: number, buf: Uint8Array, position: number): void {
-  let done = 0;
-  while (done < buf.length) done += writeSync(fd, buf, done, buf.length - done, position + done);
 }
 
 function selectBackup(records: BackupRecord[], options: RestoreOptions): BackupRecord {
@@ -131,88 +102,43 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
   const total = plans.reduce((a, p) => a + p.file.size, 0);
   const bar = options.progress ? new cliProgress.SingleBar({ format: 'restore [{bar}] {percentage}% | {value}/{total} MiB | {file}', noTTYOutput: true, notTTYSchedule: 5000 }, cliProgress.Presets.shades_classic) : undefined;
   bar?.start(Math.ceil(total / 1048576), 0, { file: '' });
-  const fds = new Map<string, number>();
-  const crcHasher = await createCRC32(CRC32C_POLYNOMIAL);
   let done = 0;
   try {
     mkdirSync(options.to, { recursive: true, mode: 0o700 });
     for (const d of last.dirs) mkdirSync(join(options.to, d.path), { recursive: true, mode: d.mode || 0o700 });
-    for (const plan of plans) {
-      const path = join(options.to, plan.file.path);
-      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-      const fd = openSync(path, 'w+', plan.file.mode || 0o600);
-      // A file restored from one whole copy is hashed as it is written; a rebuilt one is re-read.
-      const streamed = plan.steps.length === 1;
-      crcHasher.init();
-      try {
-        for (const step of plan.steps) {
+    const jobs: RestoreJob[] = plans.map((plan, id) => {
+      const target = join(options.to, plan.file.path);
+      mkdirSync(dirname(target), { recursive: true, mode: 0o700 });
+      return {
+        id,
+        path: plan.file.path,
+        target,
+        mode: plan.file.mode || 0o600,
+        crc: plan.file.crc,
+        size: plan.file.size,
+        lastBackup: last.id,
+        owner: options.owner,
+        steps: plan.steps.map((step) => {
           const id = manifests[step.backup]!.id;
-          const e = step.entry;
-          if (e.inline !== undefined) {
-            const content = Buffer.from(e.inline, 'base64');
-            writeAll(fd, content, 0);
-            if (streamed) crcHasher.update(content);
-          } else if (e.kind === 'whole') {
-            for (const obj of [...e.objects].sort((a, b) => (a.rawOffset ?? 0) - (b.rawOffset ?? 0))) {
-              let pos = obj.rawOffset ?? 0;
-              decodeObject(readObject(repo, id, e.path, obj, fds), repo.key, (chunk) => {
-                writeAll(fd, chunk, pos);
-                if (streamed) crcHasher.update(chunk);
-                pos += chunk.length;
-              });
-            }
-          } else {
-            for (const obj of e.objects) {
-              // The object holds the kept pages back to back, in the order of its block runs.
-              const runs = obj.blocks ?? [];
-              let run = 0;
-              let inRun = 0;
-              let carry = Buffer.alloc(0);
-              decodeObject(readObject(repo, id, e.path, obj, fds), repo.key, (chunk) => {
-                let data = carry.length ? Buffer.concat([carry, chunk]) : chunk;
-                let off = 0;
-                while (run < runs.length && data.length - off > 0) {
-                  const [first, count] = runs[run]!;
-                  const pageAt = (first + inRun) * PAGE;
-                  const isLastPage = run === runs.length - 1 && inRun === count - 1;
-                  const avail = data.length - off;
-                  if (avail < PAGE && !isLastPage) break;
-                  const len = Math.min(PAGE, avail);
-                  writeAll(fd, data.subarray(off, off + len), pageAt);
-                  off += len;
-                  if (++inRun === count) {
-                    run++;
-                    inRun = 0;
-                  }
-                }
-                carry = Buffer.from(data.subarray(off));
-                data = Buffer.alloc(0);
-              });
-            }
-          }
-          ftruncateSync(fd, e.size);
-        }
-        // The rebuilt file must be the file that was backed up: CRC-32C against the manifest.
-        const buf = Buffer.allocUnsafe(1 << 20);
-        for (let pos = 0; !streamed; ) {
-          const n = readSync(fd, buf, 0, buf.length, pos);
-          if (n === 0) break;
-          crcHasher.update(buf.subarray(0, n));
-          pos += n;
-        }
-        const crc = parseInt(crcHasher.digest('hex'), 16) >>> 0;
-        if (crc !== plan.file.crc >>> 0) {
-          throw new DrydockError('VALIDATION_FAILED', `restored ${plan.file.path} does not match backup ${last.id} (CRC-32C mismatch)`, { details: { backup: last.id, file: plan.file.path } });
-        }
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
-      if (options.owner) chownSync(path, options.owner.uid, options.owner.gid);
-      done += plan.file.size;
-      options.onProgress?.(done, total);
-      bar?.update(Math.floor(done / 1048576), { file: plan.file.path });
-    }
+          return {
+            backup: id,
+            kind: step.entry.kind,
+            size: step.entry.size,
+            inline: step.entry.inline,
+            objects: step.entry.objects.map((o) => ({ packPath: join(backupDir(repo, id), packFileName(o.pack)), offset: o.offset, length: o.length, sha256: o.sha256, rawOffset: o.rawOffset, blocks: o.blocks })),
+          };
+        }),
+      };
+    });
+    await runRestoreJobs(jobs, {
+      workers: Math.max(1, options.repository.processes),
+      keyHex: repo.key?.toString('hex'),
+      onDurable: (job) => {
+        done += job.size;
+        options.onProgress?.(done, total);
+        bar?.update(Math.floor(done / 1048576), { file: job.path });
+      },
+    });
     // PostgreSQL's own manifest of what was restored, so `pg_verifybackup` can check this directory.
     writeFileSync(join(options.to, 'backup_manifest'), buildPgManifest(last.files, { timeline: target.timeline, startLsn: chainRecords[chainRecords.length - 1]!.startLsn, endLsn: target.stopLsn }));
     writeRecoverySettings(options, target);
@@ -224,7 +150,6 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
     rmSync(options.to, { recursive: true, force: true });
     throw error;
   } finally {
-    for (const fd of fds.values()) closeSync(fd);
     bar?.stop();
   }
   return {
