@@ -18,7 +18,8 @@ import { sha256Hex } from './object-codec.js';
 import { tableFigures } from './table-figures.js';
 import type { BackupKind, BackupManifest, BackupRecord, FileObject, ManifestFile } from './types.js';
 import { findWal } from './wal-archive.js';
-import { chooseParent } from './chain.js';
+import { chooseParent, resolveChain } from './chain.js';
+import { referenceFor } from './reference.js';
 import { acquireLock } from './lock.js';
 import { recordAttempt } from './history.js';
 
@@ -151,8 +152,10 @@ export async function runPostgresBackup(options: PostgresBackupOptions): Promise
       kind = 'full';
     }
     const parentFiles = new Map<string, ManifestFile>();
-    if (parentRecord) for (const f of readManifest(repo, parentRecord).files) parentFiles.set(f.path, f);
-    if (parentRecord && !facts.dataChecksums) log('data checksums are off: relation files are copied whole (initdb -k or pg_checksums --enable allows page-level incrementals)');
+    // The parent's whole chain: an incremental compares each page with the parent's version of it.
+    const parentChain = parentRecord ? resolveChain(listBackups(repo), parentRecord.id).map((r) => readManifest(repo, r)) : [];
+    const parentMaps = parentChain.map((m) => new Map(m.files.map((f) => [f.path, f])));
+    for (const f of parentChain[parentChain.length - 1]?.files ?? []) parentFiles.set(f.path, f);
     const since = parentRecord ? Number(parseLsn(parentRecord.startLsn)) : null;
 
     const startedAt = now();
@@ -165,7 +168,8 @@ export async function runPostgresBackup(options: PostgresBackupOptions): Promise
     started = true;
     const startLsn = start.rows[0]!.lsn;
     const timeline = parseInt(start.rows[0]!.walfile.slice(0, 8), 16);
-    log(`pg_backup_start: ${startLsn} on timeline ${timeline}`);
+    log(`pg_backup_start: ${startLsn} on timeline ${timeline} (${Date.now() - t0} ms)`);
+    const tCopy = Date.now();
 
     const listing = listDataDirectory(options.dataDirectory);
     if (listing.tablespaces.length > 0) {
@@ -178,11 +182,14 @@ export async function runPostgresBackup(options: PostgresBackupOptions): Promise
     let total = 0;
     for (const f of listing.files) {
       const parent = parentFiles.get(f.path);
-      // Page-level only for main forks of clusters with data checksums: the checksum tells a page
-      // read mid-write from an unchanged one. The visibility map and free space map change without
-      // a new page LSN, so they (small) are always copied whole.
-      const paged = since !== null && facts.dataChecksums && f.relation && !/_(fsm|vm|init)(\.\d+)?$/.test(f.path) && parent !== undefined;
-      const fileTasks = splitTasks(join(options.dataDirectory, f.path), f.size, paged ? since : null, paged ? Math.floor(parent.size / PAGE) : 0, nextId);
+      // Relation files that the parent holds are compared page by page with the parent's version
+      // (exact, whatever changed the page, checksums on or off); the rest is copied whole.
+      const paged = since !== null && f.relation && parent !== undefined;
+      let fileTasks = splitTasks(join(options.dataDirectory, f.path), f.size, paged ? since : null, paged ? Math.floor(parent.size / PAGE) : 0, nextId);
+      if (paged) {
+        for (const t of fileTasks) t.ref = referenceFor(parentChain, parentMaps, (bid) => backupDir(repo, bid), f.path, t.offset, t.length >= 0 ? t.offset + t.length : Number.MAX_SAFE_INTEGER);
+        if (fileTasks.some((t) => !t.ref)) fileTasks = splitTasks(join(options.dataDirectory, f.path), f.size, null, 0, nextId);
+      }
       tasksByFile.set(f.path, fileTasks);
       tasks.push(...fileTasks);
       total += f.size;
@@ -207,6 +214,8 @@ export async function runPostgresBackup(options: PostgresBackupOptions): Promise
       },
     });
 
+    log(`copied ${done} bytes in ${Date.now() - tCopy} ms`);
+    const tStop = Date.now();
     // pg_backup_stop(true) waits until the last segment is archived; a broken archive_command would
     // make it wait forever, so the session's statement_timeout bounds it.
     await client.query(`SET statement_timeout = ${Math.max(1000, Math.floor(options.archiveTimeoutMs))}`);
@@ -227,7 +236,7 @@ export async function runPostgresBackup(options: PostgresBackupOptions): Promise
     const labelFile = Buffer.from(stop.rows[0]!.labelfile);
     const spcmap = stop.rows[0]!.spcmapfile ? Buffer.from(stop.rows[0]!.spcmapfile) : undefined;
     const stoppedAt = now();
-    log(`pg_backup_stop: ${stopLsn}`);
+    log(`pg_backup_stop: ${stopLsn} (${Date.now() - tStop} ms, including the wait for the last WAL segment to be archived)`);
 
     // Assemble the manifest from the workers' results; a file that vanished mid-backup is left out
     // (WAL replay recreates or drops it).
@@ -245,7 +254,7 @@ export async function runPostgresBackup(options: PostgresBackupOptions): Promise
         crc = size === 0 ? r.crc : crc32cCombine(crc, r.crc, r.size);
         size += r.size;
         readBytes += r.size;
-        if (r.object) objects.push(r.blocks ? { ...r.object, blocks: r.blocks } : { ...r.object, rawOffset: t.offset });
+        if (r.object) objects.push(r.blocks ? { ...r.object, blocks: r.blocks, ...(r.xorBelow === undefined ? {} : { xorBelow: r.xorBelow }) } : { ...r.object, rawOffset: t.offset });
         // A range that came back short means the file shrank while we read it: later ranges are empty.
         if (t.length >= 0 && r.size < t.length) break;
       }

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { DrydockError } from '../errors.js';
 import { COPY_WORKER_SOURCE } from './copy-worker-source.js';
+import type { Reference } from './reference.js';
 
 const require = createRequire(import.meta.url);
 
@@ -21,6 +22,8 @@ export interface CopyTask {
   alwaysFromBlock: number;
   /** Block number of the file's first page in its relation (segment number × 131072), for page checksums. */
   blockBase: number;
+  /** Exact mode: the parent's version of this range, compared page by page (see reference.ts). */
+  ref?: Reference | undefined;
 }
 
 export interface StoredObject {
@@ -40,6 +43,8 @@ export interface CopyResult {
   blocks?: Array<[number, number]>;
   /** Pages kept only because their checksum failed (read while being written). */
   torn?: number;
+  /** Set in exact mode: pages below this block number are stored XOR the parent page. */
+  xorBelow?: number;
 }
 
 export interface CopyPoolOptions {

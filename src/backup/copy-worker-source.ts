@@ -92,6 +92,92 @@ function checksumOk(data, off, blockNumber) {
   return data.readUInt16LE(off + 8) === (result % 65535) + 1;
 }
 
+// Reading the parent's version of a range back from the repository (exact-compare incrementals).
+const packFds = new Map();
+const decodeOut = Buffer.allocUnsafe(1 << 20);
+function readStored(o) {
+  let fd = packFds.get(o.packPath);
+  if (fd === undefined) { fd = fs.openSync(o.packPath, 'r'); packFds.set(o.packPath, fd); }
+  const buf = Buffer.allocUnsafe(o.length);
+  const n = fs.readSync(fd, buf, 0, o.length, o.offset);
+  if (n !== o.length || crypto.createHash('sha256').update(buf).digest('hex') !== o.sha256) {
+    throw new Error('the parent backup is damaged (' + o.packPath + ' at ' + o.offset + '); run the integrity check, or take a full backup');
+  }
+  if (!key) return buf;
+  const d = crypto.createDecipheriv('aes-256-gcm', key, buf.subarray(0, 12));
+  d.setAuthTag(buf.subarray(buf.length - 16));
+  return Buffer.concat([d.update(buf.subarray(12, buf.length - 16)), d.final()]);
+}
+function decodeFrame(frame, sink) {
+  const dctx = new zstd.DCtx();
+  let pos = 0;
+  let hint = 1;
+  while (pos < frame.length) {
+    const [h, produced, consumed] = dctx.decompressStream(decodeOut, frame.subarray(pos));
+    pos += consumed; hint = h;
+    if (produced > 0) sink(decodeOut.subarray(0, produced));
+    if (consumed === 0 && produced === 0) break;
+  }
+  for (let i = 0; hint !== 0 && i < 1e6; i++) {
+    const [h, produced] = dctx.decompressStream(decodeOut, Buffer.alloc(0));
+    hint = h;
+    if (produced > 0) sink(decodeOut.subarray(0, produced)); else break;
+  }
+  if (hint !== 0) throw new Error('a parent object is truncated');
+}
+function xorPage(dst, dOff, a, aOff, b, bOff) {
+  const d = new Int32Array(dst.buffer, dst.byteOffset + dOff, 2048);
+  const x = new Int32Array(a.buffer, a.byteOffset + aOff, 2048);
+  const y = new Int32Array(b.buffer, b.byteOffset + bOff, 2048);
+  for (let i = 0; i < 2048; i++) d[i] = x[i] ^ y[i];
+}
+/** The parent's content of [start, start + len), rebuilt as a restore would. */
+function buildReference(ref, start, len) {
+  const buf = Buffer.alloc(len);
+  for (const step of ref.steps) {
+    if (step.kind === 'whole') {
+      for (const o of step.objects) {
+        let pos = o.rawOffset;
+        decodeFrame(readStored(o), (chunk) => {
+          const a = Math.max(pos, start), b = Math.min(pos + chunk.length, start + len);
+          if (b > a) chunk.copy(buf, a - start, a - pos, b - pos);
+          pos += chunk.length;
+        });
+      }
+    } else {
+      for (const o of step.objects) {
+        const runs = o.blocks || [];
+        const xorBelow = o.xorBelow || 0;
+        let run = 0, inRun = 0, carry = null;
+        decodeFrame(readStored(o), (chunk) => {
+          const data = carry ? Buffer.concat([carry, chunk]) : chunk;
+          let off = 0;
+          while (run < runs.length && data.length - off > 0) {
+            const block = runs[run][0] + inRun;
+            const isLast = run === runs.length - 1 && inRun === runs[run][1] - 1;
+            const avail = data.length - off;
+            if (avail < PAGE && !isLast) break;
+            const n = Math.min(PAGE, avail);
+            const at = block * PAGE - start;
+            if (at >= 0 && at + n <= len) {
+              if (block < xorBelow && n === PAGE) {
+                const page = Buffer.from(data.subarray(off, off + PAGE));
+                xorPage(buf, at, buf, at, page, 0);
+              } else data.copy(buf, at, off, off + n);
+            }
+            off += n;
+            if (++inRun === runs[run][1]) { run++; inRun = 0; }
+          }
+          carry = off < data.length ? Buffer.from(data.subarray(off)) : null;
+        });
+      }
+    }
+    const keep = step.size - start;
+    if (keep < len) buf.fill(0, Math.max(0, keep));
+  }
+  return buf;
+}
+
 let crcHasher = null;
 
 async function handle(task) {
@@ -111,6 +197,13 @@ async function handle(task) {
     let torn = 0;
     let pos = task.offset;
     const limit = task.length < 0 ? Infinity : task.offset + task.length;
+    // Exact mode: the parent's bytes for this range, up to the parent's size.
+    let refBuf = null;
+    let refLen = 0;
+    if (pages && task.ref) {
+      refLen = Math.max(0, Math.min(task.ref.size - task.offset, task.length < 0 ? task.ref.size - task.offset : task.length));
+      refBuf = buildReference(task.ref, task.offset, refLen);
+    }
     while (pos < limit) {
       const want = Math.min(CHUNK, limit - pos);
       const n = fs.readSync(fd, inBuf, 0, want, pos);
@@ -128,14 +221,29 @@ async function handle(task) {
         for (let off = 0; off < n; off += PAGE) {
           const block = (pos + off) / PAGE;
           const partial = off + PAGE > n;
-          const lsn = partial ? 0 : data.readUInt32LE(off) * 4294967296 + data.readUInt32LE(off + 4);
-          // A page whose checksum fails was being written while we read it (a torn read: old header,
-          // new body); it is kept as read, and WAL replay rewrites it from its full-page image.
-          let keep = partial || lsn >= task.since || block >= task.alwaysFromBlock;
-          if (!keep && !checksumOk(data, off, task.blockBase + block)) { keep = true; torn++; }
+          const len = Math.min(PAGE, n - off);
+          let keep;
+          let xor = false;
+          if (refBuf) {
+            // Exact: a full page inside the parent's size is kept only if its bytes differ, and then
+            // as XOR against the parent page; anything past the parent's end is kept as is.
+            const at = pos + off - task.offset;
+            if (!partial && at + PAGE <= refLen) {
+              keep = data.compare(refBuf, at, at + PAGE, off, off + PAGE) !== 0;
+              xor = keep;
+              if (xor) xorPage(pageBuf, kept, data, off, refBuf, at);
+            } else keep = true;
+          } else {
+            // LSN mode: pages whose LSN (xlogid, xrecoff: two little-endian uint32 at the page start)
+            // is at or after the parent's start, every page past the parent's end, and pages whose
+            // checksum fails (read while being written: WAL replay rewrites them).
+            const lsn = partial ? 0 : data.readUInt32LE(off) * 4294967296 + data.readUInt32LE(off + 4);
+            keep = partial || lsn >= task.since || block >= task.alwaysFromBlock;
+            if (!keep && !checksumOk(data, off, task.blockBase + block)) { keep = true; torn++; }
+          }
           if (keep) {
-            data.copy(pageBuf, kept, off, Math.min(off + PAGE, n));
-            kept += Math.min(PAGE, n - off);
+            if (!xor) data.copy(pageBuf, kept, off, off + len);
+            kept += len;
             const last = blocks[blocks.length - 1];
             if (last && last[0] + last[1] === block) last[1]++;
             else blocks.push([block, 1]);
@@ -155,7 +263,7 @@ async function handle(task) {
       object = sink.finish();
     }
     const crc = parseInt(crcHasher.digest('hex'), 16) >>> 0;
-    return { id: task.id, size: pos - task.offset, crc, object, blocks: pages ? blocks : undefined, torn };
+    return { id: task.id, size: pos - task.offset, crc, object, blocks: pages ? blocks : undefined, torn, xorBelow: task.ref ? Math.floor(task.ref.size / PAGE) : undefined };
   } finally {
     fs.closeSync(fd);
   }
@@ -169,6 +277,7 @@ parentPort.on('message', (msg) => {
     );
   } else if (msg.type === 'finish') {
     try {
+      for (const fd of packFds.values()) fs.closeSync(fd);
       fs.fsyncSync(packFd);
       fs.closeSync(packFd);
       parentPort.postMessage({ type: 'finished', size: packPos });

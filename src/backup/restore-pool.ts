@@ -15,6 +15,7 @@ export interface RestoreJobObject {
   sha256: string;
   rawOffset?: number | undefined;
   blocks?: Array<[number, number]> | undefined;
+  xorBelow?: number | undefined;
 }
 
 export interface RestoreJob {

@@ -86,6 +86,8 @@ async function job(j) {
       } else {
         for (const obj of step.objects) {
           const runs = obj.blocks || [];
+          const xorBelow = obj.xorBelow || 0;
+          const prev = Buffer.allocUnsafe(PAGE);
           let run = 0, inRun = 0, carry = null;
           decode(readObject(obj, step.backup, j.path), (chunk) => {
             const data = carry ? Buffer.concat([carry, chunk]) : chunk;
@@ -96,7 +98,14 @@ async function job(j) {
               const avail = data.length - off;
               if (avail < PAGE && !isLast) break;
               const len = Math.min(PAGE, avail);
-              writeAll(fd, data.subarray(off, off + len), (first + inRun) * PAGE);
+              const block = first + inRun;
+              if (block < xorBelow && len === PAGE) {
+                // Stored as XOR against the previous version of the page, which is in the file now.
+                const got = fs.readSync(fd, prev, 0, PAGE, block * PAGE);
+                if (got < PAGE) prev.fill(0, got);
+                for (let i = 0; i < PAGE; i++) prev[i] ^= data[off + i];
+                writeAll(fd, prev, block * PAGE);
+              } else writeAll(fd, data.subarray(off, off + len), block * PAGE);
               off += len;
               if (++inRun === count) { run++; inRun = 0; }
             }

@@ -125,7 +125,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
             kind: step.entry.kind,
             size: step.entry.size,
             inline: step.entry.inline,
-            objects: step.entry.objects.map((o) => ({ packPath: join(backupDir(repo, id), packFileName(o.pack)), offset: o.offset, length: o.length, sha256: o.sha256, rawOffset: o.rawOffset, blocks: o.blocks })),
+            objects: step.entry.objects.map((o) => ({ packPath: join(backupDir(repo, id), packFileName(o.pack)), offset: o.offset, length: o.length, sha256: o.sha256, rawOffset: o.rawOffset, blocks: o.blocks, xorBelow: o.xorBelow })),
           };
         }),
       };

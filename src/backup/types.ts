@@ -9,6 +9,8 @@ export interface FileObject extends StoredObject {
   rawOffset?: number;
   /** Pages held by this piece, as [first block, count] runs, in order (incrementals). */
   blocks?: Array<[number, number]>;
+  /** Pages below this block number are stored as XOR against the previous version of the page. */
+  xorBelow?: number;
 }
 
 export interface ManifestFile {
