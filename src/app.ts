@@ -15,6 +15,11 @@ import type { Store } from './store/types.js';
 import { createRegistry, type Registry } from './tasks/registry.js';
 import type { ImplementedTask } from './engine/types.js';
 import { createWindowsModule, type WindowsModule } from './windows/module.js';
+import { createMonitoring, type Monitoring } from './monitoring/monitoring.js';
+import { silenceRun } from './alerts/silences.js';
+import { collectionIntervalMs } from './metrics/collector.js';
+import { createRunMetrics } from './api/metrics.js';
+import { windowSilenceSource } from './windows/silence-source.js';
 import type { ValidationSummary } from './windows/types.js';
 
 export interface App {
@@ -26,6 +31,8 @@ export interface App {
   notifier: Notifier;
   /** Maintenance windows, approvals, patch SLAs and the status page (issue 5). */
   windows: WindowsModule;
+  /** Metrics collection, alert rules and silences (issue 4). */
+  monitoring: Monitoring;
   clock: Clock;
   logger: Logger;
   instanceId: string;
@@ -67,6 +74,17 @@ export async function openApp(options: AppOptions = {}): Promise<App> {
     ...(options.env ? { env: options.env } : {}),
   });
   const notifier = new Notifier(loaded.policy, windows.channels, store as Store, clock, options.notifierOptions);
+  const runMetrics = createRunMetrics({ store, registry });
+  const monitoring = createMonitoring({
+    db: store.db,
+    policy: loaded.policy,
+    channels: windows.channels,
+    clock,
+    log: logger,
+    extraMetrics: () => runMetrics.metrics(),
+  });
+  // A maintenance window in progress silences the alerts of the components it lists.
+  monitoring.silences.addSource(windowSilenceSource(windows.service.store));
   const engine = new Engine({
     store,
     policy: loaded.policy,
@@ -77,9 +95,14 @@ export async function openApp(options: AppOptions = {}): Promise<App> {
     logger,
     instanceId,
     ...(options.lockPollMs ? { lockPollMs: options.lockPollMs } : {}),
+    // Alerts for what a run touches stay silent from its start until it has been validated.
+    onRunStart: (task, run) => silenceRun(monitoring.silences, task, loaded.policy, run.id),
   });
   const daemon = new Daemon({ engine, store, registry, clock, logger, instanceId, kind: options.kind ?? 'cli' });
   daemon.every('maintenance windows and patch SLAs', 60_000, () => windows.tick());
+  daemon.every('metrics collection and alert rules', collectionIntervalMs(loaded.policy), async () => {
+    await monitoring.collector.collectOnce();
+  });
   return {
     loaded,
     store,
@@ -88,6 +111,7 @@ export async function openApp(options: AppOptions = {}): Promise<App> {
     daemon,
     notifier,
     windows,
+    monitoring,
     clock,
     logger,
     instanceId,

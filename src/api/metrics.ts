@@ -1,9 +1,10 @@
 // Drydock's own run metrics in Prometheus format, computed from the store at scrape time so that
 // several instances sharing one state report the same numbers.
 import { Gauge, Registry } from 'prom-client';
-import type { App } from '../app.js';
+import type { Registry as TaskRegistry } from '../tasks/registry.js';
+import type { Store } from '../store/types.js';
 
-export function createRunMetrics(app: App): Registry {
+export function createRunMetrics(app: { store: Store; registry: TaskRegistry }): Registry {
   const registry = new Registry();
   const tasks = () => app.registry.implemented();
 

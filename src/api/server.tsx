@@ -4,12 +4,10 @@ import { Hono } from 'hono';
 import type { App } from '../app.js';
 import { nextSlot } from '../schedule/frequency.js';
 import { planRuns, taskEnabled } from '../schedule/planner.js';
-import { createRunMetrics } from './metrics.js';
 import { Dashboard } from './dashboard.js';
 
 export function createApi(app: App): Hono {
   const api = new Hono();
-  const metrics = createRunMetrics(app);
 
   api.get('/healthz', (c) => c.json({ ok: true, instance: app.instanceId }));
 
@@ -57,10 +55,8 @@ export function createApi(app: App): Hono {
     return c.json(await app.store.listActivity({ limit, ...(task ? { taskId: task } : {}) }));
   });
 
-  api.get('/metrics', async (c) => {
-    c.header('content-type', metrics.contentType);
-    return c.body(await metrics.metrics());
-  });
+  // Issue 4: /metrics (collected series + run metrics), /api/metrics/*, /api/alerts*, /api/silences.
+  api.route('/', app.monitoring.routes);
 
   // Issue 5: approvals with per-person bearer tokens, and the public status page.
   api.route('/api/approvals', app.windows.approvalRoutes());

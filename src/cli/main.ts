@@ -7,6 +7,8 @@ import { redactor } from '../policy/redact.js';
 import { registerConfigCommands } from './commands/config.js';
 import type { GlobalOptions } from './context.js';
 import { registerDemoCommands } from './commands/demo.js';
+import { registerAlertCommands } from './commands/alerts.js';
+import { registerMetricsCommands } from './commands/metrics.js';
 import { registerRunCommands } from './commands/runs.js';
 import { registerStartCommand } from './commands/start.js';
 import { registerTaskCommands } from './commands/tasks.js';
@@ -24,6 +26,8 @@ export function buildProgram(): Command {
   registerTaskCommands(program);
   registerConfigCommands(program);
   registerDemoCommands(program);
+  registerMetricsCommands(program);
+  registerAlertCommands(program);
   registerWindowsCommands(program, async () => {
     const policy = program.opts<GlobalOptions>().policy;
     const app = await openApp({ ...(policy ? { policyPath: policy } : {}), logger: createLogger(process.env.DRYDOCK_LOG_LEVEL ?? 'warn') });

@@ -41,7 +41,7 @@ export class Daemon {
   private stopping = false;
   private ticks = 0;
   private listener: ((run: RunRecord) => void) | null = null;
-  private readonly periodic: Array<{ name: string; everyMs: number; run: () => Promise<void>; lastAt: number | null }> = [];
+  private readonly periodic: Array<{ name: string; everyMs: number; run: () => Promise<void>; lastAt: number | null; busy: Promise<void> | null }> = [];
 
   constructor(private readonly deps: DaemonDeps) {}
 
@@ -125,19 +125,26 @@ export class Daemon {
    * metric collection). A failure is logged and never stops the scheduler.
    */
   every(name: string, everyMs: number, run: () => Promise<void>): void {
-    this.periodic.push({ name, everyMs, run, lastAt: null });
+    this.periodic.push({ name, everyMs, run, lastAt: null, busy: null });
   }
 
+  /** Starts each due job without waiting for it (a slow metrics target must not hold up the schedule); a job never overlaps itself. */
   private async runPeriodic(now: Date): Promise<void> {
     for (const job of this.periodic) {
-      if (job.lastAt !== null && now.getTime() - job.lastAt < job.everyMs) continue;
+      if (job.busy || (job.lastAt !== null && now.getTime() - job.lastAt < job.everyMs)) continue;
       job.lastAt = now.getTime();
-      try {
-        await job.run();
-      } catch (error) {
-        this.deps.logger.error({ err: error, job: job.name }, 'periodic job failed');
-      }
+      job.busy = job
+        .run()
+        .catch((error: unknown) => this.deps.logger.error({ err: error, job: job.name }, 'periodic job failed'))
+        .finally(() => {
+          job.busy = null;
+        });
     }
+  }
+
+  /** Waits for periodic jobs in progress (tests, shutdown). */
+  async settlePeriodic(): Promise<void> {
+    await Promise.all(this.periodic.map((job) => job.busy));
   }
 
   /** Called with every finished run (the CLI prints them). */
@@ -159,6 +166,7 @@ export class Daemon {
   async stop(reason: string, graceMs = 30_000): Promise<void> {
     this.stopping = true;
     if (this.timer) clearInterval(this.timer);
+    await this.settlePeriodic();
     const open = [...this.running.values()];
     for (const run of open) run.controller.abort(new Error(reason));
     await Promise.race([Promise.allSettled(open.map((r) => r.promise)), new Promise((r) => setTimeout(r, graceMs))]);

@@ -24,6 +24,8 @@ export interface EngineDeps {
   instanceId: string;
   /** How often a run waiting for a busy table looks again. */
   lockPollMs?: number;
+  /** Called when a run starts executing; the function it returns is called when the run has ended (alert silences). */
+  onRunStart?: (task: ImplementedTask, run: RunRecord) => () => unknown;
 }
 
 export interface RunRequest {
@@ -146,6 +148,7 @@ export class Engine {
     let outcome: RunOutcome = 'succeeded';
     let error: string | null = null;
     let validation: ValidationResult | null = null;
+    const endHook = this.deps.onRunStart?.(task, run);
     try {
       const result = await task.execute(ctx);
       if (signal.aborted) throw new DrydockError('ABORTED', 'stopped while running');
@@ -167,6 +170,9 @@ export class Engine {
       if (!ctx.failures.some((f) => f.error === error)) ctx.failures.push({ name: 'execute', error, retryable: isRetryable(caught) });
     }
     if (outcome === 'interrupted') await this.recover(task, ctx, run);
+    // Silences end with the run: after its validation passed, or as soon as it failed, so a broken
+    // component alerts again at once.
+    endHook?.();
 
     await store.finishRun(run.id, {
       status: outcome,

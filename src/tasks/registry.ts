@@ -9,7 +9,7 @@ import { cacheReplicationTask } from './cache/replication.js';
 import { activityPruneTask } from './drydock/activity-prune.js';
 import { indexRebuildTask } from './database/index-rebuild.js';
 import { vacuumTask } from './database/vacuum.js';
-import { serverCleanupTask } from './server/cleanup.js';
+import { createCleanupTask, serverCleanupTask } from './server/cleanup.js';
 import { serverHealthCheckTask } from './server/health-check.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -22,6 +22,11 @@ export const IMPLEMENTED: ReadonlyArray<ImplementedTask<any>> = [
   serverCleanupTask,
   activityPruneTask,
 ];
+
+/** Tasks that can show what they would do without doing it (`drydock run ID --dry-run`). */
+export const DRY_RUN_VARIANTS: Readonly<Record<string, () => ImplementedTask>> = {
+  'server.cleanup': () => createCleanupTask({ dryRun: true }),
+};
 
 export interface Registry {
   all(): TaskDefinition[];

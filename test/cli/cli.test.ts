@@ -1,7 +1,7 @@
 // The `drydock` command as a person runs it: a real process, a real policy file, the real
 // PostgreSQL, and signals (SIGTERM, kill -9) sent to it.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import pg from 'pg';
@@ -153,6 +153,26 @@ describe('drydock run, history and status', () => {
     expect(result.stdout).toMatch(/listings\.dead_tuples: 500 → 0 rows/);
     const history = await drydock(['--policy', file, 'history'], dir);
     expect(history.stdout).toMatch(/#\d+\s+database\.vacuum\s+succeeded/);
+  });
+});
+
+describe('drydock run --dry-run', () => {
+  it('shows what server.cleanup would delete and deletes nothing; other tasks refuse the flag', async () => {
+    const root = join(dir, 'tmp-root');
+    const old = join(root, 'old.tmp');
+    mkdirSync(root, { recursive: true });
+    writeFileSync(old, 'x');
+    const past = new Date(Date.now() - 10 * 86_400_000);
+    utimesSync(old, past, past);
+    const file = writePolicy('cleanup.yaml', { server: { cleanup: { roots: [root], temp: [{ dir: root, older_than: '1 day' }] } } });
+    const result = await drydock(['--policy', file, 'run', 'server.cleanup', '--dry-run'], dir);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain(old);
+    expect(result.stdout).toContain('(dry run: nothing was changed)');
+    expect(existsSync(old)).toBe(true);
+    const refused = await drydock(['--policy', file, 'run', 'database.vacuum', '--dry-run'], dir);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('--dry-run is supported by server.cleanup, not by database.vacuum');
   });
 });
 

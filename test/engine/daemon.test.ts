@@ -164,6 +164,30 @@ describe('daemon', () => {
   });
 });
 
+describe('daemon periodic work', () => {
+  it('collects metrics on the policy interval from its own ticks, without holding up the schedule', async () => {
+    const clock = fixedClock(new Date('2026-11-26T10:00:00Z'));
+    const app = await testApp({ cache: { metrics: { collection: 'every 1 minute' } } }, { clock, tasks: [] });
+    apps.push(app);
+    await app.daemon.register();
+    await app.daemon.tick();
+    await app.daemon.settlePeriodic();
+    const first = app.monitoring.metrics.series().length;
+    expect(first).toBeGreaterThan(0);
+    expect(app.monitoring.metrics.series().map((s) => s.name)).toEqual(expect.arrayContaining(['drydock_target_up']));
+    // 30 s later nothing new is due; 60 s later the next round runs.
+    clock.advance(30_000);
+    await app.daemon.tick();
+    await app.daemon.settlePeriodic();
+    const points = () => app.monitoring.metrics.read('drydock_target_up', { kind: 'redis', target: '127.0.0.1:6379' }, { since: 0, until: Date.parse('2027-01-01'), resolution: 'raw' }).points.length;
+    expect(points()).toBe(1);
+    clock.advance(30_000);
+    await app.daemon.tick();
+    await app.daemon.settlePeriodic();
+    expect(points()).toBe(2);
+  });
+});
+
 describe('activity log retention', () => {
   it('deletes entries older than activity_log.retention and records the pruning', async () => {
     const app = await testApp({ activity_log: { retention: '30 days' } }, { tasks: [activityPruneTask] });

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { parseDuration } from '../../policy/phrases.js';
 import type { RunRecord } from '../../store/types.js';
+import { DRY_RUN_VARIANTS, IMPLEMENTED } from '../../tasks/registry.js';
 import { describeRun, iso, runDuration, table } from '../format.js';
 import { print, printJson, withApp, type GlobalOptions } from '../context.js';
 
@@ -13,7 +14,11 @@ export function registerRunCommands(program: Command): void {
     .argument('<task>', 'task id, e.g. database.vacuum')
     .option('--json', 'print the run record as JSON')
     .option('--force', 'run even inside a blackout or outside a maintenance window (recorded in the activity log)')
-    .action(async (taskId: string, options: { json?: boolean; force?: boolean }) => {
+    .option('--dry-run', `show what would be done without doing it (supported by: ${Object.keys(DRY_RUN_VARIANTS).join(', ')})`)
+    .action(async (taskId: string, options: { json?: boolean; force?: boolean; dryRun?: boolean }) => {
+      const variant = options.dryRun ? DRY_RUN_VARIANTS[taskId] : undefined;
+      if (options.dryRun && !variant) throw new Error(`--dry-run is supported by ${Object.keys(DRY_RUN_VARIANTS).join(', ')}, not by ${taskId}`);
+      const tasks = variant ? IMPLEMENTED.map((t) => (t.id === taskId ? variant() : t)) : undefined;
       await withApp(program.opts<GlobalOptions>(), async (app) => {
         await app.daemon.register();
         // Any process that works on the state cleans up after instances that died.
@@ -27,13 +32,14 @@ export function registerRunCommands(program: Command): void {
           const steps = await app.store.listSteps(run.id);
           if (options.json) printJson({ ...run, steps });
           else print(describeRun(run, steps));
+          if (variant) print('(dry run: nothing was changed)');
           if (run.status !== 'succeeded') process.exitCode = run.status === 'skipped' ? 3 : 1;
         } finally {
           process.off('SIGINT', onSignal);
           process.off('SIGTERM', onSignal);
           await app.store.removeInstance(app.instanceId);
         }
-      });
+      }, tasks ? { tasks } : {});
     });
 
   program
