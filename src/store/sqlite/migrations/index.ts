@@ -5,6 +5,7 @@ import { sql as core } from './001-core.js';
 import { sql as metrics } from './010-metrics.js';
 import { sql as alerts } from './011-alerts.js';
 import { sql as metricsPointsIndex } from './012-metrics-points-index.js';
+import { sql as backups } from './020-backups.js';
 import { sql as windows } from './030-windows.js';
 
 export interface Migration {
@@ -18,5 +19,6 @@ export const migrations: readonly Migration[] = [
   { version: 10, name: 'metrics', sql: metrics },
   { version: 11, name: 'alerts', sql: alerts },
   { version: 12, name: 'metrics-points-index', sql: metricsPointsIndex },
+  { version: 20, name: 'backups', sql: backups },
   { version: 30, name: 'windows', sql: windows },
 ];
