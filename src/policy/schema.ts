@@ -349,8 +349,23 @@ export const policySchema = z
         integrity_check: obj({ ...scheduleFields, frequency: frequency().default('daily'), time: timeOfDay().default('07:00 UTC') }),
       }),
       files: obj({
-        user_uploads: obj({ ...scheduleFields, frequency: frequency().default('daily'), time: timeOfDay().default('02:30 UTC'), retention: duration().default('90 days') }),
-        configuration: obj({ frequency: frequency().default('on change'), versioning: bool().default(true) }),
+        user_uploads: obj({
+          ...scheduleFields,
+          frequency: frequency().default('daily'),
+          time: timeOfDay().default('02:30 UTC'),
+          retention: duration().default('90 days'),
+          /** The directory of user uploads, backed up as snapshots deduplicated by content. */
+          path: str('a directory').default('/var/lib/dokkerr/uploads'),
+          /** Re-read every file; by default a file whose size, mtime and inode are unchanged reuses its previous chunks. */
+          rehash: bool().default(false),
+        }),
+        configuration: obj({
+          frequency: frequency().default('on change'),
+          /** true keeps every version; false keeps only the newest. */
+          versioning: bool().default(true),
+          /** Configuration files stored as a new version each time their content changes. */
+          paths: list(str('a file path')).default([]),
+        }),
       }),
       monitoring: obj({
         success_rate: obj({ threshold: percent().default('99.9%'), window: duration().default('30 days') }),
