@@ -1,6 +1,7 @@
 // database.vacuum against the real PostgreSQL server, on a fresh demo database.
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { applyGentleMaintenance, connectPostgres } from '../../../src/adapters/postgres.js';
 import { churn, flushStats, seedDemo } from '../../../src/demo/seed.js';
 import { DrydockError } from '../../../src/errors.js';
 import type { PolicyInput } from '../../../src/policy/schema.js';
@@ -215,6 +216,19 @@ describe('database.vacuum', () => {
     expect(error).toMatchObject({ code: 'TARGET_UNREACHABLE', retryable: false });
     expect((error as Error).message).toBe(`database "${db.name}_missing" does not exist on PostgreSQL at 127.0.0.1:${db.target.port}`);
     expect((error as DrydockError).hint).toContain('drydock demo seed');
+  });
+
+  it('keeps its session gentle: no parallel maintenance workers, VACUUM throttled, WAL compressed', async () => {
+    const client = await connectPostgres(db.target);
+    try {
+      await applyGentleMaintenance(client, { vacuumCostDelayMs: 2 });
+      const show = async (name: string) => (await client.query<Record<string, string>>(`SHOW ${name}`)).rows[0]![name];
+      expect(await show('max_parallel_maintenance_workers')).toBe('0');
+      expect(await show('vacuum_cost_delay')).toBe('2ms');
+      expect(['lz4', 'pglz', 'on']).toContain(await show('wal_compression'));
+    } finally {
+      await client.end();
+    }
   });
 
   it('declares its schedule and the tables it holds', () => {
