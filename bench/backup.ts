@@ -174,7 +174,7 @@ async function main(): Promise<void> {
     report('incremental size Drydock / pgBackRest file', ratio(inc.storedSize, brIncSize), 'goal <= 0.5');
     report('incremental time Drydock / pgBackRest block', ratio(tDdInc, tBrInc2));
     report('restore time Drydock / pgBackRest', ratio(tDdRestore, tBrRestore), 'goal <= 1.0');
-    writeFileSync(join(process.cwd(), `bench-backup-${DATA}.json`), JSON.stringify({ data: DATA, scale: SCALE, processes: PROCESSES, level: LEVEL, at: new Date().toISOString(), rows }, null, 2));
+    if (process.env.BENCH_JSON) writeFileSync(process.env.BENCH_JSON, JSON.stringify({ data: DATA, scale: SCALE, processes: PROCESSES, level: LEVEL, at: new Date().toISOString(), rows }, null, 2));
   } finally {
     cluster.destroy();
     if (!process.env.BENCH_KEEP) rmSync(work, { recursive: true, force: true });
