@@ -41,6 +41,8 @@ export interface PostgresBackupOptions {
   /** Called with bytes read so far and the total to read. */
   onProgress?: (done: number, total: number) => void;
   now?: () => Date;
+  /** Retention recorded on the backup (overrides the kind's rule at expire time). */
+  retentionMs?: number | undefined;
 }
 
 interface ServerFacts {
@@ -337,6 +339,7 @@ export async function runPostgresBackup(options: PostgresBackupOptions): Promise
       durationMs: Date.now() - t0,
       tables,
       database: options.database,
+      ...(options.retentionMs === undefined ? {} : { retentionMs: options.retentionMs }),
     };
     // The catalog entry is the commit point: written last, fsynced, renamed into place.
     writeCatalogEntry(repo, record);

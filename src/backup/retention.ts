@@ -1,12 +1,12 @@
 // Pure retention: which backups and WAL files `expire` may delete. Rules, in order:
-//  1. a backup within its kind's retention is kept, and so is the newest backup whatever its age;
+//  1. a backup within its retention (its own, or its kind's) is kept, and so is the newest backup whatever its age;
 //  2. everything a kept backup depends on (its chain back to the full) is kept;
 //  3. WAL is kept from the first segment the oldest kept backup needs onwards, so point-in-time
 //     recovery works from the oldest kept backup to now; older segments go. History files stay.
 import { isSegmentName, segmentNumber } from './lsn.js';
 import type { BackupRecord } from './types.js';
 
-type RetentionRecord = Pick<BackupRecord, 'id' | 'kind' | 'parent' | 'stoppedAt' | 'walStart' | 'segmentSize'>;
+type RetentionRecord = Pick<BackupRecord, 'id' | 'kind' | 'parent' | 'stoppedAt' | 'walStart' | 'segmentSize'> & { retentionMs?: number | undefined };
 
 export interface RetentionRules {
   fullMs: number;
@@ -28,7 +28,7 @@ export function planRetention(records: readonly RetentionRecord[], now: Date, ru
   const reasons: Record<string, string> = {};
   for (const r of sorted) {
     const age = now.getTime() - new Date(r.stoppedAt).getTime();
-    const limit = r.kind === 'full' ? rules.fullMs : rules.incrementalMs;
+    const limit = r.retentionMs ?? (r.kind === 'full' ? rules.fullMs : rules.incrementalMs);
     if (age <= limit) {
       keep.add(r.id);
       reasons[r.id] = `within ${r.kind} retention`;

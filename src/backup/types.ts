@@ -75,4 +75,6 @@ export interface BackupRecord {
   /** Row counts and content checksums of the verified tables, taken right after the backup. */
   tables: TableFigure[];
   database: string;
+  /** Retention chosen by the task that took it (database.backup keeps its own 30 days); else by kind. */
+  retentionMs?: number;
 }

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { successRate, sizeChangeAlerts } from '../../src/backup/monitoring.js';
 import { planRetention, walExpired } from '../../src/backup/retention.js';
 import { segmentNumber } from '../../src/backup/lsn.js';
+import { windowDeadline } from '../../src/backup/window.js';
 
 const HOUR = 3600_000;
 const DAY = 24 * HOUR;
@@ -39,6 +40,14 @@ describe('retention', () => {
     expect(old.reasons['A-F']).toBe('newest backup');
   });
 
+  it('honours a retention recorded on the backup itself (database.backup keeps 30 days)', () => {
+    const records = [rec('A-F', 'full', null, 10 * DAY, 0x10), { ...rec('B-I', 'incremental', 'A-F', 5 * DAY, 0x11), retentionMs: 30 * DAY }, rec('C-I', 'incremental', 'B-I', 3 * DAY, 0x12)];
+    const plan = planRetention(records, now, rules);
+    expect(plan.keep).toEqual(['A-F', 'B-I', 'C-I']); // C-I is the newest, B-I has its own 30 days
+    const plan2 = planRetention([...records, rec('D-F', 'full', null, HOUR, 0x20)], now, rules);
+    expect(plan2.expire).toEqual(['C-I']);
+  });
+
   it('keeps WAL from the oldest kept backup on, and history files always', () => {
     expect(walExpired('000000010000000000000019', 0x20n, SEG)).toBe(true);
     expect(walExpired('000000010000000000000020', 0x20n, SEG)).toBe(false);
@@ -46,6 +55,15 @@ describe('retention', () => {
     expect(walExpired('00000002.history', 0x20n, SEG)).toBe(false);
     expect(walExpired('000000010000000000000019', null, SEG)).toBe(false);
     expect(segmentNumber('000000010000000100000000', SEG)).toBe(256n);
+  });
+});
+
+describe('backup window', () => {
+  it('gives the end of the window a run started in, across midnight too', () => {
+    expect(windowDeadline(new Date('2026-11-27T01:30:00Z'), 1, 0, 2 * HOUR)?.toISOString()).toBe('2026-11-27T03:00:00.000Z');
+    expect(windowDeadline(new Date('2026-11-27T03:00:00Z'), 1, 0, 2 * HOUR)).toBeUndefined();
+    expect(windowDeadline(new Date('2026-11-27T00:30:00Z'), 23, 0, 2 * HOUR)?.toISOString()).toBe('2026-11-27T01:00:00.000Z');
+    expect(windowDeadline(new Date('2026-11-27T12:00:00Z'), 1, 0, 2 * HOUR)).toBeUndefined();
   });
 });
 
