@@ -76,7 +76,8 @@ export function connectionError(error: unknown, target: Pick<PostgresTarget, 'ho
   const err = error as { code?: string; message?: string; errors?: { message?: string }[] };
   // Node's happy-eyeballs connect reports an AggregateError with an empty message; use its parts.
   const message = err.message || err.errors?.map((e) => e.message).filter(Boolean).join('; ') || err.code || String(error);
-  if (err.code === '28P01' || err.code === '28000' || /SASL|password/i.test(message)) {
+  // pg raises its own SASL/password errors (e.g. the server wants a password and none is set) without a code.
+  if (err.code === '28P01' || err.code === '28000' || (!err.code && /SASL|password/i.test(message))) {
     return new DrydockError('TARGET_AUTH_FAILED', `PostgreSQL at ${where} refused user "${target.user}": ${message}`, {
       retryable: false,
       cause: error,
