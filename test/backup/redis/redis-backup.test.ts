@@ -10,7 +10,7 @@ import { readAttempts } from '../../../src/backup/history.js';
 import { checkRedisBackups } from '../../../src/backup/redis/integrity.js';
 import { expireRedisBackups } from '../../../src/backup/redis/expire.js';
 import { runRedisBackup } from '../../../src/backup/redis/rdb-backup.js';
-import { listRedisBackups, RDB_FILE, redisBackupDir } from '../../../src/backup/redis/rdb-store.js';
+import { listRedisBackups, RDB_FILE, redisBackupDir, type RedisBackupRecord } from '../../../src/backup/redis/rdb-store.js';
 import { restoreTestRedisBackup } from '../../../src/backup/redis/restore-test.js';
 import { openRepository, type RepositorySettings } from '../../../src/backup/repository.js';
 import { cacheBackupTask } from '../../../src/tasks/backup/redis-backup.js';
@@ -138,7 +138,7 @@ describe('failures', () => {
   it('a flipped byte, a truncated file and a deleted file are each reported by name, and the restore test refuses them', async () => {
     const settings = repoSettings('damage-repo', { level: 3 });
     const target = { host: '127.0.0.1', port: diskBased.port };
-    const records = [];
+    const records: RedisBackupRecord[] = [];
     for (let i = 0; i < 3; i++) records.push(await runRedisBackup({ repository: settings, target }));
     const repo = openRepository(settings);
     expect(checkRedisBackups(repo).problems).toEqual([]);
