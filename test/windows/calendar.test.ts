@@ -153,10 +153,10 @@ describe('gate decisions', () => {
     expect(decide(task({ class: 'security' }), monday10, strict, calendarOf(strict)).decision).toBe('delay');
   });
 
-  it('by default checks, metrics and backups are not held back by blackouts; eviction is', () => {
+  it('by default checks, metrics, eviction and backups are not held back by blackouts; vacuum and clean-up are', () => {
     const monday10 = d('2026-11-23T10:00:00Z');
-    for (const id of ['server.health_check', 'cache.metrics', 'backup.database.incremental', 'network.dns.health_check']) expect(decide(task({ id }), monday10, p, cal).decision).toBe('run');
-    for (const id of ['cache.eviction', 'database.vacuum', 'server.cleanup']) expect(decide(task({ id }), monday10, p, cal).decision).toBe('delay');
+    for (const id of ['server.health_check', 'cache.metrics', 'cache.eviction', 'backup.database.incremental', 'network.dns.health_check']) expect(decide(task({ id }), monday10, p, cal).decision).toBe('run');
+    for (const id of ['database.vacuum', 'database.index_rebuild', 'server.cleanup']) expect(decide(task({ id }), monday10, p, cal).decision).toBe('delay');
   });
 
   it('exempt task ids (health checks) ignore blackouts', () => {
@@ -210,7 +210,7 @@ describe('gate with task schedules', () => {
   it('an hourly task in business hours is skipped (its next run comes first); a daily one is delayed', async () => {
     const { gateDecision, gatePlannedRuns } = await import('../../src/windows/gate.js');
     const cal = calendarOf(p);
-    const hourly = def('cache.eviction', { kind: 'interval', everyMs: 3_600_000, text: 'hourly' });
+    const hourly = def('dependencies.npm', { kind: 'interval', everyMs: 3_600_000, text: 'hourly' });
     const daily = def('database.vacuum', { kind: 'cron', expression: '0 10 * * *', text: 'daily at 10:00' });
     const at = d('2026-11-23T10:00:00Z');
     const h = gateDecision(hourly, at, p, cal);
