@@ -2,7 +2,7 @@
 // dump.rdb in a temp folder, load it into a throwaway redis-server and compare the key count of every
 // database with what was recorded at backup time. The server is stopped and the folder deleted
 // whatever happens.
-import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdtempSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DrydockError } from '../../errors.js';
@@ -60,4 +60,33 @@ export async function restoreTestRedisBackup(repo: Repository, record: RedisBack
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Writes a backup's RDB, verified, to `to` (a new file), for a manual restore: stop Redis, put the
+ * file in its `dir` as its `dbfilename`, start it (with appendonly no, or Redis loads the AOF instead).
+ */
+export function restoreRedisBackupToFile(repo: Repository, record: RedisBackupRecord, to: string): { bytes: number } {
+  const tmp = `${to}.drydock-restore-${process.pid}`;
+  const fd = openSync(tmp, 'wx', 0o600);
+  let bytes = 0;
+  try {
+    readRedisBackup(repo, record, (chunk) => {
+      let done = 0;
+      while (done < chunk.length) done += writeSync(fd, chunk, done, chunk.length - done);
+      bytes += chunk.length;
+    });
+    fsyncSync(fd);
+  } catch (error) {
+    closeSync(fd);
+    rmSync(tmp, { force: true });
+    throw new DrydockError('VALIDATION_FAILED', `Redis backup ${record.id} cannot be read back: ${(error as Error).message}`, { cause: error });
+  }
+  closeSync(fd);
+  if (existsSync(to)) {
+    rmSync(tmp, { force: true });
+    throw new DrydockError('CONFIG_INVALID', `${to} exists; choose a new file name`);
+  }
+  renameSync(tmp, to);
+  return { bytes };
 }
