@@ -65,9 +65,12 @@ export class BlobWriter {
       let done = 0;
       while (done < stored.length) done += writeSync(fd, stored, done, stored.length - done);
       fsyncSync(fd);
-    } finally {
+    } catch (error) {
       closeSync(fd);
+      rmSync(tmp, { force: true });
+      throw error;
     }
+    closeSync(fd);
     renameSync(tmp, path);
     this.dirs.add(dir);
     this.newBlobs++;

@@ -16,6 +16,7 @@ import { acquireLock } from '../lock.js';
 import type { Repository } from '../repository.js';
 import { BlobWriter, deleteBlobs, listBlobs, openBlobStore, readDocument, writeDocument, type BlobStore } from './blob-store.js';
 import { storeFile, writeStoredFile } from './file-io.js';
+import { storageError } from './storage-error.js';
 import { referencedBlobs, unreferencedBlobs } from './snapshot-plan.js';
 
 export interface ConfigVersion {
@@ -148,6 +149,8 @@ export async function versionConfigFiles(repo: Repository, paths: readonly strin
     for (const p of paths) results.push(await versionOne(store, writer, resolve(p), options.at, options.versioning));
     if (!options.versioning && results.some((r) => r.status === 'new')) collectConfigBlobs(store);
     return results;
+  } catch (error) {
+    throw storageError(error, repo.root, 'the new configuration versions', 'free space in the repository');
   } finally {
     release();
   }

@@ -16,6 +16,7 @@ import type { Repository } from '../repository.js';
 import { planAgeRetention, type AgePlan } from './age-retention.js';
 import { BlobWriter, deleteBlobs, hasBlob, listBlobs, openBlobStore, readDocument, writeDocument, type BlobStore } from './blob-store.js';
 import { storeFile, writeStoredFile } from './file-io.js';
+import { storageError } from './storage-error.js';
 import { canReuse, isSafeRelativePath, referencedBlobs, selectEntries, snapshotTime, timeStamp, unreferencedBlobs, type SnapshotEntry } from './snapshot-plan.js';
 
 export interface SnapshotStats {
@@ -203,6 +204,8 @@ export async function takeSnapshot(repo: Repository, options: TakeSnapshotOption
       `snapshot ${id}: ${stats.files} file(s), ${stats.bytes} bytes; read ${stats.readFiles} file(s), reused ${stats.reusedFiles}; ${stats.newBlobs} new blob(s), ${stats.newStoredBytes} bytes stored`,
     );
     return manifest;
+  } catch (error) {
+    throw storageError(error, repo.root, `the snapshot of ${options.source}`, 'free space in the repository or shorten backup.files.user_uploads.retention');
   } finally {
     release();
   }
