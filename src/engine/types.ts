@@ -64,8 +64,11 @@ export interface ImplementedTask<R = unknown> {
   readonly id: string;
   readonly title: string;
   readonly implemented: true;
-  /** Disruptive tasks run only inside an open maintenance window (issue 5's gate). */
-  readonly disruptive: boolean;
+  /**
+   * Disruptive tasks run only inside an open maintenance window (the window gate). May depend on
+   * the policy: a non-concurrent REINDEX or a VACUUM FULL blocks writes, the default ones do not.
+   */
+  readonly disruptive: boolean | ((policy: Policy) => boolean);
   readonly class: TaskClass;
   schedule(policy: Policy): Schedule;
   /** Resources the run holds exclusively, e.g. "pg:dokkerr.listings". */
@@ -86,6 +89,10 @@ export interface PlannedTask {
   /** Where the work is tracked, e.g. "issue 3". */
   readonly plannedIn: string;
   schedule(policy: Policy): Schedule;
+}
+
+export function isDisruptive(task: { disruptive: boolean | ((policy: Policy) => boolean) }, policy: Policy): boolean {
+  return typeof task.disruptive === 'function' ? task.disruptive(policy) : task.disruptive;
 }
 
 // `any` keeps a registry of tasks with different result types assignable; each task is typed inside.

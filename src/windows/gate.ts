@@ -2,7 +2,7 @@
 // maintenance window; every task except security and critical-bug fixes waits out blackouts.
 // A delay that would reach past the task's own next scheduled run becomes a skip, so an hourly
 // task does not pile up nine delayed runs behind a business-hours blackout.
-import type { Gate, GateDecision, TaskDefinition } from '../engine/types.js';
+import { isDisruptive, type Gate, type GateDecision, type TaskDefinition } from '../engine/types.js';
 import type { Policy } from '../policy/schema.js';
 import { nextSlot } from '../schedule/frequency.js';
 import type { PlannedRun } from '../schedule/planner.js';
@@ -15,7 +15,7 @@ export interface WindowGateOptions {
 
 /** The gate's decision for one task at one instant, pure. */
 export function gateDecision(task: TaskDefinition, at: Date, policy: Policy, cal: Calendar): GateDecision {
-  const result = decide(task, at, policy, cal);
+  const result = decide({ id: task.id, class: task.class, disruptive: isDisruptive(task, policy) }, at, policy, cal);
   if (result.decision === 'run') return { decision: 'run' };
   if (result.decision === 'skip') return result;
   const next = nextSlot(task.schedule(policy), at);

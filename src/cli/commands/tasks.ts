@@ -3,7 +3,7 @@ import { nextSlot } from '../../schedule/frequency.js';
 import { planRuns, taskEnabled } from '../../schedule/planner.js';
 import { calendarPlan, formatInterval } from '../../windows/calendar.js';
 import { gatePlannedRuns } from '../../windows/gate.js';
-import type { GateDecision } from '../../engine/types.js';
+import { isDisruptive, type GateDecision } from '../../engine/types.js';
 import { iso, table } from '../format.js';
 import { print, printJson, withApp, type GlobalOptions } from '../context.js';
 
@@ -26,7 +26,7 @@ export function registerTaskCommands(program: Command): void {
             next: task.implemented && enabled ? nextSlot(schedule, now) : null,
             implemented: task.implemented,
             enabled,
-            disruptive: task.disruptive,
+            disruptive: isDisruptive(task, policy),
             class: task.class,
             plannedIn: task.implemented ? null : task.plannedIn,
           };

@@ -71,7 +71,8 @@ export const indexRebuildTask: ImplementedTask<IndexRebuildResult> = {
   id: 'database.index_rebuild',
   title: 'Rebuild database indexes',
   implemented: true,
-  disruptive: false,
+  // A plain REINDEX blocks writes to the table: only inside a maintenance window.
+  disruptive: (policy) => !policy.database.index_rebuild.concurrent,
   class: 'maintenance',
   schedule: (policy) => toSchedule(policy.database.index_rebuild),
   resources: (policy) => orderedTables(policy.database.index_rebuild).map(({ table }) => `pg:${policy.targets.postgres.database}.${table}`),

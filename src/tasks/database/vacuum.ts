@@ -62,7 +62,8 @@ export const vacuumTask: ImplementedTask<VacuumResult> = {
   id: 'database.vacuum',
   title: 'Vacuum and analyze database tables',
   implemented: true,
-  disruptive: false,
+  // VACUUM FULL rewrites the table under an ACCESS EXCLUSIVE lock: only inside a maintenance window.
+  disruptive: (policy) => policy.database.vacuum.options.full,
   class: 'maintenance',
   schedule: (policy) => toSchedule(policy.database.vacuum),
   resources: (policy) => policy.database.vacuum.tables.map((t) => `pg:${policy.targets.postgres.database}.${t}`),
