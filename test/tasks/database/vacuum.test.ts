@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyGentleMaintenance, connectPostgres } from '../../../src/adapters/postgres.js';
 import { churn, flushStats, seedDemo } from '../../../src/demo/seed.js';
 import { DrydockError } from '../../../src/errors.js';
+import { isDisruptive } from '../../../src/engine/types.js';
 import type { PolicyInput } from '../../../src/policy/schema.js';
 import { vacuumTask, type VacuumResult } from '../../../src/tasks/database/vacuum.js';
 import { testContext, testPolicy } from '../../helpers/context.js';
@@ -235,6 +236,6 @@ describe('database.vacuum', () => {
     const policy = policyFor();
     expect(vacuumTask.schedule(policy)).toMatchObject({ kind: 'cron', expression: '0 3 * * *' });
     expect(vacuumTask.resources(policy)).toEqual([`pg:${db.name}.listings`, `pg:${db.name}.bookings`, `pg:${db.name}.messages`]);
-    expect(vacuumTask.disruptive).toBe(false);
+    expect(isDisruptive(vacuumTask, policy)).toBe(false);
   });
 });
