@@ -43,6 +43,8 @@ export interface PostgresBackupOptions {
   now?: () => Date;
   /** Retention recorded on the backup (overrides the kind's rule at expire time). */
   retentionMs?: number | undefined;
+  /** Range size for splitting big files between workers (a power of two; tests use small ones). */
+  rangeBytes?: number | undefined;
 }
 
 interface ServerFacts {
@@ -104,14 +106,14 @@ export function checkServerFacts(facts: ServerFacts, configuredDataDir: string):
   }
 }
 
-function splitTasks(abs: string, size: number, since: number | null, alwaysFromBlock: number, nextId: () => number): CopyTask[] {
+function splitTasks(abs: string, size: number, since: number | null, alwaysFromBlock: number, nextId: () => number, range: number): CopyTask[] {
   const segment = /\.(\d+)$/.exec(abs);
   const blockBase = segment ? Number(segment[1]) * RELSEG_BLOCKS : 0;
-  if (size <= RANGE_BYTES) return [{ id: nextId(), abs, offset: 0, length: -1, since, alwaysFromBlock, blockBase }];
+  if (size <= range) return [{ id: nextId(), abs, offset: 0, length: -1, since, alwaysFromBlock, blockBase }];
   const tasks: CopyTask[] = [];
-  for (let offset = 0; offset < size; offset += RANGE_BYTES) {
-    const last = offset + RANGE_BYTES >= size;
-    tasks.push({ id: nextId(), abs, offset, length: last ? -1 : RANGE_BYTES, since, alwaysFromBlock, blockBase });
+  for (let offset = 0; offset < size; offset += range) {
+    const last = offset + range >= size;
+    tasks.push({ id: nextId(), abs, offset, length: last ? -1 : range, since, alwaysFromBlock, blockBase });
   }
   return tasks;
 }
@@ -160,6 +162,8 @@ export async function runPostgresBackup(options: PostgresBackupOptions): Promise
     for (const f of parentChain[parentChain.length - 1]?.files ?? []) parentFiles.set(f.path, f);
     const since = parentRecord ? Number(parseLsn(parentRecord.startLsn)) : null;
 
+    const rangeBytes = options.rangeBytes ?? RANGE_BYTES;
+    if (rangeBytes < PAGE || (rangeBytes & (rangeBytes - 1)) !== 0) throw new DrydockError('CONFIG_INVALID', `range size ${rangeBytes} must be a power of two of at least 8192`);
     const startedAt = now();
     const id = newBackupId(repo, kind, startedAt);
     dir = backupDir(repo, id);
@@ -187,10 +191,10 @@ export async function runPostgresBackup(options: PostgresBackupOptions): Promise
       // Relation files that the parent holds are compared page by page with the parent's version
       // (exact, whatever changed the page, checksums on or off); the rest is copied whole.
       const paged = since !== null && f.relation && parent !== undefined;
-      let fileTasks = splitTasks(join(options.dataDirectory, f.path), f.size, paged ? since : null, paged ? Math.floor(parent.size / PAGE) : 0, nextId);
+      let fileTasks = splitTasks(join(options.dataDirectory, f.path), f.size, paged ? since : null, paged ? Math.floor(parent.size / PAGE) : 0, nextId, rangeBytes);
       if (paged) {
         for (const t of fileTasks) t.ref = referenceFor(parentChain, parentMaps, (bid) => backupDir(repo, bid), f.path, t.offset, t.length >= 0 ? t.offset + t.length : Number.MAX_SAFE_INTEGER);
-        if (fileTasks.some((t) => !t.ref)) fileTasks = splitTasks(join(options.dataDirectory, f.path), f.size, null, 0, nextId);
+        if (fileTasks.some((t) => !t.ref)) fileTasks = splitTasks(join(options.dataDirectory, f.path), f.size, null, 0, nextId, rangeBytes);
       }
       tasksByFile.set(f.path, fileTasks);
       tasks.push(...fileTasks);
@@ -304,6 +308,7 @@ export async function runPostgresBackup(options: PostgresBackupOptions): Promise
       files,
       dirs: listing.dirs,
       packs: packSizes.map((size, pack) => ({ pack, size })),
+      rangeBytes,
     };
     const manifestJson = JSON.stringify(manifest);
     writeFileAtomic(join(dir, 'manifest.json'), manifestJson);

@@ -1,6 +1,5 @@
-// Runs restore jobs (one file each) on worker threads, largest first. A job is "written" when the
-// worker moves on and "durable" when its asynchronous fsync returns; the restore completes only
-// when every file is durable.
+// Runs restore range jobs on worker threads, largest first, and hands each result (the range's
+// CRC-32C) back to the caller, which finishes a file once all its ranges are written.
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import { DrydockError } from '../errors.js';
@@ -20,61 +19,54 @@ export interface RestoreJobObject {
 
 export interface RestoreJob {
   id: number;
+  /** Index of the file in the caller's list. */
+  file: number;
   path: string;
   target: string;
-  mode: number;
-  crc: number;
-  size: number;
-  lastBackup: string;
-  owner?: { uid: number; gid: number } | undefined;
-  steps: Array<{ backup: string; kind: 'whole' | 'delta'; size: number; inline?: string | undefined; objects: RestoreJobObject[] }>;
+  /** The grid range this job owns: writes are clipped to [start, end). */
+  start: number;
+  end: number;
+  /** The CRC covers [start, crcEnd): the part of the range inside the final file size. */
+  crcEnd: number;
+  steps: Array<{ backup: string; kind: 'whole' | 'delta'; objects: RestoreJobObject[] }>;
 }
 
 interface Msg {
-  type: 'written' | 'durable' | 'error' | 'closed';
+  type: 'done' | 'error' | 'closed';
   id?: number;
+  crc?: number;
+  length?: number;
   message?: string;
   code?: string;
   validation?: boolean;
 }
 
-export async function runRestoreJobs(jobs: RestoreJob[], options: { workers: number; keyHex?: string | undefined; onDurable?: (job: RestoreJob) => void }): Promise<void> {
-  const queue = [...jobs].sort((a, b) => b.size - a.size);
+export async function runRestoreJobs(
+  jobs: RestoreJob[],
+  options: { workers: number; keyHex?: string | undefined; onDone: (job: RestoreJob, crc: number, length: number) => void },
+): Promise<void> {
+  const queue = [...jobs].sort((a, b) => b.crcEnd - b.start - (a.crcEnd - a.start));
   const byId = new Map(jobs.map((j) => [j.id, j]));
   const count = Math.max(1, Math.min(options.workers, jobs.length));
   const workers: Worker[] = [];
   const workerData = { zstdBindingPath: require.resolve('zstd-napi/binding.js'), hashWasmPath: require.resolve('hash-wasm'), key: options.keyHex };
-  let pendingDurable = jobs.length;
   let failed: Error | undefined;
 
   const runOne = () =>
     new Promise<void>((resolve, reject) => {
       const worker = new Worker(RESTORE_WORKER_SOURCE, { eval: true, workerData });
       workers.push(worker);
-      let inFlight = 0;
-      let closing = false;
       const next = () => {
         if (failed) return;
         const job = queue.shift();
-        if (job) {
-          inFlight++;
-          worker.postMessage({ type: 'job', job });
-        } else if (!closing) {
-          closing = true;
-          worker.postMessage({ type: 'close' });
-        }
-      };
-      const finishIfDone = () => {
-        if (closing && inFlight === 0) resolve();
+        if (job) worker.postMessage({ type: 'job', job });
+        else worker.postMessage({ type: 'close' });
       };
       worker.on('message', (msg: Msg) => {
-        if (msg.type === 'written') next();
-        else if (msg.type === 'durable') {
-          inFlight--;
-          pendingDurable--;
-          options.onDurable?.(byId.get(msg.id!)!);
-          finishIfDone();
-        } else if (msg.type === 'closed') finishIfDone();
+        if (msg.type === 'done') {
+          options.onDone(byId.get(msg.id!)!, msg.crc!, msg.length!);
+          next();
+        } else if (msg.type === 'closed') resolve();
         else if (msg.type === 'error') {
           const job = byId.get(msg.id ?? -1);
           const message = msg.message ?? 'restore failed';
@@ -91,8 +83,7 @@ export async function runRestoreJobs(jobs: RestoreJob[], options: { workers: num
       next();
     });
   try {
-    await Promise.all(Array.from({ length: count }, () => runOne()));
-    if (pendingDurable !== 0 && !failed) throw new Error(`${pendingDurable} restored file(s) not confirmed durable`);
+    if (jobs.length > 0) await Promise.all(Array.from({ length: count }, () => runOne()));
   } finally {
     await Promise.all(workers.map((w) => w.terminate()));
   }

@@ -1,8 +1,8 @@
 // The restore worker, plain JavaScript run with `new Worker(source, {eval: true})` (see
-// copy-worker-source.ts for why). Each job rebuilds one file: reads its stored objects from the
-// packs (SHA-256 checked), decrypts, decompresses, writes whole ranges or changed pages, truncates to
-// each step's size, checks the CRC-32C of the result, fchowns, then fsyncs asynchronously so the
-// disk writes back one file while the worker decompresses the next.
+// copy-worker-source.ts for why). Each job rebuilds one 64 MiB range of one file: reads the stored
+// objects from the packs (SHA-256 checked), decrypts, decompresses, writes the whole copy and then
+// every later delta (XOR pages applied onto the previous version), and returns the range's CRC-32C.
+// The main thread combines the ranges' CRCs, truncates, fchowns and fsyncs each file.
 export const RESTORE_WORKER_SOURCE = String.raw`
 const { parentPort, workerData } = require('node:worker_threads');
 const fs = require('node:fs');
@@ -65,23 +65,33 @@ function writeAll(fd, buf, position) {
   while (done < buf.length) done += fs.writeSync(fd, buf, done, buf.length - done, position + done);
 }
 
+// One range of one file: [j.start, j.end) of the grid range, all steps of the chain applied in
+// order (the whole copy, then each delta), writes clipped to the grid range so that workers on
+// neighbouring ranges never overlap. Returns the CRC-32C of [j.start, j.crcEnd).
 async function job(j) {
   if (!crc) crc = await createCRC32(0x82f63b78);
-  const fd = fs.openSync(j.target, 'w+', j.mode || 0o600);
-  let handedOff = false;
+  const fd = fs.openSync(j.target, 'r+');
   try {
-    const streamed = j.steps.length === 1;
+    let streamedBytes = 0;
+    let streamable = j.steps.length === 1 && j.steps[0].kind === 'whole' && j.steps[0].objects.length === 1 && (j.steps[0].objects[0].rawOffset || 0) === j.start;
     crc.init();
+    const clipWrite = (buf, position) => {
+      const a = Math.max(position, j.start), b = Math.min(position + buf.length, j.end);
+      if (b > a) writeAll(fd, buf.subarray(a - position, b - position), a);
+    };
     for (const step of j.steps) {
-      if (step.inline !== undefined) {
-        const content = Buffer.from(step.inline, 'base64');
-        writeAll(fd, content, 0);
-        if (streamed) crc.update(content);
-      } else if (step.kind === 'whole') {
+      if (step.kind === 'whole') {
         const objs = step.objects.slice().sort((a, b) => (a.rawOffset || 0) - (b.rawOffset || 0));
         for (const obj of objs) {
           let pos = obj.rawOffset || 0;
-          decode(readObject(obj, step.backup, j.path), (chunk) => { writeAll(fd, chunk, pos); if (streamed) crc.update(chunk); pos += chunk.length; });
+          decode(readObject(obj, step.backup, j.path), (chunk) => {
+            clipWrite(chunk, pos);
+            if (streamable) {
+              const take = Math.max(0, Math.min(chunk.length, j.crcEnd - pos));
+              if (take > 0) { crc.update(chunk.subarray(0, take)); streamedBytes += take; }
+            }
+            pos += chunk.length;
+          });
         }
       } else {
         for (const obj of step.objects) {
@@ -104,8 +114,8 @@ async function job(j) {
                 const got = fs.readSync(fd, prev, 0, PAGE, block * PAGE);
                 if (got < PAGE) prev.fill(0, got);
                 for (let i = 0; i < PAGE; i++) prev[i] ^= data[off + i];
-                writeAll(fd, prev, block * PAGE);
-              } else writeAll(fd, data.subarray(off, off + len), block * PAGE);
+                clipWrite(prev, block * PAGE);
+              } else clipWrite(data.subarray(off, off + len), block * PAGE);
               off += len;
               if (++inRun === count) { run++; inRun = 0; }
             }
@@ -113,34 +123,27 @@ async function job(j) {
           });
         }
       }
-      fs.ftruncateSync(fd, step.size);
     }
-    if (!streamed) {
-      for (let pos = 0; ; ) {
-        const n = fs.readSync(fd, readBuf, 0, readBuf.length, pos);
+    const length = j.crcEnd - j.start;
+    if (!streamable || streamedBytes !== length) {
+      crc.init();
+      for (let pos = j.start; pos < j.crcEnd; ) {
+        const n = fs.readSync(fd, readBuf, 0, Math.min(readBuf.length, j.crcEnd - pos), pos);
         if (n === 0) break;
         crc.update(readBuf.subarray(0, n));
         pos += n;
       }
     }
-    const got = parseInt(crc.digest('hex'), 16) >>> 0;
-    if (got !== j.crc >>> 0) throw new RestoreError('restored ' + j.path + ' does not match backup ' + j.lastBackup + ' (CRC-32C mismatch)');
-    if (j.owner) fs.fchownSync(fd, j.owner.uid, j.owner.gid);
-    handedOff = true;
-    fs.fsync(fd, (error) => {
-      fs.close(fd, () => {});
-      if (error) parentPort.postMessage({ type: 'error', id: j.id, message: 'fsync of ' + j.path + ' failed: ' + error.message, code: error.code });
-      else parentPort.postMessage({ type: 'durable', id: j.id });
-    });
+    return { crc: parseInt(crc.digest('hex'), 16) >>> 0, length };
   } finally {
-    if (!handedOff) fs.closeSync(fd);
+    fs.closeSync(fd);
   }
 }
 
 parentPort.on('message', (msg) => {
   if (msg.type === 'job') {
     job(msg.job).then(
-      () => parentPort.postMessage({ type: 'written', id: msg.job.id }),
+      (r) => parentPort.postMessage({ type: 'done', id: msg.job.id, crc: r.crc, length: r.length }),
       (error) => parentPort.postMessage({ type: 'error', id: msg.job.id, message: String(error && error.message || error), code: error && error.code, validation: error instanceof RestoreError }),
     );
   } else if (msg.type === 'close') {

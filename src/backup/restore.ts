@@ -5,6 +5,8 @@
 // partial directory, naming the backup and file.
 import { appendFileSync, chownSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+
+const PAGE = 8192;
 import cliProgress from 'cli-progress';
 import { DrydockError } from '../errors.js';
 import { packFileName } from './copy-pool.js';
@@ -13,7 +15,10 @@ import { backupForTime, newestBackup, resolveChain } from './chain.js';
 import { buildPgManifest } from './pg-manifest.js';
 import { backupDir, listBackups, openRepository, readManifest, type Repository, type RepositorySettings } from './repository.js';
 import { planRestore, type FilePlan } from './restore-plan.js';
-import { runRestoreJobs, type RestoreJob } from './restore-pool.js';
+import { runRestoreJobs, type RestoreJob, type RestoreJobObject } from './restore-pool.js';
+import { RANGE_BYTES } from './backup-postgres.js';
+import { crc32cCombine } from './crc32c.js';
+import { promises as fsp } from 'node:fs';
 import type { BackupManifest, BackupRecord } from './types.js';
 
 export interface RestoreOptions {
@@ -106,39 +111,98 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
   try {
     mkdirSync(options.to, { recursive: true, mode: 0o700 });
     for (const d of last.dirs) mkdirSync(join(options.to, d.path), { recursive: true, mode: d.mode || 0o700 });
-    const jobs: RestoreJob[] = plans.map((plan, id) => {
+    // Every file is created at its final size; each 64 MiB range of it is one job (the ranges of a
+    // big relation file restore in parallel), and a file is finished once all its ranges are in.
+    // The grid is the largest range size in the chain; smaller (power-of-two) ranges nest in it.
+    const grid = Math.max(...manifests.map((m) => m.rangeBytes ?? RANGE_BYTES));
+    const jobs: RestoreJob[] = [];
+    const pending = new Map<number, { left: number; parts: Array<{ start: number; crc: number; length: number }> }>();
+    const durable: Array<Promise<void>> = [];
+    const finish = (index: number) => {
+      const plan = plans[index]!;
+      const target = join(options.to, plan.file.path);
+      const parts = (pending.get(index)?.parts ?? []).sort((x, y) => x.start - y.start);
+      let crc = 0;
+      let length = 0;
+      for (const p of parts) {
+        crc = length === 0 ? p.crc : crc32cCombine(crc, p.crc, p.length);
+        length += p.length;
+      }
+      const inline = plan.steps.some((st) => st.entry.inline !== undefined);
+      if (!inline && crc >>> 0 !== plan.file.crc >>> 0) {
+        throw new DrydockError('VALIDATION_FAILED', `restored ${plan.file.path} does not match backup ${last.id} (CRC-32C mismatch)`, { details: { backup: last.id, file: plan.file.path } });
+      }
+      // Truncate (a later range may have written past the end), own, and make durable in the
+      // background on the thread pool while the workers go on with other files.
+      const made = (async () => {
+          const fh = await fsp.open(target, 'r+');
+          try {
+            await fh.truncate(plan.file.size);
+            if (options.owner) await fh.chown(options.owner.uid, options.owner.gid);
+            await fh.sync();
+          } finally {
+            await fh.close();
+          }
+          done += plan.file.size;
+          options.onProgress?.(done, total);
+          bar?.update(Math.floor(done / 1048576), { file: plan.file.path });
+      })();
+      made.catch(() => {}); // awaited below; this only keeps Node from calling it unhandled meanwhile
+      durable.push(made);
+    };
+    plans.forEach((plan, index) => {
       const target = join(options.to, plan.file.path);
       mkdirSync(dirname(target), { recursive: true, mode: 0o700 });
-      return {
-        id,
-        path: plan.file.path,
-        target,
-        mode: plan.file.mode || 0o600,
-        crc: plan.file.crc,
-        size: plan.file.size,
-        lastBackup: last.id,
-        owner: options.owner,
-        steps: plan.steps.map((step) => {
-          const id = manifests[step.backup]!.id;
-          return {
-            backup: id,
-            kind: step.entry.kind,
-            size: step.entry.size,
-            inline: step.entry.inline,
-            objects: step.entry.objects.map((o) => ({ packPath: join(backupDir(repo, id), packFileName(o.pack)), offset: o.offset, length: o.length, sha256: o.sha256, rawOffset: o.rawOffset, blocks: o.blocks, xorBelow: o.xorBelow })),
-          };
-        }),
-      };
+      const inline = plan.steps.find((st) => st.entry.inline !== undefined);
+      if (inline) {
+        writeFileSync(target, Buffer.from(inline.entry.inline!, 'base64'), { mode: plan.file.mode || 0o600 });
+        pending.set(index, { left: 0, parts: [] });
+        return;
+      }
+      const fd = openSync(target, 'w', plan.file.mode || 0o600);
+      closeSync(fd);
+      const ranges = Math.ceil(plan.file.size / grid);
+      const rangeJobs: RestoreJob[] = [];
+      for (let r = 0; r < ranges; r++) {
+        const start = r * grid;
+        rangeJobs.push({ id: jobs.length + r, file: index, path: plan.file.path, target, start, end: start + grid, crcEnd: Math.min(start + grid, plan.file.size), steps: [] });
+      }
+      for (const step of plan.steps) {
+        const id = manifests[step.backup]!.id;
+        const byRange = new Map<number, RestoreJobObject[]>();
+        for (const o of step.entry.objects) {
+          const first = o.blocks?.[0]?.[0];
+          const at = o.blocks ? (first ?? 0) * PAGE : (o.rawOffset ?? 0);
+          const r = Math.floor(at / grid);
+          if (r >= ranges) continue; // past the final size
+          const list = byRange.get(r) ?? [];
+          list.push({ packPath: join(backupDir(repo, id), packFileName(o.pack)), offset: o.offset, length: o.length, sha256: o.sha256, rawOffset: o.rawOffset, blocks: o.blocks, xorBelow: o.xorBelow });
+          byRange.set(r, list);
+        }
+        for (const [r, objects] of byRange) rangeJobs[r]!.steps.push({ backup: id, kind: step.entry.kind, objects });
+      }
+      jobs.push(...rangeJobs);
+      pending.set(index, { left: rangeJobs.length, parts: [] });
     });
+    for (const [index, p] of pending) if (p.left === 0) finish(index);
+    let mismatch: unknown;
     await runRestoreJobs(jobs, {
       workers: Math.max(1, options.repository.processes),
       keyHex: repo.key?.toString('hex'),
-      onDurable: (job) => {
-        done += job.size;
-        options.onProgress?.(done, total);
-        bar?.update(Math.floor(done / 1048576), { file: job.path });
+      onDone: (job, crc, length) => {
+        const p = pending.get(job.file)!;
+        p.parts.push({ start: job.start, crc, length });
+        if (--p.left === 0) {
+          try {
+            finish(job.file);
+          } catch (error) {
+            mismatch ??= error;
+          }
+        }
       },
     });
+    await Promise.all(durable);
+    if (mismatch) throw mismatch;
     // PostgreSQL's own manifest of what was restored, so `pg_verifybackup` can check this directory.
     writeFileSync(join(options.to, 'backup_manifest'), buildPgManifest(last.files, { timeline: target.timeline, startLsn: chainRecords[chainRecords.length - 1]!.startLsn, endLsn: target.stopLsn }));
     writeRecoverySettings(options, target);

@@ -36,6 +36,8 @@ export interface BackupManifest {
   files: ManifestFile[];
   dirs: Array<{ path: string; mode: number }>;
   packs: Array<{ pack: number; size: number }>;
+  /** Files larger than this were split into ranges of this size (64 MiB when absent). */
+  rangeBytes?: number;
 }
 
 export interface TableFigure {

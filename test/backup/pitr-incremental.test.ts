@@ -39,11 +39,12 @@ describe('incremental backups and point-in-time recovery', () => {
   }
 
   it('stores only changed pages, and the chain restores to an identical database', async () => {
-    const full = await runPostgresBackup(fx.backupOptions('full'));
+    // 1 MiB ranges: the 7 MiB listings heap is split between the workers and restored range by range.
+    const full = await runPostgresBackup({ ...fx.backupOptions('full'), rangeBytes: 1 << 20 });
     // 1% of listings rows updated (a contiguous range) and rows appended to messages.
     await fx.cluster.query('UPDATE listings SET price = price + 1 WHERE id <= 1000');
     await fx.cluster.query(`INSERT INTO messages (body) SELECT repeat(md5(g::text), 3) FROM generate_series(1, 200) g`);
-    const inc1 = await runPostgresBackup(fx.backupOptions('incremental'));
+    const inc1 = await runPostgresBackup({ ...fx.backupOptions('incremental'), rangeBytes: 1 << 20 });
     expect(inc1.kind).toBe('incremental');
     expect(inc1.parent).toBe(full.id);
     const [rel] = await fx.cluster.query<{ bytes: string }>(`SELECT pg_relation_size('listings') AS bytes`);
@@ -54,13 +55,19 @@ describe('incremental backups and point-in-time recovery', () => {
 
     // 1% spread over the whole table, then a second incremental on top of the first.
     await fx.cluster.query('UPDATE listings SET title = upper(title) WHERE id % 100 = 7');
+    // The default 64 MiB ranges on top of 1 MiB ones: the restore grid nests them.
     const inc2 = await runPostgresBackup(fx.backupOptions('incremental'));
+    expect(inc2.storedSize).toBeLessThan(tableBytes * 0.05);
     expect(inc2.chain).toEqual([full.id, inc1.id, inc2.id]);
 
     const client = await fx.cluster.client();
     const source = await tableFigures(client, ['listings', 'messages']);
     await client.end();
     expect(inc2.tables).toEqual(source);
+
+    // The chain full + inc1 alone restores on a 1 MiB grid (several jobs per file, CRCs combined).
+    const small = await restoreBackup({ repository: fx.repository, backupId: inc1.id, to: join(fx.work, 'restored-inc1'), restoreCommand: fx.restoreCommand });
+    expect(small.chain).toEqual([full.id, inc1.id]);
 
     const to = join(fx.work, 'restored-inc');
     const result = await restoreBackup({ repository: fx.repository, to, restoreCommand: fx.restoreCommand, owner: owner(), targetImmediate: true, settings: { archive_mode: 'off' } });
