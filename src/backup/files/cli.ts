@@ -14,13 +14,12 @@ import { DrydockError } from '../../errors.js';
 import type { Policy } from '../../policy/schema.js';
 import { openRepository, type Repository } from '../repository.js';
 import { repositorySettings } from '../settings.js';
-import { checkRedisBackups } from '../redis/integrity.js';
 import { describeComparison } from '../redis/key-counts.js';
 import { listRedisBackups, type RedisBackupRecord } from '../redis/rdb-store.js';
 import { restoreRedisBackupToFile, restoreTestRedisBackup } from '../redis/restore-test.js';
 import { openBlobStore } from './blob-store.js';
 import { listConfigVersions, restoreConfigVersion } from './config-versions.js';
-import { checkFileBackups } from './integrity.js';
+import { checkRedisAndFileBackups } from './integrity.js';
 import { listSnapshotIds, readSnapshot, restoreSnapshot } from './snapshot.js';
 
 export interface FilesCliIo {
@@ -147,9 +146,7 @@ export function registerFilesBackupCommands(parent: Command, open: () => Policy 
     .description('re-read every Redis backup part and every file-backup blob and check it against its checksum')
     .action(async () => {
       const repo = repository(await open());
-      const redisReport = checkRedisBackups(repo);
-      const filesReport = checkFileBackups(repo);
-      const problems = [...redisReport.problems, ...filesReport.problems];
+      const { redis: redisReport, files: filesReport, problems } = checkRedisAndFileBackups(repo);
       for (const p of problems) io.out(`DAMAGED ${p.backup} ${p.file}: ${p.problem}`);
       io.out(
         `${redisReport.backups} Redis backup(s), ${filesReport.snapshots} upload snapshot(s), ${filesReport.histories} configuration file history(ies), ${filesReport.blobs} blob(s): ${problems.length ? `${problems.length} problem(s)` : 'all good'}`,

@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { IntegrityProblem } from '../integrity.js';
 import type { Repository } from '../repository.js';
+import { checkRedisBackups, type RedisIntegrityReport } from '../redis/integrity.js';
 import { openBlobStore, readBlob, type BlobStore } from './blob-store.js';
 import { readAllHistories } from './config-versions.js';
 import { listSnapshotIds, readSnapshot } from './snapshot.js';
@@ -65,4 +66,11 @@ export function checkFileBackups(repo: Repository): FilesIntegrityReport {
   }
   checkBlobs(config, configUsers, 'files/config', report);
   return report;
+}
+
+/** Both checks of this area at once, for the daily integrity check: Redis backups and file backups. */
+export function checkRedisAndFileBackups(repo: Repository): { redis: RedisIntegrityReport; files: FilesIntegrityReport; problems: IntegrityProblem[] } {
+  const redis = checkRedisBackups(repo);
+  const files = checkFileBackups(repo);
+  return { redis, files, problems: [...redis.problems, ...files.problems] };
 }

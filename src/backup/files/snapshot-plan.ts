@@ -74,3 +74,26 @@ export function snapshotTime(id: string): string {
 export function timeStamp(at: Date): string {
   return at.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, '').replace('T', '-');
 }
+
+/**
+ * Pure: the files a post-backup restore check restores: files read this time first (new or changed,
+ * the ones whose blobs were just written), then others spread evenly over the snapshot, within a
+ * count and a byte budget.
+ */
+export function restoreSample(entries: readonly SnapshotEntry[], readPaths: ReadonlySet<string>, maxFiles: number, maxBytes: number): string[] {
+  const files = entries.filter((e) => e.type === 'file');
+  const fresh = files.filter((e) => readPaths.has(e.path));
+  const rest = files.filter((e) => !readPaths.has(e.path));
+  const step = rest.length > maxFiles ? rest.length / maxFiles : 1;
+  const spread: SnapshotEntry[] = [];
+  for (let i = 0; i < rest.length && spread.length < maxFiles; i += step) spread.push(rest[Math.floor(i)]!);
+  const out: string[] = [];
+  let bytes = 0;
+  for (const e of [...fresh, ...spread]) {
+    if (out.length >= maxFiles) break;
+    if (bytes + e.size > maxBytes && out.length > 0) continue;
+    out.push(e.path);
+    bytes += e.size;
+  }
+  return out;
+}

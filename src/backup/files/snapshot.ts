@@ -33,6 +33,8 @@ export interface SnapshotStats {
   newStoredBytes: number;
   /** Special files (sockets, fifos, devices) left out. */
   skipped: string[];
+  /** Paths of the files read this time (new or changed), up to 1000. */
+  readPaths: string[];
 }
 
 export interface SnapshotManifest {
@@ -133,7 +135,7 @@ export async function takeSnapshot(repo: Repository, options: TakeSnapshotOption
     const id = newSnapshotId(store, options.at);
     const writer = new BlobWriter(store);
     const entries: SnapshotEntry[] = [];
-    const stats: SnapshotStats = { files: 0, dirs: 0, symlinks: 0, bytes: 0, readFiles: 0, readBytes: 0, reusedFiles: 0, newBlobs: 0, newStoredBytes: 0, skipped: [] };
+    const stats: SnapshotStats = { files: 0, dirs: 0, symlinks: 0, bytes: 0, readFiles: 0, readBytes: 0, reusedFiles: 0, newBlobs: 0, newStoredBytes: 0, skipped: [], readPaths: [] };
     const dirsToVisit: string[] = [''];
     while (dirsToVisit.length) {
       const dir = dirsToVisit.shift()!;
@@ -176,6 +178,7 @@ export async function takeSnapshot(repo: Repository, options: TakeSnapshotOption
             entries.push({ ...base, type: 'file', size: stored.size, ino: st.ino, sha256: stored.sha256, chunks: stored.chunks });
             stats.readFiles++;
             stats.readBytes += stored.size;
+            if (stats.readPaths.length < 1000) stats.readPaths.push(item.rel);
           }
           stats.files++;
           stats.bytes += entries[entries.length - 1]!.size;

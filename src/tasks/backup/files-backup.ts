@@ -9,7 +9,11 @@ import { openRepository, type Repository } from '../../backup/repository.js';
 import { durationMs, repositorySettings } from '../../backup/settings.js';
 import { hasBlob, openBlobStore } from '../../backup/files/blob-store.js';
 import { listConfigVersions, versionConfigFiles, type ConfigFileResult } from '../../backup/files/config-versions.js';
-import { expireSnapshots, listSnapshotIds, readSnapshot, takeSnapshot, type SnapshotManifest } from '../../backup/files/snapshot.js';
+import { expireSnapshots, listSnapshotIds, readSnapshot, restoreSnapshot, takeSnapshot, type SnapshotManifest } from '../../backup/files/snapshot.js';
+import { restoreSample } from '../../backup/files/snapshot-plan.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { storeUsage } from '../../backup/files/usage.js';
 
 function mib(bytes: number): string {
@@ -73,6 +77,18 @@ async function validateUploads(ctx: TaskContext, manifest: SnapshotManifest): Pr
     const back = readSnapshot(store, manifest.id);
     const missing = back.entries.flatMap((e) => (e.chunks ?? []).filter((c) => !hasBlob(store, c)).map((c) => `${e.path} (blob ${c})`));
     checks.push({ name: 'manifest reads back', ok: back.entries.length === manifest.entries.length, detail: `${back.entries.length} entries` });
+    const sample = restoreSample(back.entries, new Set(manifest.stats.readPaths ?? []), 32, 64 * 1048576);
+    if (sample.length) {
+      const scratch = mkdtempSync(join(tmpdir(), 'drydock-uploads-check-'));
+      try {
+        const r = await restoreSnapshot(repo, manifest.id, join(scratch, 'out'), { paths: sample });
+        checks.push({ name: 'sample restore', ok: r.files === sample.length, detail: `${r.files} file(s), ${r.bytes} bytes restored and matched their SHA-256` });
+      } catch (error) {
+        checks.push({ name: 'sample restore', ok: false, detail: (error as Error).message });
+      } finally {
+        rmSync(scratch, { recursive: true, force: true });
+      }
+    }
     checks.push({ name: 'every blob present', ok: missing.length === 0, detail: missing.length ? `missing: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''}` : `${new Set(back.entries.flatMap((e) => e.chunks ?? [])).size} blob(s)` });
   } catch (error) {
     checks.push({ name: 'manifest reads back', ok: false, detail: (error as Error).message });

@@ -1,6 +1,6 @@
 // Pure decisions of the file backups.
 import { describe, expect, it } from 'vitest';
-import { canReuse, isSafeRelativePath, referencedBlobs, selectEntries, snapshotTime, unreferencedBlobs, type SnapshotEntry } from '../../../src/backup/files/snapshot-plan.js';
+import { canReuse, isSafeRelativePath, referencedBlobs, restoreSample, selectEntries, snapshotTime, unreferencedBlobs, type SnapshotEntry } from '../../../src/backup/files/snapshot-plan.js';
 import { decideConfigVersion, keptConfigVersions, type ConfigVersion } from '../../../src/backup/files/config-versions.js';
 
 const prev: SnapshotEntry = { path: 'a.jpg', type: 'file', mode: 0o644, mtimeMs: 1_000_000, size: 10, ino: 7, sha256: 'ff', chunks: ['c1'] };
@@ -58,5 +58,22 @@ describe('configuration versions', () => {
   it('keeps every version with versioning, only the newest without', () => {
     expect(keptConfigVersions([v(1, 'a'), v(2, 'b')], true)).toHaveLength(2);
     expect(keptConfigVersions([v(1, 'a'), v(2, 'b')], false).map((x) => x.version)).toEqual([2]);
+  });
+});
+
+describe('sample restore after a snapshot', () => {
+  const file = (path: string, size: number): SnapshotEntry => ({ path, type: 'file', mode: 0o644, mtimeMs: 0, size });
+  const entries = [{ ...file('d', 0), type: 'dir' as const }, ...Array.from({ length: 100 }, (_, i) => file(`d/f${i}`, 10))];
+  it('takes the files read this time first, then spreads over the rest', () => {
+    const sample = restoreSample(entries, new Set(['d/f50', 'd/f99']), 5, 1000);
+    expect(sample.slice(0, 2)).toEqual(['d/f50', 'd/f99']);
+    expect(sample).toHaveLength(5);
+    // The other 98 files, 5 taken evenly: every 19.6th.
+    expect(sample.slice(2)).toEqual(['d/f0', 'd/f19', 'd/f39']);
+  });
+  it('keeps within the byte budget but always restores at least one file', () => {
+    expect(restoreSample([file('big', 10_000), file('small', 10)], new Set(), 10, 100)).toEqual(['big']);
+    expect(restoreSample([file('a', 60), file('b', 60), file('c', 30)], new Set(), 10, 100)).toEqual(['a', 'c']);
+    expect(restoreSample([], new Set(), 10, 100)).toEqual([]);
   });
 });

@@ -195,6 +195,7 @@ describe('backup.files.user_uploads task', () => {
     expect(manifest.stats.files).toBe(6);
     const validation = await userUploadsBackupTask.validate(ctx, manifest);
     expect(validation.ok, JSON.stringify(validation.checks)).toBe(true);
+    expect(validation.checks.find((c) => c.name === 'sample restore')?.detail).toMatch(/^6 file\(s\), \d+ bytes restored and matched/);
     expect(ctx.figures['uploads_backup.files']).toEqual({ value: 6, unit: 'files' });
     expect(ctx.findStep('expire upload snapshots')?.ok).toBe(true);
     expect(userUploadsBackupTask.schedule(policy)).toMatchObject({ kind: 'cron' });

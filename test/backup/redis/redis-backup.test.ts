@@ -115,6 +115,41 @@ describe('cache.backup task', () => {
   });
 });
 
+describe('encryption and least privilege', () => {
+  it('stores the RDB encrypted in an encrypted repository and restore-tests it', async () => {
+    const settings = repoSettings('enc-repo', { encryptionKey: 'a passphrase for the repository' });
+    const record = await runRedisBackup({ repository: settings, target: { host: '127.0.0.1', port: diskBased.port } });
+    expect(record.encrypted).toBe(true);
+    const stored = readFileSync(join(redisBackupDir(openRepository(settings), record.id), RDB_FILE));
+    // A zstd frame starts with 28 b5 2f fd; an encrypted one with a random IV.
+    expect(stored.subarray(0, 4).toString('hex')).not.toBe('28b52ffd');
+    const test = await restoreTestRedisBackup(openRepository(settings), record);
+    expect(test.ok).toBe(true);
+  });
+
+  it('a user without the replication commands gets a hint naming them; with them the backup works', async () => {
+    const server = await startRedis(['--repl-diskless-sync-delay', '0']);
+    try {
+      const admin = await connectRedis({ host: '127.0.0.1', port: server.port });
+      await admin.command(['ACL', 'SETUSER', 'reader', 'on', '>reader-pw', '~*', '+info']);
+      await admin.command(['ACL', 'SETUSER', 'backup', 'on', '>backup-pw', '+info', '+psync', '+replconf', '+sync']);
+      await admin.command(['SET', 'x', '1']);
+      await admin.close();
+      const env = { R_PW: 'reader-pw', B_PW: 'backup-pw' };
+      const error = await runRedisBackup({
+        repository: repoSettings('acl-repo'),
+        target: { host: '127.0.0.1', port: server.port, username: 'reader', password: { env: 'R_PW' } },
+        env,
+      }).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'TARGET_AUTH_FAILED', hint: expect.stringContaining('+psync +replconf +sync') });
+      const record = await runRedisBackup({ repository: repoSettings('acl-repo'), target: { host: '127.0.0.1', port: server.port, username: 'backup', password: { env: 'B_PW' } }, env });
+      expect(record.keyspaceAfter).toEqual({ '0': { keys: 1, expires: 0 } });
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
 describe('failures', () => {
   it('a wrong password fails with TARGET_AUTH_FAILED, lists nothing and records a failed attempt', async () => {
     const settings = repoSettings('auth-repo');
