@@ -27,6 +27,9 @@ export function assessReplication(info: Record<string, string>, options: { maxLa
   for (const [key, value] of Object.entries(info)) {
     if (!/^slave\d+$/.test(key)) continue;
     const f = parseInfoFields(value);
+    // A backup taking a snapshot over PSYNC (cache.backup) shows up as a replica with port 0 in
+    // wait_bgsave; it is not a replica of the platform and must not fail the check.
+    if (f.port === '0') continue;
     const name = `${f.ip ?? '?'}:${f.port ?? '?'}`;
     const lag = f.lag === undefined ? null : Number(f.lag);
     const state = f.state ?? 'unknown';
@@ -42,7 +45,8 @@ export function assessReplication(info: Record<string, string>, options: { maxLa
     }
   }
   const problems = replicas.filter((r) => !r.ok).map((r) => r.problem!);
-  if (role === 'master' && replicas.length === 0) problems.push('no replica is connected');
+  // With no replica named in the policy, a lone primary is a valid set-up, not a failure.
+  if (role === 'master' && replicas.length === 0 && options.expected.length > 0) problems.push('no replica is connected');
   if (role !== 'master' && role !== 'unknown') problems.push(`target is a ${role}, not a primary (master_link_status ${info.master_link_status ?? 'unknown'})`);
   return { role, replicas, ok: problems.length === 0, problems };
 }

@@ -19,6 +19,11 @@ describe('assessReplication', () => {
     const a = assessReplication({ role: 'master', master_repl_offset: '0' }, { maxLagMs: 5000, expected: ['10.0.0.3:6380'] });
     expect(a.problems).toContain('replica 10.0.0.3:6380 is not connected');
   });
+  it('ignores a backup snapshot connection (port 0, wait_bgsave) and accepts a lone primary when no replica is expected', () => {
+    const backup = { role: 'master', master_repl_offset: '0', slave0: 'ip=127.0.0.1,port=0,state=wait_bgsave,offset=0,lag=0' };
+    expect(assessReplication(backup, { maxLagMs: 5000, expected: [] })).toMatchObject({ ok: true, replicas: [], problems: [] });
+    expect(assessReplication(backup, { maxLagMs: 5000, expected: ['10.0.0.3:6380'] }).problems).toEqual(['replica 10.0.0.3:6380 is not connected']);
+  });
   it('accepts a replica online under max lag', () => {
     const a = assessReplication({ role: 'master', slave0: 'ip=h,port=1,state=online,offset=0,lag=1' }, { maxLagMs: 5000, expected: ['h:1'] });
     expect(a.ok).toBe(true);
