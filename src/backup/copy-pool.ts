@@ -91,22 +91,32 @@ export async function runCopyTasks(tasks: CopyTask[], options: CopyPoolOptions):
     new Promise<void>((resolve, reject) => {
       const worker = new Worker(COPY_WORKER_SOURCE, { eval: true, workerData: { ...workerData, packPath: join(options.dir, packFileName(index)) } });
       workers.push(worker);
-      let current: CopyTask | undefined;
+      // Two tasks in flight per worker, so a worker never idles waiting for the main thread to
+      // hand it the next small file.
+      const inFlight = new Map<number, CopyTask>();
+      let finishing = false;
       const next = () => {
         if (options.signal?.aborted) {
           reject(new DrydockError('ABORTED', 'backup aborted'));
           return;
         }
-        current = queue.shift();
-        if (current) worker.postMessage({ type: 'task', task: current });
-        else worker.postMessage({ type: 'finish' });
+        const task = queue.shift();
+        if (task) {
+          inFlight.set(task.id, task);
+          worker.postMessage({ type: 'task', task });
+        } else if (inFlight.size === 0 && !finishing) {
+          finishing = true;
+          worker.postMessage({ type: 'finish' });
+        }
       };
       worker.on('message', (msg: WorkerMessage) => {
-        if (msg.type === 'result' && msg.result && current) {
+        if (msg.type === 'result' && msg.result) {
           const r = msg.result;
+          const task = inFlight.get(r.id)!;
+          inFlight.delete(r.id);
           const result: CopyResult = { ...r, object: r.object ? { ...r.object, pack: index } : null };
           results.set(r.id, result);
-          options.onResult?.(result, current);
+          options.onResult?.(result, task);
           next();
         } else if (msg.type === 'finished') {
           packSizes[index] = msg.size ?? 0;
@@ -114,13 +124,15 @@ export async function runCopyTasks(tasks: CopyTask[], options: CopyPoolOptions):
           resolve();
         } else if (msg.type === 'error') {
           const hint = msg.code === 'ENOSPC' ? 'the repository disk is full; free space or move the repository (backup.repository.path)' : undefined;
-          reject(new DrydockError('EXEC_FAILED', `copying ${current?.abs ?? 'pack'} failed: ${msg.message}`, { hint, details: { code: msg.code } }));
+          const failedTask = msg.id !== undefined ? inFlight.get(msg.id) : undefined;
+          reject(new DrydockError('EXEC_FAILED', `copying ${failedTask?.abs ?? 'pack'} failed: ${msg.message}`, { hint, details: { code: msg.code } }));
         }
       });
       worker.on('error', reject);
       worker.on('exit', (code) => {
         if (code !== 0) reject(new Error(`copy worker exited with code ${code}`));
       });
+      next();
       next();
     });
 
