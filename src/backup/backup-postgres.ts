@@ -196,6 +196,12 @@ export async function runPostgresBackup(options: PostgresBackupOptions): Promise
         for (const t of fileTasks) t.ref = referenceFor(parentChain, parentMaps, (bid) => backupDir(repo, bid), f.path, t.offset, t.length >= 0 ? t.offset + t.length : Number.MAX_SAFE_INTEGER);
         if (fileTasks.some((t) => !t.ref)) fileTasks = splitTasks(join(options.dataDirectory, f.path), f.size, null, 0, nextId, rangeBytes);
       }
+      if (!paged && facts.dataChecksums && f.relation) {
+        for (const t of fileTasks) {
+          t.checkPages = true;
+          t.startLsn = Number(parseLsn(startLsn));
+        }
+      }
       tasksByFile.set(f.path, fileTasks);
       tasks.push(...fileTasks);
       total += f.size;
@@ -207,15 +213,18 @@ export async function runPostgresBackup(options: PostgresBackupOptions): Promise
 
     let done = 0;
     let torn = 0;
+    const corrupt: Array<{ path: string; block: number }> = [];
+    const pathByAbs = new Map(listing.files.map((f) => [join(options.dataDirectory, f.path), f.path]));
     const { results, packSizes } = await runCopyTasks(order, {
       workers: options.repository.processes,
       level: options.repository.level,
       dir,
       keyHex: repo.key?.toString('hex'),
       signal: options.signal,
-      onResult: (r: CopyResult) => {
+      onResult: (r: CopyResult, task: CopyTask) => {
         done += r.size;
         torn += r.torn ?? 0;
+        for (const block of r.badPages ?? []) corrupt.push({ path: pathByAbs.get(task.abs) ?? task.abs, block });
         options.onProgress?.(done, total);
       },
     });
@@ -345,10 +354,12 @@ export async function runPostgresBackup(options: PostgresBackupOptions): Promise
       tables,
       database: options.database,
       ...(options.retentionMs === undefined ? {} : { retentionMs: options.retentionMs }),
+      ...(facts.dataChecksums && kind === 'full' ? { pageChecksums: { verified: true, corrupt: corrupt.slice(0, 100), corruptCount: corrupt.length } } : {}),
     };
     // The catalog entry is the commit point: written last, fsynced, renamed into place.
     writeCatalogEntry(repo, record);
     recordAttempt(repo, { at: record.stoppedAt, kind, ok: true, id, storedSize });
+    for (const c of corrupt.slice(0, 20)) log(`page checksum failure: ${c.path} block ${c.block} (copied as is; the database itself holds a damaged page)`);
     if (torn > 0) log(`${torn} page(s) were being written while read; kept as read, WAL replay repairs them`);
     log(`backup ${id} (${kind}) done: ${files.length} files, ${readBytes} bytes read, ${storedSize} stored`);
     return record;

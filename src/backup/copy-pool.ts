@@ -24,6 +24,10 @@ export interface CopyTask {
   blockBase: number;
   /** Exact mode: the parent's version of this range, compared page by page (see reference.ts). */
   ref?: Reference | undefined;
+  /** Verify PostgreSQL page checksums while copying (relation files of a cluster with data checksums). */
+  checkPages?: boolean;
+  /** The backup's start LSN: a page newer than this may be mid-write, not corrupt. */
+  startLsn?: number;
 }
 
 export interface StoredObject {
@@ -45,6 +49,8 @@ export interface CopyResult {
   torn?: number;
   /** Set in exact mode: pages below this block number are stored XOR the parent page. */
   xorBelow?: number;
+  /** Blocks whose page checksum failed twice with an LSN older than the backup start: corruption. */
+  badPages?: number[];
 }
 
 export interface CopyPoolOptions {

@@ -195,6 +195,7 @@ async function handle(task) {
     let sink = null;
     const blocks = [];
     let torn = 0;
+    const badPages = [];
     let pos = task.offset;
     const limit = task.length < 0 ? Infinity : task.offset + task.length;
     // Exact mode: the parent's bytes for this range, up to the parent's size.
@@ -211,6 +212,22 @@ async function handle(task) {
       const data = inBuf.subarray(0, n);
       crcHasher.update(data);
       if (!pages) {
+        if (task.checkPages) {
+          // PostgreSQL page checksums, as pgBackRest checks them. A failing page whose LSN is at or
+          // after the backup start is being written now (WAL replay restores it); otherwise it is
+          // read again once, and reported only if it still fails: a torn read is not corruption.
+          for (let off = 0; off + PAGE <= n; off += PAGE) {
+            const block = (pos + off) / PAGE;
+            if (checksumOk(data, off, task.blockBase + block)) continue;
+            const lsn = data.readUInt32LE(off) * 4294967296 + data.readUInt32LE(off + 4);
+            if (lsn >= task.startLsn) continue;
+            const again = Buffer.allocUnsafe(PAGE);
+            const got = fs.readSync(fd, again, 0, PAGE, pos + off);
+            const lsn2 = got === PAGE ? again.readUInt32LE(0) * 4294967296 + again.readUInt32LE(4) : 0;
+            if (got === PAGE && (lsn2 >= task.startLsn || checksumOk(again, 0, task.blockBase + block))) continue;
+            badPages.push(block);
+          }
+        }
         if (!sink) { sink = makeSink(); cctx.reset(zstd.ResetDirective.sessionOnly); }
         compressInto(sink, data, false);
       } else {
@@ -263,7 +280,7 @@ async function handle(task) {
       object = sink.finish();
     }
     const crc = parseInt(crcHasher.digest('hex'), 16) >>> 0;
-    return { id: task.id, size: pos - task.offset, crc, object, blocks: pages ? blocks : undefined, torn, xorBelow: task.ref ? Math.floor(task.ref.size / PAGE) : undefined };
+    return { id: task.id, size: pos - task.offset, crc, object, blocks: pages ? blocks : undefined, torn, badPages, xorBelow: task.ref ? Math.floor(task.ref.size / PAGE) : undefined };
   } finally {
     fs.closeSync(fd);
   }

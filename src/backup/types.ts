@@ -45,6 +45,8 @@ export interface TableFigure {
   rows: number;
   /** Order-independent sum of 60-bit slices of md5(row text): a content checksum of the table. */
   checksum: string;
+  /** Set when the table could not be read at backup time (then rows is -1). */
+  error?: string;
 }
 
 export interface BackupRecord {
@@ -77,6 +79,8 @@ export interface BackupRecord {
   /** Row counts and content checksums of the verified tables, taken right after the backup. */
   tables: TableFigure[];
   database: string;
+  /** Full backups of clusters with data checksums: PostgreSQL page checksums verified while copying. */
+  pageChecksums?: { verified: true; corrupt: Array<{ path: string; block: number }>; corruptCount: number };
   /** Retention chosen by the task that took it (database.backup keeps its own 30 days); else by kind. */
   retentionMs?: number;
 }

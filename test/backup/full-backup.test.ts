@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { pageChecksumOk } from '../../src/backup/page-checksum.js';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -69,8 +69,25 @@ describe('full physical backup', () => {
     expect(pageChecksumOk(page, 0)).toBe(false);
   });
 
+  it('reports a damaged data page (page checksum) by file and block, and still completes', async () => {
+    const [row] = await fx.cluster.query<{ p: string }>(`SELECT pg_relation_filepath('bookings') AS p`);
+    fx.cluster.stop();
+    const file = join(fx.cluster.dataDir, row!.p);
+    const data = readFileSync(file);
+    data[8192 * 3 + 4000] = data[8192 * 3 + 4000]! ^ 0x10; // block 3
+    writeFileSync(file, data);
+    fx.cluster.start();
+    const record = await runPostgresBackup(fx.backupOptions('full'));
+    expect(record.pageChecksums).toEqual({ verified: true, corrupt: [{ path: row!.p, block: 3 }], corruptCount: 1 });
+    expect(record.tables.find((t) => t.table === 'bookings')!.error).toMatch(/invalid page in block 3/);
+    data[8192 * 3 + 4000] = data[8192 * 3 + 4000]! ^ 0x10;
+    fx.cluster.stop();
+    writeFileSync(file, data);
+    fx.cluster.start();
+  });
+
   it('restores into a cluster that starts and holds the data', async () => {
-    const [record] = listBackups(openRepository(fx.repository));
+    const record = listBackups(openRepository(fx.repository)).at(-1);
     const to = join(fx.work, 'restored');
     await restoreBackup({ repository: fx.repository, backupId: record!.id, to, restoreCommand: fx.restoreCommand, owner: owner(), targetImmediate: true, settings: { archive_mode: 'off' } });
     const r = await PgCluster.adopt(to, fx.work);

@@ -66,6 +66,14 @@ async function validateBackup(ctx: TaskContext, record: BackupRecord): Promise<V
     { name: 'WAL archived', ok: missing.length === 0, detail: missing.length ? `missing ${missing.join(', ')}` : `${needed.length} segment(s) from ${record.walStart}` },
     { name: 'stored something', ok: record.storedSize > 0 || record.kind === 'incremental', detail: `${record.storedSize} bytes` },
   ];
+  if (record.pageChecksums) {
+    const bad = record.pageChecksums.corrupt;
+    checks.push({
+      name: 'PostgreSQL page checksums',
+      ok: record.pageChecksums.corruptCount === 0,
+      detail: record.pageChecksums.corruptCount === 0 ? 'every data page verified' : `${record.pageChecksums.corruptCount} damaged page(s) in the database: ${bad.slice(0, 5).map((b) => `${b.path} block ${b.block}`).join(', ')}`,
+    });
+  }
   return { ok: checks.every((c) => c.ok), checks };
 }
 

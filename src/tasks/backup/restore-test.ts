@@ -33,6 +33,7 @@ async function validate(_ctx: TaskContext, r: RestoreTestResult): Promise<Valida
   const checks = [
     { name: 'restored server reached consistency', ok: true, detail: `${r.recoveryMs} ms` },
     ...r.expected.map((want) => {
+      if (want.error) return { name: `table ${want.table}`, ok: false, detail: `could not be read when the backup was taken: ${want.error}` };
       const got = r.measured.find((m) => m.table === want.table);
       const ok = !!got && got.rows === want.rows && got.checksum === want.checksum;
       return { name: `table ${want.table}`, ok, detail: got ? `${got.rows} rows (recorded ${want.rows}), checksum ${ok ? 'matches' : 'differs'}` : 'missing' };
