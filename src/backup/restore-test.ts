@@ -1,11 +1,15 @@
 // The weekly restore test: restore the newest chain into a scratch folder, start a throwaway server
 // on a free port, wait until it is consistent, compare row counts and content checksums with the
 // figures recorded at backup time, run amcheck on the tables' B-tree indexes, then stop and delete.
-import { chownSync, mkdtempSync, rmSync } from 'node:fs';
+// Before starting, pg_verifybackup checks the rebuilt directory against PostgreSQL's manifest.
+import { spawnSync } from 'node:child_process';
+import { chownSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { newestBackup } from './chain.js';
+import { segmentName, segmentNumber } from './lsn.js';
+import { getWal } from './wal-archive.js';
 import { listBackups, openRepository, type RepositorySettings } from './repository.js';
 import { restoreBackup } from './restore.js';
 import { startScratchServer, waitUntilConsistent } from './scratch-server.js';
@@ -34,6 +38,8 @@ export interface RestoreTestResult {
   expected: TableFigure[];
   measured: TableFigure[];
   indexesChecked: number;
+  /** pg_verifybackup's verdict on the restored directory (with WAL from the repository). */
+  pgVerifybackup: string;
   problems: string[];
   ok: boolean;
 }
@@ -59,11 +65,22 @@ export async function runRestoreTest(options: RestoreTestOptions): Promise<Resto
       settings: { archive_mode: 'off' },
     });
     log(`restored ${newest.id} (chain ${restored.chain.join(' → ')}) in ${restored.durationMs} ms`);
+    // PostgreSQL's own verdict on the rebuilt directory, before the server touches it.
+    const walDir = join(scratch, 'wal');
+    mkdirSync(walDir);
+    for (let seg = segmentNumber(newest.walStart, newest.segmentSize); seg <= segmentNumber(newest.walStop, newest.segmentSize); seg++) {
+      const name = segmentName(newest.timeline, seg, newest.segmentSize);
+      getWal(repo, name, join(walDir, name));
+    }
+    const verify = spawnSync(join(options.binDirectory, 'pg_verifybackup'), ['-w', walDir, dataDir], { encoding: 'utf8' });
+    const verifyOutput = `${verify.stdout ?? ''}${verify.stderr ?? ''}`.trim();
+    const verified = verify.status === 0;
+    log(`pg_verifybackup: ${verifyOutput}`);
     server = await startScratchServer(options.binDirectory, dataDir, scratch, options.timeoutMs);
     const recoveryMs = await waitUntilConsistent(server.connection(newest.database || 'postgres'), options.timeoutMs ?? 300_000);
     const client = new pg.Client(server.connection(newest.database || 'postgres'));
     await client.connect();
-    const problems: string[] = [];
+    const problems: string[] = verified ? [] : [`pg_verifybackup: ${verifyOutput.split('\n').slice(0, 5).join('; ')}`];
     let indexesChecked = 0;
     let measured: TableFigure[] = [];
     try {
@@ -95,6 +112,7 @@ export async function runRestoreTest(options: RestoreTestOptions): Promise<Resto
       expected: newest.tables,
       measured,
       indexesChecked,
+      pgVerifybackup: verified ? 'backup successfully verified' : verifyOutput,
       problems,
       ok: problems.length === 0,
     };

@@ -44,6 +44,7 @@ describe('integrity check, restore test and damaged repositories', () => {
     expect(result.measured.map((t) => t.table)).toEqual(['listings', 'messages']);
     expect(result.measured).toEqual(result.expected);
     expect(result.indexesChecked).toBe(2);
+    expect(result.pgVerifybackup).toBe('backup successfully verified');
     // The scratch copy is gone afterwards.
     expect(readdirSync(fx.work).filter((n) => n.startsWith('drydock-restore-test-'))).toEqual([]);
   });

@@ -31,6 +31,7 @@ async function execute(ctx: TaskContext): Promise<RestoreTestResult> {
 
 async function validate(_ctx: TaskContext, r: RestoreTestResult): Promise<ValidationResult> {
   const checks = [
+    { name: 'pg_verifybackup', ok: r.pgVerifybackup === 'backup successfully verified', detail: r.pgVerifybackup },
     { name: 'restored server reached consistency', ok: true, detail: `${r.recoveryMs} ms` },
     ...r.expected.map((want) => {
       if (want.error) return { name: `table ${want.table}`, ok: false, detail: `could not be read when the backup was taken: ${want.error}` };
