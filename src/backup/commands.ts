@@ -46,7 +46,7 @@ export function expireBackups(policy: Policy, now: Date = new Date(), dryRun = f
 }
 
 export function verifyRepository(policy: Policy): IntegrityReport {
-  return checkIntegrity(openRepository(repositorySettings(policy)));
+  return checkIntegrity(openRepository(repositorySettings(policy)), { binDirectory: policy.backup.postgres.bin_directory });
 }
 
 export function testRestore(policy: Policy, log?: (line: string) => void): Promise<RestoreTestResult> {

@@ -11,6 +11,7 @@ import { decodeObject, sha256Hex } from './object-codec.js';
 import { backupDir, listBackups, readManifest, type Repository } from './repository.js';
 import type { BackupManifest } from './types.js';
 import { listWal, readWal } from './wal-archive.js';
+import { listLogicalBackups, verifyLogicalBackup } from './logical-dump.js';
 
 export interface IntegrityProblem {
   /** The backup the problem belongs to, or "wal". */
@@ -22,6 +23,8 @@ export interface IntegrityProblem {
 
 export interface IntegrityReport {
   backups: number;
+  /** pg_dump backups checked (when a bin directory for pg_restore is given). */
+  logicalBackups: number;
   objects: number;
   walFiles: number;
   bytesRead: number;
@@ -29,7 +32,7 @@ export interface IntegrityReport {
   durationMs: number;
 }
 
-export function checkIntegrity(repo: Repository, options: { signal?: AbortSignal | undefined } = {}): IntegrityReport {
+export function checkIntegrity(repo: Repository, options: { signal?: AbortSignal | undefined; binDirectory?: string | undefined } = {}): IntegrityReport {
   const t0 = Date.now();
   const problems: IntegrityProblem[] = [];
   const records = listBackups(repo);
@@ -125,5 +128,11 @@ export function checkIntegrity(repo: Repository, options: { signal?: AbortSignal
       }
     }
   }
-  return { backups: records.length, objects, walFiles: wal.length, bytesRead, problems, durationMs: Date.now() - t0 };
+  // Logical dumps: stored checksum, content checksum and a table of contents pg_restore can read.
+  const logical = options.binDirectory ? listLogicalBackups(repo) : [];
+  for (const record of logical) {
+    const v = verifyLogicalBackup(repo, record, options.binDirectory!);
+    if (!v.ok) problems.push({ backup: `logical/${record.id}`, file: `${record.id}.dump.zst`, problem: v.problem ?? 'unreadable' });
+  }
+  return { backups: records.length, logicalBackups: logical.length, objects, walFiles: wal.length, bytesRead, problems, durationMs: Date.now() - t0 };
 }

@@ -331,6 +331,8 @@ export const policySchema = z
       }),
       /** The PostgreSQL cluster backed up on disk (physical backups must run on the database host). */
       postgres: obj({
+        /** physical: base backups of the data directory + WAL (needs the database host). logical: pg_dump, for a managed database. */
+        method: z.enum(['physical', 'logical']).default('physical'),
         data_directory: str('a directory').default('/var/lib/postgresql/15/main'),
         bin_directory: str('a directory').default('/usr/lib/postgresql/15/bin'),
         /** Longest wait for pg_backup_stop to see the last WAL segment archived before the backup fails. */

@@ -3,8 +3,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backupLogical, listLogicalBackups, restoreLogical, verifyLogicalBackup } from '../../src/backup/logical-dump.js';
 import { openRepository } from '../../src/backup/repository.js';
+import { checkIntegrity } from '../../src/backup/integrity.js';
 import { tableFigures } from '../../src/backup/table-figures.js';
 import { makeTempDir, PG_BIN, PgCluster } from '../helpers/pg-cluster.js';
+import { testContext, testPolicy } from '../helpers/context.js';
+import { backupFullTask, backupIncrementalTask } from '../../src/tasks/backup/postgres-backup.js';
 
 describe('logical backups with pg_dump (a database reached only over the network)', () => {
   let cluster: PgCluster;
@@ -47,6 +50,23 @@ describe('logical backups with pg_dump (a database reached only over the network
       expect(verifyLogicalBackup(repo, record, PG_BIN)).toEqual({ ok: false, problem: `${record.id}.dump.zst is damaged (checksum mismatch)` });
     });
   }
+
+  it('backup.postgres.method = logical: the full backup task dumps, the incremental task does nothing', async () => {
+    const policy = testPolicy({
+      targets: { postgres: { host: '127.0.0.1', port: cluster.port, database: 'dokkerr', user: 'postgres' } },
+      backup: { repository: { path: join(work, 'task-repo') }, postgres: { method: 'logical', bin_directory: PG_BIN } },
+    });
+    const ctx = testContext(policy, backupFullTask.id);
+    const r = await backupFullTask.execute(ctx);
+    expect(r.kind).toBe('logical');
+    expect((await backupFullTask.validate(ctx, r)).ok).toBe(true);
+    const integrity = checkIntegrity(openRepository({ path: join(work, 'task-repo'), compression: 'zstd', level: 1, processes: 1 }), { binDirectory: PG_BIN });
+    expect(integrity).toMatchObject({ backups: 0, logicalBackups: 1, problems: [] });
+    const ictx = testContext(policy, backupIncrementalTask.id);
+    const skipped = await backupIncrementalTask.execute(ictx);
+    expect(skipped).toMatchObject({ kind: 'logical-skipped' });
+    expect(ictx.summaries[0]).toMatch(/pg_dump has no incrementals/);
+  });
 
   it('a database that does not exist is a clear error', async () => {
     const repo = openRepository({ path: join(work, 'plain'), compression: 'zstd', level: 1, processes: 1 }, { create: true });

@@ -2,6 +2,7 @@ import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeError } from '../../src/errors.js';
 import type { Policy } from '../../src/policy/schema.js';
+import type { BackupRecord } from '../../src/backup/types.js';
 import { backupFullTask, backupIncrementalTask } from '../../src/tasks/backup/postgres-backup.js';
 import { integrityCheckTask } from '../../src/tasks/backup/integrity-check.js';
 import { restoreTestTask } from '../../src/tasks/backup/restore-test.js';
@@ -35,7 +36,7 @@ describe('backup tasks on a real cluster', () => {
 
   it('full then incremental: recorded figures, validated chain', async () => {
     const ctx = testContext(policy, backupFullTask.id);
-    const full = await backupFullTask.execute(ctx);
+    const full = (await backupFullTask.execute(ctx)) as BackupRecord;
     expect(full.kind).toBe('full');
     expect(ctx.figures['backup.stored_bytes']!.value).toBe(full.storedSize);
     expect(ctx.summaries[0]).toMatch(/^full backup \d{8}-\d{6}F/);
@@ -43,7 +44,7 @@ describe('backup tasks on a real cluster', () => {
 
     await fx.cluster.query(`UPDATE bookings SET guest = 'x' WHERE id < 100`);
     const ictx = testContext(policy, backupIncrementalTask.id);
-    const inc = await backupIncrementalTask.execute(ictx);
+    const inc = (await backupIncrementalTask.execute(ictx)) as BackupRecord;
     expect(inc.parent).toBe(full.id);
     const v = await backupIncrementalTask.validate(ictx, inc);
     expect(v.checks.map((c) => [c.name, c.ok])).toEqual([

@@ -10,7 +10,7 @@ import { durationMs, postgresBackupOptions } from '../../backup/settings.js';
 import type { BackupRecord } from '../../backup/types.js';
 import { windowDeadline } from '../../backup/window.js';
 import { DrydockError } from '../../errors.js';
-import { backupIncrementalTask } from './postgres-backup.js';
+import { backupIncrementalTask, validateBackup } from './postgres-backup.js';
 
 async function execute(ctx: TaskContext): Promise<BackupRecord> {
   const settings = ctx.policy.database.backup;
@@ -47,6 +47,6 @@ export const databaseBackupTask: ImplementedTask<BackupRecord> = {
   schedule: (policy) => toSchedule({ frequency: policy.database.backup.frequency, time: policy.database.backup.window.start }),
   resources: (policy) => [`backup-repo:${policy.backup.repository.path}`],
   execute,
-  validate: (ctx, r) => backupIncrementalTask.validate(ctx, r),
+  validate: (ctx, r) => validateBackup(ctx, r),
   recoverInterrupted: (ctx) => backupIncrementalTask.recoverInterrupted!(ctx),
 };

@@ -8,8 +8,8 @@ import { repositorySettings } from '../../backup/settings.js';
 
 async function execute(ctx: TaskContext): Promise<IntegrityReport> {
   const report = await ctx.step(`verify every object in ${ctx.policy.backup.repository.path}`, async (step) => {
-    const r = checkIntegrity(openRepository(repositorySettings(ctx.policy)), { signal: ctx.signal });
-    step.output(`${r.backups} backup(s), ${r.objects} object(s), ${r.walFiles} WAL file(s), ${(r.bytesRead / 1048576).toFixed(1)} MiB read`);
+    const r = checkIntegrity(openRepository(repositorySettings(ctx.policy)), { signal: ctx.signal, binDirectory: ctx.policy.backup.postgres.bin_directory });
+    step.output(`${r.backups} backup(s), ${r.logicalBackups} logical dump(s), ${r.objects} object(s), ${r.walFiles} WAL file(s), ${(r.bytesRead / 1048576).toFixed(1)} MiB read`);
     for (const p of r.problems) step.output(`${p.backup}: ${p.file}: ${p.problem}`);
     return r;
   });
@@ -26,7 +26,7 @@ async function validate(_ctx: TaskContext, r: IntegrityReport): Promise<Validati
   const checks = r.problems.length
     ? r.problems.map((p) => ({ name: `${p.backup}: ${p.file}`, ok: false, detail: p.problem }))
     : [{ name: 'every stored object verified', ok: true, detail: `${r.objects} objects, ${r.walFiles} WAL files` }];
-  if (r.backups === 0) checks.push({ name: 'repository holds a backup', ok: false, detail: 'no backup in the catalog' });
+  if (r.backups + r.logicalBackups === 0) checks.push({ name: 'repository holds a backup', ok: false, detail: 'no backup in the catalog' });
   return { ok: checks.every((c) => c.ok), checks };
 }
 

@@ -1,6 +1,7 @@
 // backup.database.full (daily 01:00 UTC, kept 30 days) and backup.database.incremental (hourly,
 // kept 24 hours): a physical backup of the PostgreSQL cluster into the repository, then expire.
 // Validation re-reads the catalog entry and checks the chain and its WAL are complete.
+// With backup.postgres.method = logical the full backup is a pg_dump instead (see logical.ts).
 import { describeError } from '../../errors.js';
 import type { ImplementedTask, TaskContext, ValidationResult } from '../../engine/types.js';
 import { toSchedule } from '../../schedule/frequency.js';
@@ -14,6 +15,7 @@ import type { BackupKind, BackupRecord } from '../../backup/types.js';
 import { findWal } from '../../backup/wal-archive.js';
 import { parseLsn, segmentsBetween } from '../../backup/lsn.js';
 import { parseThreshold } from '../../policy/phrases.js';
+import { executeLogical, validateLogical, type LogicalResult } from './logical.js';
 
 async function executeBackup(ctx: TaskContext, kind: BackupKind): Promise<BackupRecord> {
   const record = await ctx.step(`${kind} backup of ${ctx.policy.backup.postgres.data_directory}`, async (step) => {
@@ -46,7 +48,7 @@ async function executeBackup(ctx: TaskContext, kind: BackupKind): Promise<Backup
   return r;
 }
 
-async function validateBackup(ctx: TaskContext, record: BackupRecord): Promise<ValidationResult> {
+export async function validateBackup(ctx: TaskContext, record: BackupRecord): Promise<ValidationResult> {
   const repo = openRepository(repositorySettings(ctx.policy));
   const records = listBackups(repo);
   const listed = records.some((b) => b.id === record.id);
@@ -77,7 +79,11 @@ async function validateBackup(ctx: TaskContext, record: BackupRecord): Promise<V
   return { ok: checks.every((c) => c.ok), checks };
 }
 
-function backupTask(kind: BackupKind): ImplementedTask<BackupRecord> {
+export type PostgresBackupResult = BackupRecord | LogicalResult;
+
+const isLogical = (r: PostgresBackupResult): r is LogicalResult => r.kind === 'logical' || r.kind === 'logical-skipped';
+
+function backupTask(kind: BackupKind): ImplementedTask<PostgresBackupResult> {
   return {
     id: `backup.database.${kind}`,
     title: kind === 'full' ? 'Full physical PostgreSQL backup' : 'Page-level incremental PostgreSQL backup',
@@ -87,8 +93,8 @@ function backupTask(kind: BackupKind): ImplementedTask<BackupRecord> {
     schedule: (policy) => toSchedule(policy.backup.database[kind]),
     // One backup at a time per repository (the repository lock enforces it across processes too).
     resources: (policy) => [`backup-repo:${policy.backup.repository.path}`],
-    execute: (ctx) => executeBackup(ctx, kind),
-    validate: validateBackup,
+    execute: (ctx) => (ctx.policy.backup.postgres.method === 'logical' ? executeLogical(ctx, kind) : executeBackup(ctx, kind)),
+    validate: (ctx, r) => (isLogical(r) ? validateLogical(ctx, r) : validateBackup(ctx, r)),
     recoverInterrupted: async (ctx) => {
       // A kill -9 leaves an unlisted folder and perhaps a stale lock; both are cleared here (the
       // catalog never listed the partial backup, so nothing kept is touched).
