@@ -3,7 +3,7 @@
 // figures recorded at backup time, run amcheck on the tables' B-tree indexes, then stop and delete.
 // Before starting, pg_verifybackup checks the rebuilt directory against PostgreSQL's manifest.
 import { spawnSync } from 'node:child_process';
-import { chownSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -12,7 +12,7 @@ import { segmentName, segmentNumber } from './lsn.js';
 import { getWal } from './wal-archive.js';
 import { listBackups, openRepository, type RepositorySettings } from './repository.js';
 import { restoreBackup } from './restore.js';
-import { startScratchServer, waitUntilConsistent } from './scratch-server.js';
+import { startScratchServer, stopServer, waitUntilConsistent } from './scratch-server.js';
 import { compareFigures, tableFigures } from './table-figures.js';
 import type { TableFigure } from './types.js';
 import { DrydockError } from '../errors.js';
@@ -120,4 +120,24 @@ export async function runRestoreTest(options: RestoreTestOptions): Promise<Resto
     server?.stop();
     rmSync(scratch, { recursive: true, force: true });
   }
+}
+
+/**
+ * After a crash mid-test: stop any throwaway server left in a drydock-restore-test-* folder of
+ * `parent` (default: the temp folder) and delete the folder. Returns what it did.
+ */
+export function cleanupRestoreTests(binDirectory: string, parent: string = tmpdir()): string[] {
+  const done: string[] = [];
+  for (const name of readdirSync(parent)) {
+    if (!name.startsWith('drydock-restore-test-')) continue;
+    const dir = join(parent, name);
+    const data = join(dir, 'data');
+    if (existsSync(join(data, 'postmaster.pid'))) {
+      stopServer(binDirectory, data);
+      done.push(`stopped the throwaway server in ${data}`);
+    }
+    rmSync(dir, { recursive: true, force: true });
+    done.push(`deleted ${dir}`);
+  }
+  return done;
 }

@@ -90,3 +90,8 @@ export async function waitUntilConsistent(config: pg.ClientConfig, timeoutMs: nu
     await new Promise((r) => setTimeout(r, 200));
   }
 }
+
+/** Immediate stop of a server on `dataDir` (used to clean up after an interrupted restore test). */
+export function stopServer(binDir: string, dataDir: string): void {
+  run(binDir, dataDir, ['-D', dataDir, '-m', 'immediate', '-w', '-t', '60', 'stop'], 70_000);
+}

@@ -1,13 +1,14 @@
-import { existsSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runPostgresBackup } from '../../src/backup/backup-postgres.js';
 import { checkIntegrity } from '../../src/backup/integrity.js';
 import { backupDir, listBackups, openRepository, readManifest } from '../../src/backup/repository.js';
 import { restoreBackup } from '../../src/backup/restore.js';
-import { runRestoreTest } from '../../src/backup/restore-test.js';
+import { cleanupRestoreTests, runRestoreTest } from '../../src/backup/restore-test.js';
+import { startScratchServer } from '../../src/backup/scratch-server.js';
 import { findWal } from '../../src/backup/wal-archive.js';
-import { PG_BIN } from '../helpers/pg-cluster.js';
+import { chownTree, PG_BIN } from '../helpers/pg-cluster.js';
 import { createFixture, owner, type BackupFixture } from './helpers.js';
 
 describe('integrity check, restore test and damaged repositories', () => {
@@ -47,6 +48,22 @@ describe('integrity check, restore test and damaged repositories', () => {
     expect(result.pgVerifybackup).toBe('backup successfully verified');
     // The scratch copy is gone afterwards.
     expect(readdirSync(fx.work).filter((n) => n.startsWith('drydock-restore-test-'))).toEqual([]);
+  });
+
+  it('after a crash mid-test, the leftover throwaway server is stopped and its folder deleted', async () => {
+    const scratch = join(fx.work, 'drydock-restore-test-crashed');
+    mkdirSync(scratch);
+    chownTree(scratch);
+    await restoreBackup({ repository: fx.repository, to: join(scratch, 'data'), restoreCommand: fx.restoreCommand, owner: owner(), targetImmediate: true, settings: { archive_mode: 'off' } });
+    const server = await startScratchServer(PG_BIN, join(scratch, 'data'), scratch);
+    const pid = Number(readFileSync(join(scratch, 'data', 'postmaster.pid'), 'utf8').split('\n')[0]);
+    const done = cleanupRestoreTests(PG_BIN, fx.work);
+    expect(done).toEqual([`stopped the throwaway server in ${join(scratch, 'data')}`, `deleted ${scratch}`]);
+    expect(existsSync(scratch)).toBe(false);
+    // Gone, or a zombie nobody reaps in this sandbox: either way no longer running.
+    const stat = existsSync(`/proc/${pid}/stat`) ? readFileSync(`/proc/${pid}/stat`, 'utf8') : '';
+    expect(stat === '' || stat.slice(stat.lastIndexOf(')') + 2)[0] === 'Z').toBe(true);
+    void server;
   });
 
   it('a flipped byte is named by the integrity check, and restore refuses the chain', async () => {

@@ -3,7 +3,7 @@
 // recorded at backup time, amcheck the indexes, stop and delete. The run record keeps the figures.
 import type { ImplementedTask, TaskContext, ValidationResult } from '../../engine/types.js';
 import { toSchedule } from '../../schedule/frequency.js';
-import { runRestoreTest, type RestoreTestResult } from '../../backup/restore-test.js';
+import { cleanupRestoreTests, runRestoreTest, type RestoreTestResult } from '../../backup/restore-test.js';
 import { dataDirectoryOwner, repositorySettings } from '../../backup/settings.js';
 
 async function execute(ctx: TaskContext): Promise<RestoreTestResult> {
@@ -55,5 +55,5 @@ export const restoreTestTask: ImplementedTask<RestoreTestResult> = {
   resources: (policy) => [`backup-repo-read:${policy.backup.repository.path}`],
   execute,
   validate,
-  recoverInterrupted: async () => ['a killed restore test may leave a drydock-restore-test-* folder (and its server) in the temp folder; stop it with pg_ctl -D <folder>/data stop and delete it'],
+  recoverInterrupted: async (ctx) => cleanupRestoreTests(ctx.policy.backup.postgres.bin_directory),
 };
