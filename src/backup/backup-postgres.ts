@@ -193,7 +193,11 @@ export async function runPostgresBackup(options: PostgresBackupOptions): Promise
       const paged = since !== null && f.relation && parent !== undefined;
       let fileTasks = splitTasks(join(options.dataDirectory, f.path), f.size, paged ? since : null, paged ? Math.floor(parent.size / PAGE) : 0, nextId, rangeBytes);
       if (paged) {
-        for (const t of fileTasks) t.ref = referenceFor(parentChain, parentMaps, (bid) => backupDir(repo, bid), f.path, t.offset, t.length >= 0 ? t.offset + t.length : Number.MAX_SAFE_INTEGER);
+        const shortcut = facts.dataChecksums && !/_(fsm|vm|init)(\.\d+)?$/.test(f.path);
+        for (const t of fileTasks) {
+          t.ref = referenceFor(parentChain, parentMaps, (bid) => backupDir(repo, bid), f.path, t.offset, t.length >= 0 ? t.offset + t.length : Number.MAX_SAFE_INTEGER);
+          t.lsnShortcut = shortcut;
+        }
         if (fileTasks.some((t) => !t.ref)) fileTasks = splitTasks(join(options.dataDirectory, f.path), f.size, null, 0, nextId, rangeBytes);
       }
       if (!paged && facts.dataChecksums && f.relation) {

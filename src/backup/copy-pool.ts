@@ -24,6 +24,8 @@ export interface CopyTask {
   blockBase: number;
   /** Exact mode: the parent's version of this range, compared page by page (see reference.ts). */
   ref?: Reference | undefined;
+  /** Exact mode on a main fork of a cluster with data checksums: skip pages whose LSN predates the parent and whose checksum holds. */
+  lsnShortcut?: boolean;
   /** Verify PostgreSQL page checksums while copying (relation files of a cluster with data checksums). */
   checkPages?: boolean;
   /** The backup's start LSN: a page newer than this may be mid-write, not corrupt. */

@@ -199,12 +199,13 @@ async function handle(task) {
     let pos = task.offset;
     const limit = task.length < 0 ? Infinity : task.offset + task.length;
     // Exact mode: the parent's bytes for this range, up to the parent's size.
+    // Built on first need: with the LSN shortcut, a range where nothing changed never decompresses
+    // the parent's data.
     let refBuf = null;
     let refLen = 0;
-    if (pages && task.ref) {
-      refLen = Math.max(0, Math.min(task.ref.size - task.offset, task.length < 0 ? task.ref.size - task.offset : task.length));
-      refBuf = buildReference(task.ref, task.offset, refLen);
-    }
+    const exact = pages && !!task.ref;
+    if (exact) refLen = Math.max(0, Math.min(task.ref.size - task.offset, task.length < 0 ? task.ref.size - task.offset : task.length));
+    const reference = () => (refBuf ??= buildReference(task.ref, task.offset, refLen));
     while (pos < limit) {
       const want = Math.min(CHUNK, limit - pos);
       const n = fs.readSync(fd, inBuf, 0, want, pos);
@@ -241,14 +242,24 @@ async function handle(task) {
           const len = Math.min(PAGE, n - off);
           let keep;
           let xor = false;
-          if (refBuf) {
+          if (exact) {
             // Exact: a full page inside the parent's size is kept only if its bytes differ, and then
             // as XOR against the parent page; anything past the parent's end is kept as is.
+            // Shortcut (main forks with data checksums): a page with an LSN before the parent's start
+            // and a valid checksum has not changed since the parent read it (a page written during
+            // the parent's copy was modified after its start, so it carries a newer LSN; a torn read
+            // fails its checksum), so it needs no comparison. New (all-zero) pages are always compared:
+            // truncation and re-extension can turn a page back into zeros without a new LSN.
             const at = pos + off - task.offset;
             if (!partial && at + PAGE <= refLen) {
-              keep = data.compare(refBuf, at, at + PAGE, off, off + PAGE) !== 0;
-              xor = keep;
-              if (xor) xorPage(pageBuf, kept, data, off, refBuf, at);
+              if (task.lsnShortcut && data.readUInt16LE(off + 14) !== 0 && data.readUInt32LE(off) * 4294967296 + data.readUInt32LE(off + 4) < task.since && checksumOk(data, off, task.blockBase + block)) {
+                keep = false;
+              } else {
+                const ref = reference();
+                keep = data.compare(ref, at, at + PAGE, off, off + PAGE) !== 0;
+                xor = keep;
+                if (xor) xorPage(pageBuf, kept, data, off, ref, at);
+              }
             } else keep = true;
           } else {
             // LSN mode: pages whose LSN (xlogid, xrecoff: two little-endian uint32 at the page start)
