@@ -90,6 +90,25 @@ describe('incremental backups and point-in-time recovery', () => {
     r.stop();
   });
 
+  it('survives a file that shrank (VACUUM truncation) and grew again between incrementals', async () => {
+    await fx.cluster.query(`CREATE TABLE shrink AS SELECT g AS id, md5(g::text) AS t FROM generate_series(1, 50000) g`);
+    const base = await runPostgresBackup(fx.backupOptions('incremental'));
+    const size = async () => Number((await fx.cluster.query<{ b: string }>(`SELECT pg_relation_size('shrink') AS b`))[0]!.b);
+    const full = await size();
+    await fx.cluster.query('DELETE FROM shrink WHERE id > 10000');
+    await fx.cluster.query('VACUUM shrink');
+    expect(await size()).toBeLessThan(full / 2);
+    const shrunk = await runPostgresBackup(fx.backupOptions('incremental'));
+    await fx.cluster.query(`INSERT INTO shrink SELECT g, upper(md5(g::text)) FROM generate_series(10001, 30000) g`);
+    const grown = await runPostgresBackup(fx.backupOptions('incremental'));
+    expect(grown.chain.slice(-3)).toEqual([base.id, shrunk.id, grown.id]);
+    // Every rebuilt file is checked against the CRC-32C read at backup time.
+    for (const id of [shrunk.id, grown.id]) {
+      const r = await restoreBackup({ repository: fx.repository, backupId: id, to: join(fx.work, `restored-${id}`), restoreCommand: fx.restoreCommand });
+      expect(r.backup.id).toBe(id);
+    }
+  });
+
   it('recovers to a point in time: A present, B (committed after the target) absent', async () => {
     await fx.cluster.query('CREATE TABLE pitr (tag text)');
     await runPostgresBackup(fx.backupOptions('incremental'));
@@ -108,6 +127,6 @@ describe('incremental backups and point-in-time recovery', () => {
     expect(rows.map((x) => x.tag)).toEqual(['A']);
     expect(r.log()).toContain('recovery stopping before commit');
     r.stop();
-    expect(listBackups(openRepository(fx.repository)).length).toBe(4);
+    expect(listBackups(openRepository(fx.repository)).length).toBe(7);
   });
 });
