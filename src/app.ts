@@ -20,6 +20,7 @@ import { silenceRun } from './alerts/silences.js';
 import { collectionIntervalMs } from './metrics/collector.js';
 import { createRunMetrics } from './api/metrics.js';
 import { windowSilenceSource } from './windows/silence-source.js';
+import { watchConfigurationFiles } from './backup/files/config-watch.js';
 import type { ValidationSummary } from './windows/types.js';
 
 export interface App {
@@ -100,6 +101,8 @@ export async function openApp(options: AppOptions = {}): Promise<App> {
   });
   const daemon = new Daemon({ engine, store, registry, clock, logger, instanceId, kind: options.kind ?? 'cli' });
   daemon.every('maintenance windows and patch SLAs', 60_000, () => windows.tick());
+  // "on change": the configuration backup runs when a watched file differs from its newest version.
+  daemon.every('configuration file changes', 60_000, watchConfigurationFiles(loaded.policy, daemon));
   daemon.every('metrics collection and alert rules', collectionIntervalMs(loaded.policy), async () => {
     await monitoring.collector.collectOnce();
   });

@@ -8,6 +8,7 @@ import { registerConfigCommands } from './commands/config.js';
 import type { GlobalOptions } from './context.js';
 import { registerDemoCommands } from './commands/demo.js';
 import { registerAlertCommands } from './commands/alerts.js';
+import { registerBackupCommands } from './commands/backup.js';
 import { registerMetricsCommands } from './commands/metrics.js';
 import { registerRunCommands } from './commands/runs.js';
 import { registerStartCommand } from './commands/start.js';
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerDemoCommands(program);
   registerMetricsCommands(program);
   registerAlertCommands(program);
+  registerBackupCommands(program);
   registerWindowsCommands(program, async () => {
     const policy = program.opts<GlobalOptions>().policy;
     const app = await openApp({ ...(policy ? { policyPath: policy } : {}), logger: createLogger(process.env.DRYDOCK_LOG_LEVEL ?? 'warn') });

@@ -8,6 +8,7 @@ import { dueSlots, taskEnabled } from '../schedule/planner.js';
 import type { Registry } from '../tasks/registry.js';
 import type { RunRecord, Store } from '../store/types.js';
 import type { Clock } from './clock.js';
+import type { RunTrigger } from './types.js';
 import type { Engine } from './engine.js';
 
 export interface DaemonDeps {
@@ -102,7 +103,7 @@ export class Daemon {
     if (this.ticks % 30 === 0) await this.recoverOrphans();
   }
 
-  launch(taskId: string, request: { trigger: 'schedule' | 'retry' | 'manual' | 'startup'; slotAt: Date | null; attempt: number }): Promise<RunRecord | undefined> {
+  launch(taskId: string, request: { trigger: RunTrigger; slotAt: Date | null; attempt: number }): Promise<RunRecord | undefined> {
     const controller = new AbortController();
     const key = `${taskId}@${request.slotAt?.toISOString() ?? Date.now()}#${Math.random()}`;
     const promise = this.deps.engine

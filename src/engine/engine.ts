@@ -64,6 +64,7 @@ export class Engine {
     const { store, clock, registry } = this.deps;
     const task = registry.require(taskId);
     if (!task.implemented) {
+      if (task.handledBy) throw new DrydockError('TASK_NOT_IMPLEMENTED', `task "${taskId}" is not a run of its own: it is carried out by ${task.handledBy}`);
       throw new DrydockError('TASK_NOT_IMPLEMENTED', `task "${taskId}" is not implemented in this version (planned in ${task.plannedIn})`);
     }
     const signal = request.signal ?? new AbortController().signal;

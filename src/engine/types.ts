@@ -12,7 +12,7 @@ export type TaskClass = 'maintenance' | 'security' | 'critical_bug';
 
 export type RunOutcome = 'succeeded' | 'failed' | 'validation_failed' | 'skipped' | 'interrupted';
 export type RunStatus = 'running' | RunOutcome;
-export type RunTrigger = 'schedule' | 'manual' | 'retry' | 'startup';
+export type RunTrigger = 'schedule' | 'manual' | 'retry' | 'startup' | 'change';
 
 /** A number the task measured, before and/or after the work. */
 export interface Figure {
@@ -88,6 +88,11 @@ export interface PlannedTask {
   readonly class: TaskClass;
   /** Where the work is tracked, e.g. "issue 3". */
   readonly plannedIn: string;
+  /**
+   * Set when the procedure is carried out, but not as a run of its own: e.g. metrics collection
+   * happens every minute inside the daemon's collector. Says where, for `drydock tasks`.
+   */
+  readonly handledBy?: string;
   schedule(policy: Policy): Schedule;
 }
 

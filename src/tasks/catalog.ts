@@ -9,6 +9,7 @@ interface Entry {
   id: string;
   title: string;
   plannedIn: string;
+  handledBy?: string;
   disruptive?: boolean;
   class?: TaskClass;
   schedule: (policy: Policy) => ScheduleInput;
@@ -28,8 +29,8 @@ const ENTRIES: Entry[] = [
   { id: 'cache.eviction', title: 'Bring Redis back under its memory/key thresholds', plannedIn: 'issue 4', schedule: (p) => p.cache.eviction },
   { id: 'cache.replication', title: 'Check Redis replicas are connected and in sync', plannedIn: 'issue 4', schedule: (p) => ({ frequency: p.cache.replication.sync_check }) },
   { id: 'cache.backup', title: 'Redis RDB backup over the replication protocol', plannedIn: 'issue 3', schedule: (p) => p.cache.backup },
-  { id: 'cache.metrics', title: 'Collect Redis metrics and evaluate cache alerts', plannedIn: 'issue 4', schedule: (p) => ({ frequency: p.cache.metrics.collection }) },
-  { id: 'security.patches', title: 'Apply security patches within their SLA', plannedIn: 'issue 5', class: 'security', schedule: () => ({ frequency: 'on change' }) },
+  { id: 'cache.metrics', title: 'Collect Redis metrics and evaluate cache alerts', plannedIn: 'issue 4', handledBy: 'the daemon\'s metrics collector (drydock metrics, drydock alerts)', schedule: (p) => ({ frequency: p.cache.metrics.collection }) },
+  { id: 'security.patches', title: 'Track security patches against their SLA', plannedIn: 'issue 5', handledBy: 'the patch SLA service (drydock patches; approvals, notices and SLA alerts each minute in the daemon)', class: 'security', schedule: () => ({ frequency: 'on change' }) },
   { id: 'security.scans.vulnerability', title: 'Vulnerability scan of infrastructure and applications', plannedIn: NOT_FILED, class: 'security', schedule: (p) => p.security.scans.vulnerability },
   { id: 'security.scans.compliance', title: 'Compliance review (PCI-DSS, GDPR, SOC2)', plannedIn: NOT_FILED, class: 'security', schedule: (p) => p.security.scans.compliance },
   { id: 'dependencies.npm', title: 'npm dependency updates', plannedIn: NOT_FILED, schedule: (p) => p.dependencies.npm },
@@ -37,7 +38,7 @@ const ENTRIES: Entry[] = [
   { id: 'dependencies.docker', title: 'Docker base image updates with a Trivy scan', plannedIn: NOT_FILED, schedule: (p) => p.dependencies.docker },
   { id: 'server.health_check', title: 'Disk, memory, CPU and service health', plannedIn: 'issue 4', schedule: (p) => ({ frequency: p.server.health_check.frequency }) },
   { id: 'server.cleanup', title: 'Log rotation, temp files and old deployments', plannedIn: 'issue 4', schedule: (p) => p.server.cleanup },
-  { id: 'server.monitoring', title: 'Collect host metrics and evaluate host alerts', plannedIn: 'issue 4', schedule: (p) => ({ frequency: p.server.monitoring.metrics.collection }) },
+  { id: 'server.monitoring', title: 'Collect host metrics and evaluate host alerts', plannedIn: 'issue 4', handledBy: 'the daemon\'s metrics collector (drydock metrics, drydock alerts)', schedule: (p) => ({ frequency: p.server.monitoring.metrics.collection }) },
   { id: 'network.firewall.review', title: 'Firewall rule review', plannedIn: NOT_FILED, class: 'security', schedule: (p) => ({ frequency: p.network.firewall.review, time: '07:00 UTC' }) },
   { id: 'network.firewall.updates', title: 'Planned firewall updates', plannedIn: NOT_FILED, class: 'security', schedule: (p) => ({ frequency: p.network.firewall.updates.planned, time: '07:30 UTC' }) },
   { id: 'network.dns.health_check', title: 'DNS health check', plannedIn: NOT_FILED, schedule: (p) => ({ frequency: p.network.dns.health_check }) },
@@ -63,6 +64,7 @@ export function plannedTasks(): PlannedTask[] {
     disruptive: entry.disruptive ?? false,
     class: entry.class ?? 'maintenance',
     plannedIn: entry.plannedIn,
+    ...(entry.handledBy ? { handledBy: entry.handledBy } : {}),
     schedule: (policy: Policy): Schedule => toSchedule(entry.schedule(policy)),
   }));
 }

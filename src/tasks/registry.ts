@@ -4,6 +4,13 @@
 import type { ImplementedTask, TaskDefinition } from '../engine/types.js';
 import { DrydockError } from '../errors.js';
 import { plannedTasks } from './catalog.js';
+import { databaseBackupTask } from './backup/database-backup.js';
+import { configurationBackupTask, userUploadsBackupTask } from './backup/files-backup.js';
+import { integrityCheckTask } from './backup/integrity-check.js';
+import { backupMonitoringTask } from './backup/monitoring.js';
+import { backupFullTask, backupIncrementalTask } from './backup/postgres-backup.js';
+import { cacheBackupTask } from './backup/redis-backup.js';
+import { restoreTestTask } from './backup/restore-test.js';
 import { cacheEvictionTask } from './cache/eviction.js';
 import { cacheReplicationTask } from './cache/replication.js';
 import { activityPruneTask } from './drydock/activity-prune.js';
@@ -20,6 +27,15 @@ export const IMPLEMENTED: ReadonlyArray<ImplementedTask<any>> = [
   cacheReplicationTask,
   serverHealthCheckTask,
   serverCleanupTask,
+  databaseBackupTask,
+  backupFullTask,
+  backupIncrementalTask,
+  integrityCheckTask,
+  restoreTestTask,
+  backupMonitoringTask,
+  cacheBackupTask,
+  userUploadsBackupTask,
+  configurationBackupTask,
   activityPruneTask,
 ];
 

@@ -7,7 +7,7 @@ import { createLogger } from '../../logger.js';
 import { parseDuration } from '../../policy/phrases.js';
 import { nextSlot } from '../../schedule/frequency.js';
 import { openApp, type App } from '../../app.js';
-import { describeRun, iso } from '../format.js';
+import { describeRun, iso, table } from '../format.js';
 import { print, type GlobalOptions } from '../context.js';
 
 async function demoDatabaseExists(app: App): Promise<boolean> {
@@ -30,12 +30,17 @@ async function runDemo(app: App): Promise<void> {
     print(`creating the demo database "${target.database}" on ${target.host}:${target.port} ...`);
     await seedDemo({ target, scale: 1, log: (line) => print(`  ${line}`) });
   }
+  const results: string[][] = [];
   for (const task of app.registry.implemented()) {
     print(`\n=== ${task.id}: ${task.title}`);
     // The newcomer asked for this tour: it runs even inside a blackout, and the activity log says so.
     const run = await app.engine.run(task.id, { trigger: 'startup', force: true });
     print(describeRun(run, await app.store.listSteps(run.id)));
+    const detail = run.error ?? run.reason ?? run.summary[0] ?? '';
+    results.push([task.id, run.status, detail.length > 120 ? `${detail.slice(0, 117)}...` : detail]);
   }
+  print('\n=== Summary of the tour');
+  print(table(['TASK', 'OUTCOME', 'DETAIL'], results));
 }
 
 export function registerStartCommand(program: Command): void {

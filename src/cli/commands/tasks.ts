@@ -29,6 +29,7 @@ export function registerTaskCommands(program: Command): void {
             disruptive: isDisruptive(task, policy),
             class: task.class,
             plannedIn: task.implemented ? null : task.plannedIn,
+            handledBy: task.implemented ? null : (task.handledBy ?? null),
           };
         });
         if (options.json) return printJson(rows);
@@ -38,8 +39,8 @@ export function registerTaskCommands(program: Command): void {
             rows.map((r) => [
               r.id,
               r.schedule,
-              r.implemented ? (r.enabled ? iso(r.next) : 'disabled') : '-',
-              r.implemented ? 'implemented' : `not implemented yet (${r.plannedIn})`,
+              r.implemented ? (r.enabled ? iso(r.next) : 'disabled') : r.handledBy ? 'continuous' : '-',
+              r.implemented ? 'implemented' : r.handledBy ? `implemented by ${r.handledBy}` : `not implemented yet (${r.plannedIn})`,
             ]),
           ),
         );

@@ -1,0 +1,123 @@
+// `drydock backup …`, `drydock restore …` and `drydock wal push|get`. Backups that Drydock
+// schedules run through the engine (so they are gated, locked, recorded and notified like every
+// task); restore and the WAL commands act directly, because PostgreSQL or a person waits on them.
+import type { Command } from 'commander';
+import { expireBackups, listDatabaseBackups, restoreDatabase, verifyRepository, walGet, walPush } from '../../backup/commands.js';
+import { registerFilesBackupCommands } from '../../backup/files/cli.js';
+import { loadPolicy } from '../../policy/load.js';
+import { describeRun, table } from '../format.js';
+import { print, printJson, withApp, type GlobalOptions } from '../context.js';
+
+function mib(bytes: number): string {
+  return `${(bytes / 1048576).toFixed(1)} MiB`;
+}
+
+async function runTask(program: Command, taskId: string, json: boolean | undefined): Promise<void> {
+  await withApp(program.opts<GlobalOptions>(), async (app) => {
+    await app.daemon.register();
+    await app.daemon.recoverOrphans();
+    try {
+      const run = await app.engine.run(taskId, { trigger: 'manual' });
+      const steps = await app.store.listSteps(run.id);
+      if (json) printJson({ ...run, steps });
+      else print(describeRun(run, steps));
+      if (run.status !== 'succeeded') process.exitCode = run.status === 'skipped' ? 3 : 1;
+    } finally {
+      await app.store.removeInstance(app.instanceId);
+    }
+  });
+}
+
+export function registerBackupCommands(program: Command): void {
+  const policy = () => loadPolicy(program.opts<GlobalOptions>().policy).policy;
+  const backup = program.command('backup').description('PostgreSQL, Redis and file backups: take, list, verify, expire');
+
+  backup
+    .command('run')
+    .description('take a PostgreSQL backup now, through the full lifecycle (full unless --incremental)')
+    .option('--incremental', 'only the pages changed since the previous backup')
+    .option('--json', 'print JSON')
+    .action((options: { incremental?: boolean; json?: boolean }) => runTask(program, options.incremental ? 'backup.database.incremental' : 'backup.database.full', options.json));
+
+  backup
+    .command('list')
+    .description('PostgreSQL backups in the repository (read from the repository itself, not the state file)')
+    .option('--json', 'print JSON')
+    .action((options: { json?: boolean }) => {
+      const records = listDatabaseBackups(policy());
+      if (options.json) return printJson(records);
+      if (records.length === 0) return print('no backups in the repository yet');
+      print(
+        table(
+          ['ID', 'KIND', 'PARENT', 'STARTED (UTC)', 'SIZE', 'STORED', 'WAL'],
+          records.map((r) => [r.id, r.kind, r.parent ?? '-', r.startedAt, mib(r.size), mib(r.storedSize), `${r.walStart}..${r.walStop}`]),
+        ),
+      );
+    });
+
+  backup
+    .command('verify')
+    .description('re-read every stored file of every backup and WAL segment and check it against its manifest')
+    .option('--json', 'print JSON')
+    .action((options: { json?: boolean }) => {
+      const report = verifyRepository(policy());
+      if (options.json) printJson(report);
+      else print(JSON.stringify(report, null, 2));
+      if ('problems' in report && Array.isArray((report as { problems: unknown[] }).problems) && (report as { problems: unknown[] }).problems.length > 0) process.exitCode = 1;
+    });
+
+  backup
+    .command('expire')
+    .description('delete what is past retention, never what a kept backup or the point-in-time range needs')
+    .option('--dry-run', 'only say what would be deleted')
+    .option('--json', 'print JSON')
+    .action((options: { dryRun?: boolean; json?: boolean }) => {
+      const result = expireBackups(policy(), new Date(), options.dryRun ?? false);
+      if (options.json) printJson(result);
+      else print(JSON.stringify(result, null, 2));
+    });
+
+  backup
+    .command('restore-test')
+    .description('restore the newest chain into a throwaway PostgreSQL and compare it with the values recorded at backup time')
+    .option('--json', 'print JSON')
+    .action((options: { json?: boolean }) => runTask(program, 'backup.validation.restore_test', options.json));
+
+  // Redis RDB backups, user uploads and configuration file versions.
+  registerFilesBackupCommands(backup, policy);
+
+  program
+    .command('restore')
+    .description('rebuild a PostgreSQL data directory from a full backup, its incrementals and the archived WAL')
+    .requiredOption('--to <dir>', 'an empty or new directory')
+    .option('--backup <id>', 'restore this backup (default: the newest)')
+    .option('--target-time <time>', 'recover to this moment (point-in-time recovery), e.g. "2026-11-26 23:12:21+00"')
+    .option('--no-progress', 'no progress bar')
+    .action(async (options: { to: string; backup?: string; targetTime?: string; progress: boolean }) => {
+      const result = await restoreDatabase(policy(), {
+        to: options.to,
+        progress: options.progress,
+        ...(options.backup ? { backupId: options.backup } : {}),
+        ...(options.targetTime ? { targetTime: options.targetTime } : {}),
+      });
+      print(JSON.stringify(result, null, 2));
+    });
+
+  const wal = program.command('wal').description("WAL archiving: PostgreSQL's archive_command and restore_command call these");
+  wal
+    .command('push')
+    .description('archive_command: store one WAL segment (compressed, checksummed); idempotent')
+    .argument('<path>', '%p')
+    .argument('<name>', '%f')
+    .action((path: string, name: string) => {
+      walPush(policy(), path, name);
+    });
+  wal
+    .command('get')
+    .description('restore_command: fetch one WAL segment; exits 1 when the archive does not have it')
+    .argument('<name>', '%f')
+    .argument('<dest>', '%p')
+    .action((name: string, dest: string) => {
+      if (!walGet(policy(), name, dest)) process.exitCode = 1;
+    });
+}
