@@ -150,14 +150,23 @@ export async function runPostgresBackup(options: PostgresBackupOptions): Promise
 
     // Incrementals need a good parent from the same cluster; without one this becomes a full backup.
     let kind = options.kind;
-    const parentRecord = kind === 'incremental' ? chooseParent(listBackups(repo), facts.systemIdentifier) : undefined;
+    let parentRecord = kind === 'incremental' ? chooseParent(listBackups(repo), facts.systemIdentifier) : undefined;
+    // The parent's whole chain: an incremental compares each page with the parent's version of it.
+    // A chain that cannot be read (a missing or damaged piece) is not built upon: a full is taken.
+    let parentChain: BackupManifest[] = [];
+    if (parentRecord) {
+      try {
+        parentChain = resolveChain(listBackups(repo), parentRecord.id).map((r) => readManifest(repo, r));
+      } catch (error) {
+        log(`the chain of ${parentRecord.id} cannot be used (${(error as Error).message}): taking a full backup instead`);
+        parentRecord = undefined;
+      }
+    }
     if (kind === 'incremental' && !parentRecord) {
-      log('no earlier backup of this cluster in the repository: taking a full backup instead');
+      log('no usable earlier backup of this cluster in the repository: taking a full backup instead');
       kind = 'full';
     }
     const parentFiles = new Map<string, ManifestFile>();
-    // The parent's whole chain: an incremental compares each page with the parent's version of it.
-    const parentChain = parentRecord ? resolveChain(listBackups(repo), parentRecord.id).map((r) => readManifest(repo, r)) : [];
     const parentMaps = parentChain.map((m) => new Map(m.files.map((f) => [f.path, f])));
     for (const f of parentChain[parentChain.length - 1]?.files ?? []) parentFiles.set(f.path, f);
     const since = parentRecord ? Number(parseLsn(parentRecord.startLsn)) : null;

@@ -113,7 +113,11 @@ async function job(j) {
                 // Stored as XOR against the previous version of the page, which is in the file now.
                 const got = fs.readSync(fd, prev, 0, PAGE, block * PAGE);
                 if (got < PAGE) prev.fill(0, got);
-                for (let i = 0; i < PAGE; i++) prev[i] ^= data[off + i];
+                if ((data.byteOffset + off) % 4 === 0) {
+                  const x = new Int32Array(prev.buffer, prev.byteOffset, 2048);
+                  const y = new Int32Array(data.buffer, data.byteOffset + off, 2048);
+                  for (let i = 0; i < 2048; i++) x[i] ^= y[i];
+                } else for (let i = 0; i < PAGE; i++) prev[i] ^= data[off + i];
                 clipWrite(prev, block * PAGE);
               } else clipWrite(data.subarray(off, off + len), block * PAGE);
               off += len;

@@ -124,6 +124,11 @@ describe('integrity check, restore test and damaged repositories', () => {
       new RegExp(`backup ${full!.id}, needed by ${inc!.id}, is missing`),
     );
     expect(checkIntegrity(repo).problems.some((p) => p.backup === inc!.id && p.file === '(chain)')).toBe(true);
+    // The next incremental does not build on a broken chain: it becomes a full backup.
+    const lines: string[] = [];
+    const next = await runPostgresBackup({ ...fx.backupOptions('incremental'), log: (l) => lines.push(l) });
+    expect(next.kind).toBe('full');
+    expect(lines.join('\n')).toMatch(new RegExp(`the chain of ${inc!.id} cannot be used`));
     writeFileSync(catalog, saved);
   });
 });
