@@ -2,7 +2,7 @@
 // pg_backup_stop on one dedicated session, the data directory copied by worker threads in between,
 // backup_label from pg_backup_stop's result. Incrementals copy, for each relation file, only the
 // pages whose LSN is at or after the parent backup's start LSN.
-import { existsSync, mkdirSync, realpathSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, realpathSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { DrydockError } from '../errors.js';
@@ -17,7 +17,7 @@ import { backupDir, listBackups, newBackupId, openRepository, readManifest, writ
 import { sha256Hex } from './object-codec.js';
 import { tableFigures } from './table-figures.js';
 import type { BackupKind, BackupManifest, BackupRecord, FileObject, ManifestFile } from './types.js';
-import { findWal } from './wal-archive.js';
+import { findWal, pushWal } from './wal-archive.js';
 import { chooseParent, resolveChain } from './chain.js';
 import { referenceFor } from './reference.js';
 import { acquireLock } from './lock.js';
@@ -118,12 +118,38 @@ function splitTasks(abs: string, size: number, since: number | null, alwaysFromB
   return tasks;
 }
 
-async function waitForWal(repoRoot: ReturnType<typeof openRepository>, names: string[], timeoutMs: number): Promise<string[]> {
+/**
+ * Waits until every named segment is in the repository. Drydock runs on the database host, so a
+ * segment PostgreSQL has finished (archive_status/<name>.ready) is pushed by the backup itself
+ * rather than waiting for the archiver to start a process for it; the archiver's own push of the
+ * same file is then a no-op (identical content).
+ */
+async function waitForWal(repo: ReturnType<typeof openRepository>, names: string[], timeoutMs: number, dataDirectory: string): Promise<string[]> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const missing = names.filter((n) => findWal(repoRoot, n).length === 0);
+    const missing = names.filter((n) => findWal(repo, n).length === 0);
     if (missing.length === 0 || Date.now() > deadline) return missing;
-    await new Promise((r) => setTimeout(r, 20));
+    // Everything PostgreSQL has finished up to the last needed segment, in order, so the archive
+    // stays contiguous (point-in-time recovery must be able to pass from the previous backup).
+    const last = names[names.length - 1]!;
+    let ready: string[] = [];
+    try {
+      ready = readdirSync(join(dataDirectory, 'pg_wal', 'archive_status'))
+        .filter((f) => f.endsWith('.ready'))
+        .map((f) => f.slice(0, -'.ready'.length))
+        .filter((n) => n.endsWith('.history') || n.slice(0, 24) <= last)
+        .sort();
+    } catch {
+      /* no access to pg_wal: the archiver does it all */
+    }
+    for (const name of ready) {
+      try {
+        pushWal(repo, join(dataDirectory, 'pg_wal', name), name);
+      } catch {
+        /* the archiver may have just taken it (and recycled the file); the next round looks again */
+      }
+    }
+    await new Promise((r) => setTimeout(r, 10));
   }
 }
 
@@ -298,7 +324,7 @@ export async function runPostgresBackup(options: PostgresBackupOptions): Promise
     const needed = segmentsBetween(timeline, parseLsn(labelStart), parseLsn(stopLsn), facts.segmentSize);
     // The switch to a new segment happened inside pg_backup_stop; the archiver pushes it now.
     const tWal = Date.now();
-    const missing = await waitForWal(repo, needed, options.archiveTimeoutMs);
+    const missing = await waitForWal(repo, needed, options.archiveTimeoutMs, options.dataDirectory);
     log(`WAL ${needed[0]}..${needed[needed.length - 1]} in the repository after ${Date.now() - tWal} ms`);
     if (missing.length > 0) {
       const archiver = await client.query<{ failed: string | null; last: string | null }>('SELECT last_failed_wal AS failed, last_archived_wal AS last FROM pg_stat_archiver').catch(() => undefined);

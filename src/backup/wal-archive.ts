@@ -2,7 +2,7 @@
 // `drydock wal get %f %p`. Each file is stored as one zstd frame (content checksum on) named after
 // the SHA-256 of its content, so pushing the same segment twice is a no-op and a different segment
 // under an existing name is refused instead of overwriting history.
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync, openSync, fsyncSync, closeSync, renameSync } from 'node:fs';
+import { chownSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DrydockError } from '../errors.js';
 import type { Policy } from '../policy/schema.js';
@@ -65,7 +65,12 @@ export function pushWal(repo: Repository, path: string, name: string): 'stored' 
     });
   }
   const dir = walFolder(repo, name);
+  const created = !existsSync(dir);
   mkdirSync(dir, { recursive: true });
+  // Run as root (a backup pushing the last segment itself), keep new entries owned like the
+  // repository, so PostgreSQL's archive_command (the repository owner) can still write here.
+  const owner = process.getuid?.() === 0 ? statSync(repo.root) : undefined;
+  if (created && owner && owner.uid !== 0) chownSync(dir, owner.uid, owner.gid);
   const target = join(dir, `${name}-${sha}.zst`);
   const tmp = `${target}.tmp-${process.pid}`;
   const fd = openSync(tmp, 'w', 0o640);
@@ -75,6 +80,7 @@ export function pushWal(repo: Repository, path: string, name: string): 'stored' 
   } finally {
     closeSync(fd);
   }
+  if (owner && owner.uid !== 0) chownSync(tmp, owner.uid, owner.gid);
   renameSync(tmp, target);
   fsyncDir(dir);
   return 'stored';
