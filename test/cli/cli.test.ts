@@ -40,7 +40,7 @@ let db: FreshDatabase;
 function writePolicy(name: string, policy: Record<string, unknown>): string {
   const path = join(dir, name);
   // No blackouts unless a test sets them, so results do not depend on the time of day the suite runs.
-  writeFileSync(path, stringify({ state: { path: 'state.sqlite' }, maintenance_windows: { blackout: { periods: [] } }, ...policy }));
+  writeFileSync(path, stringify({ state: { path: 'state.sqlite' }, maintenance_windows: { blackout: { periods: [] } }, backup: { repository: { path: join(dir, 'repository') } }, ...policy }));
   return path;
 }
 

@@ -1,4 +1,6 @@
 // A real TaskContext for running one task in a test: steps run and are recorded in memory.
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pino from 'pino';
 import { systemClock, type Clock } from '../../../src/engine/clock.js';
 import type { Figure, TaskContext } from '../../../src/engine/types.js';
@@ -11,8 +13,16 @@ export interface RecordedRun {
   summary: string[];
 }
 
+/**
+ * A policy for tests. Unless the test names one, the backup repository is a path that does not
+ * exist, so a repository left on the machine (the default /var/lib/drydock/repository) never leaks
+ * backup metrics into a test.
+ */
 export function policyFrom(input: PolicyInput): Policy {
-  return policySchema.parse(input);
+  const backup = (input.backup ?? {}) as Record<string, unknown>;
+  const repository = (backup.repository ?? {}) as Record<string, unknown>;
+  const path = repository.path ?? join(tmpdir(), `drydock-test-no-repository-${process.pid}`);
+  return policySchema.parse({ ...input, backup: { ...backup, repository: { ...repository, path } } });
 }
 
 export function taskContext(policy: Policy, options: { clock?: Clock; taskId?: string; signal?: AbortSignal } = {}): RecordedRun {
