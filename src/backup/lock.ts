@@ -3,6 +3,7 @@
 // unlisted folder is known to be safe to delete.
 import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { processAlive } from '../adapters/process.js';
 import { DrydockError } from '../errors.js';
 import type { Repository } from './repository.js';
 
@@ -10,20 +11,12 @@ function lockPath(repo: Repository): string {
   return join(repo.root, 'repository.lock');
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** The pid holding the lock, if that process is alive. */
 export function lockHolder(repo: Repository): number | undefined {
   try {
     const pid = Number(readFileSync(lockPath(repo), 'utf8').trim());
-    return pid > 0 && pidAlive(pid) && pid !== process.pid ? pid : undefined;
+    return pid > 0 && processAlive(pid) && pid !== process.pid ? pid : undefined;
   } catch {
     return undefined;
   }

@@ -3,6 +3,7 @@
 // It also heartbeats, picks up due retries, and marks runs of dead instances as interrupted.
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
+import { processAlive } from '../adapters/process.js';
 import { parseDuration } from '../policy/phrases.js';
 import { dueSlots, taskEnabled } from '../schedule/planner.js';
 import type { Registry } from '../tasks/registry.js';
@@ -26,14 +27,6 @@ const ms = (text: string): number => {
   return parsed.ok ? parsed.value : 0;
 };
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 export class Daemon {
   private lastTick: Date | null = null;
