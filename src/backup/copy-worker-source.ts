@@ -69,23 +69,26 @@ const BASE = new Uint32Array([
   0x5b1f36e9, 0xb8525960, 0x02ab50aa, 0x1de66d2a, 0x79ff467a, 0x9bb9f8a3, 0x217e7cd2, 0x83e13d2c, 0xf8d4474f, 0xe39eb970, 0x42c6ae16, 0x993216fa, 0x7b093b5d, 0x98daff3c, 0xf718902a,
   0x0b1c9cdb, 0xe58f764b, 0x187636bc, 0x5d7b3bb1, 0xe73de7de, 0x92bec979, 0xcca6c0b2, 0x304a0979, 0x85aa43d4, 0x783125bb, 0x6ca8eaa2, 0xe407eac6, 0x4b5cfc3e, 0x9fbf8c76, 0x15ca20be,
   0xf2ca9fd3, 0x959bd756]);
-const sums = new Uint32Array(32);
+const sums = new Int32Array(32);
 function checksumOk(data, off, blockNumber) {
   if (data.readUInt16LE(off + 14) === 0) return true; // new page: no checksum
-  const words = new Uint32Array(data.buffer, data.byteOffset + off, 2048);
-  sums.set(BASE);
-  for (let i = 0; i < 2048; i += 32) {
+  const w = new Int32Array(data.buffer, data.byteOffset + off, 2048);
+  // First row apart: word 2 holds pd_checksum (its low 16 bits), which counts as zero.
+  for (let j = 0; j < 32; j++) {
+    const t = BASE[j] ^ (j === 2 ? w[2] & 0xffff0000 : w[j]);
+    sums[j] = Math.imul(t, 16777619) ^ (t >>> 17);
+  }
+  for (let i = 32; i < 2048; i += 32) {
     for (let j = 0; j < 32; j++) {
-      const v = i + j === 2 ? words[2] & 0xffff0000 : words[i + j];
-      const t = (sums[j] ^ v) >>> 0;
+      const t = sums[j] ^ w[i + j];
       sums[j] = Math.imul(t, 16777619) ^ (t >>> 17);
     }
   }
   let result = 0;
   for (let j = 0; j < 32; j++) {
-    let t = sums[j] >>> 0;
-    t = (Math.imul(t, 16777619) ^ (t >>> 17)) >>> 0;
-    t = (Math.imul(t, 16777619) ^ (t >>> 17)) >>> 0;
+    let t = sums[j];
+    t = Math.imul(t, 16777619) ^ (t >>> 17);
+    t = Math.imul(t, 16777619) ^ (t >>> 17);
     result ^= t;
   }
   result = (result ^ blockNumber) >>> 0;
