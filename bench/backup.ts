@@ -134,7 +134,8 @@ async function main(): Promise<void> {
     const brFull2Size = duBytes(join(pgbr, 'repo2', 'backup'));
     report('pgBackRest full (repo-block=y)', S(tBrFull2), MB(brFull2Size));
 
-    const [full, tDdFull] = await timedAsync(() => runPostgresBackup({ kind: 'full', repository, connection: cluster.connection(), dataDirectory: cluster.dataDir, database: 'postgres', verifyTables: [], archiveTimeoutMs: 120_000 }));
+    const verbose = process.env.BENCH_VERBOSE ? (line: string) => console.log(`    ${line}`) : undefined;
+    const [full, tDdFull] = await timedAsync(() => runPostgresBackup({ kind: 'full', repository, connection: cluster.connection(), dataDirectory: cluster.dataDir, database: 'postgres', verifyTables: [], archiveTimeoutMs: 120_000, log: verbose }));
     report('Drydock full', S(tDdFull), MB(full.storedSize));
 
     // 1% of pgbench_accounts (or listings) rows, spread over the whole table.
@@ -150,7 +151,7 @@ async function main(): Promise<void> {
     const [, tBrInc2] = timed(() => pgbackrest('--repo=2 --type=incr backup'));
     const brInc2Size = duBytes(join(pgbr, 'repo2', 'backup')) - brFull2Size;
     report('pgBackRest incremental (repo-block=y)', S(tBrInc2), MB(brInc2Size));
-    const [inc, tDdInc] = await timedAsync(() => runPostgresBackup({ kind: 'incremental', repository, connection: cluster.connection(), dataDirectory: cluster.dataDir, database: 'postgres', verifyTables: [], archiveTimeoutMs: 120_000 }));
+    const [inc, tDdInc] = await timedAsync(() => runPostgresBackup({ kind: 'incremental', repository, connection: cluster.connection(), dataDirectory: cluster.dataDir, database: 'postgres', verifyTables: [], archiveTimeoutMs: 120_000, log: verbose }));
     report('Drydock incremental (page-level)', S(tDdInc), MB(inc.storedSize));
 
     // Restores of the incremental (full + incremental) into empty folders, every file durable.
