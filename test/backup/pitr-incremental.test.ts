@@ -120,7 +120,9 @@ describe('incremental backups and point-in-time recovery', () => {
     await fx.cluster.switchWalAndWait();
 
     const to = join(fx.work, 'restored-pitr');
-    const result = await restoreBackup({ repository: fx.repository, targetTime: t!.at, to, restoreCommand: fx.restoreCommand, owner: owner(), settings: { archive_mode: 'off' } });
+    const progress: number[] = [];
+    const result = await restoreBackup({ repository: fx.repository, targetTime: t!.at, to, restoreCommand: fx.restoreCommand, owner: owner(), settings: { archive_mode: 'off' }, progress: true, onProgress: (done) => progress.push(done) });
+    expect(progress.at(-1)).toBe(result.bytes);
     expect(result.targetTime).toBe(t!.at.toISOString());
     const r = await startRestored(to);
     const rows = await r.query<{ tag: string }>('SELECT tag FROM pitr ORDER BY tag');

@@ -6,6 +6,7 @@ import type { BackupRecord } from '../../src/backup/types.js';
 import { backupFullTask, backupIncrementalTask } from '../../src/tasks/backup/postgres-backup.js';
 import { integrityCheckTask } from '../../src/tasks/backup/integrity-check.js';
 import { restoreTestTask } from '../../src/tasks/backup/restore-test.js';
+import { databaseBackupTask } from '../../src/tasks/backup/database-backup.js';
 import { backupMonitoringTask } from '../../src/tasks/backup/monitoring.js';
 import { testContext, testPolicy } from '../helpers/context.js';
 import { PG_BIN, PgCluster } from '../helpers/pg-cluster.js';
@@ -73,6 +74,15 @@ describe('backup tasks on a real cluster', () => {
     const m = await backupMonitoringTask.execute(mctx);
     expect(m.rate.attempts).toBe(2);
     expect(m.rate.rate).toBe(100);
+  });
+
+  it('database.backup (the spec\'s daily incremental in the 01:00 window) records its own 30-day retention', async () => {
+    const ctx = testContext(policy, databaseBackupTask.id);
+    const r = await databaseBackupTask.execute(ctx);
+    expect(r.kind).toBe('incremental');
+    expect(r.retentionMs).toBe(30 * 86_400_000);
+    expect((await databaseBackupTask.validate(ctx, r)).ok).toBe(true);
+    expect(databaseBackupTask.schedule(policy)).toMatchObject({ kind: 'cron' });
   });
 
   it('a wrong data directory is a clear error that says what to set', async () => {
