@@ -21,6 +21,8 @@ import { collectionIntervalMs } from './metrics/collector.js';
 import { createRunMetrics } from './api/metrics.js';
 import { windowSilenceSource } from './windows/silence-source.js';
 import { watchConfigurationFiles } from './backup/files/config-watch.js';
+import { changesBackupCatalog, mirrorBackupCatalog } from './backup/catalog-mirror.js';
+import { BackupCatalogStore } from './store/sqlite/backups.js';
 import type { ValidationSummary } from './windows/types.js';
 
 export interface App {
@@ -34,6 +36,8 @@ export interface App {
   windows: WindowsModule;
   /** Metrics collection, alert rules and silences (issue 4). */
   monitoring: Monitoring;
+  /** The backup catalog mirrored from the repository after every backup run (issue 3). */
+  backupCatalog: BackupCatalogStore;
   clock: Clock;
   logger: Logger;
   instanceId: string;
@@ -76,6 +80,7 @@ export async function openApp(options: AppOptions = {}): Promise<App> {
   });
   const notifier = new Notifier(loaded.policy, windows.channels, store as Store, clock, options.notifierOptions);
   const runMetrics = createRunMetrics({ store, registry });
+  const backupCatalog = new BackupCatalogStore(store.db);
   const monitoring = createMonitoring({
     db: store.db,
     policy: loaded.policy,
@@ -96,8 +101,19 @@ export async function openApp(options: AppOptions = {}): Promise<App> {
     logger,
     instanceId,
     ...(options.lockPollMs ? { lockPollMs: options.lockPollMs } : {}),
-    // Alerts for what a run touches stay silent from its start until it has been validated.
-    onRunStart: (task, run) => silenceRun(monitoring.silences, task, loaded.policy, run.id),
+    onRunStart: (task, run) => {
+      // Alerts for what a run touches stay silent from its start until it has been validated.
+      const lift = silenceRun(monitoring.silences, task, loaded.policy, run.id);
+      return () => {
+        lift();
+        if (!changesBackupCatalog(task.id)) return;
+        try {
+          mirrorBackupCatalog(loaded.policy, backupCatalog, clock.now());
+        } catch (error) {
+          logger.warn({ err: error, taskId: task.id }, 'backup catalog could not be mirrored into the state');
+        }
+      };
+    },
   });
   const daemon = new Daemon({ engine, store, registry, clock, logger, instanceId, kind: options.kind ?? 'cli' });
   daemon.every('maintenance windows and patch SLAs', 60_000, () => windows.tick());
@@ -115,6 +131,7 @@ export async function openApp(options: AppOptions = {}): Promise<App> {
     notifier,
     windows,
     monitoring,
+    backupCatalog,
     clock,
     logger,
     instanceId,

@@ -85,6 +85,27 @@ describe('backup tasks on a real cluster', () => {
     expect(databaseBackupTask.schedule(policy)).toMatchObject({ kind: 'cron' });
   });
 
+  it('through the engine, a backup run mirrors the repository catalog into the state', async () => {
+    const { testApp } = await import('../helpers/app.js');
+    const app = await testApp({
+      targets: { postgres: { host: '127.0.0.1', port: fx.cluster.port, database: 'postgres', user: 'postgres' } },
+      backup: {
+        repository: { path: fx.repoPath, processes: 2, level: 1 },
+        postgres: { data_directory: fx.cluster.dataDir, bin_directory: PG_BIN, restore_command: fx.restoreCommand, archive_timeout: '30 seconds', verify_tables: ['bookings'] },
+      },
+      maintenance_windows: { blackout: { periods: [] } },
+    });
+    try {
+      const run = await app.engine.run('backup.database.incremental', { trigger: 'manual' });
+      expect(run.status, run.error ?? '').toBe('succeeded');
+      const mirrored = app.backupCatalog.list(fx.repoPath).map((r) => r.kind);
+      expect(mirrored).toContain('full');
+      expect(mirrored.filter((k) => k === 'incremental').length).toBeGreaterThanOrEqual(2);
+    } finally {
+      await app.dispose();
+    }
+  });
+
   it('a wrong data directory is a clear error that says what to set', async () => {
     const bad = testPolicy({ ...structuredClone(policy), backup: { ...policy.backup, postgres: { ...policy.backup.postgres, data_directory: fx.work } } } as never);
     const error = await backupFullTask.execute(testContext(bad)).catch((e: unknown) => e);
