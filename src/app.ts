@@ -69,13 +69,17 @@ export async function openApp(options: AppOptions = {}): Promise<App> {
   const instanceId = `${options.kind ?? 'cli'}-${randomUUID().slice(0, 8)}`;
   // The windows module adds the stakeholder channels (email, SMS, Slack, status page) to the core
   // ones (log, webhook); the notifier and the windows service then share one set of channels.
+  // Windows check health before they start and validate after they end: by default that is a
+  // recorded run of server.health_check (disk, memory, CPU and the configured services).
+  let engineRef: Engine | null = null;
+  const healthCheck = options.healthCheck ?? (() => windowHealthCheck(engineRef!));
   const windows = createWindowsModule({
     db: store.db,
     policy: loaded.policy,
     clock,
     channels: buildChannels(loaded.policy, logger),
     activity: (entry) => store.logActivity(entry),
-    ...(options.healthCheck ? { healthCheck: options.healthCheck } : {}),
+    healthCheck,
     ...(options.env ? { env: options.env } : {}),
   });
   const notifier = new Notifier(loaded.policy, windows.channels, store as Store, clock, options.notifierOptions);
@@ -115,6 +119,7 @@ export async function openApp(options: AppOptions = {}): Promise<App> {
       };
     },
   });
+  engineRef = engine;
   const daemon = new Daemon({ engine, store, registry, clock, logger, instanceId, kind: options.kind ?? 'cli' });
   daemon.every('maintenance windows and patch SLAs', 60_000, () => windows.tick());
   // "on change": the configuration backup runs when a watched file differs from its newest version.
@@ -137,4 +142,11 @@ export async function openApp(options: AppOptions = {}): Promise<App> {
     instanceId,
     close: () => store.close(),
   };
+}
+
+/** A window's health check: one recorded run of server.health_check, as a validation summary. */
+async function windowHealthCheck(engine: Engine): Promise<ValidationSummary> {
+  const run = await engine.run('server.health_check', { trigger: 'manual', force: true });
+  if (run.validation) return { ok: run.status === 'succeeded' && run.validation.ok, checks: run.validation.checks };
+  return { ok: false, checks: [{ name: 'server.health_check', ok: false, detail: `run #${run.id} ${run.status}: ${run.error ?? run.reason ?? 'no result'}` }] };
 }
