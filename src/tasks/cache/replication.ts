@@ -51,7 +51,11 @@ export const cacheReplicationTask: ImplementedTask<ReplicationResult> = {
       ok: r.ok,
       detail: r.problem ?? `online, lag ${r.lagSeconds ?? '?'} s (max ${maxLagMs(ctx) / 1000} s)`,
     }));
-    if (result.replicas.length === 0) checks.push({ name: 'replicas', ok: false, detail: `no replica is connected to ${result.target}` });
+    if (result.replicas.length === 0) {
+      // Only a failure when the policy names replicas that should be there (they would be listed above as missing).
+      const expected = ctx.policy.cache.replication.replicas.length > 0;
+      checks.push({ name: 'replicas', ok: !expected, detail: expected ? `no replica is connected to ${result.target}` : `no replica connected to ${result.target}, and none is expected (cache.replication.replicas is empty)` });
+    }
     if (result.role !== 'master') checks.push({ name: 'role', ok: false, detail: result.problems.at(-1) ?? `role ${result.role}` });
     return { ok: checks.every((c) => c.ok), checks };
   },

@@ -56,6 +56,23 @@ afterAll(async () => {
 });
 
 describe('cache.replication against a real primary and replica', () => {
+  it('a lone primary passes when the policy expects no replica, and fails when it names one', async () => {
+    const lone = await startRedis();
+    try {
+      const none = taskContext(policyFrom({ targets: { redis: { host: lone.host, port: lone.port } } }));
+      const result = await cacheReplicationTask.execute(none.ctx);
+      const validation = await cacheReplicationTask.validate(none.ctx, result);
+      expect(validation.ok).toBe(true);
+      expect(validation.checks[0]!.detail).toContain('none is expected');
+      const named = taskContext(policyFrom({ targets: { redis: { host: lone.host, port: lone.port } }, cache: { replication: { replicas: ['127.0.0.1:1'] } } }));
+      const missing = await cacheReplicationTask.validate(named.ctx, await cacheReplicationTask.execute(named.ctx));
+      expect(missing.ok).toBe(false);
+      expect(missing.checks.map((c) => c.detail)).toContain('replica 127.0.0.1:1 is not connected');
+    } finally {
+      await lone.stop();
+    }
+  });
+
   it('passes while the replica is connected, fails naming it and its lag while it is paused, and when it is stopped', async () => {
     const name = `127.0.0.1:${replica.port}`;
     const policy = policyFrom({ targets: { redis: { host: primary.host, port: primary.port } }, cache: { replication: { max_lag: '2 seconds', replicas: [name] } } });
