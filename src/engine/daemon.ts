@@ -59,16 +59,18 @@ export class Daemon {
       if (run.instanceId === this.deps.instanceId) continue;
       const owner = instances.get(run.instanceId);
       let why: string | null = null;
+      // On this host the pid says for sure; on another host only a stale heartbeat can tell.
       if (!owner) why = `instance ${run.instanceId} is gone`;
-      else if (owner.host === hostname() && !processAlive(owner.pid)) why = `instance ${owner.id} (pid ${owner.pid}) died without finishing the run (killed or crashed)`;
-      else if (now.getTime() - owner.heartbeatAt.getTime() > timeout) why = `instance ${owner.id} on ${owner.host} stopped sending heartbeats at ${owner.heartbeatAt.toISOString()}`;
+      else if (owner.host === hostname()) {
+        if (!processAlive(owner.pid)) why = `instance ${owner.id} (pid ${owner.pid}) died without finishing the run (killed or crashed)`;
+      } else if (now.getTime() - owner.heartbeatAt.getTime() > timeout) why = `instance ${owner.id} on ${owner.host} stopped sending heartbeats at ${owner.heartbeatAt.toISOString()}`;
       if (!why) continue;
       await engine.recoverOrphan(run, why);
       recovered++;
     }
     for (const instance of instances.values()) {
       if (instance.id === this.deps.instanceId) continue;
-      const dead = (instance.host === hostname() && !processAlive(instance.pid)) || now.getTime() - instance.heartbeatAt.getTime() > timeout;
+      const dead = instance.host === hostname() ? !processAlive(instance.pid) : now.getTime() - instance.heartbeatAt.getTime() > timeout;
       if (dead) await store.removeInstance(instance.id);
     }
     return recovered;
@@ -139,6 +141,15 @@ export class Daemon {
   /** Waits for periodic jobs in progress (tests, shutdown). */
   async settlePeriodic(): Promise<void> {
     await Promise.all(this.periodic.map((job) => job.busy));
+  }
+
+  /** Heartbeats on a timer, for a process that runs tasks without ticking (`drydock run`). */
+  keepAlive(everyMs = 10_000): () => void {
+    const timer = setInterval(() => {
+      this.deps.store.heartbeat(this.deps.instanceId, this.deps.clock.now()).catch(() => undefined);
+    }, everyMs);
+    timer.unref();
+    return () => clearInterval(timer);
   }
 
   /** Called with every finished run (the CLI prints them). */

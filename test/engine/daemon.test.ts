@@ -141,6 +141,29 @@ describe('daemon', () => {
     expect(retry).toMatchObject({ taskId: 't.cleanup', attempt: 2, retryOf: orphan.id });
   });
 
+  it('leaves alone a live process on this host however old its heartbeat, but recovers a silent instance on another host', async () => {
+    const app = await testApp({ engine: { instance_timeout: '1 minute' } }, { tasks: [counting('t.long', 'daily', { n: 0 })] });
+    apps.push(app);
+    const { hostname } = await import('node:os');
+    const longAgo = new Date(Date.now() - 3_600_000);
+    // A `drydock run` of a long backup in another process on this host: alive, heartbeat old.
+    const helper = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)']);
+    try {
+      await app.store.registerInstance({ id: 'cli-alive', host: hostname(), pid: helper.pid!, kind: 'cli', startedAt: longAgo });
+      const alive = await app.store.createRun({ taskId: 't.long', trigger: 'manual', slotAt: null, attempt: 1, instanceId: 'cli-alive', startedAt: longAgo });
+      await app.store.registerInstance({ id: 'daemon-far', host: 'another-host', pid: 1, kind: 'daemon', startedAt: longAgo });
+      const far = await app.store.createRun({ taskId: 't.long', trigger: 'schedule', slotAt: null, attempt: 1, instanceId: 'daemon-far', startedAt: longAgo });
+      await app.daemon.register();
+      expect(await app.daemon.recoverOrphans()).toBe(1);
+      expect((await app.store.getRun(alive.id))!.status).toBe('running');
+      const recovered = (await app.store.getRun(far.id))!;
+      expect(recovered.status).toBe('interrupted');
+      expect(recovered.reason).toMatch(/instance daemon-far on another-host stopped sending heartbeats/);
+    } finally {
+      helper.kill('SIGKILL');
+    }
+  });
+
   it('records what was running when it is stopped gracefully', async () => {
     const app = await testApp({}, {
       tasks: [

@@ -16,6 +16,7 @@ async function runTask(program: Command, taskId: string, json: boolean | undefin
   await withApp(program.opts<GlobalOptions>(), async (app) => {
     await app.daemon.register();
     await app.daemon.recoverOrphans();
+    const stopHeartbeat = app.daemon.keepAlive();
     try {
       const run = await app.engine.run(taskId, { trigger: 'manual' });
       const steps = await app.store.listSteps(run.id);
@@ -23,6 +24,7 @@ async function runTask(program: Command, taskId: string, json: boolean | undefin
       else print(describeRun(run, steps));
       if (run.status !== 'succeeded') process.exitCode = run.status === 'skipped' ? 3 : 1;
     } finally {
+      stopHeartbeat();
       await app.store.removeInstance(app.instanceId);
     }
   });

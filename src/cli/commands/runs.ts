@@ -23,6 +23,7 @@ export function registerRunCommands(program: Command): void {
         await app.daemon.register();
         // Any process that works on the state cleans up after instances that died.
         await app.daemon.recoverOrphans();
+        const stopHeartbeat = app.daemon.keepAlive();
         const controller = new AbortController();
         const onSignal = () => controller.abort(new Error('interrupted by signal'));
         process.once('SIGINT', onSignal);
@@ -37,6 +38,7 @@ export function registerRunCommands(program: Command): void {
         } finally {
           process.off('SIGINT', onSignal);
           process.off('SIGTERM', onSignal);
+          stopHeartbeat();
           await app.store.removeInstance(app.instanceId);
         }
       }, tasks ? { tasks } : {});
