@@ -34,13 +34,18 @@ export function planRuns(tasks: readonly TaskDefinition[], policy: Policy, from:
 }
 
 /**
- * The slots a daemon should claim now. Normally every slot in (lastTick, now]. After a restart
+ * The slots a daemon should claim now. Normally the slot in (lastTick, now]. After a restart
  * (lastTick null) only the newest slot missed within the grace period is caught up, and only if
  * no instance has claimed it already (the store decides that atomically).
  */
 export function dueSlots(schedule: Schedule, lastTick: Date | null, now: Date, graceMs: number): Date[] {
   if (!isTimeDriven(schedule)) return [];
-  if (lastTick) return slotsBetween(schedule, lastTick, now);
+  if (lastTick) {
+    // Normally one tick covers at most one slot. After a stall (a suspended host, a blocked event
+    // loop) a backlog is not replayed: only the newest slot still inside the grace period runs.
+    const fresh = slotsBetween(schedule, lastTick, now).filter((slot) => now.getTime() - slot.getTime() <= graceMs);
+    return fresh.slice(-1);
+  }
   const previous = previousSlot(schedule, now);
   if (previous && now.getTime() - previous.getTime() <= graceMs) return [previous];
   return [];

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parsePolicy } from '../../src/policy/load.js';
 import { dueSlots, planRuns, retryDelay } from '../../src/schedule/planner.js';
-import { toSchedule } from '../../src/schedule/frequency.js';
+import { slotsBetween, toSchedule } from '../../src/schedule/frequency.js';
 import { createRegistry } from '../../src/tasks/registry.js';
 
 describe('planner', () => {
@@ -37,8 +37,18 @@ describe('planner', () => {
 
   it('aligns interval schedules to the epoch so every instance computes the same slots', () => {
     const schedule = toSchedule({ frequency: 'every 15 minutes' });
-    const slots = dueSlots(schedule, new Date('2026-11-26T10:07:00Z'), new Date('2026-11-26T11:00:00Z'), 0);
+    const slots = slotsBetween(schedule, new Date('2026-11-26T10:07:00Z'), new Date('2026-11-26T11:00:00Z'));
     expect(slots.map((s) => s.toISOString().slice(11, 16))).toEqual(['10:15', '10:30', '10:45', '11:00']);
+  });
+
+  it('after a stall runs only the newest slot still inside the grace period, never the backlog', () => {
+    const every5 = toSchedule({ frequency: 'every 5 minutes' });
+    const grace = 10 * 60_000;
+    expect(dueSlots(every5, new Date('2026-11-26T10:00:00Z'), new Date('2026-11-26T10:05:00Z'), grace).map((s) => s.toISOString())).toEqual(['2026-11-26T10:05:00.000Z']);
+    // Suspended for 3 hours: one run, not 36.
+    expect(dueSlots(every5, new Date('2026-11-26T07:00:00Z'), new Date('2026-11-26T10:02:00Z'), grace).map((s) => s.toISOString())).toEqual(['2026-11-26T10:00:00.000Z']);
+    // A daily slot missed by more than the grace period is not run late.
+    expect(dueSlots(toSchedule({ frequency: 'daily', time: '03:00 UTC' }), new Date('2026-11-26T02:00:00Z'), new Date('2026-11-26T05:00:00Z'), grace)).toEqual([]);
   });
 
   it('backs off exponentially up to the cap', () => {
