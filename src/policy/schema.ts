@@ -384,6 +384,19 @@ export const policySchema = z
           week_of_month: z.union([int(1).max(4), z.literal('last')]).default(1),
         }),
         notification: obj({ advance: duration().default('7 days'), reminder: duration().default('24 hours') }),
+        /**
+         * The change record the daemon uses to schedule and announce each regular window by itself,
+         * `advance` ahead. Nothing is announced until a rollback plan and an owner are given: a
+         * window without them cannot be scheduled.
+         */
+        change: obj({
+          title: str('a title').default('Regular maintenance'),
+          summary: str('what will be done').default('Monthly maintenance: operating system, runtime and database work that needs a quiet period.'),
+          rollback_plan: str('a rollback plan').optional(),
+          owner: str('a stakeholder name').optional(),
+          standby: list(str('a stakeholder name')).default([]),
+          components: list(str('a component')).default([]),
+        }),
       }),
       emergency: obj({
         approval: list(str('a role')).default(['CTO', 'Head of Operations']),

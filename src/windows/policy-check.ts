@@ -14,6 +14,10 @@ export function windowsPolicyProblems(policy: Policy): string[] {
       if (type === 'sms' && !s.phone) problems.push(`stakeholders.${i} (${s.name}): channel "${c}" is SMS but ${s.name} has no phone number`);
     }
   });
+  const regular = policy.maintenance_windows.regular.change;
+  if (!regular.rollback_plan || !regular.owner) {
+    problems.push('maintenance_windows.regular.change: no rollback_plan/owner, so regular windows are not announced by themselves (schedule them with `drydock windows schedule --kind regular`)');
+  }
   const seen = new Set<string>();
   policy.stakeholders.forEach((s) => {
     if (seen.has(s.name)) problems.push(`stakeholders: the name "${s.name}" is used twice; names identify approvers`);

@@ -3,7 +3,7 @@
 // the whole story. Every change is written to the activity log and announced to stakeholders
 // through the delivery log (which never sends one notice twice).
 import type { Clock } from '../engine/clock.js';
-import { DrydockError } from '../errors.js';
+import { DrydockError, describeError } from '../errors.js';
 import { approvalState, checkDecision, type Person } from '../approvals/rules.js';
 import { audience, deliver, type DeliveryReport, type SenderDeps, type Target } from '../notify/deliver.js';
 import { renderNotice, formatSpan, type NoticeContext, type NoticeKindName } from '../notify/notice-templates.js';
@@ -369,7 +369,41 @@ export class WindowsService {
    * validation), windows whose start has come are started, reminders go out before the start, and
    * emergency requests not approved by their start time expire (the requester is told).
    */
+  /**
+   * Schedules and announces the next regular window by itself, once it is within a day of the
+   * advance-notice mark, from `maintenance_windows.regular.change`. Not when the policy gives no
+   * rollback plan or owner, and never twice for one slot (a cancelled slot stays cancelled).
+   */
+  async announceRegular(): Promise<StoredWindow | null> {
+    const change = this.policy.maintenance_windows.regular.change;
+    if (!change.rollback_plan || !change.owner) return null;
+    const now = this.now();
+    const { advanceMs } = noticeDurations(this.policy);
+    const next = this.nextRegularStart(new Date(now.getTime() + advanceMs));
+    if (next.start.getTime() - now.getTime() > advanceMs + 86_400_000) return null;
+    const known = this.store.list({ from: next.start, to: next.end }).some((w) => w.kind === 'regular');
+    if (known) return null;
+    const { window } = await this.scheduleWindow({
+      kind: 'regular',
+      title: change.title,
+      start: next.start,
+      end: next.end,
+      summary: change.summary,
+      rollbackPlan: change.rollback_plan,
+      owner: change.owner,
+      standby: change.standby,
+      components: change.components,
+      requestedBy: change.owner,
+    });
+    return window;
+  }
+
   async tick(): Promise<{ reminded: number[]; expired: number[]; started: number[]; completed: number[] }> {
+    try {
+      await this.announceRegular();
+    } catch (error) {
+      await this.log('window.refused', `the regular window could not be scheduled: ${describeError(error)}`, 'drydock', {});
+    }
     const now = this.now();
     const { reminderMs } = noticeDurations(this.policy);
     const reminded: number[] = [];

@@ -233,6 +233,7 @@ describe('windows policy problems', () => {
   it('names unknown channels, missing addresses, roles nobody holds and missing emergency channel types', async () => {
     const { windowsPolicyProblems } = await import('../../src/windows/policy-check.js');
     expect(windowsPolicyProblems(policy())).toEqual([
+      'maintenance_windows.regular.change: no rollback_plan/owner, so regular windows are not announced by themselves (schedule them with `drydock windows schedule --kind regular`)',
       'maintenance_windows.emergency.approval: no stakeholder holds the role "CTO", so emergency windows can never be approved',
       'maintenance_windows.emergency.approval: no stakeholder holds the role "Head of Operations", so emergency windows can never be approved',
       'maintenance_windows.emergency.notification.channels: no channel of type "email" is defined',
@@ -250,6 +251,7 @@ describe('windows policy problems', () => {
       'stakeholders.0 (Carol): channel "mail" is email but Carol has no email address',
       'stakeholders.0 (Carol): unknown channel "pager" (defined: log, mail, sms, status)',
       'stakeholders.1 (Hank): channel "sms" is SMS but Hank has no phone number',
+      'maintenance_windows.regular.change: no rollback_plan/owner, so regular windows are not announced by themselves (schedule them with `drydock windows schedule --kind regular`)',
     ]);
   });
 });

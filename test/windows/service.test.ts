@@ -322,3 +322,34 @@ describe('notices and a failing SMTP server', () => {
     h.db.close();
   });
 });
+
+describe('the regular window announces itself', () => {
+  it('is scheduled and announced by email once it is 7 days ahead, reminded 24 hours before, never twice', async () => {
+    const regular = { change: { rollback_plan: 'Boot the previous kernel; reinstall the pinned runtime', owner: 'Alice', components: ['API'] } };
+    // First Sunday of December 2026 is the 6th; 8.5 days before it nothing is due yet.
+    const h = harness(makePolicy({ regular }), '2026-11-27T14:00:00Z');
+    await h.service.tick();
+    expect(h.service.store.list({})).toEqual([]);
+
+    h.clock.set(new Date('2026-11-28T12:00:00Z'));
+    await h.service.tick();
+    const [w] = h.service.store.list({ from: new Date('2026-12-06T00:00:00Z') });
+    expect(w).toMatchObject({ kind: 'regular', status: 'scheduled', title: 'Regular maintenance', start: new Date('2026-12-06T02:00:00Z'), end: new Date('2026-12-06T06:00:00Z') });
+    expect(w!.change.rollbackPlan).toBe('Boot the previous kernel; reinstall the pinned runtime');
+    expect(w!.advanceSentAt).not.toBeNull();
+    expect(mailsTo('bob@example.test', /Regular maintenance/).length).toBeGreaterThanOrEqual(1);
+
+    await h.service.tick();
+    expect(h.service.store.list({ from: new Date('2026-12-06T00:00:00Z') })).toHaveLength(1);
+
+    h.clock.set(new Date('2026-12-05T03:00:00Z'));
+    await h.service.tick();
+    expect(h.service.store.list({ from: new Date('2026-12-06T00:00:00Z') })[0]!.reminderSentAt).toEqual(new Date('2026-12-05T03:00:00Z'));
+  });
+
+  it('announces nothing without a rollback plan and an owner', async () => {
+    const h = harness(makePolicy(), '2026-11-28T12:00:00Z');
+    await h.service.tick();
+    expect(h.service.store.list({ from: new Date('2026-12-01T00:00:00Z') })).toEqual([]);
+  });
+});
