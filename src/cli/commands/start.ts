@@ -58,6 +58,8 @@ export function registerStartCommand(program: Command): void {
       const global = program.opts<GlobalOptions>();
       const app = await openApp({ ...(global.policy ? { policyPath: global.policy } : {}), kind: 'daemon', logger: createLogger(process.env.DRYDOCK_LOG_LEVEL ?? 'warn') });
       print(`drydock: policy ${app.loaded.file ?? 'built-in defaults (Dokkerr spec)'}, state ${app.loaded.policy.state.path}, instance ${app.instanceId}`);
+      // Policy choices that are valid but probably not meant (no approver for a role, no rollback plan for regular windows, ...).
+      for (const warning of app.windows.warnings) print(`warning: ${warning}`);
       if (options.demo) await runDemo(app);
 
       let server: ReturnType<typeof serve> | null = null;
