@@ -7,6 +7,7 @@ import { Engine } from './engine/engine.js';
 import { systemClock, type Clock } from './engine/clock.js';
 import type { Gate } from './engine/types.js';
 import { createLogger } from './logger.js';
+import { redactor } from './policy/redact.js';
 import { Notifier, buildChannels } from './notify/notifier.js';
 import { loadPolicy, statePath, type LoadedPolicy } from './policy/load.js';
 import { openSqlite } from './store/sqlite/open.js';
@@ -92,6 +93,7 @@ export async function openApp(options: AppOptions = {}): Promise<App> {
     clock,
     log: logger,
     extraMetrics: () => runMetrics.metrics(),
+    activity: (entry) => store.logActivity(redactor.value(entry)),
   });
   // A maintenance window in progress silences the alerts of the components it lists.
   monitoring.silences.addSource(windowSilenceSource(windows.service.store));

@@ -13,6 +13,7 @@ import type { Policy } from '../policy/schema.js';
 import { SqliteAlertStore } from '../store/sqlite/alerts.js';
 import { SqliteMetricsStore } from '../store/sqlite/metrics.js';
 import type { SqliteDatabase } from '../store/sqlite/open.js';
+import type { ActivityEntry } from '../store/types.js';
 
 export interface MonitoringOptions {
   db: SqliteDatabase;
@@ -23,6 +24,8 @@ export interface MonitoringOptions {
   targets?: Partial<CollectorTargets>;
   /** Extra exposition text for /metrics (e.g. the engine's prom-client registry). */
   extraMetrics?: () => Promise<string> | string;
+  /** Where alert transitions and notifications are recorded besides the alert history (the activity log). */
+  activity?: (entry: ActivityEntry) => Promise<void> | void;
 }
 
 export interface Monitoring {
@@ -48,7 +51,17 @@ export function createMonitoring(options: MonitoringOptions): Monitoring {
     ...(options.targets ? { targets: options.targets } : {}),
     ...(options.log ? { log: options.log } : {}),
     onRound: async (report) => {
-      await evaluator.evaluate(report);
+      const events = await evaluator.evaluate(report);
+      // Nothing happens that the activity log does not show: every alert transition and message.
+      for (const event of events) {
+        await options.activity?.({
+          at: new Date(report.at),
+          kind: `alert.${event.kind}`,
+          actor: 'alerts',
+          message: `${event.rule} ${event.component}: ${event.message}`,
+          data: { rule: event.rule, key: event.key, component: event.component, ...(event.notification ? { notification: event.notification } : {}) },
+        });
+      }
     },
   });
   const routes = new Hono();

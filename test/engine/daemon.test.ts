@@ -211,6 +211,23 @@ describe('daemon periodic work', () => {
   });
 });
 
+describe('alerts in the activity log', () => {
+  it('records an alert that fires for an unreachable target, naming it', async () => {
+    const clock = fixedClock(new Date('2026-11-26T10:00:00Z'));
+    const app = await testApp(
+      { targets: { redis: { port: 1, connect_timeout: '1 second' } }, alerts: { for: 'immediate' } },
+      { clock, tasks: [] },
+    );
+    apps.push(app);
+    await app.daemon.register();
+    await app.daemon.tick();
+    await app.daemon.settlePeriodic();
+    const alerts = await app.store.listActivity({ kind: 'alert.' });
+    expect(alerts.map((a) => a.kind)).toEqual(expect.arrayContaining(['alert.transition', 'alert.sent']));
+    expect(alerts.find((a) => a.kind === 'alert.sent')!.message).toMatch(/target_down .*127\.0\.0\.1:1/);
+  });
+});
+
 describe('activity log retention', () => {
   it('deletes entries older than activity_log.retention and records the pruning', async () => {
     const app = await testApp({ activity_log: { retention: '30 days' } }, { tasks: [activityPruneTask] });
