@@ -3,10 +3,10 @@
 // CI runs as root. Nothing is mocked: the tests back up, kill and restore real servers.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import pg from 'pg';
+import { freePort } from '../../src/adapters/free-port.js';
 
 export const PG_BIN = process.env.PG_BIN ?? '/usr/lib/postgresql/15/bin';
 const PROJECT = resolve(import.meta.dirname, '../..');
@@ -42,18 +42,7 @@ export function chownTree(path: string, user: PgUser = postgresUser()): void {
   execFileSync('chown', ['-R', `${user.uid}:${user.gid}`, path]);
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolvePort(port));
-    });
-  });
-}
+export { freePort };
 
 /** A temp dir the postgres user may write into (for the cluster, the archive, the repository). */
 export function makeTempDir(prefix: string): string {

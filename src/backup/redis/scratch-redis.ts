@@ -2,21 +2,11 @@
 // persistence of its own. Used by the restore test; always stopped and its folder deleted.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { connectRedis, type RedisConnection } from '../../adapters/redis.js';
 import { DrydockError } from '../../errors.js';
+import { freePort } from '../../adapters/free-port.js';
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 export interface ScratchRedis {
   port: number;
