@@ -1,6 +1,7 @@
 // The one way Drydock opens a PostgreSQL connection: the password comes from the policy's secret
 // reference (never inline), the connect timeout is honoured, and every failure becomes a
 // DrydockError that names host and port and says what to do, instead of a bare ECONNREFUSED.
+import { setPriority } from 'node:os';
 import pg from 'pg';
 import { DrydockError } from '../errors.js';
 import { parseDuration } from '../policy/phrases.js';
@@ -288,6 +289,7 @@ export function tableMissingError(table: string, database: string, policyPath: s
  */
 export async function applyGentleMaintenance(client: pg.Client, options: { vacuumCostDelayMs?: number } = {}): Promise<void> {
   await client.query('SET max_parallel_maintenance_workers = 0');
+  await lowerBackendPriority(client);
   for (const method of ['lz4', 'on']) {
     try {
       await client.query(`SET wal_compression = ${method}`);
@@ -298,5 +300,25 @@ export async function applyGentleMaintenance(client: pg.Client, options: { vacuu
   }
   if (options.vacuumCostDelayMs !== undefined) {
     await client.query(`SET vacuum_cost_delay = ${Math.max(0, options.vacuumCostDelayMs)}`);
+  }
+}
+
+const LOCAL_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
+
+/**
+ * On the database host, the maintenance backend gets the lowest CPU priority (nice 19), so that on
+ * a busy or small machine the application's queries are scheduled first. Best effort: it needs the
+ * server on this host and the right to renice its processes (root, or the postgres user); otherwise
+ * nothing changes.
+ */
+export async function lowerBackendPriority(client: pg.Client): Promise<boolean> {
+  const host = (client as unknown as { host?: string }).host ?? '';
+  if (!LOCAL_HOSTS.has(host) && !host.startsWith('/')) return false;
+  try {
+    const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+    setPriority(rows[0]!.pid, 19);
+    return true;
+  } catch {
+    return false;
   }
 }

@@ -239,3 +239,22 @@ describe('database.vacuum', () => {
     expect(isDisruptive(vacuumTask, policy)).toBe(false);
   });
 });
+
+describe('gentle maintenance sessions', () => {
+  it('run the maintenance backend at the lowest CPU priority when the server is on this host', async () => {
+    const { lowerBackendPriority, connectPostgres: connect } = await import('../../../src/adapters/postgres.js');
+    const { testTarget } = await import('../../helpers/pg.js');
+    const { readFileSync } = await import('node:fs');
+    const client = await connect(testTarget('postgres'));
+    try {
+      expect(await lowerBackendPriority(client)).toBe(true);
+      const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+      // Field 19 of /proc/PID/stat is the nice value (fields after the command name, which is in parentheses).
+      const stat = readFileSync(`/proc/${rows[0]!.pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      expect(Number(fields[16])).toBe(19);
+    } finally {
+      await client.end();
+    }
+  });
+});
