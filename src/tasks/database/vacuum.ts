@@ -55,9 +55,6 @@ export interface VacuumResult {
 
 type VacuumPolicy = Policy['database']['vacuum'];
 
-/** Autovacuum's default throttle (see applyGentleMaintenance). */
-const VACUUM_COST_DELAY_MS = 2;
-
 export const vacuumTask: ImplementedTask<VacuumResult> = {
   id: 'database.vacuum',
   title: 'Vacuum and analyze database tables',
@@ -81,8 +78,9 @@ async function executeVacuum(ctx: TaskContext): Promise<VacuumResult> {
     // (and, worse, making every later query on that table queue behind it).
     // At least 1 ms: lock_timeout = 0 would mean "wait forever".
     await c.query(`SET lock_timeout = ${Math.max(1, durationMs(settings.lock_timeout, 'database.vacuum.lock_timeout'))}`);
-    await applyGentleMaintenance(c, { vacuumCostDelayMs: VACUUM_COST_DELAY_MS });
-    step.output(`connected; lock_timeout ${settings.lock_timeout}, vacuum_cost_delay ${VACUUM_COST_DELAY_MS} ms, no parallel workers`);
+    const costDelayMs = durationMs(settings.cost_delay, 'database.vacuum.cost_delay');
+    await applyGentleMaintenance(c, { vacuumCostDelayMs: costDelayMs });
+    step.output(`connected; lock_timeout ${settings.lock_timeout}, vacuum_cost_delay ${costDelayMs} ms, no parallel workers`);
     return c;
   });
   if (!client) throw new DrydockError('INTERNAL', 'connect step returned nothing');

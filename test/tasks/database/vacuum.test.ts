@@ -232,6 +232,13 @@ describe('database.vacuum', () => {
     }
   });
 
+  it('throttles VACUUM as database.vacuum.cost_delay says (10ms by default)', async () => {
+    expect(policyFor().database.vacuum.cost_delay).toBe('10ms');
+    const ctx = testContext(policyFor({ tables: ['listings'], cost_delay: '7ms' }), vacuumTask.id);
+    await vacuumTask.execute(ctx);
+    expect(ctx.findStep('connect to')!.output).toContain('vacuum_cost_delay 7 ms');
+  });
+
   it('declares its schedule and the tables it holds', () => {
     const policy = policyFor();
     expect(vacuumTask.schedule(policy)).toMatchObject({ kind: 'cron', expression: '0 3 * * *' });
