@@ -13,7 +13,14 @@ import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync, lstatSync } fr
 import { join } from 'node:path';
 import { runPostgresBackup } from '../src/backup/backup-postgres.js';
 import { restoreBackup } from '../src/backup/restore.js';
-import { chownTree, drydockWalCommand, makeTempDir, PG_BIN, PgCluster, postgresUser } from '../test/helpers/pg-cluster.js';
+import {
+  chownTree,
+  drydockWalCommand,
+  makeTempDir,
+  PG_BIN,
+  PgCluster,
+  postgresUser,
+} from '../test/helpers/pg-cluster.js';
 
 const SCALE = Number(process.env.BENCH_SCALE ?? 60);
 const DATA = process.env.BENCH_DATA ?? 'pgbench';
@@ -57,7 +64,8 @@ async function main(): Promise<void> {
   const work = makeTempDir('drydock-bench-');
   const repo = join(work, 'drydock-repo');
   const pgbr = join(work, 'pgbackrest');
-  for (const d of [repo, pgbr, join(pgbr, 'log'), join(pgbr, 'lock'), join(pgbr, 'spool')]) mkdirSync(d, { recursive: true });
+  for (const d of [repo, pgbr, join(pgbr, 'log'), join(pgbr, 'lock'), join(pgbr, 'spool')])
+    mkdirSync(d, { recursive: true });
   const repository = { path: repo, compression: 'zstd' as const, level: LEVEL, processes: PROCESSES };
   const { openRepository } = await import('../src/backup/repository.js');
   openRepository(repository, { create: true });
@@ -65,7 +73,10 @@ async function main(): Promise<void> {
 
   const conf = join(pgbr, 'pgbackrest.conf');
   const archive = `${drydockWalCommand(repo, 'push')} && pgbackrest --config=${conf} --stanza=bench archive-push %p`;
-  const cluster = await PgCluster.create({ archiveCommand: archive, settings: { shared_buffers: "'256MB'", max_wal_size: "'4GB'", fsync: 'on', synchronous_commit: 'on' } });
+  const cluster = await PgCluster.create({
+    archiveCommand: archive,
+    settings: { shared_buffers: "'256MB'", max_wal_size: "'4GB'", fsync: 'on', synchronous_commit: 'on' },
+  });
   writeFileSync(
     conf,
     [
@@ -101,11 +112,15 @@ async function main(): Promise<void> {
   };
   try {
     pgbackrest('stanza-create');
-    console.log(`# Drydock backup bench: ${DATA} data, scale ${SCALE}, ${PROCESSES} processes, zstd level ${LEVEL}, ${new Date().toISOString()}`);
+    console.log(
+      `# Drydock backup bench: ${DATA} data, scale ${SCALE}, ${PROCESSES} processes, zstd level ${LEVEL}, ${new Date().toISOString()}`,
+    );
     if (DATA === 'text') {
       // ~12.5 MB per scale unit of text that compresses about 2x (hex digests are half entropy).
       sh(`${PG_BIN}/pgbench -i -s 1 -h 127.0.0.1 -p ${cluster.port} -U postgres postgres -q`, true);
-      await cluster.query(`CREATE TABLE listings AS SELECT g AS id, md5(random()::text) || md5(random()::text) || md5(random()::text) AS title, (random() * 1000)::int AS price FROM generate_series(1, ${SCALE * 100_000}) g`);
+      await cluster.query(
+        `CREATE TABLE listings AS SELECT g AS id, md5(random()::text) || md5(random()::text) || md5(random()::text) AS title, (random() * 1000)::int AS price FROM generate_series(1, ${SCALE * 100_000}) g`,
+      );
     } else {
       sh(`${PG_BIN}/pgbench -i -s ${SCALE} -h 127.0.0.1 -p ${cluster.port} -U postgres postgres -q`, true);
     }
@@ -117,13 +132,28 @@ async function main(): Promise<void> {
     sh('sync');
 
     // The limit is cheap to repeat: median of 3 (the machine is shared, single runs are noisy).
-    const limits = [0, 1, 2].map(() => timed(() => sh(`tar -cf - -C ${cluster.dataDir} --exclude=./pg_wal/* . | zstd -${LEVEL} -T${PROCESSES} -q -f -o ${join(work, 'limit.tar.zst')}`))[1]).sort((a, b) => a - b);
+    const limits = [0, 1, 2]
+      .map(
+        () =>
+          timed(() =>
+            sh(
+              `tar -cf - -C ${cluster.dataDir} --exclude=./pg_wal/* . | zstd -${LEVEL} -T${PROCESSES} -q -f -o ${join(work, 'limit.tar.zst')}`,
+            ),
+          )[1],
+      )
+      .sort((a, b) => a - b);
     const tLimit = limits[1]!;
-    report('limit: tar (without pg_wal) | zstd full', S(tLimit), `${MB(statSync(join(work, 'limit.tar.zst')).size)} (median of 3)`);
+    report(
+      'limit: tar (without pg_wal) | zstd full',
+      S(tLimit),
+      `${MB(statSync(join(work, 'limit.tar.zst')).size)} (median of 3)`,
+    );
     rmSync(join(work, 'limit.tar.zst'));
 
     const pgbb = join(work, 'pgbb');
-    const [, tBb] = timed(() => sh(`${PG_BIN}/pg_basebackup -h 127.0.0.1 -p ${cluster.port} -U postgres -D ${pgbb} -Ft -X fetch -c fast`, true));
+    const [, tBb] = timed(() =>
+      sh(`${PG_BIN}/pg_basebackup -h 127.0.0.1 -p ${cluster.port} -U postgres -D ${pgbb} -Ft -X fetch -c fast`, true),
+    );
     report('pg_basebackup -Ft (uncompressed) full', S(tBb), MB(duBytes(pgbb)));
     rmSync(pgbb, { recursive: true, force: true });
 
@@ -135,7 +165,18 @@ async function main(): Promise<void> {
     report('pgBackRest full (repo-block=y)', S(tBrFull2), MB(brFull2Size));
 
     const verbose = process.env.BENCH_VERBOSE ? (line: string) => console.log(`    ${line}`) : undefined;
-    const [full, tDdFull] = await timedAsync(() => runPostgresBackup({ kind: 'full', repository, connection: cluster.connection(), dataDirectory: cluster.dataDir, database: 'postgres', verifyTables: [], archiveTimeoutMs: 120_000, log: verbose }));
+    const [full, tDdFull] = await timedAsync(() =>
+      runPostgresBackup({
+        kind: 'full',
+        repository,
+        connection: cluster.connection(),
+        dataDirectory: cluster.dataDir,
+        database: 'postgres',
+        verifyTables: [],
+        archiveTimeoutMs: 120_000,
+        log: verbose,
+      }),
+    );
     report('Drydock full', S(tDdFull), MB(full.storedSize));
 
     // 1% of pgbench_accounts (or listings) rows, spread over the whole table.
@@ -151,7 +192,18 @@ async function main(): Promise<void> {
     const [, tBrInc2] = timed(() => pgbackrest('--repo=2 --type=incr backup'));
     const brInc2Size = duBytes(join(pgbr, 'repo2', 'backup')) - brFull2Size;
     report('pgBackRest incremental (repo-block=y)', S(tBrInc2), MB(brInc2Size));
-    const [inc, tDdInc] = await timedAsync(() => runPostgresBackup({ kind: 'incremental', repository, connection: cluster.connection(), dataDirectory: cluster.dataDir, database: 'postgres', verifyTables: [], archiveTimeoutMs: 120_000, log: verbose }));
+    const [inc, tDdInc] = await timedAsync(() =>
+      runPostgresBackup({
+        kind: 'incremental',
+        repository,
+        connection: cluster.connection(),
+        dataDirectory: cluster.dataDir,
+        database: 'postgres',
+        verifyTables: [],
+        archiveTimeoutMs: 120_000,
+        log: verbose,
+      }),
+    );
     report('Drydock incremental (page-level)', S(tDdInc), MB(inc.storedSize));
 
     // Restores of the incremental (full + incremental) into empty folders, every file durable.
@@ -164,7 +216,9 @@ async function main(): Promise<void> {
     rmSync(brTo, { recursive: true, force: true });
     const ddTo = join(work, 'restore-drydock');
     sh('sync');
-    const [, tDdRestore] = await timedAsync(() => restoreBackup({ repository, to: ddTo, restoreCommand: 'false', owner: postgresUser() }));
+    const [, tDdRestore] = await timedAsync(() =>
+      restoreBackup({ repository, to: ddTo, restoreCommand: 'false', owner: postgresUser() }),
+    );
     report('Drydock restore', S(tDdRestore));
     rmSync(ddTo, { recursive: true, force: true });
 
@@ -177,7 +231,15 @@ async function main(): Promise<void> {
     report('incremental size Drydock / pgBackRest file', ratio(inc.storedSize, brIncSize), 'goal <= 0.5');
     report('incremental time Drydock / pgBackRest block', ratio(tDdInc, tBrInc2));
     report('restore time Drydock / pgBackRest', ratio(tDdRestore, tBrRestore), 'goal <= 1.0');
-    if (process.env.BENCH_JSON) writeFileSync(process.env.BENCH_JSON, JSON.stringify({ data: DATA, scale: SCALE, processes: PROCESSES, level: LEVEL, at: new Date().toISOString(), rows }, null, 2));
+    if (process.env.BENCH_JSON)
+      writeFileSync(
+        process.env.BENCH_JSON,
+        JSON.stringify(
+          { data: DATA, scale: SCALE, processes: PROCESSES, level: LEVEL, at: new Date().toISOString(), rows },
+          null,
+          2,
+        ),
+      );
   } finally {
     cluster.destroy();
     if (!process.env.BENCH_KEEP) rmSync(work, { recursive: true, force: true });

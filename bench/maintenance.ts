@@ -59,7 +59,24 @@ const target = policy.targets.postgres;
 
 // What Dokkerr's app does all day: look at a listing, search a city by price, look at bookings,
 // confirm a booking, reprice a listing. Updates touch indexed columns, so rebuilds have work to chase.
-const CITIES = ['Lisbon', 'Porto', 'Berlin', 'Hamburg', 'Paris', 'Lyon', 'Madrid', 'Barcelona', 'Rome', 'Milan', 'Vienna', 'Prague', 'Krakow', 'Amsterdam', 'Copenhagen', 'Oslo'];
+const CITIES = [
+  'Lisbon',
+  'Porto',
+  'Berlin',
+  'Hamburg',
+  'Paris',
+  'Lyon',
+  'Madrid',
+  'Barcelona',
+  'Rome',
+  'Milan',
+  'Vienna',
+  'Prague',
+  'Krakow',
+  'Amsterdam',
+  'Copenhagen',
+  'Oslo',
+];
 const SCRIPT = `
 \\set lid random(1, :max_listing)
 \\set bid random(1, :max_booking)
@@ -102,11 +119,21 @@ async function main(): Promise<void> {
   const wallStart = Date.now();
   const dir = await mkdtemp(join(tmpdir(), 'drydock-bench-'));
   try {
-    log(`seeding "${target.database}" at scale ${SCALE} on ${target.host}:${target.port} (dropped first, for a reproducible start)`);
+    log(
+      `seeding "${target.database}" at scale ${SCALE} on ${target.host}:${target.port} (dropped first, for a reproducible start)`,
+    );
     await dropDemo(target);
     const seeded = await seedDemo({ target, scale: SCALE });
-    log(`seeded: ${Object.entries(seeded.rows).map(([t, n]) => `${t} ${n}`).join(', ')}`);
-    log(`dead tuples left by churn: ${Object.entries(seeded.deadTuples).map(([t, n]) => `${t} ${n}`).join(', ')}`);
+    log(
+      `seeded: ${Object.entries(seeded.rows)
+        .map(([t, n]) => `${t} ${n}`)
+        .join(', ')}`,
+    );
+    log(
+      `dead tuples left by churn: ${Object.entries(seeded.deadTuples)
+        .map(([t, n]) => `${t} ${n}`)
+        .join(', ')}`,
+    );
     const vars = await scriptVariables();
     const scriptPath = join(dir, 'dokkerr.sql');
     await writeFile(scriptPath, SCRIPT);
@@ -114,7 +141,9 @@ async function main(): Promise<void> {
     // One load run, with windows without and with maintenance taking turns: this machine may be
     // shared, and alternating windows spreads other people's load over both sides of the comparison.
     const loadSeconds = WARMUP_S + BASELINE_S + FIRST_PASS_BUDGET_S + CYCLES * 2 * WINDOW_S + TAIL_S;
-    log(`load: pgbench, ${CLIENTS} clients at ${RATE} tps for ${loadSeconds} s; ${BASELINE_S} s without maintenance, the first pass, then ${CYCLES} × (${WINDOW_S} s without, ${WINDOW_S} s of back-to-back passes)`);
+    log(
+      `load: pgbench, ${CLIENTS} clients at ${RATE} tps for ${loadSeconds} s; ${BASELINE_S} s without maintenance, the first pass, then ${CYCLES} × (${WINDOW_S} s without, ${WINDOW_S} s of back-to-back passes)`,
+    );
     const loadDone = runLoad('load', dir, scriptPath, vars, loadSeconds);
     await sleep(WARMUP_S * 1000);
     const off: Interval[] = [];
@@ -198,7 +227,9 @@ async function scriptVariables(): Promise<Record<string, number>> {
 async function totalIndexBytes(): Promise<number> {
   const client = await connectPostgres(target, { applicationName: 'drydock:bench' });
   try {
-    const { rows } = await client.query<{ bytes: string }>(`SELECT sum(pg_indexes_size(relid)) AS bytes FROM pg_stat_user_tables WHERE schemaname = 'public'`);
+    const { rows } = await client.query<{ bytes: string }>(
+      `SELECT sum(pg_indexes_size(relid)) AS bytes FROM pg_stat_user_tables WHERE schemaname = 'public'`,
+    );
     return Number(rows[0]?.bytes ?? 0);
   } finally {
     await closeQuietly(client);
@@ -206,12 +237,34 @@ async function totalIndexBytes(): Promise<number> {
 }
 
 /** Runs pgbench in its own process with per-transaction logs, and reads the logs back. */
-async function runLoad(label: string, dir: string, scriptPath: string, vars: Record<string, number>, seconds: number): Promise<LoadRun> {
+async function runLoad(
+  label: string,
+  dir: string,
+  scriptPath: string,
+  vars: Record<string, number>,
+  seconds: number,
+): Promise<LoadRun> {
   const prefix = join(dir, label);
   const args = [
-    '-h', target.host, '-p', String(target.port), '-U', target.user,
-    '-n', '-f', scriptPath, '-c', String(CLIENTS), '-j', String(THREADS),
-    '-T', String(seconds), '--rate', String(RATE), '-l', `--log-prefix=${prefix}`,
+    '-h',
+    target.host,
+    '-p',
+    String(target.port),
+    '-U',
+    target.user,
+    '-n',
+    '-f',
+    scriptPath,
+    '-c',
+    String(CLIENTS),
+    '-j',
+    String(THREADS),
+    '-T',
+    String(seconds),
+    '--rate',
+    String(RATE),
+    '-l',
+    `--log-prefix=${prefix}`,
     ...Object.entries(vars).flatMap(([k, v]) => ['-D', `${k}=${v}`]),
     target.database,
   ];
@@ -223,7 +276,11 @@ async function runLoad(label: string, dir: string, scriptPath: string, vars: Rec
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`pgbench exited with ${code}: ${err.trim().split('\n').slice(-3).join(' | ')}`))));
+    child.on('close', (code) =>
+      code === 0
+        ? resolve(out)
+        : reject(new Error(`pgbench exited with ${code}: ${err.trim().split('\n').slice(-3).join(' | ')}`)),
+    );
   });
   const transactions: LoadRun['transactions'] = [];
   for (const file of (await readdir(dir)).filter((f) => f.startsWith(`${label}.`))) {
@@ -276,7 +333,11 @@ function benchContext(taskId: string, quiet: boolean): BenchContext {
     figures: figuresByName,
     summaries,
     failedSteps,
-    async step<T>(name: string, fn: (step: StepHandle) => Promise<T>, options: StepOptions = {}): Promise<T | undefined> {
+    async step<T>(
+      name: string,
+      fn: (step: StepHandle) => Promise<T>,
+      options: StepOptions = {},
+    ): Promise<T | undefined> {
       const started = Date.now();
       try {
         const value = await fn({ output: () => undefined });
@@ -300,7 +361,9 @@ async function runTask(task: ImplementedTask, quiet = false): Promise<BenchConte
   const result = await task.execute(ctx);
   const validation = await task.validate(ctx, result);
   const failed = validation.checks.filter((c) => !c.ok);
-  log(`${task.id}: ${Date.now() - started} ms, validation ${validation.ok ? 'passed' : `FAILED: ${failed.map((c) => `${c.name} (${c.detail})`).join('; ')}`}`);
+  log(
+    `${task.id}: ${Date.now() - started} ms, validation ${validation.ok ? 'passed' : `FAILED: ${failed.map((c) => `${c.name} (${c.detail})`).join('; ')}`}`,
+  );
   return ctx;
 }
 
@@ -332,7 +395,10 @@ function report(r: {
 }): void {
   const row = (label: string, f: LoadFigures): string =>
     `${label.padEnd(40)} ${f.tps.toFixed(1).padStart(8)} ${f.p50Ms.toFixed(2).padStart(9)} ${f.p99Ms.toFixed(2).padStart(9)} ${String(f.transactions).padStart(8)} ${f.seconds.toFixed(1).padStart(7)}`;
-  const ratios = (during: LoadFigures, base: LoadFigures) => ({ tps: during.tps / base.tps, p99: during.p99Ms / base.p99Ms });
+  const ratios = (during: LoadFigures, base: LoadFigures) => ({
+    tps: during.tps / base.tps,
+    p99: during.p99Ms / base.p99Ms,
+  });
   const all = ratios(r.during, r.baseline);
   const first = ratios(r.firstPass, r.firstBaseline);
   const verdict = (x: { tps: number; p99: number }) =>

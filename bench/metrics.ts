@@ -22,7 +22,11 @@ const TARGETS = 10;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 10);
 const MIN = 60_000;
 const DAY = 86_400_000;
-const PG = { host: process.env.PGHOST ?? '127.0.0.1', port: Number(process.env.PGPORT ?? 5432), user: process.env.PGUSER ?? 'postgres' };
+const PG = {
+  host: process.env.PGHOST ?? '127.0.0.1',
+  port: Number(process.env.PGPORT ?? 5432),
+  user: process.env.PGUSER ?? 'postgres',
+};
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -70,7 +74,13 @@ async function main() {
     const redisPorts: number[] = [];
     for (let i = 0; i < TARGETS; i += 1) {
       const port = await freePort();
-      children.push(spawn('/usr/bin/redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' }));
+      children.push(
+        spawn(
+          '/usr/bin/redis-server',
+          ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+          { stdio: 'ignore' },
+        ),
+      );
       redisPorts.push(port);
     }
     for (const port of redisPorts) {
@@ -89,7 +99,9 @@ async function main() {
       await admin.query(`CREATE DATABASE ${db}`);
       const c = new pg.Client({ ...PG, database: db });
       await c.connect();
-      await c.query('CREATE TABLE listings (id int primary key, title text); INSERT INTO listings SELECT g, md5(g::text) FROM generate_series(1, 1000) g; DELETE FROM listings WHERE id % 3 = 0');
+      await c.query(
+        'CREATE TABLE listings (id int primary key, title text); INSERT INTO listings SELECT g, md5(g::text) FROM generate_series(1, 1000) g; DELETE FROM listings WHERE id % 3 = 0',
+      );
       await c.end();
     }
     const policy = policySchema.parse({});
@@ -101,7 +113,10 @@ async function main() {
     const stateFile = join(dir, 'state.sqlite');
     const db = openSqlite(stateFile);
     const store = new SqliteMetricsStore(db);
-    const measure = async (label: string, targets: { host: boolean; redis: typeof redisTargets; postgres: typeof pgTargets }) => {
+    const measure = async (
+      label: string,
+      targets: { host: boolean; redis: typeof redisTargets; postgres: typeof pgTargets },
+    ) => {
       const collector = new MetricsCollector({ store, policy, targets });
       await collector.collectOnce(); // warm-up: module loading, first connections
       const cpu: number[] = [];
@@ -115,10 +130,13 @@ async function main() {
         const c = process.cpuUsage(c0);
         cpu.push((c.user + c.system) / 1000);
         samples = report.samples.length;
-        if (report.targets.some((t) => !t.up)) throw new Error(`a target was down: ${JSON.stringify(report.targets.filter((t) => !t.up))}`);
+        if (report.targets.some((t) => !t.up))
+          throw new Error(`a target was down: ${JSON.stringify(report.targets.filter((t) => !t.up))}`);
       }
       const mem = process.memoryUsage();
-      say(`- ${label}: ${samples} samples/round, CPU ${median(cpu).toFixed(1)} ms/round (median; ${(median(cpu) / 600).toFixed(3)}% of one core at one round a minute), wall ${median(wall).toFixed(0)} ms/round, RSS ${mib(mem.rss)}, heap ${mib(mem.heapUsed)}`);
+      say(
+        `- ${label}: ${samples} samples/round, CPU ${median(cpu).toFixed(1)} ms/round (median; ${(median(cpu) / 600).toFixed(3)}% of one core at one round a minute), wall ${median(wall).toFixed(0)} ms/round, RSS ${mib(mem.rss)}, heap ${mib(mem.heapUsed)}`,
+      );
       return median(cpu);
     };
     await measure('all targets', { host: true, redis: redisTargets, postgres: pgTargets });
@@ -131,20 +149,28 @@ async function main() {
     say('## prometheus-redis-exporter, same 10 Redis servers');
     if (existsSync('/usr/bin/prometheus-redis-exporter')) {
       const port = await freePort();
-      const exporter = spawn('/usr/bin/prometheus-redis-exporter', ['--web.listen-address', `127.0.0.1:${port}`, '--redis.addr', ''], { stdio: 'ignore' });
+      const exporter = spawn(
+        '/usr/bin/prometheus-redis-exporter',
+        ['--web.listen-address', `127.0.0.1:${port}`, '--redis.addr', ''],
+        { stdio: 'ignore' },
+      );
       children.push(exporter);
-      const scrape = (p: number) => fetch(`http://127.0.0.1:${port}/scrape?target=redis://127.0.0.1:${p}`).then((r) => r.text());
+      const scrape = (p: number) =>
+        fetch(`http://127.0.0.1:${port}/scrape?target=redis://127.0.0.1:${p}`).then((r) => r.text());
       await waitFor(async () => (await scrape(redisPorts[0]!)).includes('redis_up'));
       for (const p of redisPorts) await scrape(p); // warm-up
       const before = procStats(exporter.pid!);
       let series = 0;
       const t0 = performance.now();
       for (let r = 0; r < ROUNDS; r += 1) {
-        for (const p of redisPorts) series = (await scrape(p)).split('\n').filter((l) => l && !l.startsWith('#')).length;
+        for (const p of redisPorts)
+          series = (await scrape(p)).split('\n').filter((l) => l && !l.startsWith('#')).length;
       }
       const wall = (performance.now() - t0) / ROUNDS;
       const after = procStats(exporter.pid!);
-      say(`- exporter: ${series} series per Redis, CPU ${((after.cpuMs - before.cpuMs) / ROUNDS).toFixed(1)} ms per round of 10 scrapes (10 ms clock-tick resolution), wall ${wall.toFixed(0)} ms/round, RSS ${mib(after.rssBytes)}`);
+      say(
+        `- exporter: ${series} series per Redis, CPU ${((after.cpuMs - before.cpuMs) / ROUNDS).toFixed(1)} ms per round of 10 scrapes (10 ms clock-tick resolution), wall ${wall.toFixed(0)} ms/round, RSS ${mib(after.rssBytes)}`,
+      );
       say(`- Drydock, 10 Redis only: CPU ${redisOnly.toFixed(1)} ms/round (includes writing the points to SQLite)`);
       exporter.kill('SIGTERM');
     } else say('- not installed (apt-get install prometheus-redis-exporter)');
@@ -161,8 +187,21 @@ async function main() {
     for (let day = 90; day > 0; day -= 1) {
       const batch: Sample[] = [];
       for (let at = now - day * DAY; at < now - (day - 1) * DAY; at += MIN) {
-        for (let s = 0; s < SERIES; s += 1) batch.push({ name: 'redis_memory_used_percent', labels: { target: `10.0.0.${s}:6379` }, value: 40 + Math.sin(at / 3.6e6) * 10 + s, at, retentionMs: 90 * DAY });
-        batch.push({ name: 'redis_memory_used_percent', labels, value: 50 + Math.sin(at / 3.6e6) * 20, at, retentionMs: 90 * DAY });
+        for (let s = 0; s < SERIES; s += 1)
+          batch.push({
+            name: 'redis_memory_used_percent',
+            labels: { target: `10.0.0.${s}:6379` },
+            value: 40 + Math.sin(at / 3.6e6) * 10 + s,
+            at,
+            retentionMs: 90 * DAY,
+          });
+        batch.push({
+          name: 'redis_memory_used_percent',
+          labels,
+          value: 50 + Math.sin(at / 3.6e6) * 20,
+          at,
+          retentionMs: 90 * DAY,
+        });
       }
       sstore.write(batch);
     }
@@ -176,15 +215,26 @@ async function main() {
       return median(xs);
     };
     const rawBytes = sstore.storageBytes();
-    const full = sstore.read('redis_memory_used_percent', labels, { since: now - 90 * DAY, until: now, resolution: 'raw' });
-    const rawMs = time(() => sstore.read('redis_memory_used_percent', labels, { since: now - 90 * DAY, until: now, resolution: 'raw' }), 5);
-    say(`- full resolution (1-minute raw points, before downsampling): ${full.points.length} points in ${rawMs.toFixed(1)} ms (median of 5)`);
+    const full = sstore.read('redis_memory_used_percent', labels, {
+      since: now - 90 * DAY,
+      until: now,
+      resolution: 'raw',
+    });
+    const rawMs = time(
+      () => sstore.read('redis_memory_used_percent', labels, { since: now - 90 * DAY, until: now, resolution: 'raw' }),
+      5,
+    );
+    say(
+      `- full resolution (1-minute raw points, before downsampling): ${full.points.length} points in ${rawMs.toFixed(1)} ms (median of 5)`,
+    );
     const t0 = performance.now();
     sstore.compact(now);
     const compactMs = performance.now() - t0;
     const auto = sstore.read('redis_memory_used_percent', labels, { since: now - 90 * DAY, until: now });
     const autoMs = time(() => sstore.read('redis_memory_used_percent', labels, { since: now - 90 * DAY, until: now }));
-    say(`- downsampled (auto: ${auto.resolution} rollups, 5-minute and raw for the newest stretch): ${auto.points.length} points in ${autoMs.toFixed(2)} ms (median of 20)`);
+    say(
+      `- downsampled (auto: ${auto.resolution} rollups, 5-minute and raw for the newest stretch): ${auto.points.length} points in ${autoMs.toFixed(2)} ms (median of 20)`,
+    );
     const week = sstore.read('redis_memory_used_percent', labels, { since: now - 7 * DAY, until: now });
     const weekMs = time(() => sstore.read('redis_memory_used_percent', labels, { since: now - 7 * DAY, until: now }));
     say(`- 7 days (auto: ${week.resolution}): ${week.points.length} points in ${weekMs.toFixed(2)} ms`);
@@ -194,7 +244,14 @@ async function main() {
     for (let cycle = 1; cycle <= 12; cycle += 1) {
       const batch: Sample[] = [];
       for (let at = now + (cycle - 1) * 5 * MIN; at < now + cycle * 5 * MIN; at += MIN) {
-        for (let s = 0; s < SERIES; s += 1) batch.push({ name: 'redis_memory_used_percent', labels: { target: `10.0.0.${s}:6379` }, value: 40 + s, at, retentionMs: 90 * DAY });
+        for (let s = 0; s < SERIES; s += 1)
+          batch.push({
+            name: 'redis_memory_used_percent',
+            labels: { target: `10.0.0.${s}:6379` },
+            value: 40 + s,
+            at,
+            retentionMs: 90 * DAY,
+          });
         batch.push({ name: 'redis_memory_used_percent', labels, value: 50, at, retentionMs: 90 * DAY });
       }
       sstore.write(batch);
@@ -202,14 +259,18 @@ async function main() {
       sstore.compact(now + cycle * 5 * MIN);
       cycles.push(performance.now() - c0);
     }
-    say(`- steady-state compaction every 5 minutes (${SERIES + 1} series): ${median(cycles).toFixed(1)} ms (median of 12 cycles)`);
+    say(
+      `- steady-state compaction every 5 minutes (${SERIES + 1} series): ${median(cycles).toFixed(1)} ms (median of 12 cycles)`,
+    );
     const seriesDays = (SERIES + 1) * 90;
     const steady = sstore.storageBytes();
     say('');
     say('## Storage per series-day (SQLite pages of the metric tables)');
     if (rawBytes !== null && steady !== null) {
       say(`- raw 1-minute points only (1440/day): ${(rawBytes / seriesDays / 1024).toFixed(1)} KiB per series-day`);
-      say(`- steady state (raw 2 d + 5-minute 14 d + 1-hour 90 d): ${(steady / seriesDays / 1024).toFixed(2)} KiB per series-day averaged over 90 days (${mib(steady)} for ${SERIES + 1} series)`);
+      say(
+        `- steady state (raw 2 d + 5-minute 14 d + 1-hour 90 d): ${(steady / seriesDays / 1024).toFixed(2)} KiB per series-day averaged over 90 days (${mib(steady)} for ${SERIES + 1} series)`,
+      );
     } else say('- dbstat not available in this SQLite build');
     sdb.close();
   } finally {
@@ -217,7 +278,8 @@ async function main() {
     await admin.end().catch(() => undefined);
     const cleanup = new pg.Client({ ...PG, database: 'postgres' });
     await cleanup.connect().catch(() => undefined);
-    for (const db of databases) await cleanup.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`).catch(() => undefined);
+    for (const db of databases)
+      await cleanup.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`).catch(() => undefined);
     await cleanup.end().catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });
     void run;

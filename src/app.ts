@@ -12,7 +12,6 @@ import { Notifier, buildChannels } from './notify/notifier.js';
 import { loadPolicy, statePath, type LoadedPolicy } from './policy/load.js';
 import { openSqlite } from './store/sqlite/open.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
-import type { Store } from './store/types.js';
 import { createRegistry, type Registry } from './tasks/registry.js';
 import type { ImplementedTask } from './engine/types.js';
 import { createWindowsModule, type WindowsModule } from './windows/module.js';
@@ -83,7 +82,7 @@ export async function openApp(options: AppOptions = {}): Promise<App> {
     healthCheck,
     ...(options.env ? { env: options.env } : {}),
   });
-  const notifier = new Notifier(loaded.policy, windows.channels, store as Store, clock, options.notifierOptions);
+  const notifier = new Notifier(loaded.policy, windows.channels, store, clock, options.notifierOptions);
   const runMetrics = createRunMetrics({ store, registry });
   const backupCatalog = new BackupCatalogStore(store.db);
   const monitoring = createMonitoring({
@@ -150,5 +149,14 @@ export async function openApp(options: AppOptions = {}): Promise<App> {
 async function windowHealthCheck(engine: Engine): Promise<ValidationSummary> {
   const run = await engine.run('server.health_check', { trigger: 'manual', force: true });
   if (run.validation) return { ok: run.status === 'succeeded' && run.validation.ok, checks: run.validation.checks };
-  return { ok: false, checks: [{ name: 'server.health_check', ok: false, detail: `run #${run.id} ${run.status}: ${run.error ?? run.reason ?? 'no result'}` }] };
+  return {
+    ok: false,
+    checks: [
+      {
+        name: 'server.health_check',
+        ok: false,
+        detail: `run #${run.id} ${run.status}: ${run.error ?? run.reason ?? 'no result'}`,
+      },
+    ],
+  };
 }

@@ -20,7 +20,11 @@ export class DrydockError extends Error {
   readonly hint: string | undefined;
   readonly details: Record<string, unknown>;
 
-  constructor(code: ErrorCode, message: string, options: { retryable?: boolean; hint?: string; cause?: unknown; details?: Record<string, unknown> } = {}) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { retryable?: boolean; hint?: string; cause?: unknown; details?: Record<string, unknown> } = {},
+  ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'DrydockError';
     this.code = code;

@@ -10,7 +10,10 @@ export function createLogger(level = process.env.DRYDOCK_LOG_LEVEL ?? 'info'): L
     {
       level,
       base: { app: 'drydock' },
-      redact: { paths: ['*.password', '*.token', '*.secret', 'password', 'token', 'headers.authorization'], censor: '[redacted]' },
+      redact: {
+        paths: ['*.password', '*.token', '*.secret', 'password', 'token', 'headers.authorization'],
+        censor: '[redacted]',
+      },
       hooks: {
         logMethod(args, method) {
           method.apply(this, args.map((arg) => redactor.value(arg)) as Parameters<typeof method>);

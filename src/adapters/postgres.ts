@@ -25,7 +25,8 @@ export function describeTarget(target: Pick<PostgresTarget, 'host' | 'port'>): s
 /** A policy duration ("5 seconds", "500ms") in milliseconds; throws on a value the schema should have rejected. */
 export function durationMs(text: string, where: string): number {
   const parsed = parseDuration(text);
-  if (!parsed.ok) throw new DrydockError('CONFIG_INVALID', `${where}: expected ${parsed.expected}, got ${JSON.stringify(text)}`);
+  if (!parsed.ok)
+    throw new DrydockError('CONFIG_INVALID', `${where}: expected ${parsed.expected}, got ${JSON.stringify(text)}`);
   return parsed.value;
 }
 
@@ -72,11 +73,22 @@ export async function connectPostgres(target: PostgresTarget, options: ConnectOp
 }
 
 /** Maps what pg throws while connecting to an error a person can act on. Never includes the password. */
-export function connectionError(error: unknown, target: Pick<PostgresTarget, 'host' | 'port' | 'user' | 'connect_timeout'>, database: string): DrydockError {
+export function connectionError(
+  error: unknown,
+  target: Pick<PostgresTarget, 'host' | 'port' | 'user' | 'connect_timeout'>,
+  database: string,
+): DrydockError {
   const where = describeTarget(target);
   const err = error as { code?: string; message?: string; errors?: { message?: string }[] };
   // Node's happy-eyeballs connect reports an AggregateError with an empty message; use its parts.
-  const message = err.message || err.errors?.map((e) => e.message).filter(Boolean).join('; ') || err.code || String(error);
+  const message =
+    err.message ||
+    err.errors
+      ?.map((e) => e.message)
+      .filter(Boolean)
+      .join('; ') ||
+    err.code ||
+    String(error);
   // pg raises its own SASL/password errors (e.g. the server wants a password and none is set) without a code.
   if (err.code === '28P01' || err.code === '28000' || (!err.code && /SASL|password/i.test(message))) {
     return new DrydockError('TARGET_AUTH_FAILED', `PostgreSQL at ${where} refused user "${target.user}": ${message}`, {
@@ -117,7 +129,12 @@ export function backendPid(client: pg.Client): number {
  * pg_cancel_backend(pid) from a second, short-lived connection (node-postgres has no protocol-level
  * cancel). Returns a function that detaches the listener; call it when the work is done.
  */
-export function cancelOnAbort(client: pg.Client, target: PostgresTarget, signal: AbortSignal, database?: string): () => void {
+export function cancelOnAbort(
+  client: pg.Client,
+  target: PostgresTarget,
+  signal: AbortSignal,
+  database?: string,
+): () => void {
   const pid = backendPid(client);
   const onAbort = (): void => {
     void cancelBackend(target, pid, database).catch(() => client.end().catch(() => undefined));
@@ -167,7 +184,13 @@ export const LOCK_MODES = [
 ] as const;
 
 /** Modes that conflict with ShareUpdateExclusiveLock: what blocks a plain VACUUM or REINDEX CONCURRENTLY's first step. */
-export const BLOCKS_SHARE_UPDATE_EXCLUSIVE = ['ShareUpdateExclusiveLock', 'ShareLock', 'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock'] as const;
+export const BLOCKS_SHARE_UPDATE_EXCLUSIVE = [
+  'ShareUpdateExclusiveLock',
+  'ShareLock',
+  'ShareRowExclusiveLock',
+  'ExclusiveLock',
+  'AccessExclusiveLock',
+] as const;
 
 /** Another session holding a lock on a table (or one of its indexes). */
 export interface LockHolder {
@@ -186,7 +209,11 @@ export interface LockHolder {
  * Called right after a lock timeout, when our own wait is already gone, so pg_blocking_pids() can
  * no longer answer; the granted locks on the relation are the next best evidence.
  */
-export async function findLockHolders(client: pg.Client, relation: string, modes: readonly string[] = LOCK_MODES): Promise<LockHolder[]> {
+export async function findLockHolders(
+  client: pg.Client,
+  relation: string,
+  modes: readonly string[] = LOCK_MODES,
+): Promise<LockHolder[]> {
   const { rows } = await client.query<{
     pid: number;
     modes: string[];
@@ -237,7 +264,14 @@ export function describeHolder(holder: LockHolder): string {
  */
 export async function lockTimeoutError(
   client: pg.Client,
-  args: { table: string; relation: string; action: string; lockTimeout: string; conflicting: readonly string[]; cause: unknown },
+  args: {
+    table: string;
+    relation: string;
+    action: string;
+    lockTimeout: string;
+    conflicting: readonly string[];
+    cause: unknown;
+  },
 ): Promise<DrydockError> {
   let holders: LockHolder[] = [];
   try {
@@ -246,17 +280,37 @@ export async function lockTimeoutError(
   } catch {
     // The connection may be unusable; the error below still names the table.
   }
-  const blockers = holders.length > 0 ? holders.map(describeHolder).join('; ') : 'no session holds a lock on it any more (the blocker has already finished)';
-  return new DrydockError('LOCK_TIMEOUT', `${args.action} on table "${args.table}" gave up after waiting ${args.lockTimeout} for a lock; blocked by ${blockers}`, {
-    retryable: true,
-    cause: args.cause,
-    hint: 'the other tables were still processed; the blocked one is retried on the next attempt',
-    details: { table: args.table, blockers: holders.map((h) => ({ pid: h.pid, state: h.state, modes: h.modes, query: h.query, xactStart: h.xactStart, queryStart: h.queryStart })) },
-  });
+  const blockers =
+    holders.length > 0
+      ? holders.map(describeHolder).join('; ')
+      : 'no session holds a lock on it any more (the blocker has already finished)';
+  return new DrydockError(
+    'LOCK_TIMEOUT',
+    `${args.action} on table "${args.table}" gave up after waiting ${args.lockTimeout} for a lock; blocked by ${blockers}`,
+    {
+      retryable: true,
+      cause: args.cause,
+      hint: 'the other tables were still processed; the blocked one is retried on the next attempt',
+      details: {
+        table: args.table,
+        blockers: holders.map((h) => ({
+          pid: h.pid,
+          state: h.state,
+          modes: h.modes,
+          query: h.query,
+          xactStart: h.xactStart,
+          queryStart: h.queryStart,
+        })),
+      },
+    },
+  );
 }
 
 /** The table's regclass (quoted and qualified as PostgreSQL prints it), or undefined when it does not exist. */
-export async function resolveTable(client: pg.Client, table: string): Promise<{ regclass: string; oid: number } | undefined> {
+export async function resolveTable(
+  client: pg.Client,
+  table: string,
+): Promise<{ regclass: string; oid: number } | undefined> {
   const { rows } = await client.query<{ regclass: string | null; oid: number | null }>(
     // Only tables and materialized views: an index or view of that name is not what the policy means.
     `SELECT c.oid::regclass::text AS regclass, c.oid::int8 AS oid
@@ -287,7 +341,10 @@ export function tableMissingError(table: string, database: string, policyPath: s
  *   Only a superuser may set it, so it is best effort.
  * Only this session is affected; the server's settings are untouched.
  */
-export async function applyGentleMaintenance(client: pg.Client, options: { vacuumCostDelayMs?: number } = {}): Promise<void> {
+export async function applyGentleMaintenance(
+  client: pg.Client,
+  options: { vacuumCostDelayMs?: number } = {},
+): Promise<void> {
   await client.query('SET max_parallel_maintenance_workers = 0');
   await lowerBackendPriority(client);
   for (const method of ['lz4', 'on']) {

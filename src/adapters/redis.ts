@@ -87,14 +87,23 @@ function withTimeout<T>(promise: Promise<T>, ms: number, target: string, what: s
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(
-      () => reject(new DrydockError('TARGET_UNREACHABLE', `Redis at ${target} did not answer ${what} within ${ms} ms`, { retryable: true, details: { target } })),
+      () =>
+        reject(
+          new DrydockError('TARGET_UNREACHABLE', `Redis at ${target} did not answer ${what} within ${ms} ms`, {
+            retryable: true,
+            details: { target },
+          }),
+        ),
       ms,
     );
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-export async function connectRedis(target: RedisTargetConfig, options: RedisConnectOptions = {}): Promise<RedisConnection> {
+export async function connectRedis(
+  target: RedisTargetConfig,
+  options: RedisConnectOptions = {},
+): Promise<RedisConnection> {
   const name = redisTargetName(target);
   const parsed = parseDuration(target.connect_timeout ?? '5 seconds');
   const connectTimeout = parsed.ok ? Math.max(parsed.value, 100) : 5000;
@@ -120,14 +129,15 @@ export async function connectRedis(target: RedisTargetConfig, options: RedisConn
   const run = async (args: string[]): Promise<RedisReply> => {
     if (closed || !client.isOpen) throw classify(lastError ?? new Error('connection closed'), name);
     try {
-      return (await withTimeout(client.sendCommand(args), commandTimeout, name, args[0] ?? 'command')) as RedisReply;
+      return await withTimeout(client.sendCommand<RedisReply>(args), commandTimeout, name, args[0] ?? 'command');
     } catch (error) {
       // A timed-out command leaves the connection in an unknown state: drop it.
       if (error instanceof DrydockError && error.code === 'TARGET_UNREACHABLE') {
         closed = true;
         client.destroy();
       }
-      if (error instanceof Error && /^(ERR|WRONGTYPE|NOSCRIPT|BUSY|READONLY|OOM|LOADING)/.test(error.message)) throw error;
+      if (error instanceof Error && /^(ERR|WRONGTYPE|NOSCRIPT|BUSY|READONLY|OOM|LOADING)/.test(error.message))
+        throw error;
       throw classify(error, name);
     }
   };

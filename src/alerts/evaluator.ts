@@ -47,7 +47,8 @@ export function describeSeries(labels: Record<string, string>): string {
 }
 
 export function formatObserved(rule: Pick<AlertRule, 'metric' | 'condition'>, value: number): string {
-  if (rule.metric.endsWith('_seconds')) return rule.condition.unit === 'ms' ? `${(value * 1000).toFixed(1)} ms` : `${Number(value.toFixed(3))} s`;
+  if (rule.metric.endsWith('_seconds'))
+    return rule.condition.unit === 'ms' ? `${(value * 1000).toFixed(1)} ms` : `${Number(value.toFixed(3))} s`;
   if (rule.condition.unit === 'percent' || rule.metric.endsWith('_percent')) return `${value.toFixed(1)}%`;
   return String(Number(value.toFixed(3)));
 }
@@ -89,10 +90,29 @@ export class AlertEvaluator {
         const prev = stored ?? INACTIVE;
         const breached = breaches(rule.condition, observedForRule(rule, sample.value));
         const silenceReason = rule.class === 'security' ? null : silences.reason(component, new Date(at));
-        const step = stepAlert(prev, { breached, value: sample.value, now: at, forMs: rule.forMs, repeatMs: rule.repeatMs, silenced: silenceReason !== null });
-        const detail = rule.metric === 'drydock_target_up' ? observations.targets?.find((t) => t.target === sample.labels.target && t.kind === sample.labels.kind)?.error : undefined;
+        const step = stepAlert(prev, {
+          breached,
+          value: sample.value,
+          now: at,
+          forMs: rule.forMs,
+          repeatMs: rule.repeatMs,
+          silenced: silenceReason !== null,
+        });
+        const detail =
+          rule.metric === 'drydock_target_up'
+            ? observations.targets?.find((t) => t.target === sample.labels.target && t.kind === sample.labels.kind)
+                ?.error
+            : undefined;
         const text = alertText(rule, sample.labels, sample.value, detail);
-        store.put({ ...step.state, rule: rule.name, key, labels: sample.labels, component, message: breached ? text : (stored?.message ?? text), updatedAt: at });
+        store.put({
+          ...step.state,
+          rule: rule.name,
+          key,
+          labels: sample.labels,
+          component,
+          message: breached ? text : (stored?.message ?? text),
+          updatedAt: at,
+        });
         const record = (event: AlertEvent, fromTo?: { from: string; to: string }) => {
           events.push(event);
           store.addHistory({
@@ -107,13 +127,37 @@ export class AlertEvaluator {
           });
         };
         if (step.transition) {
-          record({ rule: rule.name, key, component, kind: 'transition', message: `${step.transition.from} → ${step.transition.to}: ${text}` }, step.transition);
-          if (step.held) record({ rule: rule.name, key, component, kind: 'held', notification: step.held, message: `not sent: ${silenceReason}` });
+          record(
+            {
+              rule: rule.name,
+              key,
+              component,
+              kind: 'transition',
+              message: `${step.transition.from} → ${step.transition.to}: ${text}`,
+            },
+            step.transition,
+          );
+          if (step.held)
+            record({
+              rule: rule.name,
+              key,
+              component,
+              kind: 'held',
+              notification: step.held,
+              message: `not sent: ${silenceReason}`,
+            });
         }
         if (step.notify) {
           const message = this.message(rule, key, sample.labels, step.notify, text, prev.since ?? step.state.since, at);
           for (const result of await this.send(message)) {
-            record({ rule: rule.name, key, component, kind: result.ok ? 'sent' : 'send_failed', notification: step.notify, message: `${step.notify} via ${result.channel}: ${result.detail}` });
+            record({
+              rule: rule.name,
+              key,
+              component,
+              kind: result.ok ? 'sent' : 'send_failed',
+              notification: step.notify,
+              message: `${step.notify} via ${result.channel}: ${result.detail}`,
+            });
           }
         }
       }
@@ -121,16 +165,35 @@ export class AlertEvaluator {
     return events;
   }
 
-  private message(rule: AlertRule, key: string, labels: Record<string, string>, kind: AlertNotification, text: string, since: number | null, at: number): OutboundMessage {
+  private message(
+    rule: AlertRule,
+    key: string,
+    labels: Record<string, string>,
+    kind: AlertNotification,
+    text: string,
+    since: number | null,
+    at: number,
+  ): OutboundMessage {
     const tag = kind === 'resolved' ? 'RESOLVED' : kind === 'repeat' ? 'FIRING (still)' : 'FIRING';
     const sinceText = since ? ` since ${new Date(since).toISOString()}` : '';
-    const body = kind === 'resolved' ? `${text.replace(/ \(alert when .*\)$/, '')}: back within ${rule.condition.text}; it had fired${sinceText}.` : `${text}${sinceText}.`;
+    const body =
+      kind === 'resolved'
+        ? `${text.replace(/ \(alert when .*\)$/, '')}: back within ${rule.condition.text}; it had fired${sinceText}.`
+        : `${text}${sinceText}.`;
     return {
       id: `alert:${rule.name}:${key}:${kind}:${at}`,
       kind: `alert.${kind}`,
       subject: `[${tag}] ${rule.title}: ${describeSeries(labels)}`,
       text: body,
-      data: { rule: rule.name, metric: rule.metric, labels, condition: rule.condition.text, class: rule.class, notification: kind, at: new Date(at).toISOString() },
+      data: {
+        rule: rule.name,
+        metric: rule.metric,
+        labels,
+        condition: rule.condition.text,
+        class: rule.class,
+        notification: kind,
+        at: new Date(at).toISOString(),
+      },
     };
   }
 

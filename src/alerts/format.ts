@@ -5,7 +5,9 @@ const when = (ms: number | null) => (ms === null ? '-' : new Date(ms).toISOStrin
 
 export function formatAlertStates(states: readonly AlertStateRow[]): string {
   if (states.length === 0) return 'No alert is pending or firing.\n';
-  const lines = states.map((s) => `${s.status.toUpperCase().padEnd(8)} ${s.rule.padEnd(20)} since ${when(s.since)}  ${s.message ?? ''}`);
+  const lines = states.map(
+    (s) => `${s.status.toUpperCase().padEnd(8)} ${s.rule.padEnd(20)} since ${when(s.since)}  ${s.message ?? ''}`,
+  );
   return `${lines.join('\n')}\n`;
 }
 

@@ -13,7 +13,15 @@ export function alertRoutes(options: { store: SqliteAlertStore; silences: Silenc
   app.get('/api/alerts', (c) => {
     const all = c.req.query('all') === '1';
     const states = options.store.states().filter((s) => all || s.status !== 'inactive');
-    return c.json(states.map((s) => ({ ...s, since: iso(s.since), firedAt: iso(s.firedAt), lastSentAt: iso(s.lastSentAt), updatedAt: iso(s.updatedAt) })));
+    return c.json(
+      states.map((s) => ({
+        ...s,
+        since: iso(s.since),
+        firedAt: iso(s.firedAt),
+        lastSentAt: iso(s.lastSentAt),
+        updatedAt: iso(s.updatedAt),
+      })),
+    );
   });
   app.get('/api/alerts/history', (c) => {
     const limit = Math.min(1000, Number(c.req.query('limit') ?? 100) || 100);
@@ -21,13 +29,25 @@ export function alertRoutes(options: { store: SqliteAlertStore; silences: Silenc
     const rows = options.store.history({ ...(rule ? { rule } : {}), limit });
     return c.json(rows.map((r) => ({ ...r, at: iso(r.at) })));
   });
-  app.get('/api/silences', (c) => c.json(options.store.activeSilences(clock.now().getTime()).map((s) => ({ ...s, startsAt: iso(s.startsAt), endsAt: iso(s.endsAt) }))));
+  app.get('/api/silences', (c) =>
+    c.json(
+      options.store
+        .activeSilences(clock.now().getTime())
+        .map((s) => ({ ...s, startsAt: iso(s.startsAt), endsAt: iso(s.endsAt) })),
+    ),
+  );
   app.post('/api/silences', async (c) => {
-    const body = (await c.req.json().catch(() => null)) as { component?: unknown; reason?: unknown; for?: unknown } | null;
-    if (!body || typeof body.component !== 'string' || typeof body.reason !== 'string') return c.json({ error: 'expected {component, reason, for?}' }, 400);
+    const body = (await c.req.json().catch(() => null)) as {
+      component?: unknown;
+      reason?: unknown;
+      for?: unknown;
+    } | null;
+    if (!body || typeof body.component !== 'string' || typeof body.reason !== 'string')
+      return c.json({ error: 'expected {component, reason, for?}' }, 400);
     let endsAt: Date | undefined;
     if (body.for !== undefined) {
-      const d = parseDuration(String(body.for));
+      if (typeof body.for !== 'string') return c.json({ error: 'for: expected a duration like "2 hours"' }, 400);
+      const d = parseDuration(body.for);
       if (!d.ok) return c.json({ error: `for: expected ${d.expected}` }, 400);
       endsAt = new Date(clock.now().getTime() + d.value);
     }

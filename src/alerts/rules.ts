@@ -19,13 +19,15 @@ export interface AlertRule {
 
 const threshold = (text: string, where: string): Threshold => {
   const parsed = parseThreshold(text);
-  if (!parsed.ok) throw new DrydockError('CONFIG_INVALID', `${where}: expected ${parsed.expected}, got ${JSON.stringify(text)}`);
+  if (!parsed.ok)
+    throw new DrydockError('CONFIG_INVALID', `${where}: expected ${parsed.expected}, got ${JSON.stringify(text)}`);
   return parsed.value;
 };
 
 const duration = (text: string, where: string): number => {
   const parsed = parseDuration(text);
-  if (!parsed.ok) throw new DrydockError('CONFIG_INVALID', `${where}: expected ${parsed.expected}, got ${JSON.stringify(text)}`);
+  if (!parsed.ok)
+    throw new DrydockError('CONFIG_INVALID', `${where}: expected ${parsed.expected}, got ${JSON.stringify(text)}`);
   return parsed.value;
 };
 
@@ -34,9 +36,27 @@ export function builtInRules(policy: Policy): Array<Omit<AlertRule, 'forMs' | 'r
   const host = policy.server.monitoring.alerts;
   const lagMs = duration(policy.cache.replication.max_lag, 'cache.replication.max_lag');
   return [
-    { name: 'redis_hit_rate', metric: 'redis_hit_rate_percent', condition: threshold(cache.hit_rate, 'cache.metrics.alerts.hit_rate'), class: 'maintenance', title: 'Redis hit rate' },
-    { name: 'redis_memory', metric: 'redis_memory_used_percent', condition: threshold(cache.memory, 'cache.metrics.alerts.memory'), class: 'maintenance', title: 'Redis memory' },
-    { name: 'redis_latency', metric: 'redis_latency_seconds', condition: threshold(cache.latency, 'cache.metrics.alerts.latency'), class: 'maintenance', title: 'Redis latency' },
+    {
+      name: 'redis_hit_rate',
+      metric: 'redis_hit_rate_percent',
+      condition: threshold(cache.hit_rate, 'cache.metrics.alerts.hit_rate'),
+      class: 'maintenance',
+      title: 'Redis hit rate',
+    },
+    {
+      name: 'redis_memory',
+      metric: 'redis_memory_used_percent',
+      condition: threshold(cache.memory, 'cache.metrics.alerts.memory'),
+      class: 'maintenance',
+      title: 'Redis memory',
+    },
+    {
+      name: 'redis_latency',
+      metric: 'redis_latency_seconds',
+      condition: threshold(cache.latency, 'cache.metrics.alerts.latency'),
+      class: 'maintenance',
+      title: 'Redis latency',
+    },
     {
       name: 'redis_replica_lag',
       metric: 'redis_replica_lag_seconds',
@@ -44,13 +64,50 @@ export function builtInRules(policy: Policy): Array<Omit<AlertRule, 'forMs' | 'r
       class: 'maintenance',
       title: 'Redis replica lag',
     },
-    { name: 'host_disk', metric: 'host_disk_used_percent', condition: threshold(host.disk, 'server.monitoring.alerts.disk'), class: 'maintenance', title: 'Disk usage' },
-    { name: 'host_memory', metric: 'host_memory_used_percent', condition: threshold(host.memory, 'server.monitoring.alerts.memory'), class: 'maintenance', title: 'Host memory' },
-    { name: 'host_cpu', metric: 'host_cpu_busy_percent', condition: threshold(host.cpu, 'server.monitoring.alerts.cpu'), class: 'maintenance', title: 'CPU load' },
-    { name: 'service_down', metric: 'host_service_up', condition: threshold('< 1', 'service_down'), class: 'maintenance', title: 'Service down' },
-    { name: 'target_down', metric: 'drydock_target_up', condition: threshold('< 1', 'target_down'), class: 'maintenance', title: 'Target unreachable' },
+    {
+      name: 'host_disk',
+      metric: 'host_disk_used_percent',
+      condition: threshold(host.disk, 'server.monitoring.alerts.disk'),
+      class: 'maintenance',
+      title: 'Disk usage',
+    },
+    {
+      name: 'host_memory',
+      metric: 'host_memory_used_percent',
+      condition: threshold(host.memory, 'server.monitoring.alerts.memory'),
+      class: 'maintenance',
+      title: 'Host memory',
+    },
+    {
+      name: 'host_cpu',
+      metric: 'host_cpu_busy_percent',
+      condition: threshold(host.cpu, 'server.monitoring.alerts.cpu'),
+      class: 'maintenance',
+      title: 'CPU load',
+    },
+    {
+      name: 'service_down',
+      metric: 'host_service_up',
+      condition: threshold('< 1', 'service_down'),
+      class: 'maintenance',
+      title: 'Service down',
+    },
+    {
+      name: 'target_down',
+      metric: 'drydock_target_up',
+      condition: threshold('< 1', 'target_down'),
+      class: 'maintenance',
+      title: 'Target unreachable',
+    },
     // Reported by the backup tasks as metric samples; a failure alerts at once (backup.monitoring.alerts.failure).
-    { name: 'backup_failed', metric: 'backup_failed', condition: threshold('> 0', 'backup_failed'), class: 'maintenance', title: 'Backup failed', forMs: 0 },
+    {
+      name: 'backup_failed',
+      metric: 'backup_failed',
+      condition: threshold('> 0', 'backup_failed'),
+      class: 'maintenance',
+      title: 'Backup failed',
+      forMs: 0,
+    },
     {
       name: 'backup_size_change',
       metric: 'backup_size_change_percent',
@@ -75,7 +132,9 @@ export function alertRules(policy: Policy): AlertRule[] {
     }
     const base = rules.get(name);
     if (!base && (!o.metric || !o.condition)) {
-      throw new DrydockError('CONFIG_INVALID', `${where}: a new rule needs "metric" and "condition"`, { hint: `built-in rules: ${[...rules.keys()].join(', ')}` });
+      throw new DrydockError('CONFIG_INVALID', `${where}: a new rule needs "metric" and "condition"`, {
+        hint: `built-in rules: ${[...rules.keys()].join(', ')}`,
+      });
     }
     rules.set(name, {
       name,

@@ -12,7 +12,10 @@ export type SilenceSource = (component: string, at: Date) => string | null;
 export class Silences {
   private readonly sources: SilenceSource[] = [];
 
-  constructor(private readonly store: SqliteAlertStore, private readonly clock: Clock = systemClock) {}
+  constructor(
+    private readonly store: SqliteAlertStore,
+    private readonly clock: Clock = systemClock,
+  ) {}
 
   /** Silences a component ("redis:127.0.0.1:6379", "postgres", "host", "*") from now (or startsAt) until lifted or endsAt. */
   begin(component: string, options: { reason: string; runId?: number; startsAt?: Date; endsAt?: Date }): number {
@@ -72,7 +75,12 @@ export function componentsForResources(resources: readonly string[], policy: Pol
  * For the engine: silence what a run touches from its start; call the returned function once the
  * run's validation has passed (or the run has ended without it) to lift the silence.
  */
-export function silenceRun(silences: Silences, task: { id: string; resources(policy: Policy): string[] }, policy: Policy, runId: number): () => number {
+export function silenceRun(
+  silences: Silences,
+  task: { id: string; resources(policy: Policy): string[] },
+  policy: Policy,
+  runId: number,
+): () => number {
   for (const component of componentsForResources(task.resources(policy), policy)) {
     silences.begin(component, { reason: `maintenance run of ${task.id}`, runId });
   }

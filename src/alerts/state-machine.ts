@@ -18,7 +18,14 @@ export interface AlertInstanceState {
   value: number | null;
 }
 
-export const INACTIVE: AlertInstanceState = { status: 'inactive', since: null, firedAt: null, lastSentAt: null, notified: false, value: null };
+export const INACTIVE: AlertInstanceState = {
+  status: 'inactive',
+  since: null,
+  firedAt: null,
+  lastSentAt: null,
+  notified: false,
+  value: null,
+};
 
 export interface AlertObservation {
   breached: boolean;
@@ -38,14 +45,19 @@ export interface AlertStep {
 }
 
 export function stepAlert(prev: AlertInstanceState, o: AlertObservation): AlertStep {
-  const out = (state: AlertInstanceState, notify: AlertNotification | null = null, held: AlertNotification | null = null): AlertStep => ({
+  const out = (
+    state: AlertInstanceState,
+    notify: AlertNotification | null = null,
+    held: AlertNotification | null = null,
+  ): AlertStep => ({
     state,
     transition: state.status === prev.status ? null : { from: prev.status, to: state.status },
     notify,
     held,
   });
   if (!o.breached) {
-    if (prev.status === 'firing' && prev.notified) return out({ ...INACTIVE, value: o.value, lastSentAt: o.now }, 'resolved');
+    if (prev.status === 'firing' && prev.notified)
+      return out({ ...INACTIVE, value: o.value, lastSentAt: o.now }, 'resolved');
     return out({ ...INACTIVE, value: o.value });
   }
   const since = prev.status === 'inactive' ? o.now : (prev.since ?? o.now);
@@ -53,8 +65,19 @@ export function stepAlert(prev: AlertInstanceState, o: AlertObservation): AlertS
     return out({ ...INACTIVE, status: 'pending', since, value: o.value });
   }
   const firedAt = prev.status === 'firing' ? prev.firedAt! : o.now;
-  const firing: AlertInstanceState = { status: 'firing', since, firedAt, lastSentAt: prev.status === 'firing' ? prev.lastSentAt : null, notified: prev.status === 'firing' && prev.notified, value: o.value };
-  const due: AlertNotification | null = !firing.notified ? 'firing' : o.now - (firing.lastSentAt ?? 0) >= o.repeatMs ? 'repeat' : null;
+  const firing: AlertInstanceState = {
+    status: 'firing',
+    since,
+    firedAt,
+    lastSentAt: prev.status === 'firing' ? prev.lastSentAt : null,
+    notified: prev.status === 'firing' && prev.notified,
+    value: o.value,
+  };
+  const due: AlertNotification | null = !firing.notified
+    ? 'firing'
+    : o.now - (firing.lastSentAt ?? 0) >= o.repeatMs
+      ? 'repeat'
+      : null;
   if (!due) return out(firing);
   if (o.silenced) return out(firing, null, due);
   return out({ ...firing, notified: true, lastSentAt: o.now }, due);

@@ -10,7 +10,14 @@ h1{font-size:1.4rem}h2{font-size:1.1rem;margin-top:1.5rem}small{color:#5f6673}`;
 
 const t = (d: Date | null) => (d ? d.toISOString().replace('.000Z', 'Z') : '-');
 
-export function Dashboard(props: { now: Date; runs: RunRecord[]; upcoming: PlannedRun[]; activity: ActivityEntry[]; tasks: number; implemented: number }) {
+export function Dashboard(props: {
+  now: Date;
+  runs: RunRecord[];
+  upcoming: PlannedRun[];
+  activity: ActivityEntry[];
+  tasks: number;
+  implemented: number;
+}) {
   return (
     <html lang="en">
       <head>
@@ -27,12 +34,20 @@ export function Dashboard(props: { now: Date; runs: RunRecord[]; upcoming: Plann
         <h2>Recent runs</h2>
         <table>
           <thead>
-            <tr><th>Run</th><th>Task</th><th>Status</th><th>Started (UTC)</th><th>Detail</th></tr>
+            <tr>
+              <th>Run</th>
+              <th>Task</th>
+              <th>Status</th>
+              <th>Started (UTC)</th>
+              <th>Detail</th>
+            </tr>
           </thead>
           <tbody>
             {props.runs.map((r) => (
               <tr>
-                <td><a href={`/api/runs/${r.id}`}>#{r.id}</a></td>
+                <td>
+                  <a href={`/api/runs/${r.id}`}>#{r.id}</a>
+                </td>
                 <td>{r.taskId}</td>
                 <td class={r.status}>{r.status}</td>
                 <td>{t(r.startedAt)}</td>
@@ -43,19 +58,39 @@ export function Dashboard(props: { now: Date; runs: RunRecord[]; upcoming: Plann
         </table>
         <h2>Next runs</h2>
         <table>
-          <thead><tr><th>When (UTC)</th><th>Task</th><th>Schedule</th></tr></thead>
+          <thead>
+            <tr>
+              <th>When (UTC)</th>
+              <th>Task</th>
+              <th>Schedule</th>
+            </tr>
+          </thead>
           <tbody>
             {props.upcoming.map((p) => (
-              <tr><td>{t(p.at)}</td><td>{p.taskId}</td><td>{p.schedule}</td></tr>
+              <tr>
+                <td>{t(p.at)}</td>
+                <td>{p.taskId}</td>
+                <td>{p.schedule}</td>
+              </tr>
             ))}
           </tbody>
         </table>
         <h2>Activity</h2>
         <table>
-          <thead><tr><th>When (UTC)</th><th>Kind</th><th>Message</th></tr></thead>
+          <thead>
+            <tr>
+              <th>When (UTC)</th>
+              <th>Kind</th>
+              <th>Message</th>
+            </tr>
+          </thead>
           <tbody>
             {props.activity.map((a) => (
-              <tr><td>{t(a.at)}</td><td>{a.kind}</td><td>{a.message}</td></tr>
+              <tr>
+                <td>{t(a.at)}</td>
+                <td>{a.kind}</td>
+                <td>{a.message}</td>
+              </tr>
             ))}
           </tbody>
         </table>

@@ -44,7 +44,9 @@ export function createRunMetrics(app: { store: Store; registry: TaskRegistry }):
     async collect() {
       this.reset();
       for (const task of tasks()) {
-        const last = (await app.store.listRuns({ taskId: task.id, limit: 5 })).find((r) => r.status !== 'running' && r.status !== 'skipped');
+        const last = (await app.store.listRuns({ taskId: task.id, limit: 5 })).find(
+          (r) => r.status !== 'running' && r.status !== 'skipped',
+        );
         if (last) this.set({ task: task.id }, last.status === 'succeeded' ? 1 : 0);
       }
     },

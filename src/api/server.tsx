@@ -39,7 +39,11 @@ export function createApi(app: App): Hono {
   });
 
   api.get('/api/status', async (c) => {
-    const last = await Promise.all(app.registry.implemented().map(async (t) => ({ task: t.id, run: (await app.store.listRuns({ taskId: t.id, limit: 1 }))[0] ?? null })));
+    const last = await Promise.all(
+      app.registry
+        .implemented()
+        .map(async (t) => ({ task: t.id, run: (await app.store.listRuns({ taskId: t.id, limit: 1 }))[0] ?? null })),
+    );
     return c.json({ tasks: last, running: await app.store.openRuns(), instances: await app.store.listInstances() });
   });
 
@@ -65,9 +69,23 @@ export function createApi(app: App): Hono {
   api.get('/', async (c) => {
     const runs = await app.store.listRuns({ limit: 30 });
     const now = app.clock.now();
-    const upcoming = planRuns(app.registry.all(), app.loaded.policy, now, new Date(now.getTime() + 2 * 86_400_000)).slice(0, 20);
+    const upcoming = planRuns(
+      app.registry.all(),
+      app.loaded.policy,
+      now,
+      new Date(now.getTime() + 2 * 86_400_000),
+    ).slice(0, 20);
     const activity = await app.store.listActivity({ limit: 30 });
-    return c.html(<Dashboard now={now} runs={runs} upcoming={upcoming} activity={activity} tasks={app.registry.all().length} implemented={app.registry.implemented().length} />);
+    return c.html(
+      <Dashboard
+        now={now}
+        runs={runs}
+        upcoming={upcoming}
+        activity={activity}
+        tasks={app.registry.all().length}
+        implemented={app.registry.implemented().length}
+      />,
+    );
   });
 
   return api;

@@ -32,7 +32,11 @@ export function slaFor(policy: Policy, severity: PatchSeverity): PatchSla {
   const p = policy.security.patches[severity];
   const sla = parseDuration(p.sla);
   const timing = parseNoticeTiming(p.notification);
-  return { slaMs: sla.ok ? sla.value : 7 * DAY, approval: p.approval, notification: timing.ok ? timing.value : { kind: 'immediate' } };
+  return {
+    slaMs: sla.ok ? sla.value : 7 * DAY,
+    approval: p.approval,
+    notification: timing.ok ? timing.value : { kind: 'immediate' },
+  };
 }
 
 /** 09:00 UTC on the next Monday-Friday after `at` (the same day if before 09:00 on a weekday). */
@@ -55,7 +59,7 @@ export function noticeAt(timing: NoticeTiming, at: Date): Date {
     case 'digest': {
       const midnight = Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), at.getUTCDate());
       if (timing.every === 'daily') return new Date(midnight + DAY + BUSINESS_START_HOUR * HOUR);
-      const toMonday = ((1 - at.getUTCDay() + 7) % 7) || 7;
+      const toMonday = (1 - at.getUTCDay() + 7) % 7 || 7;
       return new Date(midnight + toMonday * DAY + BUSINESS_START_HOUR * HOUR);
     }
   }
@@ -72,7 +76,9 @@ export function slaRisk(patch: Pick<PatchRecord, 'foundAt' | 'dueAt' | 'status'>
 }
 
 export function patchPlanHash(p: { ref: string; title: string; severity: PatchSeverity }): string {
-  return createHash('sha256').update(JSON.stringify([p.ref, p.title, p.severity])).digest('hex');
+  return createHash('sha256')
+    .update(JSON.stringify([p.ref, p.title, p.severity]))
+    .digest('hex');
 }
 
 export interface PatchDeps {
@@ -116,10 +122,18 @@ export class PatchService {
 
   private async send(id: string, kind: string, subject: string, text: string, data: Record<string, unknown>) {
     const message: OutboundMessage = { id, kind, subject, text, data };
-    return deliver(this.sender, message, audience(this.deps.policy, { channelTypes: ['email', 'sms', 'webhook', 'log'] }), null);
+    return deliver(
+      this.sender,
+      message,
+      audience(this.deps.policy, { channelTypes: ['email', 'sms', 'webhook', 'log'] }),
+      null,
+    );
   }
 
-  async reportPatch(input: { ref: string; title: string; severity: PatchSeverity }, reporter: string): Promise<PatchRecord> {
+  async reportPatch(
+    input: { ref: string; title: string; severity: PatchSeverity },
+    reporter: string,
+  ): Promise<PatchRecord> {
     const existing = this.store.patchByRef(input.ref);
     if (existing) return existing;
     const now = this.deps.clock.now();
@@ -136,39 +150,91 @@ export class PatchService {
       notifyAt: noticeAt(sla.notification, now),
       ...(automatic ? { decidedBy: 'policy (automatic approval)', decidedAt: now } : {}),
     });
-    await this.log('patch.reported', `${input.severity} security patch ${input.ref} "${input.title}" due ${patch.dueAt.toISOString()} (${automatic ? 'approved automatically' : `needs approval by ${this.approverRoles().join(' or ')}`})`, reporter, { patchId: patch.id, ref: input.ref });
+    await this.log(
+      'patch.reported',
+      `${input.severity} security patch ${input.ref} "${input.title}" due ${patch.dueAt.toISOString()} (${automatic ? 'approved automatically' : `needs approval by ${this.approverRoles().join(' or ')}`})`,
+      reporter,
+      { patchId: patch.id, ref: input.ref },
+    );
     await this.tick();
     return this.store.patch(patch.id)!;
   }
 
-  async decidePatch(id: number, person: Person, decision: { decision: 'approved' | 'refused'; planHash: string; comment?: string }): Promise<PatchRecord> {
+  async decidePatch(
+    id: number,
+    person: Person,
+    decision: { decision: 'approved' | 'refused'; planHash: string; comment?: string },
+  ): Promise<PatchRecord> {
     const patch = this.store.patch(id);
     if (!patch) throw new DrydockError('VALIDATION_FAILED', `no security patch #${id}`, { details: { status: 404 } });
     const subject = `patch:${id}`;
     const decisions = this.store.list(subject);
     const roles = this.approverRoles().filter((r) => person.roles.includes(r));
     const required = roles.length ? [roles[0]!] : this.approverRoles();
-    const fullHash = decision.planHash.length >= 12 && patch.planHash.startsWith(decision.planHash) ? patch.planHash : decision.planHash;
-    const check = checkDecision({ person, requestedBy: '', required, decisions, currentPlanHash: patch.planHash, planHash: fullHash, open: patch.status === 'pending_approval', what: `patch ${patch.ref}` });
+    const fullHash =
+      decision.planHash.length >= 12 && patch.planHash.startsWith(decision.planHash)
+        ? patch.planHash
+        : decision.planHash;
+    const check = checkDecision({
+      person,
+      requestedBy: '',
+      required,
+      decisions,
+      currentPlanHash: patch.planHash,
+      planHash: fullHash,
+      open: patch.status === 'pending_approval',
+      what: `patch ${patch.ref}`,
+    });
     if (!check.ok) {
-      await this.log('approval.rejected', `${person.name} could not decide on patch ${patch.ref}: ${check.reason}`, person.name, { patchId: id });
+      await this.log(
+        'approval.rejected',
+        `${person.name} could not decide on patch ${patch.ref}: ${check.reason}`,
+        person.name,
+        { patchId: id },
+      );
       throw new DrydockError('VALIDATION_FAILED', check.reason, { details: { status: check.status } });
     }
     const now = this.deps.clock.now();
-    this.store.add({ subject, person: person.name, role: check.role, decision: decision.decision, planHash: patch.planHash, comment: decision.comment ?? null, at: now });
+    this.store.add({
+      subject,
+      person: person.name,
+      role: check.role,
+      decision: decision.decision,
+      planHash: patch.planHash,
+      comment: decision.comment ?? null,
+      at: now,
+    });
     const state = approvalState(required, this.store.list(subject), patch.planHash);
-    this.store.updatePatch(id, { status: decision.decision === 'refused' ? 'refused' : state.complete ? 'approved' : 'pending_approval', decidedBy: person.name, decidedAt: now });
-    await this.log(`approval.${decision.decision}`, `${person.name} (${check.role}) ${decision.decision} security patch ${patch.ref}${decision.comment ? `: ${decision.comment}` : ''}`, person.name, { patchId: id, role: check.role });
+    this.store.updatePatch(id, {
+      status: decision.decision === 'refused' ? 'refused' : state.complete ? 'approved' : 'pending_approval',
+      decidedBy: person.name,
+      decidedAt: now,
+    });
+    await this.log(
+      `approval.${decision.decision}`,
+      `${person.name} (${check.role}) ${decision.decision} security patch ${patch.ref}${decision.comment ? `: ${decision.comment}` : ''}`,
+      person.name,
+      { patchId: id, role: check.role },
+    );
     return this.store.patch(id)!;
   }
 
   async markApplied(id: number, actor: string): Promise<PatchRecord> {
     const patch = this.store.patch(id);
     if (!patch) throw new DrydockError('VALIDATION_FAILED', `no security patch #${id}`);
-    if (patch.status !== 'approved') throw new DrydockError('VALIDATION_FAILED', `patch ${patch.ref} is ${patch.status.replace('_', ' ')}; only an approved patch is applied`);
+    if (patch.status !== 'approved')
+      throw new DrydockError(
+        'VALIDATION_FAILED',
+        `patch ${patch.ref} is ${patch.status.replace('_', ' ')}; only an approved patch is applied`,
+      );
     const now = this.deps.clock.now();
     this.store.updatePatch(id, { status: 'applied', appliedAt: now });
-    await this.log('patch.applied', `security patch ${patch.ref} applied ${now < patch.dueAt ? 'within' : 'AFTER'} its SLA (due ${patch.dueAt.toISOString()})`, actor, { patchId: id });
+    await this.log(
+      'patch.applied',
+      `security patch ${patch.ref} applied ${now < patch.dueAt ? 'within' : 'AFTER'} its SLA (due ${patch.dueAt.toISOString()})`,
+      actor,
+      { patchId: id },
+    );
     return this.store.patch(id)!;
   }
 
@@ -184,7 +250,13 @@ export class PatchService {
         `patch-${p.id}-notice`,
         'patch_notice',
         `Security patch (${p.severity}): ${p.title} due ${formatWhen(p.dueAt)}`,
-        [`${p.ref}: ${p.title}`, `Severity: ${p.severity}; due ${formatWhen(p.dueAt)}`, p.status === 'pending_approval' ? `Needs approval by ${this.approverRoles().join(' or ')}.` : `Status: ${p.status.replace('_', ' ')} (${p.decidedBy ?? ''}).`].join('\n'),
+        [
+          `${p.ref}: ${p.title}`,
+          `Severity: ${p.severity}; due ${formatWhen(p.dueAt)}`,
+          p.status === 'pending_approval'
+            ? `Needs approval by ${this.approverRoles().join(' or ')}.`
+            : `Status: ${p.status.replace('_', ' ')} (${p.decidedBy ?? ''}).`,
+        ].join('\n'),
         { patchId: p.id, severity: p.severity },
       );
       this.store.updatePatch(p.id, { notifiedAt: now });
@@ -195,7 +267,11 @@ export class PatchService {
         `patch-digest-${now.toISOString().slice(0, 10)}`,
         'patch_digest',
         `Weekly security patch digest: ${digest.length} patch${digest.length === 1 ? '' : 'es'}`,
-        digest.map((p) => `- ${p.ref} (${p.severity}) ${p.title}: ${p.status.replace('_', ' ')}, due ${formatWhen(p.dueAt)}`).join('\n'),
+        digest
+          .map(
+            (p) => `- ${p.ref} (${p.severity}) ${p.title}: ${p.status.replace('_', ' ')}, due ${formatWhen(p.dueAt)}`,
+          )
+          .join('\n'),
         { patchIds: digest.map((p) => p.id) },
       );
       for (const p of digest) {
@@ -210,7 +286,19 @@ export class PatchService {
       if (p.warnedAt && (risk === 'at_risk' || p.warnedAt >= p.dueAt)) continue;
       const left = p.dueAt.getTime() - now.getTime();
       const text = risk === 'missed' ? `SLA MISSED by ${hours(-left)}` : `SLA about to be missed: ${hours(left)} left`;
-      await this.send(`patch-${p.id}-sla-${risk}`, 'alert', `ALERT: security patch ${p.ref} (${p.severity}): ${text}`, [`${p.ref}: ${p.title}`, `Due ${formatWhen(p.dueAt)}; status: ${p.status.replace('_', ' ')}.`, p.status === 'pending_approval' ? `Still needs approval by ${this.approverRoles().join(' or ')}.` : 'Approved but not applied yet.'].join('\n'), { patchId: p.id, risk });
+      await this.send(
+        `patch-${p.id}-sla-${risk}`,
+        'alert',
+        `ALERT: security patch ${p.ref} (${p.severity}): ${text}`,
+        [
+          `${p.ref}: ${p.title}`,
+          `Due ${formatWhen(p.dueAt)}; status: ${p.status.replace('_', ' ')}.`,
+          p.status === 'pending_approval'
+            ? `Still needs approval by ${this.approverRoles().join(' or ')}.`
+            : 'Approved but not applied yet.',
+        ].join('\n'),
+        { patchId: p.id, risk },
+      );
       await this.log('patch.sla_alert', `security patch ${p.ref}: ${text}`, null, { patchId: p.id, risk });
       this.store.updatePatch(p.id, { warnedAt: now });
       alerted.push(p.id);

@@ -30,8 +30,13 @@ function bearer(header: string | undefined): string | undefined {
 
 function fail(c: Context, error: unknown) {
   if (error instanceof DrydockError) {
-    const status = (error.details.status as 403 | 404 | 409 | undefined) ?? (/^no (maintenance window|security patch) #/.test(error.message) ? 404 : 422);
-    return c.json({ error: redactor.text(error.message), ...(error.details.reasons ? { reasons: error.details.reasons } : {}) }, status);
+    const status =
+      (error.details.status as 403 | 404 | 409 | undefined) ??
+      (/^no (maintenance window|security patch) #/.test(error.message) ? 404 : 422);
+    return c.json(
+      { error: redactor.text(error.message), ...(error.details.reasons ? { reasons: error.details.reasons } : {}) },
+      status,
+    );
   }
   return c.json({ error: 'internal error' }, 500);
 }
@@ -72,17 +77,29 @@ export function approvalRoutes(deps: ApprovalRouteDeps): Hono<Env> {
     }
   });
 
-  for (const [path, decision] of [['approve', 'approved'], ['refuse', 'refused']] as const) {
+  for (const [path, decision] of [
+    ['approve', 'approved'],
+    ['refuse', 'refused'],
+  ] as const) {
     app.post(`/windows/:id/${path}`, async (c) => {
       const id = windowId(c);
       if (!id) return c.json({ error: 'window id must be a positive whole number' }, 400);
       const b = await body(c);
       const plan = text(b.plan);
-      if (!plan) return c.json({ error: 'send {"plan": "<plan hash>"}: the hash of the plan you reviewed (GET /windows/:id shows it)' }, 400);
+      if (!plan)
+        return c.json(
+          { error: 'send {"plan": "<plan hash>"}: the hash of the plan you reviewed (GET /windows/:id shows it)' },
+          400,
+        );
       try {
         const role = text(b.role);
         const comment = text(b.comment);
-        const result = await deps.windows.decide(id, c.get('person'), { decision, planHash: plan, ...(role ? { role } : {}), ...(comment ? { comment } : {}) });
+        const result = await deps.windows.decide(id, c.get('person'), {
+          decision,
+          planHash: plan,
+          ...(role ? { role } : {}),
+          ...(comment ? { comment } : {}),
+        });
         return c.json({ id, status: result.window.status, missing: result.missing, decidedBy: c.get('person').name });
       } catch (error) {
         return fail(c, error);
@@ -99,7 +116,10 @@ export function approvalRoutes(deps: ApprovalRouteDeps): Hono<Env> {
     try {
       const phase = text(b.phase);
       const result = await deps.windows.postUpdate(id, { message, ...(phase ? { phase } : {}) }, c.get('person').name);
-      return c.json({ update: result.update, delivered: result.notices.sent.length, failed: result.notices.failed.length }, 201);
+      return c.json(
+        { update: result.update, delivered: result.notices.sent.length, failed: result.notices.failed.length },
+        201,
+      );
     } catch (error) {
       return fail(c, error);
     }
@@ -110,7 +130,10 @@ export function approvalRoutes(deps: ApprovalRouteDeps): Hono<Env> {
     return c.json({ patches: deps.patches.store.patches() });
   });
 
-  for (const [path, decision] of [['approve', 'approved'], ['refuse', 'refused']] as const) {
+  for (const [path, decision] of [
+    ['approve', 'approved'],
+    ['refuse', 'refused'],
+  ] as const) {
     app.post(`/patches/:id/${path}`, async (c) => {
       if (!deps.patches) return c.json({ error: 'security patches are not enabled' }, 404);
       const id = windowId(c);
@@ -120,7 +143,11 @@ export function approvalRoutes(deps: ApprovalRouteDeps): Hono<Env> {
       if (!plan) return c.json({ error: 'send {"plan": "<plan hash>"}' }, 400);
       try {
         const comment = text(b.comment);
-        const patch = await deps.patches.decidePatch(id, c.get('person'), { decision, planHash: plan, ...(comment ? { comment } : {}) });
+        const patch = await deps.patches.decidePatch(id, c.get('person'), {
+          decision,
+          planHash: plan,
+          ...(comment ? { comment } : {}),
+        });
         return c.json({ id, status: patch.status, dueAt: patch.dueAt.toISOString() });
       } catch (error) {
         return fail(c, error);

@@ -17,7 +17,11 @@ export interface ApprovalState {
 }
 
 /** Only decisions on the current plan count: changing the plan voids earlier approvals. */
-export function approvalState(required: readonly string[], decisions: readonly ApprovalRecord[], currentPlanHash: string): ApprovalState {
+export function approvalState(
+  required: readonly string[],
+  decisions: readonly ApprovalRecord[],
+  currentPlanHash: string,
+): ApprovalState {
   const current = decisions.filter((d) => d.planHash === currentPlanHash);
   const refused = current.find((d) => d.decision === 'refused') ?? null;
   const approved: ApprovalState['approved'] = [];
@@ -45,10 +49,19 @@ export function checkDecision(input: {
   what: string;
 }): DecisionCheck {
   if (!input.open) return { ok: false, status: 409, reason: `${input.what} is not waiting for approval` };
-  if (input.person.name === input.requestedBy) return { ok: false, status: 403, reason: `${input.person.name} requested ${input.what} and cannot approve or refuse their own request` };
+  if (input.person.name === input.requestedBy)
+    return {
+      ok: false,
+      status: 403,
+      reason: `${input.person.name} requested ${input.what} and cannot approve or refuse their own request`,
+    };
   const holds = input.required.filter((role) => input.person.roles.includes(role));
   if (holds.length === 0) {
-    return { ok: false, status: 403, reason: `${input.person.name} does not hold a role that can approve ${input.what} (needs ${input.required.join(' and ')}; has ${input.person.roles.join(', ') || 'no roles'})` };
+    return {
+      ok: false,
+      status: 403,
+      reason: `${input.person.name} does not hold a role that can approve ${input.what} (needs ${input.required.join(' and ')}; has ${input.person.roles.join(', ') || 'no roles'})`,
+    };
   }
   if (input.planHash !== input.currentPlanHash) {
     return {
@@ -59,11 +72,17 @@ export function checkDecision(input: {
   }
   const state = approvalState(input.required, input.decisions, input.currentPlanHash);
   if (state.approved.some((a) => a.person === input.person.name)) {
-    return { ok: false, status: 409, reason: `${input.person.name} already approved ${input.what}; each required role needs a different person` };
+    return {
+      ok: false,
+      status: 409,
+      reason: `${input.person.name} already approved ${input.what}; each required role needs a different person`,
+    };
   }
   const open = holds.filter((role) => state.missing.includes(role));
   const role = input.role ?? open[0] ?? holds[0]!;
-  if (!holds.includes(role)) return { ok: false, status: 403, reason: `${input.person.name} does not hold the role ${role}` };
-  if (!state.missing.includes(role)) return { ok: false, status: 409, reason: `the ${role} approval of ${input.what} is already given` };
+  if (!holds.includes(role))
+    return { ok: false, status: 403, reason: `${input.person.name} does not hold the role ${role}` };
+  if (!state.missing.includes(role))
+    return { ok: false, status: 409, reason: `the ${role} approval of ${input.what} is already given` };
   return { ok: true, role };
 }

@@ -25,10 +25,17 @@ export interface Authenticator {
   authenticate(token: string | undefined): Person | null;
 }
 
-export function createAuthenticator(policy: Policy, store: ApprovalStore, env: NodeJS.ProcessEnv = process.env): Authenticator {
+export function createAuthenticator(
+  policy: Policy,
+  store: ApprovalStore,
+  env: NodeJS.ProcessEnv = process.env,
+): Authenticator {
   const fromPolicy = policy.stakeholders
     .filter((s) => s.token)
-    .map((s, i) => ({ name: s.name, hash: Buffer.from(hashToken(resolveSecret(s.token, `stakeholders.${i}.token`, env)!), 'hex') }));
+    .map((s, i) => ({
+      name: s.name,
+      hash: Buffer.from(hashToken(resolveSecret(s.token, `stakeholders.${i}.token`, env)!), 'hex'),
+    }));
   const person = (name: string): Person | null => {
     const s = policy.stakeholders.find((x) => x.name === name);
     return s ? { name: s.name, roles: s.roles } : null;

@@ -13,7 +13,15 @@ import { parseLsn, segmentsBetween } from './lsn.js';
 import { listDataDirectory } from './pg-files.js';
 import { RELSEG_BLOCKS } from './page-checksum.js';
 import { buildPgManifest } from './pg-manifest.js';
-import { backupDir, listBackups, newBackupId, openRepository, readManifest, writeCatalogEntry, type RepositorySettings } from './repository.js';
+import {
+  backupDir,
+  listBackups,
+  newBackupId,
+  openRepository,
+  readManifest,
+  writeCatalogEntry,
+  type RepositorySettings,
+} from './repository.js';
 import { sha256Hex } from './object-codec.js';
 import { tableFigures } from './table-figures.js';
 import type { BackupKind, BackupManifest, BackupRecord, FileObject, ManifestFile } from './types.js';
@@ -67,7 +75,11 @@ async function serverFacts(client: pg.Client): Promise<ServerFacts> {
   );
   const row = r.rows[0]!;
   const seg = row.wal_segment_size!;
-  const segmentSize = /MB$/.test(seg) ? parseInt(seg, 10) * 1024 * 1024 : /GB$/.test(seg) ? parseInt(seg, 10) * 1024 * 1024 * 1024 : parseInt(seg, 10);
+  const segmentSize = /MB$/.test(seg)
+    ? parseInt(seg, 10) * 1024 * 1024
+    : /GB$/.test(seg)
+      ? parseInt(seg, 10) * 1024 * 1024 * 1024
+      : parseInt(seg, 10);
   return {
     dataDirectory: row.data_directory!,
     archiveMode: row.archive_mode!,
@@ -83,30 +95,53 @@ async function serverFacts(client: pg.Client): Promise<ServerFacts> {
 /** The checks that turn a misconfiguration into a message saying what to set, before any copying. */
 export function checkServerFacts(facts: ServerFacts, configuredDataDir: string): void {
   if (facts.walLevel === 'minimal') {
-    throw new DrydockError('CONFIG_INVALID', 'wal_level is minimal, so WAL cannot rebuild a backup', { hint: "set wal_level = replica in postgresql.conf and restart PostgreSQL" });
-  }
-  if (facts.archiveMode === 'off') {
-    throw new DrydockError('CONFIG_INVALID', 'WAL archiving is off (archive_mode = off), so a backup could not be made consistent or recovered to a point in time', {
-      hint: `set archive_mode = on and archive_command = 'drydock wal push %p %f' in postgresql.conf, then restart PostgreSQL`,
+    throw new DrydockError('CONFIG_INVALID', 'wal_level is minimal, so WAL cannot rebuild a backup', {
+      hint: 'set wal_level = replica in postgresql.conf and restart PostgreSQL',
     });
   }
+  if (facts.archiveMode === 'off') {
+    throw new DrydockError(
+      'CONFIG_INVALID',
+      'WAL archiving is off (archive_mode = off), so a backup could not be made consistent or recovered to a point in time',
+      {
+        hint: `set archive_mode = on and archive_command = 'drydock wal push %p %f' in postgresql.conf, then restart PostgreSQL`,
+      },
+    );
+  }
   if (!facts.archiveCommand || facts.archiveCommand === '(disabled)') {
-    throw new DrydockError('CONFIG_INVALID', 'archive_command is empty, so no WAL reaches the repository', { hint: `set archive_command = 'drydock wal push %p %f' in postgresql.conf and reload` });
+    throw new DrydockError('CONFIG_INVALID', 'archive_command is empty, so no WAL reaches the repository', {
+      hint: `set archive_command = 'drydock wal push %p %f' in postgresql.conf and reload`,
+    });
   }
   const real = (p: string) => (existsSync(p) ? realpathSync(p) : p);
   if (!existsSync(join(configuredDataDir, 'PG_VERSION'))) {
-    throw new DrydockError('CONFIG_INVALID', `backup.postgres.data_directory ${configuredDataDir} is not a PostgreSQL data directory (no PG_VERSION)`, {
-      hint: `the server says its data_directory is ${facts.dataDirectory}; set backup.postgres.data_directory to that`,
-    });
+    throw new DrydockError(
+      'CONFIG_INVALID',
+      `backup.postgres.data_directory ${configuredDataDir} is not a PostgreSQL data directory (no PG_VERSION)`,
+      {
+        hint: `the server says its data_directory is ${facts.dataDirectory}; set backup.postgres.data_directory to that`,
+      },
+    );
   }
   if (real(configuredDataDir) !== real(facts.dataDirectory)) {
-    throw new DrydockError('CONFIG_INVALID', `backup.postgres.data_directory is ${configuredDataDir} but the server's data_directory is ${facts.dataDirectory}`, {
-      hint: `set backup.postgres.data_directory to ${facts.dataDirectory} (physical backups run on the database host)`,
-    });
+    throw new DrydockError(
+      'CONFIG_INVALID',
+      `backup.postgres.data_directory is ${configuredDataDir} but the server's data_directory is ${facts.dataDirectory}`,
+      {
+        hint: `set backup.postgres.data_directory to ${facts.dataDirectory} (physical backups run on the database host)`,
+      },
+    );
   }
 }
 
-function splitTasks(abs: string, size: number, since: number | null, alwaysFromBlock: number, nextId: () => number, range: number): CopyTask[] {
+function splitTasks(
+  abs: string,
+  size: number,
+  since: number | null,
+  alwaysFromBlock: number,
+  nextId: () => number,
+  range: number,
+): CopyTask[] {
   const segment = /\.(\d+)$/.exec(abs);
   const blockBase = segment ? Number(segment[1]) * RELSEG_BLOCKS : 0;
   if (size <= range) return [{ id: nextId(), abs, offset: 0, length: -1, since, alwaysFromBlock, blockBase }];
@@ -124,7 +159,12 @@ function splitTasks(abs: string, size: number, since: number | null, alwaysFromB
  * rather than waiting for the archiver to start a process for it; the archiver's own push of the
  * same file is then a no-op (identical content).
  */
-async function waitForWal(repo: ReturnType<typeof openRepository>, names: string[], timeoutMs: number, dataDirectory: string): Promise<string[]> {
+async function waitForWal(
+  repo: ReturnType<typeof openRepository>,
+  names: string[],
+  timeoutMs: number,
+  dataDirectory: string,
+): Promise<string[]> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const missing = names.filter((n) => findWal(repo, n).length === 0);
@@ -165,8 +205,17 @@ export async function runPostgresBackup(options: PostgresBackupOptions): Promise
     await client.connect();
   } catch (error) {
     release();
-    recordAttempt(repo, { at: new Date().toISOString(), kind: options.kind, ok: false, error: (error as Error).message });
-    throw new DrydockError('TARGET_UNREACHABLE', `cannot connect to PostgreSQL at ${options.connection.host}:${options.connection.port}: ${(error as Error).message}`, { retryable: true, cause: error });
+    recordAttempt(repo, {
+      at: new Date().toISOString(),
+      kind: options.kind,
+      ok: false,
+      error: (error as Error).message,
+    });
+    throw new DrydockError(
+      'TARGET_UNREACHABLE',
+      `cannot connect to PostgreSQL at ${options.connection.host}:${options.connection.port}: ${(error as Error).message}`,
+      { retryable: true, cause: error },
+    );
   }
   let started = false;
   let dir: string | undefined;
@@ -184,7 +233,9 @@ export async function runPostgresBackup(options: PostgresBackupOptions): Promise
       try {
         parentChain = resolveChain(listBackups(repo), parentRecord.id).map((r) => readManifest(repo, r));
       } catch (error) {
-        log(`the chain of ${parentRecord.id} cannot be used (${(error as Error).message}): taking a full backup instead`);
+        log(
+          `the chain of ${parentRecord.id} cannot be used (${(error as Error).message}): taking a full backup instead`,
+        );
         parentRecord = undefined;
       }
     }
@@ -198,14 +249,18 @@ export async function runPostgresBackup(options: PostgresBackupOptions): Promise
     const since = parentRecord ? Number(parseLsn(parentRecord.startLsn)) : null;
 
     const rangeBytes = options.rangeBytes ?? RANGE_BYTES;
-    if (rangeBytes < PAGE || (rangeBytes & (rangeBytes - 1)) !== 0) throw new DrydockError('CONFIG_INVALID', `range size ${rangeBytes} must be a power of two of at least 8192`);
+    if (rangeBytes < PAGE || (rangeBytes & (rangeBytes - 1)) !== 0)
+      throw new DrydockError('CONFIG_INVALID', `range size ${rangeBytes} must be a power of two of at least 8192`);
     const startedAt = now();
     const id = newBackupId(repo, kind, startedAt);
     dir = backupDir(repo, id);
     mkdirSync(dir, { recursive: true });
 
     // A fast checkpoint: the backup starts now instead of at the next scheduled checkpoint.
-    const start = await client.query<{ lsn: string; walfile: string }>(`SELECT lsn::text, pg_walfile_name(lsn) AS walfile FROM pg_backup_start($1, true) AS lsn`, [`drydock ${id}`]);
+    const start = await client.query<{ lsn: string; walfile: string }>(
+      `SELECT lsn::text, pg_walfile_name(lsn) AS walfile FROM pg_backup_start($1, true) AS lsn`,
+      [`drydock ${id}`],
+    );
     started = true;
     const startLsn = start.rows[0]!.lsn;
     const timeline = parseInt(start.rows[0]!.walfile.slice(0, 8), 16);
@@ -214,7 +269,10 @@ export async function runPostgresBackup(options: PostgresBackupOptions): Promise
 
     const listing = listDataDirectory(options.dataDirectory);
     if (listing.tablespaces.length > 0) {
-      throw new DrydockError('CONFIG_INVALID', `the cluster has tablespaces outside the data directory (${listing.tablespaces.join(', ')}), which Drydock does not back up yet`);
+      throw new DrydockError(
+        'CONFIG_INVALID',
+        `the cluster has tablespaces outside the data directory (${listing.tablespaces.join(', ')}), which Drydock does not back up yet`,
+      );
     }
     let idCounter = 0;
     const nextId = () => idCounter++;
@@ -226,14 +284,29 @@ export async function runPostgresBackup(options: PostgresBackupOptions): Promise
       // Relation files that the parent holds are compared page by page with the parent's version
       // (exact, whatever changed the page, checksums on or off); the rest is copied whole.
       const paged = since !== null && f.relation && parent !== undefined;
-      let fileTasks = splitTasks(join(options.dataDirectory, f.path), f.size, paged ? since : null, paged ? Math.floor(parent.size / PAGE) : 0, nextId, rangeBytes);
+      let fileTasks = splitTasks(
+        join(options.dataDirectory, f.path),
+        f.size,
+        paged ? since : null,
+        paged ? Math.floor(parent.size / PAGE) : 0,
+        nextId,
+        rangeBytes,
+      );
       if (paged) {
         const shortcut = facts.dataChecksums && !/_(fsm|vm|init)(\.\d+)?$/.test(f.path);
         for (const t of fileTasks) {
-          t.ref = referenceFor(parentChain, parentMaps, (bid) => backupDir(repo, bid), f.path, t.offset, t.length >= 0 ? t.offset + t.length : Number.MAX_SAFE_INTEGER);
+          t.ref = referenceFor(
+            parentChain,
+            parentMaps,
+            (bid) => backupDir(repo, bid),
+            f.path,
+            t.offset,
+            t.length >= 0 ? t.offset + t.length : Number.MAX_SAFE_INTEGER,
+          );
           t.lsnShortcut = shortcut;
         }
-        if (fileTasks.some((t) => !t.ref)) fileTasks = splitTasks(join(options.dataDirectory, f.path), f.size, null, 0, nextId, rangeBytes);
+        if (fileTasks.some((t) => !t.ref))
+          fileTasks = splitTasks(join(options.dataDirectory, f.path), f.size, null, 0, nextId, rangeBytes);
       }
       if (!paged && facts.dataChecksums && f.relation) {
         for (const t of fileTasks) {
@@ -248,7 +321,10 @@ export async function runPostgresBackup(options: PostgresBackupOptions): Promise
     // Largest first, so the last task to finish is a small one.
     const sizeByAbs = new Map(listing.files.map((f) => [join(options.dataDirectory, f.path), f.size]));
     const sizeOf = (t: CopyTask) => (t.length >= 0 ? t.length : Math.max(0, (sizeByAbs.get(t.abs) ?? 0) - t.offset));
-    const order = tasks.map((t) => ({ t, s: sizeOf(t) })).sort((a, b) => b.s - a.s).map((x) => x.t);
+    const order = tasks
+      .map((t) => ({ t, s: sizeOf(t) }))
+      .sort((a, b) => b.s - a.s)
+      .map((x) => x.t);
 
     let done = 0;
     let torn = 0;
@@ -272,7 +348,9 @@ export async function runPostgresBackup(options: PostgresBackupOptions): Promise
     const tStop = Date.now();
     // pg_backup_stop(false): PostgreSQL's own wait for archiving polls once a second, which costs
     // a whole second per backup; Drydock instead watches its repository for the segments (below).
-    const stop = await client.query<{ lsn: string; labelfile: string; spcmapfile: string | null }>('SELECT lsn::text, labelfile, spcmapfile FROM pg_backup_stop(false)');
+    const stop = await client.query<{ lsn: string; labelfile: string; spcmapfile: string | null }>(
+      'SELECT lsn::text, labelfile, spcmapfile FROM pg_backup_stop(false)',
+    );
     started = false;
     const stopLsn = stop.rows[0]!.lsn;
     const labelFile = Buffer.from(stop.rows[0]!.labelfile);
@@ -296,7 +374,12 @@ export async function runPostgresBackup(options: PostgresBackupOptions): Promise
         crc = size === 0 ? r.crc : crc32cCombine(crc, r.crc, r.size);
         size += r.size;
         readBytes += r.size;
-        if (r.object) objects.push(r.blocks ? { ...r.object, blocks: r.blocks, ...(r.xorBelow === undefined ? {} : { xorBelow: r.xorBelow }) } : { ...r.object, rawOffset: t.offset });
+        if (r.object)
+          objects.push(
+            r.blocks
+              ? { ...r.object, blocks: r.blocks, ...(r.xorBelow === undefined ? {} : { xorBelow: r.xorBelow }) }
+              : { ...r.object, rawOffset: t.offset },
+          );
         // A range that came back short means the file shrank while we read it: later ranges are empty.
         if (t.length >= 0 && r.size < t.length) break;
       }
@@ -327,7 +410,11 @@ export async function runPostgresBackup(options: PostgresBackupOptions): Promise
     const missing = await waitForWal(repo, needed, options.archiveTimeoutMs, options.dataDirectory);
     log(`WAL ${needed[0]}..${needed[needed.length - 1]} in the repository after ${Date.now() - tWal} ms`);
     if (missing.length > 0) {
-      const archiver = await client.query<{ failed: string | null; last: string | null }>('SELECT last_failed_wal AS failed, last_archived_wal AS last FROM pg_stat_archiver').catch(() => undefined);
+      const archiver = await client
+        .query<{ failed: string | null; last: string | null }>(
+          'SELECT last_failed_wal AS failed, last_archived_wal AS last FROM pg_stat_archiver',
+        )
+        .catch(() => undefined);
       const a = archiver?.rows[0];
       const ours = a?.last && needed.includes(a.last);
       throw new DrydockError(
@@ -345,7 +432,9 @@ export async function runPostgresBackup(options: PostgresBackupOptions): Promise
     const sameDb = !options.database || options.database === options.connection.database;
     const figuresDb = sameDb ? client : new pg.Client({ ...options.connection, database: options.database });
     if (!sameDb) await figuresDb.connect();
-    const tables = await tableFigures(figuresDb, options.verifyTables).finally(() => (sameDb ? undefined : figuresDb.end().catch(() => {})));
+    const tables = await tableFigures(figuresDb, options.verifyTables).finally(() =>
+      sameDb ? undefined : figuresDb.end().catch(() => {}),
+    );
 
     const manifest: BackupManifest = {
       format: 'drydock-backup-manifest',
@@ -361,7 +450,10 @@ export async function runPostgresBackup(options: PostgresBackupOptions): Promise
     const manifestJson = JSON.stringify(manifest);
     writeFileAtomic(join(dir, 'manifest.json'), manifestJson);
     if (kind === 'full') {
-      writeFileAtomic(join(dir, 'backup_manifest'), buildPgManifest(files, { timeline, startLsn: labelStart, endLsn: stopLsn }));
+      writeFileAtomic(
+        join(dir, 'backup_manifest'),
+        buildPgManifest(files, { timeline, startLsn: labelStart, endLsn: stopLsn }),
+      );
     }
     fsyncDir(dir);
 
@@ -393,12 +485,15 @@ export async function runPostgresBackup(options: PostgresBackupOptions): Promise
       tables,
       database: options.database,
       ...(options.retentionMs === undefined ? {} : { retentionMs: options.retentionMs }),
-      ...(facts.dataChecksums && kind === 'full' ? { pageChecksums: { verified: true, corrupt: corrupt.slice(0, 100), corruptCount: corrupt.length } } : {}),
+      ...(facts.dataChecksums && kind === 'full'
+        ? { pageChecksums: { verified: true, corrupt: corrupt.slice(0, 100), corruptCount: corrupt.length } }
+        : {}),
     };
     // The catalog entry is the commit point: written last, fsynced, renamed into place.
     writeCatalogEntry(repo, record);
     recordAttempt(repo, { at: record.stoppedAt, kind, ok: true, id, storedSize });
-    for (const c of corrupt.slice(0, 20)) log(`page checksum failure: ${c.path} block ${c.block} (copied as is; the database itself holds a damaged page)`);
+    for (const c of corrupt.slice(0, 20))
+      log(`page checksum failure: ${c.path} block ${c.block} (copied as is; the database itself holds a damaged page)`);
     if (torn > 0) log(`${torn} page(s) were being written while read; kept as read, WAL replay repairs them`);
     log(`backup ${id} (${kind}) done: ${files.length} files, ${readBytes} bytes read, ${storedSize} stored`);
     return record;
@@ -406,12 +501,24 @@ export async function runPostgresBackup(options: PostgresBackupOptions): Promise
     if (started) await client.query('SELECT pg_backup_stop(false)').catch(() => {});
     // A failed backup leaves nothing behind; a killed one leaves an unlisted folder for expire.
     if (dir) rmSync(dir, { recursive: true, force: true });
-    recordAttempt(repo, { at: new Date().toISOString(), kind: options.kind, ok: false, error: (error as Error).message });
-    if ((error as NodeJS.ErrnoException).code === 'ENOSPC' || (error instanceof DrydockError && error.details.code === 'ENOSPC')) {
-      throw new DrydockError('EXEC_FAILED', `the backup repository ${repo.root} is out of disk space; the partial backup was removed and earlier backups are untouched`, {
-        hint: 'free space, expire old backups (drydock backup expire) or move backup.repository.path to a larger disk',
-        cause: error,
-      });
+    recordAttempt(repo, {
+      at: new Date().toISOString(),
+      kind: options.kind,
+      ok: false,
+      error: (error as Error).message,
+    });
+    if (
+      (error as NodeJS.ErrnoException).code === 'ENOSPC' ||
+      (error instanceof DrydockError && error.details.code === 'ENOSPC')
+    ) {
+      throw new DrydockError(
+        'EXEC_FAILED',
+        `the backup repository ${repo.root} is out of disk space; the partial backup was removed and earlier backups are untouched`,
+        {
+          hint: 'free space, expire old backups (drydock backup expire) or move backup.repository.path to a larger disk',
+          cause: error,
+        },
+      );
     }
     throw error;
   } finally {
@@ -419,4 +526,3 @@ export async function runPostgresBackup(options: PostgresBackupOptions): Promise
     await client.end().catch(() => {});
   }
 }
-

@@ -10,10 +10,18 @@ import { repositorySettings } from './settings.js';
 
 /** Tasks after which the repository's catalog may have changed. */
 export function changesBackupCatalog(taskId: string): boolean {
-  return taskId === 'database.backup' || taskId.startsWith('backup.database.') || taskId === 'backup.validation.integrity_check';
+  return (
+    taskId === 'database.backup' ||
+    taskId.startsWith('backup.database.') ||
+    taskId === 'backup.validation.integrity_check'
+  );
 }
 
-export function mirrorBackupCatalog(policy: Policy, store: BackupCatalogStore, at: Date): { added: string[]; removed: string[] } {
+export function mirrorBackupCatalog(
+  policy: Policy,
+  store: BackupCatalogStore,
+  at: Date,
+): { added: string[]; removed: string[] } {
   const settings = repositorySettings(policy);
   if (!existsSync(join(settings.path, REPOSITORY_FILE))) return { added: [], removed: [] };
   return store.sync(settings.path, listBackups(openRepository(settings)), at);

@@ -19,17 +19,27 @@ export function resolveChain<T extends ChainRecord>(records: readonly T[], id: s
   const byId = new Map(records.map((r) => [r.id, r]));
   const chain: T[] = [];
   let current = byId.get(id);
-  if (!current) throw new DrydockError('VALIDATION_FAILED', `backup ${id} is not in the repository catalog`, { details: { missing: id } });
+  if (!current)
+    throw new DrydockError('VALIDATION_FAILED', `backup ${id} is not in the repository catalog`, {
+      details: { missing: id },
+    });
   const seen = new Set<string>();
   for (;;) {
     chain.unshift(current);
     if (current.kind === 'full') return chain;
-    if (!current.parent) throw new DrydockError('VALIDATION_FAILED', `incremental backup ${current.id} names no parent`, { details: { missing: current.id } });
+    if (!current.parent)
+      throw new DrydockError('VALIDATION_FAILED', `incremental backup ${current.id} names no parent`, {
+        details: { missing: current.id },
+      });
     if (seen.has(current.id)) throw new DrydockError('VALIDATION_FAILED', `backup chain loops at ${current.id}`);
     seen.add(current.id);
     const parent = byId.get(current.parent);
     if (!parent) {
-      throw new DrydockError('VALIDATION_FAILED', `backup ${current.parent}, needed by ${id}, is missing from the repository`, { details: { missing: current.parent } });
+      throw new DrydockError(
+        'VALIDATION_FAILED',
+        `backup ${current.parent}, needed by ${id}, is missing from the repository`,
+        { details: { missing: current.parent } },
+      );
     }
     current = parent;
   }

@@ -18,7 +18,15 @@ import type { BackupKind, BackupRecord } from './types.js';
 
 export { walGet, walPush } from './wal-archive.js';
 
-export function backupDatabase(policy: Policy, kind: BackupKind, options: { log?: (line: string) => void; signal?: AbortSignal; onProgress?: (done: number, total: number) => void } = {}): Promise<BackupRecord> {
+export function backupDatabase(
+  policy: Policy,
+  kind: BackupKind,
+  options: {
+    log?: (line: string) => void;
+    signal?: AbortSignal;
+    onProgress?: (done: number, total: number) => void;
+  } = {},
+): Promise<BackupRecord> {
   return runPostgresBackup(postgresBackupOptions(policy, kind, options));
 }
 
@@ -28,7 +36,13 @@ export function listDatabaseBackups(policy: Policy): BackupRecord[] {
 
 export function restoreDatabase(
   policy: Policy,
-  options: { backupId?: string; targetTime?: string | Date; to: string; progress?: boolean; owner?: { uid: number; gid: number } },
+  options: {
+    backupId?: string;
+    targetTime?: string | Date;
+    to: string;
+    progress?: boolean;
+    owner?: { uid: number; gid: number };
+  },
 ): Promise<RestoreResult> {
   return restoreBackup({
     repository: repositorySettings(policy),
@@ -46,7 +60,9 @@ export function expireBackups(policy: Policy, now: Date = new Date(), dryRun = f
 }
 
 export function verifyRepository(policy: Policy): IntegrityReport {
-  return checkIntegrity(openRepository(repositorySettings(policy)), { binDirectory: policy.backup.postgres.bin_directory });
+  return checkIntegrity(openRepository(repositorySettings(policy)), {
+    binDirectory: policy.backup.postgres.bin_directory,
+  });
 }
 
 export function testRestore(policy: Policy, log?: (line: string) => void): Promise<RestoreTestResult> {

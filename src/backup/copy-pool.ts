@@ -81,7 +81,10 @@ interface WorkerMessage {
 }
 
 /** Copies every task, then fsyncs and closes each pack file. Returns results by task id and pack sizes. */
-export async function runCopyTasks(tasks: CopyTask[], options: CopyPoolOptions): Promise<{ results: Map<number, CopyResult>; packSizes: number[] }> {
+export async function runCopyTasks(
+  tasks: CopyTask[],
+  options: CopyPoolOptions,
+): Promise<{ results: Map<number, CopyResult>; packSizes: number[] }> {
   const queue = [...tasks];
   const results = new Map<number, CopyResult>();
   const packSizes: number[] = [];
@@ -97,7 +100,10 @@ export async function runCopyTasks(tasks: CopyTask[], options: CopyPoolOptions):
 
   const runOne = (index: number) =>
     new Promise<void>((resolve, reject) => {
-      const worker = new Worker(COPY_WORKER_SOURCE, { eval: true, workerData: { ...workerData, packPath: join(options.dir, packFileName(index)) } });
+      const worker = new Worker(COPY_WORKER_SOURCE, {
+        eval: true,
+        workerData: { ...workerData, packPath: join(options.dir, packFileName(index)) },
+      });
       workers.push(worker);
       // Two tasks in flight per worker, so a worker never idles waiting for the main thread to
       // hand it the next small file.
@@ -131,9 +137,17 @@ export async function runCopyTasks(tasks: CopyTask[], options: CopyPoolOptions):
           void worker.terminate();
           resolve();
         } else if (msg.type === 'error') {
-          const hint = msg.code === 'ENOSPC' ? 'the repository disk is full; free space or move the repository (backup.repository.path)' : undefined;
+          const hint =
+            msg.code === 'ENOSPC'
+              ? 'the repository disk is full; free space or move the repository (backup.repository.path)'
+              : undefined;
           const failedTask = msg.id !== undefined ? inFlight.get(msg.id) : undefined;
-          reject(new DrydockError('EXEC_FAILED', `copying ${failedTask?.abs ?? 'pack'} failed: ${msg.message}`, { hint, details: { code: msg.code } }));
+          reject(
+            new DrydockError('EXEC_FAILED', `copying ${failedTask?.abs ?? 'pack'} failed: ${msg.message}`, {
+              hint,
+              details: { code: msg.code },
+            }),
+          );
         }
       });
       worker.on('error', reject);

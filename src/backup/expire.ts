@@ -17,12 +17,18 @@ export interface ExpireResult {
   dryRun: boolean;
 }
 
-export function expireRepository(repo: Repository, now: Date, rules: RetentionRules, options: { dryRun?: boolean } = {}): ExpireResult {
+export function expireRepository(
+  repo: Repository,
+  now: Date,
+  rules: RetentionRules,
+  options: { dryRun?: boolean } = {},
+): ExpireResult {
   const records = listBackups(repo);
   const plan = planRetention(records, now, rules);
   const segmentSize = records[0]?.segmentSize ?? 16 * 1024 * 1024;
   const doomedWal = listWal(repo).filter((w) => walExpired(w.name, plan.walKeepFrom, segmentSize));
-  if (options.dryRun) return { plan, removedBackups: plan.expire, removedPartials: [], removedWal: doomedWal.length, dryRun: true };
+  if (options.dryRun)
+    return { plan, removedBackups: plan.expire, removedPartials: [], removedWal: doomedWal.length, dryRun: true };
 
   const release = acquireLock(repo, 'expire');
   try {
@@ -33,7 +39,13 @@ export function expireRepository(repo: Repository, now: Date, rules: RetentionRu
     for (const id of plan.expire) rmSync(backupDir(repo, id), { recursive: true, force: true });
     const partials = removePartials(repo);
     for (const w of doomedWal) rmSync(w.path, { force: true });
-    return { plan, removedBackups: plan.expire, removedPartials: partials, removedWal: doomedWal.length, dryRun: false };
+    return {
+      plan,
+      removedBackups: plan.expire,
+      removedPartials: partials,
+      removedWal: doomedWal.length,
+      dryRun: false,
+    };
   } finally {
     release();
   }
@@ -45,6 +57,7 @@ export function removePartials(repo: Repository): string[] {
   const partials = listUnlisted(repo);
   for (const id of partials) rmSync(backupDir(repo, id), { recursive: true, force: true });
   // Temp files of interrupted catalog writes.
-  for (const name of readdirSync(join(repo.root, 'catalog'))) if (name.includes('.tmp-')) rmSync(join(repo.root, 'catalog', name), { force: true });
+  for (const name of readdirSync(join(repo.root, 'catalog')))
+    if (name.includes('.tmp-')) rmSync(join(repo.root, 'catalog', name), { force: true });
   return partials;
 }

@@ -32,7 +32,10 @@ export interface IntegrityReport {
   durationMs: number;
 }
 
-export function checkIntegrity(repo: Repository, options: { signal?: AbortSignal | undefined; binDirectory?: string | undefined } = {}): IntegrityReport {
+export function checkIntegrity(
+  repo: Repository,
+  options: { signal?: AbortSignal | undefined; binDirectory?: string | undefined } = {},
+): IntegrityReport {
   const t0 = Date.now();
   const problems: IntegrityProblem[] = [];
   const records = listBackups(repo);
@@ -64,7 +67,11 @@ export function checkIntegrity(repo: Repository, options: { signal?: AbortSignal
         badPacks.add(p.pack);
         problems.push({ backup: record.id, file: packFileName(p.pack), problem: 'pack file is missing' });
       } else if (statSync(path).size !== p.size) {
-        problems.push({ backup: record.id, file: packFileName(p.pack), problem: `pack file has ${statSync(path).size} bytes, expected ${p.size}` });
+        problems.push({
+          backup: record.id,
+          file: packFileName(p.pack),
+          problem: `pack file has ${statSync(path).size} bytes, expected ${p.size}`,
+        });
         fds.set(p.pack, openSync(path, 'r'));
       } else fds.set(p.pack, openSync(path, 'r'));
     }
@@ -74,14 +81,22 @@ export function checkIntegrity(repo: Repository, options: { signal?: AbortSignal
         for (const obj of file.objects) {
           objects++;
           if (badPacks.has(obj.pack)) {
-            problems.push({ backup: record.id, file: file.path, problem: `stored in missing ${packFileName(obj.pack)}` });
+            problems.push({
+              backup: record.id,
+              file: file.path,
+              problem: `stored in missing ${packFileName(obj.pack)}`,
+            });
             continue;
           }
           const buf = Buffer.allocUnsafe(obj.length);
           const n = readSync(fds.get(obj.pack)!, buf, 0, obj.length, obj.offset);
           bytesRead += n;
           if (n !== obj.length) {
-            problems.push({ backup: record.id, file: file.path, problem: `truncated: ${n} of ${obj.length} stored bytes present` });
+            problems.push({
+              backup: record.id,
+              file: file.path,
+              problem: `truncated: ${n} of ${obj.length} stored bytes present`,
+            });
             continue;
           }
           if (sha256Hex(buf) !== obj.sha256) {
@@ -91,7 +106,11 @@ export function checkIntegrity(repo: Repository, options: { signal?: AbortSignal
           try {
             decodeObject(buf, repo.key, () => {});
           } catch (error) {
-            problems.push({ backup: record.id, file: file.path, problem: `cannot be decompressed: ${(error as Error).message}` });
+            problems.push({
+              backup: record.id,
+              file: file.path,
+              problem: `cannot be decompressed: ${(error as Error).message}`,
+            });
           }
         }
       }
@@ -114,17 +133,32 @@ export function checkIntegrity(repo: Repository, options: { signal?: AbortSignal
   const segmentSize = records[0]?.segmentSize;
   if (segmentSize && records.length) {
     const present = new Set(wal.map((w) => w.name));
-    const presentNumbers = new Set(wal.filter((w) => isSegmentName(w.name)).map((w) => `${segmentNumber(w.name, segmentSize)}`));
-    const first = records.reduce((min, r) => (segmentNumber(r.walStart, segmentSize) < min ? segmentNumber(r.walStart, segmentSize) : min), segmentNumber(records[0]!.walStart, segmentSize));
+    const presentNumbers = new Set(
+      wal.filter((w) => isSegmentName(w.name)).map((w) => `${segmentNumber(w.name, segmentSize)}`),
+    );
+    const first = records.reduce(
+      (min, r) => (segmentNumber(r.walStart, segmentSize) < min ? segmentNumber(r.walStart, segmentSize) : min),
+      segmentNumber(records[0]!.walStart, segmentSize),
+    );
     const segs = wal.filter((w) => isSegmentName(w.name)).map((w) => segmentNumber(w.name, segmentSize));
     const last = segs.reduce((max, s) => (s > max ? s : max), first);
     for (let s = first; s <= last; s++) {
-      if (!presentNumbers.has(`${s}`)) problems.push({ backup: 'wal', file: segmentName(records[0]!.timeline, s, segmentSize), problem: 'WAL segment missing: point-in-time recovery cannot pass it' });
+      if (!presentNumbers.has(`${s}`))
+        problems.push({
+          backup: 'wal',
+          file: segmentName(records[0]!.timeline, s, segmentSize),
+          problem: 'WAL segment missing: point-in-time recovery cannot pass it',
+        });
     }
     for (const r of records) {
       for (let s = segmentNumber(r.walStart, segmentSize); s <= segmentNumber(r.walStop, segmentSize); s++) {
         const name = segmentName(r.timeline, s, segmentSize);
-        if (!present.has(name)) problems.push({ backup: r.id, file: name, problem: 'WAL segment needed to make this backup consistent is missing' });
+        if (!present.has(name))
+          problems.push({
+            backup: r.id,
+            file: name,
+            problem: 'WAL segment needed to make this backup consistent is missing',
+          });
       }
     }
   }
@@ -132,7 +166,20 @@ export function checkIntegrity(repo: Repository, options: { signal?: AbortSignal
   const logical = options.binDirectory ? listLogicalBackups(repo) : [];
   for (const record of logical) {
     const v = verifyLogicalBackup(repo, record, options.binDirectory!);
-    if (!v.ok) problems.push({ backup: `logical/${record.id}`, file: `${record.id}.dump.zst`, problem: v.problem ?? 'unreadable' });
+    if (!v.ok)
+      problems.push({
+        backup: `logical/${record.id}`,
+        file: `${record.id}.dump.zst`,
+        problem: v.problem ?? 'unreadable',
+      });
   }
-  return { backups: records.length, logicalBackups: logical.length, objects, walFiles: wal.length, bytesRead, problems, durationMs: Date.now() - t0 };
+  return {
+    backups: records.length,
+    logicalBackups: logical.length,
+    objects,
+    walFiles: wal.length,
+    bytesRead,
+    problems,
+    durationMs: Date.now() - t0,
+  };
 }

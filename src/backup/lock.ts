@@ -11,7 +11,6 @@ function lockPath(repo: Repository): string {
   return join(repo.root, 'repository.lock');
 }
 
-
 /** The pid holding the lock, if that process is alive. */
 export function lockHolder(repo: Repository): number | undefined {
   try {
@@ -34,7 +33,11 @@ export function acquireLock(repo: Repository, what: string): () => void {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const holder = lockHolder(repo);
       if (holder !== undefined) {
-        throw new DrydockError('LOCK_TIMEOUT', `cannot start ${what}: process ${holder} is using the repository ${repo.root}`, { retryable: true });
+        throw new DrydockError(
+          'LOCK_TIMEOUT',
+          `cannot start ${what}: process ${holder} is using the repository ${repo.root}`,
+          { retryable: true },
+        );
       }
       rmSync(path, { force: true }); // stale: its owner died
     }

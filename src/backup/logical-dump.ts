@@ -5,7 +5,20 @@
 // which reads the dump's whole table of contents.
 import { spawn, spawnSync } from 'node:child_process';
 import { createCipheriv, createHash, randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync, writeFileSync, mkdtempSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeSync,
+  writeFileSync,
+  mkdtempSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CompressStream } from 'zstd-napi';
@@ -44,14 +57,26 @@ function env(source: LogicalSource): NodeJS.ProcessEnv {
   return { ...process.env, ...(source.password ? { PGPASSWORD: source.password } : {}) };
 }
 
-export async function backupLogical(repo: Repository, source: LogicalSource, now: Date = new Date()): Promise<LogicalBackupRecord> {
+export async function backupLogical(
+  repo: Repository,
+  source: LogicalSource,
+  now: Date = new Date(),
+): Promise<LogicalBackupRecord> {
   const t0 = Date.now();
   const dir = join(repo.root, 'logical');
   mkdirSync(dir, { recursive: true });
-  const id = `${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, '').replace('T', '-')}L`;
+  const id = `${now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, '')
+    .replace('T', '-')}L`;
   const final = join(dir, `${id}.dump.zst`);
   const tmp = `${final}.partial`;
-  const child = spawn(join(source.binDirectory, 'pg_dump'), ['-h', source.host, '-p', String(source.port), '-U', source.user, '-Fc', '-Z0', '--no-password', source.database], { env: env(source), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    join(source.binDirectory, 'pg_dump'),
+    ['-h', source.host, '-p', String(source.port), '-U', source.user, '-Fc', '-Z0', '--no-password', source.database],
+    { env: env(source), stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const fd = openSync(tmp, 'w', 0o600);
@@ -86,7 +111,12 @@ export async function backupLogical(repo: Repository, source: LogicalSource, now
       }
     });
     const code = await new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? -1)));
-    if (code !== 0) throw new DrydockError('EXEC_FAILED', `pg_dump of ${source.database} at ${source.host}:${source.port} failed: ${stderr.trim()}`, { retryable: true });
+    if (code !== 0)
+      throw new DrydockError(
+        'EXEC_FAILED',
+        `pg_dump of ${source.database} at ${source.host}:${source.port} failed: ${stderr.trim()}`,
+        { retryable: true },
+      );
     zstd.end();
     await finished;
     if (cipher) {
@@ -123,13 +153,18 @@ export async function backupLogical(repo: Repository, source: LogicalSource, now
 /** pg_restore --list over the decoded dump; throws when the dump is unreadable. */
 function countToc(repo: Repository, storedPath: string, binDirectory: string, expectedSha?: string): number {
   const dump = decodeObjectToBuffer(readFileSync(storedPath), repo.key);
-  if (expectedSha && sha256Hex(dump) !== expectedSha) throw new DrydockError('VALIDATION_FAILED', `logical dump ${storedPath} does not match its checksum`);
+  if (expectedSha && sha256Hex(dump) !== expectedSha)
+    throw new DrydockError('VALIDATION_FAILED', `logical dump ${storedPath} does not match its checksum`);
   const scratch = mkdtempSync(join(tmpdir(), 'drydock-dump-'));
   try {
     const file = join(scratch, 'dump');
     writeFileSync(file, dump);
-    const r = spawnSync(join(binDirectory, 'pg_restore'), ['--list', file], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
-    if (r.status !== 0) throw new DrydockError('VALIDATION_FAILED', `pg_restore cannot read the dump ${storedPath}: ${r.stderr.trim()}`);
+    const r = spawnSync(join(binDirectory, 'pg_restore'), ['--list', file], {
+      encoding: 'utf8',
+      maxBuffer: 256 * 1024 * 1024,
+    });
+    if (r.status !== 0)
+      throw new DrydockError('VALIDATION_FAILED', `pg_restore cannot read the dump ${storedPath}: ${r.stderr.trim()}`);
     return r.stdout.split('\n').filter((l) => /^\d+;/.test(l)).length;
   } finally {
     rmSync(scratch, { recursive: true, force: true });
@@ -146,13 +181,20 @@ export function listLogicalBackups(repo: Repository): LogicalBackupRecord[] {
 }
 
 /** Integrity of one logical backup: stored checksum, content checksum, and a readable table of contents. */
-export function verifyLogicalBackup(repo: Repository, record: LogicalBackupRecord, binDirectory: string): { ok: boolean; problem?: string; tocEntries?: number } {
+export function verifyLogicalBackup(
+  repo: Repository,
+  record: LogicalBackupRecord,
+  binDirectory: string,
+): { ok: boolean; problem?: string; tocEntries?: number } {
   const path = join(repo.root, 'logical', `${record.id}.dump.zst`);
   if (!existsSync(path)) return { ok: false, problem: `${record.id}.dump.zst is missing` };
-  if (sha256Hex(readFileSync(path)) !== record.storedSha256) return { ok: false, problem: `${record.id}.dump.zst is damaged (checksum mismatch)` };
+  if (sha256Hex(readFileSync(path)) !== record.storedSha256)
+    return { ok: false, problem: `${record.id}.dump.zst is damaged (checksum mismatch)` };
   try {
     const toc = countToc(repo, path, binDirectory, record.sha256);
-    return toc === record.tocEntries ? { ok: true, tocEntries: toc } : { ok: false, problem: `${record.id}: ${toc} table-of-contents entries, recorded ${record.tocEntries}` };
+    return toc === record.tocEntries
+      ? { ok: true, tocEntries: toc }
+      : { ok: false, problem: `${record.id}: ${toc} table-of-contents entries, recorded ${record.tocEntries}` };
   } catch (error) {
     return { ok: false, problem: (error as Error).message };
   }
@@ -162,13 +204,31 @@ export function verifyLogicalBackup(repo: Repository, record: LogicalBackupRecor
 export function restoreLogical(repo: Repository, record: LogicalBackupRecord, target: LogicalSource): void {
   const path = join(repo.root, 'logical', `${record.id}.dump.zst`);
   const dump = decodeObjectToBuffer(readFileSync(path), repo.key);
-  if (sha256Hex(dump) !== record.sha256) throw new DrydockError('VALIDATION_FAILED', `logical backup ${record.id} is damaged`);
+  if (sha256Hex(dump) !== record.sha256)
+    throw new DrydockError('VALIDATION_FAILED', `logical backup ${record.id} is damaged`);
   const scratch = mkdtempSync(join(tmpdir(), 'drydock-dump-'));
   try {
     const file = join(scratch, 'dump');
     writeFileSync(file, dump);
-    const r = spawnSync(join(target.binDirectory, 'pg_restore'), ['-h', target.host, '-p', String(target.port), '-U', target.user, '-d', target.database, '--no-owner', '--exit-on-error', file], { encoding: 'utf8', env: env(target) });
-    if (r.status !== 0) throw new DrydockError('EXEC_FAILED', `pg_restore into ${target.database} failed: ${r.stderr.trim()}`);
+    const r = spawnSync(
+      join(target.binDirectory, 'pg_restore'),
+      [
+        '-h',
+        target.host,
+        '-p',
+        String(target.port),
+        '-U',
+        target.user,
+        '-d',
+        target.database,
+        '--no-owner',
+        '--exit-on-error',
+        file,
+      ],
+      { encoding: 'utf8', env: env(target) },
+    );
+    if (r.status !== 0)
+      throw new DrydockError('EXEC_FAILED', `pg_restore into ${target.database} failed: ${r.stderr.trim()}`);
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }

@@ -46,7 +46,12 @@ export function isSegmentName(name: string): boolean {
  * The WAL files needed to replay from `start` to `end` on one timeline: every segment from the one
  * holding start to the one holding the last byte before end.
  */
-export function segmentsBetween(timeline: number, start: bigint, end: bigint, segmentSize = DEFAULT_SEGMENT_SIZE): string[] {
+export function segmentsBetween(
+  timeline: number,
+  start: bigint,
+  end: bigint,
+  segmentSize = DEFAULT_SEGMENT_SIZE,
+): string[] {
   const first = start / BigInt(segmentSize);
   const last = (end > start ? end - 1n : end) / BigInt(segmentSize);
   const names: string[] = [];

@@ -10,7 +10,12 @@ export interface SuccessRate {
   ok: boolean;
 }
 
-export function successRate(attempts: readonly Attempt[], now: Date, windowMs: number, thresholdPercent: number): SuccessRate {
+export function successRate(
+  attempts: readonly Attempt[],
+  now: Date,
+  windowMs: number,
+  thresholdPercent: number,
+): SuccessRate {
   const from = now.getTime() - windowMs;
   const inWindow = attempts.filter((a) => {
     const t = new Date(a.at).getTime();
@@ -32,7 +37,10 @@ export interface SizeChange {
 }
 
 /** The newest backup of each kind compared with the one before it; returned only when over the limit. */
-export function sizeChangeAlerts(records: ReadonlyArray<{ id: string; kind: string; storedSize: number }>, limitPercent: number): SizeChange[] {
+export function sizeChangeAlerts(
+  records: ReadonlyArray<{ id: string; kind: string; storedSize: number }>,
+  limitPercent: number,
+): SizeChange[] {
   const alerts: SizeChange[] = [];
   for (const kind of new Set(records.map((r) => r.kind))) {
     const same = records.filter((r) => r.kind === kind).sort((a, b) => (a.id < b.id ? -1 : 1));
@@ -40,7 +48,15 @@ export function sizeChangeAlerts(records: ReadonlyArray<{ id: string; kind: stri
     const prev = same[same.length - 2];
     if (!last || !prev || prev.storedSize === 0) continue;
     const change = ((last.storedSize - prev.storedSize) / prev.storedSize) * 100;
-    if (Math.abs(change) > limitPercent) alerts.push({ id: last.id, previous: prev.id, kind, size: last.storedSize, previousSize: prev.storedSize, changePercent: Math.round(change * 10) / 10 });
+    if (Math.abs(change) > limitPercent)
+      alerts.push({
+        id: last.id,
+        previous: prev.id,
+        kind,
+        size: last.storedSize,
+        previousSize: prev.storedSize,
+        changePercent: Math.round(change * 10) / 10,
+      });
   }
   return alerts;
 }

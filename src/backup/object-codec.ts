@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import { compress } from 'zstd-napi';
 
 const require = createRequire(import.meta.url);
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+
 const binding = require('zstd-napi/binding.js') as typeof import('zstd-napi/binding.js');
 
 export function sha256Hex(data: Uint8Array): string {

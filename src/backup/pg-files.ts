@@ -5,10 +5,29 @@ import { lstatSync, readdirSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 
 /** Folders whose contents are not backed up (the folder itself is recreated empty). */
-export const EXCLUDED_DIR_CONTENTS = new Set(['pg_wal', 'pg_stat_tmp', 'pg_replslot', 'pg_dynshmem', 'pg_notify', 'pg_serial', 'pg_snapshots', 'pg_subtrans']);
+export const EXCLUDED_DIR_CONTENTS = new Set([
+  'pg_wal',
+  'pg_stat_tmp',
+  'pg_replslot',
+  'pg_dynshmem',
+  'pg_notify',
+  'pg_serial',
+  'pg_snapshots',
+  'pg_subtrans',
+]);
 
 /** File names never copied; backup_label and tablespace_map come from pg_backup_stop instead. */
-export const EXCLUDED_FILES = new Set(['postmaster.pid', 'postmaster.opts', 'pg_internal.init', 'backup_label', 'tablespace_map', 'backup_manifest', 'current_logfiles', 'postgresql.auto.conf.tmp', 'backup_label.old']);
+export const EXCLUDED_FILES = new Set([
+  'postmaster.pid',
+  'postmaster.opts',
+  'pg_internal.init',
+  'backup_label',
+  'tablespace_map',
+  'backup_manifest',
+  'current_logfiles',
+  'postgresql.auto.conf.tmp',
+  'backup_label.old',
+]);
 
 const RELATION_FILE = /^(\d+)(_(fsm|vm|init))?(\.\d+)?$/;
 const TEMP_RELATION = /^t\d+_\d+(_(fsm|vm|init))?(\.\d+)?$/;

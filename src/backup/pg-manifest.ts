@@ -19,7 +19,10 @@ export interface WalRange {
 
 function pgTime(ms: number): string {
   // "2026-11-26 23:12:19 GMT": seconds precision, as pg_basebackup prints it.
-  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' GMT');
+  return new Date(Math.floor(ms / 1000) * 1000)
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, ' GMT');
 }
 
 export function buildPgManifest(files: PgManifestFile[], wal: WalRange): string {

@@ -39,7 +39,14 @@ const PAGE = 8192;
  * The parent's version of `path` restricted to [offset, end): undefined when the chain cannot
  * rebuild it (then the caller copies the file whole).
  */
-export function referenceFor(chain: readonly BackupManifest[], files: ReadonlyArray<Map<string, ManifestFile>>, backupDirOf: (id: string) => string, path: string, offset: number, end: number): Reference | undefined {
+export function referenceFor(
+  chain: readonly BackupManifest[],
+  files: ReadonlyArray<Map<string, ManifestFile>>,
+  backupDirOf: (id: string) => string,
+  path: string,
+  offset: number,
+  end: number,
+): Reference | undefined {
   const entries: Array<{ manifest: BackupManifest; entry: ManifestFile }> = [];
   for (let i = chain.length - 1; i >= 0; i--) {
     const entry = files[i]!.get(path);
@@ -51,7 +58,12 @@ export function referenceFor(chain: readonly BackupManifest[], files: ReadonlyAr
   if (entries.length === 0 || entries[0]!.entry.kind !== 'whole') return undefined;
   const steps: ReferenceStep[] = entries.map(({ manifest, entry }) => {
     const dir = backupDirOf(manifest.id);
-    const base = (o: ManifestFile['objects'][number]) => ({ packPath: join(dir, packFileName(o.pack)), offset: o.offset, length: o.length, sha256: o.sha256 });
+    const base = (o: ManifestFile['objects'][number]) => ({
+      packPath: join(dir, packFileName(o.pack)),
+      offset: o.offset,
+      length: o.length,
+      sha256: o.sha256,
+    });
     if (entry.kind === 'whole') {
       const sorted = [...entry.objects].sort((a, b) => (a.rawOffset ?? 0) - (b.rawOffset ?? 0));
       const objects = sorted

@@ -53,17 +53,24 @@ function keyCheck(key: Buffer): string {
 /** Opens a repository, creating it when `create` is set and the folder holds none. */
 export function openRepository(settings: RepositorySettings, options: { create?: boolean } = {}): Repository {
   if (settings.compression !== 'zstd') {
-    throw new DrydockError('CONFIG_INVALID', `backup.repository.compression "${settings.compression}" is not implemented yet`, { hint: 'use compression: zstd' });
+    throw new DrydockError(
+      'CONFIG_INVALID',
+      `backup.repository.compression "${settings.compression}" is not implemented yet`,
+      { hint: 'use compression: zstd' },
+    );
   }
   const root = settings.path;
   const file = join(root, REPOSITORY_FILE);
   let config: RepositoryConfig;
   if (existsSync(file)) {
     config = JSON.parse(readFileSync(file, 'utf8')) as RepositoryConfig;
-    if (config.format !== 'drydock-repository') throw new DrydockError('CONFIG_INVALID', `${file} is not a Drydock repository`);
+    if (config.format !== 'drydock-repository')
+      throw new DrydockError('CONFIG_INVALID', `${file} is not a Drydock repository`);
   } else {
     if (!options.create) {
-      throw new DrydockError('CONFIG_INVALID', `no Drydock repository at ${root}`, { hint: 'check backup.repository.path, or run a backup first to create it' });
+      throw new DrydockError('CONFIG_INVALID', `no Drydock repository at ${root}`, {
+        hint: 'check backup.repository.path, or run a backup first to create it',
+      });
     }
     mkdirSync(root, { recursive: true });
     let encryption: RepositoryConfig['encryption'] = null;
@@ -78,16 +85,24 @@ export function openRepository(settings: RepositorySettings, options: { create?:
   let key: Buffer | undefined;
   if (config.encryption) {
     if (!settings.encryptionKey) {
-      throw new DrydockError('SECRET_MISSING', `the repository at ${root} is encrypted but no key is configured`, { hint: 'set backup.repository.encryption_key' });
+      throw new DrydockError('SECRET_MISSING', `the repository at ${root} is encrypted but no key is configured`, {
+        hint: 'set backup.repository.encryption_key',
+      });
     }
     key = deriveKey(settings.encryptionKey, config.encryption.salt);
     if (keyCheck(key) !== config.encryption.keyCheck) {
-      throw new DrydockError('SECRET_MISSING', `the encryption key does not match the repository at ${root}`, { hint: 'use the key the repository was created with' });
+      throw new DrydockError('SECRET_MISSING', `the encryption key does not match the repository at ${root}`, {
+        hint: 'use the key the repository was created with',
+      });
     }
   } else if (settings.encryptionKey) {
-    throw new DrydockError('CONFIG_INVALID', `the repository at ${root} was created without encryption but a key is configured`, {
-      hint: 'use a new repository path for an encrypted repository',
-    });
+    throw new DrydockError(
+      'CONFIG_INVALID',
+      `the repository at ${root} was created without encryption but a key is configured`,
+      {
+        hint: 'use a new repository path for an encrypted repository',
+      },
+    );
   }
   for (const sub of ['catalog', 'backups', 'wal']) mkdirSync(join(root, sub), { recursive: true });
   return { root, config, settings, key };
@@ -104,7 +119,9 @@ export function catalogPath(repo: Repository, id: string): string {
 /** Every good backup, oldest first (ids sort by time). */
 export function listBackups(repo: Repository): BackupRecord[] {
   const dir = join(repo.root, 'catalog');
-  const names = readdirSync(dir).filter((n) => n.endsWith('.json')).sort();
+  const names = readdirSync(dir)
+    .filter((n) => n.endsWith('.json'))
+    .sort();
   return names.map((n) => JSON.parse(readFileSync(join(dir, n), 'utf8')) as BackupRecord);
 }
 
@@ -125,20 +142,30 @@ export function manifestText(manifest: BackupManifest): string {
 /** Reads a backup's manifest and checks it against the SHA-256 its catalog entry recorded. */
 export function readManifest(repo: Repository, record: BackupRecord): BackupManifest {
   const path = join(backupDir(repo, record.id), 'manifest.json');
-  if (!existsSync(path)) throw new DrydockError('VALIDATION_FAILED', `backup ${record.id}: manifest.json is missing`, { details: { backup: record.id, file: 'manifest.json' } });
+  if (!existsSync(path))
+    throw new DrydockError('VALIDATION_FAILED', `backup ${record.id}: manifest.json is missing`, {
+      details: { backup: record.id, file: 'manifest.json' },
+    });
   const text = readFileSync(path);
   const sha = createHash('sha256').update(text).digest('hex');
   if (sha !== record.manifestSha256) {
-    throw new DrydockError('VALIDATION_FAILED', `backup ${record.id}: manifest.json is damaged (checksum mismatch)`, { details: { backup: record.id, file: 'manifest.json' } });
+    throw new DrydockError('VALIDATION_FAILED', `backup ${record.id}: manifest.json is damaged (checksum mismatch)`, {
+      details: { backup: record.id, file: 'manifest.json' },
+    });
   }
   return JSON.parse(text.toString('utf8')) as BackupManifest;
 }
 
 /** A new backup id: UTC time to the second plus F (full) or I (incremental), unique in the repository. */
 export function newBackupId(repo: Repository, kind: 'full' | 'incremental', at: Date): string {
-  const stamp = at.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, '').replace('T', '-');
+  const stamp = at
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, '')
+    .replace('T', '-');
   const suffix = kind === 'full' ? 'F' : 'I';
   let id = `${stamp}${suffix}`;
-  for (let n = 1; existsSync(backupDir(repo, id)) || existsSync(catalogPath(repo, id)); n++) id = `${stamp}${suffix}${n}`;
+  for (let n = 1; existsSync(backupDir(repo, id)) || existsSync(catalogPath(repo, id)); n++)
+    id = `${stamp}${suffix}${n}`;
   return id;
 }

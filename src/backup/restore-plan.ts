@@ -26,9 +26,13 @@ export function planRestore(chain: readonly BackupManifest[]): FilePlan[] {
       if (!entry) {
         const needer = chain[i + 1]!;
         const missingIn = i >= 0 ? chain[i]!.id : '(before the full backup)';
-        throw new DrydockError('VALIDATION_FAILED', `backup ${needer.id} stores only changed pages of ${file.path}, but ${missingIn} has no copy of that file`, {
-          details: { backup: missingIn, file: file.path },
-        });
+        throw new DrydockError(
+          'VALIDATION_FAILED',
+          `backup ${needer.id} stores only changed pages of ${file.path}, but ${missingIn} has no copy of that file`,
+          {
+            details: { backup: missingIn, file: file.path },
+          },
+        );
       }
       steps.unshift({ backup: i, entry });
       if (entry.kind === 'whole') break;

@@ -43,13 +43,21 @@ interface Msg {
 
 export async function runRestoreJobs(
   jobs: RestoreJob[],
-  options: { workers: number; keyHex?: string | undefined; onDone: (job: RestoreJob, crc: number, length: number) => void },
+  options: {
+    workers: number;
+    keyHex?: string | undefined;
+    onDone: (job: RestoreJob, crc: number, length: number) => void;
+  },
 ): Promise<void> {
   const queue = [...jobs].sort((a, b) => b.crcEnd - b.start - (a.crcEnd - a.start));
   const byId = new Map(jobs.map((j) => [j.id, j]));
   const count = Math.max(1, Math.min(options.workers, jobs.length));
   const workers: Worker[] = [];
-  const workerData = { zstdBindingPath: require.resolve('zstd-napi/binding.js'), hashWasmPath: require.resolve('hash-wasm'), key: options.keyHex };
+  const workerData = {
+    zstdBindingPath: require.resolve('zstd-napi/binding.js'),
+    hashWasmPath: require.resolve('hash-wasm'),
+    key: options.keyHex,
+  };
   let failed: Error | undefined;
 
   const runOne = () =>

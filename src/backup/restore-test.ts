@@ -68,23 +68,35 @@ export async function runRestoreTest(options: RestoreTestOptions): Promise<Resto
     // PostgreSQL's own verdict on the rebuilt directory, before the server touches it.
     const walDir = join(scratch, 'wal');
     mkdirSync(walDir);
-    for (let seg = segmentNumber(newest.walStart, newest.segmentSize); seg <= segmentNumber(newest.walStop, newest.segmentSize); seg++) {
+    for (
+      let seg = segmentNumber(newest.walStart, newest.segmentSize);
+      seg <= segmentNumber(newest.walStop, newest.segmentSize);
+      seg++
+    ) {
       const name = segmentName(newest.timeline, seg, newest.segmentSize);
       getWal(repo, name, join(walDir, name));
     }
-    const verify = spawnSync(join(options.binDirectory, 'pg_verifybackup'), ['-w', walDir, dataDir], { encoding: 'utf8' });
+    const verify = spawnSync(join(options.binDirectory, 'pg_verifybackup'), ['-w', walDir, dataDir], {
+      encoding: 'utf8',
+    });
     const verifyOutput = `${verify.stdout ?? ''}${verify.stderr ?? ''}`.trim();
     const verified = verify.status === 0;
     log(`pg_verifybackup: ${verifyOutput}`);
     server = await startScratchServer(options.binDirectory, dataDir, scratch, options.timeoutMs);
-    const recoveryMs = await waitUntilConsistent(server.connection(newest.database || 'postgres'), options.timeoutMs ?? 300_000);
+    const recoveryMs = await waitUntilConsistent(
+      server.connection(newest.database || 'postgres'),
+      options.timeoutMs ?? 300_000,
+    );
     const client = new pg.Client(server.connection(newest.database || 'postgres'));
     await client.connect();
     const problems: string[] = verified ? [] : [`pg_verifybackup: ${verifyOutput.split('\n').slice(0, 5).join('; ')}`];
     let indexesChecked = 0;
     let measured: TableFigure[] = [];
     try {
-      measured = await tableFigures(client, newest.tables.map((t) => t.table));
+      measured = await tableFigures(
+        client,
+        newest.tables.map((t) => t.table),
+      );
       problems.push(...compareFigures(newest.tables, measured));
       await client.query('CREATE EXTENSION IF NOT EXISTS amcheck');
       const idx = await client.query<{ oid: number; name: string }>(

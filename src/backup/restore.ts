@@ -3,7 +3,19 @@
 // `drydock wal get` up to the target. The whole chain is checked for missing pieces before the
 // first byte is written; a damaged object found while writing aborts the restore and removes the
 // partial directory, naming the backup and file.
-import { appendFileSync, chownSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  chownSync,
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 
 const PAGE = 8192;
@@ -13,7 +25,14 @@ import { packFileName } from './copy-pool.js';
 import { fsyncDir, writeFileAtomic } from './fsync.js';
 import { backupForTime, newestBackup, resolveChain } from './chain.js';
 import { buildPgManifest } from './pg-manifest.js';
-import { backupDir, listBackups, openRepository, readManifest, type Repository, type RepositorySettings } from './repository.js';
+import {
+  backupDir,
+  listBackups,
+  openRepository,
+  readManifest,
+  type Repository,
+  type RepositorySettings,
+} from './repository.js';
 import { planRestore, type FilePlan } from './restore-plan.js';
 import { runRestoreJobs, type RestoreJob, type RestoreJobObject } from './restore-pool.js';
 import { RANGE_BYTES } from './backup-postgres.js';
@@ -64,9 +83,18 @@ export function checkChainPieces(repo: Repository, chain: readonly BackupManifes
       for (const obj of step.entry.objects) {
         const path = join(backupDir(repo, id), packFileName(obj.pack));
         const have = packLength.get(path) ?? -1;
-        if (have < 0) throw new DrydockError('VALIDATION_FAILED', `backup ${id}: ${packFileName(obj.pack)} (holding ${plan.file.path}) is missing`, { details: { backup: id, file: plan.file.path } });
+        if (have < 0)
+          throw new DrydockError(
+            'VALIDATION_FAILED',
+            `backup ${id}: ${packFileName(obj.pack)} (holding ${plan.file.path}) is missing`,
+            { details: { backup: id, file: plan.file.path } },
+          );
         if (have < obj.offset + obj.length) {
-          throw new DrydockError('VALIDATION_FAILED', `backup ${id}: ${packFileName(obj.pack)} is truncated (it should hold ${plan.file.path})`, { details: { backup: id, file: plan.file.path } });
+          throw new DrydockError(
+            'VALIDATION_FAILED',
+            `backup ${id}: ${packFileName(obj.pack)} is truncated (it should hold ${plan.file.path})`,
+            { details: { backup: id, file: plan.file.path } },
+          );
         }
       }
     }
@@ -76,13 +104,20 @@ export function checkChainPieces(repo: Repository, chain: readonly BackupManifes
 function selectBackup(records: BackupRecord[], options: RestoreOptions): BackupRecord {
   if (options.backupId) {
     const r = records.find((b) => b.id === options.backupId);
-    if (!r) throw new DrydockError('VALIDATION_FAILED', `backup ${options.backupId} is not in the repository`, { hint: 'list backups with drydock backup list' });
+    if (!r)
+      throw new DrydockError('VALIDATION_FAILED', `backup ${options.backupId} is not in the repository`, {
+        hint: 'list backups with drydock backup list',
+      });
     return r;
   }
   if (options.targetTime) {
     const target = new Date(options.targetTime);
     const r = backupForTime(records, target);
-    if (!r) throw new DrydockError('VALIDATION_FAILED', `no backup finished before ${target.toISOString()}; the oldest point that can be restored is the end of the oldest backup`);
+    if (!r)
+      throw new DrydockError(
+        'VALIDATION_FAILED',
+        `no backup finished before ${target.toISOString()}; the oldest point that can be restored is the end of the oldest backup`,
+      );
     return r;
   }
   const r = newestBackup(records);
@@ -101,11 +136,22 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
   checkChainPieces(repo, manifests, plans);
 
   if (existsSync(options.to) && readdirSync(options.to).length > 0) {
-    throw new DrydockError('CONFIG_INVALID', `restore target ${options.to} is not empty`, { hint: 'restore into a new or empty directory (stop PostgreSQL and move the old data directory aside first)' });
+    throw new DrydockError('CONFIG_INVALID', `restore target ${options.to} is not empty`, {
+      hint: 'restore into a new or empty directory (stop PostgreSQL and move the old data directory aside first)',
+    });
   }
   const last = manifests[manifests.length - 1]!;
   const total = plans.reduce((a, p) => a + p.file.size, 0);
-  const bar = options.progress ? new cliProgress.SingleBar({ format: 'restore [{bar}] {percentage}% | {value}/{total} MiB | {file}', noTTYOutput: true, notTTYSchedule: 5000 }, cliProgress.Presets.shades_classic) : undefined;
+  const bar = options.progress
+    ? new cliProgress.SingleBar(
+        {
+          format: 'restore [{bar}] {percentage}% | {value}/{total} MiB | {file}',
+          noTTYOutput: true,
+          notTTYSchedule: 5000,
+        },
+        cliProgress.Presets.shades_classic,
+      )
+    : undefined;
   bar?.start(Math.ceil(total / 1048576), 0, { file: '' });
   let done = 0;
   try {
@@ -130,22 +176,26 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
       }
       const inline = plan.steps.some((st) => st.entry.inline !== undefined);
       if (!inline && crc >>> 0 !== plan.file.crc >>> 0) {
-        throw new DrydockError('VALIDATION_FAILED', `restored ${plan.file.path} does not match backup ${last.id} (CRC-32C mismatch)`, { details: { backup: last.id, file: plan.file.path } });
+        throw new DrydockError(
+          'VALIDATION_FAILED',
+          `restored ${plan.file.path} does not match backup ${last.id} (CRC-32C mismatch)`,
+          { details: { backup: last.id, file: plan.file.path } },
+        );
       }
       // Truncate (a later range may have written past the end), own, and make durable in the
       // background on the thread pool while the workers go on with other files.
       const made = (async () => {
-          const fh = await fsp.open(target, 'r+');
-          try {
-            await fh.truncate(plan.file.size);
-            if (options.owner) await fh.chown(options.owner.uid, options.owner.gid);
-            await fh.sync();
-          } finally {
-            await fh.close();
-          }
-          done += plan.file.size;
-          options.onProgress?.(done, total);
-          bar?.update(Math.floor(done / 1048576), { file: plan.file.path });
+        const fh = await fsp.open(target, 'r+');
+        try {
+          await fh.truncate(plan.file.size);
+          if (options.owner) await fh.chown(options.owner.uid, options.owner.gid);
+          await fh.sync();
+        } finally {
+          await fh.close();
+        }
+        done += plan.file.size;
+        options.onProgress?.(done, total);
+        bar?.update(Math.floor(done / 1048576), { file: plan.file.path });
       })();
       made.catch(() => {}); // awaited below; this only keeps Node from calling it unhandled meanwhile
       durable.push(made);
@@ -165,7 +215,16 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
       const rangeJobs: RestoreJob[] = [];
       for (let r = 0; r < ranges; r++) {
         const start = r * grid;
-        rangeJobs.push({ id: jobs.length + r, file: index, path: plan.file.path, target, start, end: start + grid, crcEnd: Math.min(start + grid, plan.file.size), steps: [] });
+        rangeJobs.push({
+          id: jobs.length + r,
+          file: index,
+          path: plan.file.path,
+          target,
+          start,
+          end: start + grid,
+          crcEnd: Math.min(start + grid, plan.file.size),
+          steps: [],
+        });
       }
       for (const step of plan.steps) {
         const id = manifests[step.backup]!.id;
@@ -176,7 +235,15 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
           const r = Math.floor(at / grid);
           if (r >= ranges) continue; // past the final size
           const list = byRange.get(r) ?? [];
-          list.push({ packPath: join(backupDir(repo, id), packFileName(o.pack)), offset: o.offset, length: o.length, sha256: o.sha256, rawOffset: o.rawOffset, blocks: o.blocks, xorBelow: o.xorBelow });
+          list.push({
+            packPath: join(backupDir(repo, id), packFileName(o.pack)),
+            offset: o.offset,
+            length: o.length,
+            sha256: o.sha256,
+            rawOffset: o.rawOffset,
+            blocks: o.blocks,
+            xorBelow: o.xorBelow,
+          });
           byRange.set(r, list);
         }
         for (const [r, objects] of byRange) rangeJobs[r]!.steps.push({ backup: id, kind: step.entry.kind, objects });
@@ -185,7 +252,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
       pending.set(index, { left: rangeJobs.length, parts: [] });
     });
     for (const [index, p] of pending) if (p.left === 0) finish(index);
-    let mismatch: unknown;
+    let mismatch: Error | undefined;
     await runRestoreJobs(jobs, {
       workers: Math.max(1, options.repository.processes),
       keyHex: repo.key?.toString('hex'),
@@ -196,7 +263,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
           try {
             finish(job.file);
           } catch (error) {
-            mismatch ??= error;
+            mismatch ??= error instanceof Error ? error : new Error(String(error));
           }
         }
       },
@@ -204,7 +271,14 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
     await Promise.all(durable);
     if (mismatch) throw mismatch;
     // PostgreSQL's own manifest of what was restored, so `pg_verifybackup` can check this directory.
-    writeFileSync(join(options.to, 'backup_manifest'), buildPgManifest(last.files, { timeline: target.timeline, startLsn: chainRecords[chainRecords.length - 1]!.startLsn, endLsn: target.stopLsn }));
+    writeFileSync(
+      join(options.to, 'backup_manifest'),
+      buildPgManifest(last.files, {
+        timeline: target.timeline,
+        startLsn: chainRecords[chainRecords.length - 1]!.startLsn,
+        endLsn: target.stopLsn,
+      }),
+    );
     writeRecoverySettings(options, target);
     if (options.owner) chownTreeSync(options.to, options.owner);
     // Directories last, deepest first: their entries (the files above) are then durable too.
@@ -232,9 +306,15 @@ function quote(value: string): string {
 
 /** recovery.signal plus restore_command and the target in postgresql.auto.conf (PostgreSQL 12+). */
 export function writeRecoverySettings(options: RestoreOptions, backup: BackupRecord): void {
-  const lines = ['', `# Added by drydock restore of backup ${backup.id} (${new Date().toISOString()})`, `restore_command = ${quote(options.restoreCommand)}`];
+  const lines = [
+    '',
+    `# Added by drydock restore of backup ${backup.id} (${new Date().toISOString()})`,
+    `restore_command = ${quote(options.restoreCommand)}`,
+  ];
   if (options.targetTime) {
-    lines.push(`recovery_target_time = ${quote(new Date(options.targetTime).toISOString().replace('T', ' ').replace('Z', '+00'))}`);
+    lines.push(
+      `recovery_target_time = ${quote(new Date(options.targetTime).toISOString().replace('T', ' ').replace('Z', '+00'))}`,
+    );
     lines.push(`recovery_target_action = ${quote(options.targetAction ?? 'promote')}`);
   } else if (options.targetImmediate) {
     lines.push(`recovery_target = 'immediate'`, `recovery_target_action = ${quote(options.targetAction ?? 'promote')}`);
@@ -257,5 +337,6 @@ function fsyncSync_(path: string): void {
 
 function chownTreeSync(root: string, owner: { uid: number; gid: number }): void {
   chownSync(root, owner.uid, owner.gid);
-  for (const name of readdirSync(root, { recursive: true }) as string[]) chownSync(join(root, name), owner.uid, owner.gid);
+  for (const name of readdirSync(root, { recursive: true }) as string[])
+    chownSync(join(root, name), owner.uid, owner.gid);
 }

@@ -6,7 +6,9 @@
 import { isSegmentName, segmentNumber } from './lsn.js';
 import type { BackupRecord } from './types.js';
 
-type RetentionRecord = Pick<BackupRecord, 'id' | 'kind' | 'parent' | 'stoppedAt' | 'walStart' | 'segmentSize'> & { retentionMs?: number | undefined };
+type RetentionRecord = Pick<BackupRecord, 'id' | 'kind' | 'parent' | 'stoppedAt' | 'walStart' | 'segmentSize'> & {
+  retentionMs?: number | undefined;
+};
 
 export interface RetentionRules {
   fullMs: number;

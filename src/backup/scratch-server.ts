@@ -15,13 +15,17 @@ function ownerName(dataDir: string): string | undefined {
   if (process.getuid?.() !== 0) return undefined;
   const uid = statSync(dataDir).uid;
   if (uid === 0) return undefined;
-  return execFileSync('id', ['-nu', String(uid)]).toString().trim();
+  return execFileSync('id', ['-nu', String(uid)])
+    .toString()
+    .trim();
 }
 
 function run(binDir: string, dataDir: string, args: string[], timeoutMs: number): { status: number; output: string } {
   const bin = join(binDir, 'pg_ctl');
   const user = ownerName(dataDir);
-  const r = user ? spawnSync('runuser', ['-u', user, '--', bin, ...args], { encoding: 'utf8', timeout: timeoutMs }) : spawnSync(bin, args, { encoding: 'utf8', timeout: timeoutMs });
+  const r = user
+    ? spawnSync('runuser', ['-u', user, '--', bin, ...args], { encoding: 'utf8', timeout: timeoutMs })
+    : spawnSync(bin, args, { encoding: 'utf8', timeout: timeoutMs });
   return { status: r.status ?? -1, output: `${r.stdout ?? ''}${r.stderr ?? ''}` };
 }
 
@@ -34,14 +38,28 @@ export interface ScratchServer {
   log(): string;
 }
 
-export async function startScratchServer(binDir: string, dataDir: string, socketDir: string, timeoutMs = 300_000): Promise<ScratchServer> {
+export async function startScratchServer(
+  binDir: string,
+  dataDir: string,
+  socketDir: string,
+  timeoutMs = 300_000,
+): Promise<ScratchServer> {
   if (process.getuid?.() === 0 && statSync(dataDir).uid === 0) {
-    throw new DrydockError('CONFIG_INVALID', `restored data directory ${dataDir} is owned by root; PostgreSQL will not run as root`, { hint: `run Drydock as the postgres user, or restore with an owner (${userInfo().username})` });
+    throw new DrydockError(
+      'CONFIG_INVALID',
+      `restored data directory ${dataDir} is owned by root; PostgreSQL will not run as root`,
+      { hint: `run Drydock as the postgres user, or restore with an owner (${userInfo().username})` },
+    );
   }
   const port = await freePort();
   const logFile = join(socketDir, 'restore-test.log');
   const opts = `-p ${port} -k ${socketDir} -c listen_addresses=127.0.0.1`;
-  const r = run(binDir, dataDir, ['-D', dataDir, '-l', logFile, '-o', opts, '-w', '-t', String(Math.ceil(timeoutMs / 1000)), 'start'], timeoutMs + 5000);
+  const r = run(
+    binDir,
+    dataDir,
+    ['-D', dataDir, '-l', logFile, '-o', opts, '-w', '-t', String(Math.ceil(timeoutMs / 1000)), 'start'],
+    timeoutMs + 5000,
+  );
   const log = () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '');
   const server: ScratchServer = {
     port,
@@ -56,7 +74,9 @@ export async function startScratchServer(binDir: string, dataDir: string, socket
   if (r.status !== 0) {
     server.stop();
     const tail = log().trim().split('\n').slice(-6).join('\n');
-    throw new DrydockError('VALIDATION_FAILED', `the restored server did not start: ${r.output.trim()}\n${tail}`, { details: { log: log().slice(-4000) } });
+    throw new DrydockError('VALIDATION_FAILED', `the restored server did not start: ${r.output.trim()}\n${tail}`, {
+      details: { log: log().slice(-4000) },
+    });
   }
   return server;
 }
@@ -75,7 +95,11 @@ export async function waitUntilConsistent(config: pg.ClientConfig, timeoutMs: nu
     } finally {
       await client.end().catch(() => {});
     }
-    if (Date.now() - t0 > timeoutMs) throw new DrydockError('VALIDATION_FAILED', `the restored server did not finish recovery within ${Math.round(timeoutMs / 1000)} s`);
+    if (Date.now() - t0 > timeoutMs)
+      throw new DrydockError(
+        'VALIDATION_FAILED',
+        `the restored server did not finish recovery within ${Math.round(timeoutMs / 1000)} s`,
+      );
     await new Promise((r) => setTimeout(r, 200));
   }
 }

@@ -39,7 +39,11 @@ export function backupConnection(policy: Policy): pg.ClientConfig {
   };
 }
 
-export function postgresBackupOptions(policy: Policy, kind: 'full' | 'incremental', extra: Partial<PostgresBackupOptions> = {}): PostgresBackupOptions {
+export function postgresBackupOptions(
+  policy: Policy,
+  kind: 'full' | 'incremental',
+  extra: Partial<PostgresBackupOptions> = {},
+): PostgresBackupOptions {
   return {
     kind,
     repository: repositorySettings(policy),

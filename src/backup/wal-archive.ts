@@ -2,7 +2,19 @@
 // `drydock wal get %f %p`. Each file is stored as one zstd frame (content checksum on) named after
 // the SHA-256 of its content, so pushing the same segment twice is a no-op and a different segment
 // under an existing name is refused instead of overwriting history.
-import { chownSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chownSync,
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { DrydockError } from '../errors.js';
 import type { Policy } from '../policy/schema.js';
@@ -14,7 +26,9 @@ import { isSegmentName } from './lsn.js';
 
 /** The folder for a WAL file: timeline+log id for segments (256 files each), "timelines" for history files. */
 export function walFolder(repo: Repository, name: string): string {
-  return isSegmentName(name.slice(0, 24)) && /^[0-9A-F]{24}/.test(name) ? join(repo.root, 'wal', name.slice(0, 16)) : join(repo.root, 'wal', 'other');
+  return isSegmentName(name.slice(0, 24)) && /^[0-9A-F]{24}/.test(name)
+    ? join(repo.root, 'wal', name.slice(0, 16))
+    : join(repo.root, 'wal', 'other');
 }
 
 export interface ArchivedWal {
@@ -49,20 +63,29 @@ export function listWal(repo: Repository): ArchivedWal[] {
 
 /** Stores one WAL file. Returns 'stored', or 'duplicate' when the identical file is already archived. */
 export function pushWal(repo: Repository, path: string, name: string): 'stored' | 'duplicate' {
-  if (!/^[0-9A-Za-z._-]+$/.test(name)) throw new DrydockError('CONFIG_INVALID', `not a WAL file name: ${JSON.stringify(name)}`);
+  if (!/^[0-9A-Za-z._-]+$/.test(name))
+    throw new DrydockError('CONFIG_INVALID', `not a WAL file name: ${JSON.stringify(name)}`);
   let content: Buffer;
   try {
     content = readFileSync(path);
   } catch (error) {
-    throw new DrydockError('EXEC_FAILED', `cannot read WAL file ${path}: ${(error as NodeJS.ErrnoException).code ?? error}`, { hint: 'archive_command must pass %p (the path) then %f (the name)' });
+    throw new DrydockError(
+      'EXEC_FAILED',
+      `cannot read WAL file ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
+      { hint: 'archive_command must pass %p (the path) then %f (the name)' },
+    );
   }
   const sha = sha256Hex(content);
   const existing = findWal(repo, name);
   if (existing.some((w) => w.sha256 === sha)) return 'duplicate';
   if (existing.length > 0) {
-    throw new DrydockError('VALIDATION_FAILED', `WAL file ${name} is already archived with different content; refusing to overwrite it`, {
-      hint: 'two clusters may be archiving into the same repository, or a restored cluster kept archive_mode on; give each cluster its own repository',
-    });
+    throw new DrydockError(
+      'VALIDATION_FAILED',
+      `WAL file ${name} is already archived with different content; refusing to overwrite it`,
+      {
+        hint: 'two clusters may be archiving into the same repository, or a restored cluster kept archive_mode on; give each cluster its own repository',
+      },
+    );
   }
   const dir = walFolder(repo, name);
   const created = !existsSync(dir);
@@ -92,9 +115,14 @@ export function readWal(repo: Repository, wal: ArchivedWal): Buffer {
   try {
     content = decodeObjectToBuffer(readFileSync(wal.path), repo.key);
   } catch (error) {
-    throw new DrydockError('VALIDATION_FAILED', `archived WAL ${wal.name} is damaged: ${(error as Error).message}`, { details: { file: wal.path } });
+    throw new DrydockError('VALIDATION_FAILED', `archived WAL ${wal.name} is damaged: ${(error as Error).message}`, {
+      details: { file: wal.path },
+    });
   }
-  if (sha256Hex(content) !== wal.sha256) throw new DrydockError('VALIDATION_FAILED', `archived WAL ${wal.name} is damaged (checksum mismatch)`, { details: { file: wal.path } });
+  if (sha256Hex(content) !== wal.sha256)
+    throw new DrydockError('VALIDATION_FAILED', `archived WAL ${wal.name} is damaged (checksum mismatch)`, {
+      details: { file: wal.path },
+    });
   return content;
 }
 
@@ -116,4 +144,3 @@ export function walPush(policy: Policy, path: string, name: string): 'stored' | 
 export function walGet(policy: Policy, name: string, dest: string): boolean {
   return getWal(openRepository(repositorySettings(policy)), name, dest);
 }
-

@@ -19,7 +19,13 @@ function main(argv: string[]): number {
     return 2;
   }
   const keyEnv = option('--key-env');
-  const settings = { path: repoPath, compression: 'zstd' as const, level: Number(option('--level') ?? 1), processes: 1, encryptionKey: keyEnv ? process.env[keyEnv] : undefined };
+  const settings = {
+    path: repoPath,
+    compression: 'zstd' as const,
+    level: Number(option('--level') ?? 1),
+    processes: 1,
+    encryptionKey: keyEnv ? process.env[keyEnv] : undefined,
+  };
   try {
     if (verb === 'push') {
       pushWal(openRepository(settings, { create: true }), a, b);

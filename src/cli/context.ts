@@ -6,7 +6,11 @@ export interface GlobalOptions {
 }
 
 /** Opens the app for one command and always closes it. */
-export async function withApp<T>(global: GlobalOptions, fn: (app: App) => Promise<T>, options: Partial<AppOptions> = {}): Promise<T> {
+export async function withApp<T>(
+  global: GlobalOptions,
+  fn: (app: App) => Promise<T>,
+  options: Partial<AppOptions> = {},
+): Promise<T> {
   const app = await openApp({
     ...(global.policy ? { policyPath: global.policy } : {}),
     logger: createLogger(process.env.DRYDOCK_LOG_LEVEL ?? 'warn'),

@@ -3,7 +3,11 @@ import type { RunRecord, StepRecord } from '../store/types.js';
 
 export function table(headers: string[], rows: string[][]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
 
@@ -20,7 +24,10 @@ export function runDuration(run: RunRecord): string {
   return run.endedAt ? seconds(run.endedAt.getTime() - run.startedAt.getTime()) : 'running';
 }
 
-export function formatFigure(name: string, f: { before?: number; after?: number; value?: number; unit?: string }): string {
+export function formatFigure(
+  name: string,
+  f: { before?: number; after?: number; value?: number; unit?: string },
+): string {
   const unit = f.unit ? ` ${f.unit}` : '';
   if (f.before !== undefined || f.after !== undefined) return `${name}: ${f.before ?? '?'} → ${f.after ?? '?'}${unit}`;
   return `${name}: ${f.value ?? '?'}${unit}`;
@@ -32,7 +39,9 @@ export function describeRun(run: RunRecord, steps: StepRecord[]): string {
     `  trigger ${run.trigger}${run.slotAt ? ` slot ${iso(run.slotAt)}` : ''}, attempt ${run.attempt}, started ${iso(run.startedAt)}, ended ${iso(run.endedAt)}, took ${runDuration(run)}`,
   ];
   for (const step of steps) {
-    out.push(`  step ${step.seq} ${step.name}: ${step.status} in ${seconds(step.durationMs)}${step.error ? ` — ${step.error}` : ''}`);
+    out.push(
+      `  step ${step.seq} ${step.name}: ${step.status} in ${seconds(step.durationMs)}${step.error ? ` — ${step.error}` : ''}`,
+    );
     for (const line of step.output.split('\n').filter(Boolean).slice(0, 40)) out.push(`      ${line}`);
   }
   if (Object.keys(run.figures).length > 0) {
@@ -41,7 +50,8 @@ export function describeRun(run: RunRecord, steps: StepRecord[]): string {
   }
   if (run.validation) {
     out.push(`  validation: ${run.validation.ok ? 'passed' : 'FAILED'}`);
-    for (const check of run.validation.checks) out.push(`    ${check.ok ? 'ok  ' : 'FAIL'} ${check.name}: ${check.detail}`);
+    for (const check of run.validation.checks)
+      out.push(`    ${check.ok ? 'ok  ' : 'FAIL'} ${check.name}: ${check.detail}`);
   }
   for (const line of run.summary) out.push(`  ${line}`);
   if (run.error) out.push(`  error: ${run.error}`);

@@ -20,7 +20,10 @@ import { createLogger } from '../logger.js';
 export function buildProgram(): Command {
   const program = new Command('drydock')
     .description("Drydock: schedules, runs, validates and records the platform's maintenance from one policy file")
-    .option('-p, --policy <file>', 'policy file (default: $DRYDOCK_POLICY, else ./drydock.yaml, else the built-in defaults)')
+    .option(
+      '-p, --policy <file>',
+      'policy file (default: $DRYDOCK_POLICY, else ./drydock.yaml, else the built-in defaults)',
+    )
     .showHelpAfterError();
   registerStartCommand(program);
   registerRunCommands(program);
@@ -32,7 +35,10 @@ export function buildProgram(): Command {
   registerBackupCommands(program);
   registerWindowsCommands(program, async () => {
     const policy = program.opts<GlobalOptions>().policy;
-    const app = await openApp({ ...(policy ? { policyPath: policy } : {}), logger: createLogger(process.env.DRYDOCK_LOG_LEVEL ?? 'warn') });
+    const app = await openApp({
+      ...(policy ? { policyPath: policy } : {}),
+      logger: createLogger(process.env.DRYDOCK_LOG_LEVEL ?? 'warn'),
+    });
     return { module: app.windows, close: () => app.close() };
   });
   return program;

@@ -35,7 +35,24 @@ export interface SeedResult {
   deadTuples: Record<string, number>;
 }
 
-const CITIES = ['Lisbon', 'Porto', 'Berlin', 'Hamburg', 'Paris', 'Lyon', 'Madrid', 'Barcelona', 'Rome', 'Milan', 'Vienna', 'Prague', 'Krakow', 'Amsterdam', 'Copenhagen', 'Oslo'];
+const CITIES = [
+  'Lisbon',
+  'Porto',
+  'Berlin',
+  'Hamburg',
+  'Paris',
+  'Lyon',
+  'Madrid',
+  'Barcelona',
+  'Rome',
+  'Milan',
+  'Vienna',
+  'Prague',
+  'Krakow',
+  'Amsterdam',
+  'Copenhagen',
+  'Oslo',
+];
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS users (
@@ -151,7 +168,9 @@ export async function seedDemo(options: SeedOptions): Promise<SeedResult> {
       [[...DEMO_TABLES]],
     );
     for (const row of dead.rows) result.deadTuples[row.relname] = Number(row.n_dead_tup);
-    log(`demo database "${target.database}": ${DEMO_TABLES.map((t) => `${t} ${result.rows[t]} rows / ${result.deadTuples[t] ?? 0} dead`).join(', ')}`);
+    log(
+      `demo database "${target.database}": ${DEMO_TABLES.map((t) => `${t} ${result.rows[t]} rows / ${result.deadTuples[t] ?? 0} dead`).join(', ')}`,
+    );
     return result;
   } finally {
     await closeQuietly(client);
@@ -160,7 +179,10 @@ export async function seedDemo(options: SeedOptions): Promise<SeedResult> {
 
 /** Creates the database from the maintenance database when it is missing. Returns whether it did. */
 async function ensureDatabase(target: PostgresTarget, log: (line: string) => void): Promise<boolean> {
-  const admin = await connectPostgres(target, { database: target.maintenance_database, applicationName: 'drydock:demo-seed' });
+  const admin = await connectPostgres(target, {
+    database: target.maintenance_database,
+    applicationName: 'drydock:demo-seed',
+  });
   try {
     const { rowCount } = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [target.database]);
     if (rowCount) return false;
@@ -183,7 +205,10 @@ export async function dropDemo(target: PostgresTarget): Promise<void> {
   if (target.database === target.maintenance_database) {
     throw new Error(`refusing to drop "${target.database}": it is the maintenance database`);
   }
-  const admin = await connectPostgres(target, { database: target.maintenance_database, applicationName: 'drydock:demo-drop' });
+  const admin = await connectPostgres(target, {
+    database: target.maintenance_database,
+    applicationName: 'drydock:demo-drop',
+  });
   try {
     await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(target.database)} WITH (FORCE)`);
   } finally {
@@ -191,7 +216,13 @@ export async function dropDemo(target: PostgresTarget): Promise<void> {
   }
 }
 
-async function timed(log: (line: string) => void, label: string, client: pg.Client, sql: string, params: unknown[] = []): Promise<number> {
+async function timed(
+  log: (line: string) => void,
+  label: string,
+  client: pg.Client,
+  sql: string,
+  params: unknown[] = [],
+): Promise<number> {
   const started = Date.now();
   const result = await client.query(sql, params);
   log(`${label}: ${result.rowCount ?? 0} rows in ${Date.now() - started} ms`);
@@ -202,15 +233,25 @@ async function fill(client: pg.Client, n: Record<DemoTable, number>, log: (line:
   // Fixed seed: the same scale gives the same data, which keeps test figures comparable.
   await client.query('SELECT setseed(0.42)');
   const cities = `(ARRAY[${CITIES.map((c) => `'${c}'`).join(', ')}])`;
-  await timed(log, 'users', client, `
+  await timed(
+    log,
+    'users',
+    client,
+    `
     INSERT INTO users (id, email, full_name, city, is_host, created_at, last_login_at)
     SELECT i, 'user' || i || '@dokkerr.test',
            (ARRAY['Ana','Ben','Chloe','Dario','Eva','Farid','Greta','Hugo','Ines','Jonas'])[1 + i % 10] || ' ' ||
            (ARRAY['Silva','Schmidt','Martin','Rossi','Novak','Jensen','Garcia','Dubois'])[1 + (i / 10) % 8],
            ${cities}[1 + (i * 7) % ${CITIES.length}], i % 3 = 0,
            now() - (random() * interval '3 years'), now() - (random() * interval '30 days')
-      FROM generate_series(1::bigint, $1::bigint) AS i`, [n.users]);
-  await timed(log, 'listings', client, `
+      FROM generate_series(1::bigint, $1::bigint) AS i`,
+    [n.users],
+  );
+  await timed(
+    log,
+    'listings',
+    client,
+    `
     INSERT INTO listings (id, owner_id, title, description, city, price_cents, bedrooms, status, created_at, updated_at)
     SELECT i, 1 + (i * 7919) % $2::int,
            (ARRAY['Sunny','Quiet','Cosy','Spacious','Modern','Historic'])[1 + i % 6] || ' ' ||
@@ -219,43 +260,73 @@ async function fill(client: pg.Client, n: Record<DemoTable, number>, log: (line:
            ${cities}[1 + (i * 13) % ${CITIES.length}], 3000 + (random() * 47000)::int, 1 + i % 5,
            CASE WHEN i % 17 = 0 THEN 'paused' ELSE 'active' END,
            now() - (random() * interval '2 years'), now() - (random() * interval '60 days')
-      FROM generate_series(1::bigint, $1::bigint) AS i`, [n.listings, n.users]);
-  await timed(log, 'bookings', client, `
+      FROM generate_series(1::bigint, $1::bigint) AS i`,
+    [n.listings, n.users],
+  );
+  await timed(
+    log,
+    'bookings',
+    client,
+    `
     INSERT INTO bookings (id, listing_id, guest_id, starts_on, ends_on, status, total_cents, created_at, updated_at)
     SELECT i, 1 + (i * 104729) % $2::int, 1 + (i * 31) % $3::int, s, s + (1 + i % 14)::int,
            (ARRAY['pending','confirmed','cancelled','completed'])[1 + i % 4],
            (1 + i % 14) * (3000 + i % 20000), now() - (random() * interval '1 year'), now()
       FROM generate_series(1::bigint, $1::bigint) AS i,
-           LATERAL (SELECT current_date - 365 + (i % 540)::int AS s) d`, [n.bookings, n.listings, n.users]);
-  await timed(log, 'messages', client, `
+           LATERAL (SELECT current_date - 365 + (i % 540)::int AS s) d`,
+    [n.bookings, n.listings, n.users],
+  );
+  await timed(
+    log,
+    'messages',
+    client,
+    `
     INSERT INTO messages (id, booking_id, sender_id, body, sent_at, read_at)
     SELECT i, 1 + (i * 7) % $2::int, 1 + (i * 17) % $3::int,
            (ARRAY['Hi! Is the place available?','What time is check-in?','Thanks, see you soon.','Where do I pick up the keys?','Could we arrive a bit later?'])[1 + i % 5],
            now() - (random() * interval '1 year'),
            CASE WHEN i % 3 = 0 THEN NULL ELSE now() - (random() * interval '6 months') END
-      FROM generate_series(1::bigint, $1::bigint) AS i`, [n.messages, n.bookings, n.users]);
-  await timed(log, 'reviews', client, `
+      FROM generate_series(1::bigint, $1::bigint) AS i`,
+    [n.messages, n.bookings, n.users],
+  );
+  await timed(
+    log,
+    'reviews',
+    client,
+    `
     INSERT INTO reviews (id, listing_id, booking_id, author_id, rating, body, created_at)
     SELECT i, 1 + (i * 7919) % $2::int, 1 + (i * 3) % $3::int, 1 + (i * 29) % $4::int, 1 + (i * i) % 5,
            (ARRAY['Great stay.','Exactly as described.','A bit noisy at night.','Wonderful host!','Would book again.'])[1 + i % 5],
            now() - (random() * interval '1 year')
-      FROM generate_series(1::bigint, $1::bigint) AS i`, [n.reviews, n.listings, n.bookings, n.users]);
-  await timed(log, 'notifications', client, `
+      FROM generate_series(1::bigint, $1::bigint) AS i`,
+    [n.reviews, n.listings, n.bookings, n.users],
+  );
+  await timed(
+    log,
+    'notifications',
+    client,
+    `
     INSERT INTO notifications (id, user_id, kind, payload, created_at, read_at)
     SELECT i, 1 + (i * 11) % $2::int, (ARRAY['booking_request','booking_confirmed','new_message','review_received','payout'])[1 + i % 5],
            jsonb_build_object('ref', i, 'channel', CASE WHEN i % 2 = 0 THEN 'push' ELSE 'email' END),
            now() - (random() * interval '90 days'),
            CASE WHEN i % 2 = 0 THEN NULL ELSE now() - (random() * interval '30 days') END
-      FROM generate_series(1::bigint, $1::bigint) AS i`, [n.notifications, n.users]);
+      FROM generate_series(1::bigint, $1::bigint) AS i`,
+    [n.notifications, n.users],
+  );
   // Explicit ids were inserted above; move each identity past them so later inserts get fresh ids.
   for (const table of DEMO_TABLES) {
-    await client.query(`SELECT setval(pg_get_serial_sequence('${table}', 'id'), (SELECT coalesce(max(id), 1) FROM ${table}))`);
+    await client.query(
+      `SELECT setval(pg_get_serial_sequence('${table}', 'id'), (SELECT coalesce(max(id), 1) FROM ${table}))`,
+    );
   }
 }
 
 /** The churn round number: how many rounds the data has seen, read back from the users' emails. */
 async function nextRound(client: pg.Client): Promise<number> {
-  const { rows } = await client.query<{ round: number | null }>(`SELECT max(substring(email from '\\+r(\\d+)@')::int) AS round FROM users`);
+  const { rows } = await client.query<{ round: number | null }>(
+    `SELECT max(substring(email from '\\+r(\\d+)@')::int) AS round FROM users`,
+  );
   return (rows[0]?.round ?? 0) + 1;
 }
 
@@ -263,36 +334,73 @@ async function nextRound(client: pg.Client): Promise<number> {
  * One "day" of Dokkerr traffic. Every update touches an indexed column (or a full page), so it is
  * not HOT and leaves a dead index entry; deletes leave dead rows; inserts keep table sizes steady.
  */
-export async function churn(client: pg.Client, round: number, log: (line: string) => void = () => undefined): Promise<void> {
+export async function churn(
+  client: pg.Client,
+  round: number,
+  log: (line: string) => void = () => undefined,
+): Promise<void> {
   const started = Date.now();
   const steps: [string, string][] = [
-    ['users: new e-mail addresses', `UPDATE users SET email = 'user' || id || '+r${round}@dokkerr.test', last_login_at = now() WHERE random() < 0.3`],
-    ['listings: price changes', `UPDATE listings SET price_cents = greatest(1000, (price_cents * (0.85 + random() * 0.3))::int), updated_at = now() WHERE random() < 0.45`],
-    ['listings: owners move listings', `UPDATE listings SET city = (ARRAY[${CITIES.map((c) => `'${c}'`).join(', ')}])[1 + (random() * ${CITIES.length - 1})::int], updated_at = now() WHERE random() < 0.1`],
+    [
+      'users: new e-mail addresses',
+      `UPDATE users SET email = 'user' || id || '+r${round}@dokkerr.test', last_login_at = now() WHERE random() < 0.3`,
+    ],
+    [
+      'listings: price changes',
+      `UPDATE listings SET price_cents = greatest(1000, (price_cents * (0.85 + random() * 0.3))::int), updated_at = now() WHERE random() < 0.45`,
+    ],
+    [
+      'listings: owners move listings',
+      `UPDATE listings SET city = (ARRAY[${CITIES.map((c) => `'${c}'`).join(', ')}])[1 + (random() * ${CITIES.length - 1})::int], updated_at = now() WHERE random() < 0.1`,
+    ],
     ['listings: archived and removed', `DELETE FROM listings WHERE random() < 0.05`],
-    ['listings: new', `INSERT INTO listings (owner_id, title, description, city, price_cents, bedrooms)
+    [
+      'listings: new',
+      `INSERT INTO listings (owner_id, title, description, city, price_cents, bedrooms)
         SELECT u.id, 'New listing by ' || u.full_name, 'Freshly listed.', u.city, 4000 + (random() * 30000)::int, 1 + (random() * 4)::int
-          FROM users u TABLESAMPLE BERNOULLI (15) WHERE u.is_host OR random() < 0.5`],
-    ['bookings: rescheduled', `UPDATE bookings SET starts_on = starts_on + 7, ends_on = ends_on + 7, status = 'confirmed', updated_at = now() WHERE random() < 0.35`],
-    ['bookings: cancelled by guests', `UPDATE bookings SET status = 'cancelled', updated_at = now() WHERE status IN ('pending', 'confirmed') AND random() < 0.06`],
+          FROM users u TABLESAMPLE BERNOULLI (15) WHERE u.is_host OR random() < 0.5`,
+    ],
+    [
+      'bookings: rescheduled',
+      `UPDATE bookings SET starts_on = starts_on + 7, ends_on = ends_on + 7, status = 'confirmed', updated_at = now() WHERE random() < 0.35`,
+    ],
+    [
+      'bookings: cancelled by guests',
+      `UPDATE bookings SET status = 'cancelled', updated_at = now() WHERE status IN ('pending', 'confirmed') AND random() < 0.06`,
+    ],
     ['bookings: cancelled and purged', `DELETE FROM bookings WHERE status = 'cancelled' AND random() < 0.4`],
-    ['bookings: new', `INSERT INTO bookings (listing_id, guest_id, starts_on, ends_on, status, total_cents)
+    [
+      'bookings: new',
+      `INSERT INTO bookings (listing_id, guest_id, starts_on, ends_on, status, total_cents)
         SELECT l.id, 1 + (random() * ((SELECT max(id) FROM users) - 1))::int, current_date + (random() * 90)::int, current_date + 100, 'pending', l.price_cents * 3
-          FROM listings l TABLESAMPLE BERNOULLI (30)`],
+          FROM listings l TABLESAMPLE BERNOULLI (30)`,
+    ],
     ['messages: read', `UPDATE messages SET read_at = now() WHERE read_at IS NULL AND random() < 0.5`],
     ['messages: old ones purged', `DELETE FROM messages WHERE random() < 0.15`],
-    ['messages: new', `INSERT INTO messages (booking_id, sender_id, body, sent_at)
+    [
+      'messages: new',
+      `INSERT INTO messages (booking_id, sender_id, body, sent_at)
         SELECT b.id, b.guest_id, 'Looking forward to it!', now() - (random() * interval '1 day')
-          FROM bookings b TABLESAMPLE BERNOULLI (25)`],
-    ['reviews: edited', `UPDATE reviews SET rating = 1 + (random() * 4)::int, body = body || ' (edited)' WHERE random() < 0.3`],
+          FROM bookings b TABLESAMPLE BERNOULLI (25)`,
+    ],
+    [
+      'reviews: edited',
+      `UPDATE reviews SET rating = 1 + (random() * 4)::int, body = body || ' (edited)' WHERE random() < 0.3`,
+    ],
     ['reviews: removed by moderation', `DELETE FROM reviews WHERE random() < 0.08`],
-    ['reviews: new', `INSERT INTO reviews (listing_id, booking_id, author_id, rating, body)
+    [
+      'reviews: new',
+      `INSERT INTO reviews (listing_id, booking_id, author_id, rating, body)
         SELECT b.listing_id, b.id, b.guest_id, 1 + (random() * 4)::int, 'Lovely place.'
-          FROM bookings b TABLESAMPLE BERNOULLI (5)`],
+          FROM bookings b TABLESAMPLE BERNOULLI (5)`,
+    ],
     ['notifications: read', `UPDATE notifications SET read_at = now() WHERE read_at IS NULL AND random() < 0.6`],
     ['notifications: read ones purged', `DELETE FROM notifications WHERE read_at IS NOT NULL AND random() < 0.4`],
-    ['notifications: new', `INSERT INTO notifications (user_id, kind, payload)
-        SELECT u.id, 'new_message', jsonb_build_object('round', ${round}) FROM users u TABLESAMPLE BERNOULLI (70) CROSS JOIN generate_series(1, 3)`],
+    [
+      'notifications: new',
+      `INSERT INTO notifications (user_id, kind, payload)
+        SELECT u.id, 'new_message', jsonb_build_object('round', ${round}) FROM users u TABLESAMPLE BERNOULLI (70) CROSS JOIN generate_series(1, 3)`,
+    ],
   ];
   for (const [label, sql] of steps) await timed(log, `churn round ${round}, ${label}`, client, sql);
   log(`churn round ${round} done in ${Date.now() - started} ms`);

@@ -27,7 +27,6 @@ const ms = (text: string): number => {
   return parsed.ok ? parsed.value : 0;
 };
 
-
 export class Daemon {
   private lastTick: Date | null = null;
   private timer: NodeJS.Timeout | null = null;
@@ -35,14 +34,32 @@ export class Daemon {
   private stopping = false;
   private ticks = 0;
   private listener: ((run: RunRecord) => void) | null = null;
-  private readonly periodic: Array<{ name: string; everyMs: number; run: () => Promise<void>; lastAt: number | null; busy: Promise<void> | null }> = [];
+  private readonly periodic: Array<{
+    name: string;
+    everyMs: number;
+    run: () => Promise<void>;
+    lastAt: number | null;
+    busy: Promise<void> | null;
+  }> = [];
 
   constructor(private readonly deps: DaemonDeps) {}
 
   async register(): Promise<void> {
     const now = this.deps.clock.now();
-    await this.deps.store.registerInstance({ id: this.deps.instanceId, host: hostname(), pid: process.pid, kind: this.deps.kind ?? 'daemon', startedAt: now });
-    await this.deps.store.logActivity({ at: now, kind: 'daemon.started', actor: this.deps.instanceId, message: `instance ${this.deps.instanceId} started (pid ${process.pid})`, data: {} });
+    await this.deps.store.registerInstance({
+      id: this.deps.instanceId,
+      host: hostname(),
+      pid: process.pid,
+      kind: this.deps.kind ?? 'daemon',
+      startedAt: now,
+    });
+    await this.deps.store.logActivity({
+      at: now,
+      kind: 'daemon.started',
+      actor: this.deps.instanceId,
+      message: `instance ${this.deps.instanceId} started (pid ${process.pid})`,
+      data: {},
+    });
   }
 
   /**
@@ -62,15 +79,20 @@ export class Daemon {
       // On this host the pid says for sure; on another host only a stale heartbeat can tell.
       if (!owner) why = `instance ${run.instanceId} is gone`;
       else if (owner.host === hostname()) {
-        if (!processAlive(owner.pid)) why = `instance ${owner.id} (pid ${owner.pid}) died without finishing the run (killed or crashed)`;
-      } else if (now.getTime() - owner.heartbeatAt.getTime() > timeout) why = `instance ${owner.id} on ${owner.host} stopped sending heartbeats at ${owner.heartbeatAt.toISOString()}`;
+        if (!processAlive(owner.pid))
+          why = `instance ${owner.id} (pid ${owner.pid}) died without finishing the run (killed or crashed)`;
+      } else if (now.getTime() - owner.heartbeatAt.getTime() > timeout)
+        why = `instance ${owner.id} on ${owner.host} stopped sending heartbeats at ${owner.heartbeatAt.toISOString()}`;
       if (!why) continue;
       await engine.recoverOrphan(run, why);
       recovered++;
     }
     for (const instance of instances.values()) {
       if (instance.id === this.deps.instanceId) continue;
-      const dead = instance.host === hostname() ? !processAlive(instance.pid) : now.getTime() - instance.heartbeatAt.getTime() > timeout;
+      const dead =
+        instance.host === hostname()
+          ? !processAlive(instance.pid)
+          : now.getTime() - instance.heartbeatAt.getTime() > timeout;
       if (dead) await store.removeInstance(instance.id);
     }
     return recovered;
@@ -86,11 +108,12 @@ export class Daemon {
     for (const task of registry.implemented()) {
       if (!taskEnabled(task, policy)) continue;
       for (const slot of dueSlots(task.schedule(policy), this.lastTick, now, grace)) {
-        if (await store.claimSlot(task.id, slot, this.deps.instanceId, now)) this.launch(task.id, { trigger: 'schedule', slotAt: slot, attempt: 1 });
+        if (await store.claimSlot(task.id, slot, this.deps.instanceId, now))
+          void this.launch(task.id, { trigger: 'schedule', slotAt: slot, attempt: 1 });
       }
     }
     for (const job of await store.claimDueRetries(now, this.deps.instanceId)) {
-      this.launch(job.taskId, { trigger: 'retry', slotAt: null, attempt: job.attempt });
+      void this.launch(job.taskId, { trigger: 'retry', slotAt: null, attempt: job.attempt });
     }
     await this.runPeriodic(now);
     this.lastTick = now;
@@ -98,7 +121,10 @@ export class Daemon {
     if (this.ticks % 30 === 0) await this.recoverOrphans();
   }
 
-  launch(taskId: string, request: { trigger: RunTrigger; slotAt: Date | null; attempt: number }): Promise<RunRecord | undefined> {
+  launch(
+    taskId: string,
+    request: { trigger: RunTrigger; slotAt: Date | null; attempt: number },
+  ): Promise<RunRecord | undefined> {
     const controller = new AbortController();
     const key = `${taskId}@${request.slotAt?.toISOString() ?? Date.now()}#${Math.random()}`;
     const promise = this.deps.engine
@@ -140,7 +166,7 @@ export class Daemon {
 
   /** Waits for periodic jobs in progress (tests, shutdown). */
   async settlePeriodic(): Promise<void> {
-    await Promise.all(this.periodic.map((job) => job.busy));
+    await Promise.all(this.periodic.flatMap((job) => (job.busy ? [job.busy] : [])));
   }
 
   /** Heartbeats on a timer, for a process that runs tasks without ticking (`drydock run`). */
@@ -178,9 +204,16 @@ export class Daemon {
     const now = this.deps.clock.now();
     // Anything that did not finish inside the grace period is still recorded.
     for (const run of await this.deps.store.openRuns()) {
-      if (run.instanceId === this.deps.instanceId) await this.deps.engine.recoverOrphan(run, `${reason}; the run did not stop within the grace period`);
+      if (run.instanceId === this.deps.instanceId)
+        await this.deps.engine.recoverOrphan(run, `${reason}; the run did not stop within the grace period`);
     }
-    await this.deps.store.logActivity({ at: now, kind: 'daemon.stopped', actor: this.deps.instanceId, message: `instance ${this.deps.instanceId} stopped: ${reason}`, data: { interrupted: open.length } });
+    await this.deps.store.logActivity({
+      at: now,
+      kind: 'daemon.stopped',
+      actor: this.deps.instanceId,
+      message: `instance ${this.deps.instanceId} stopped: ${reason}`,
+      data: { interrupted: open.length },
+    });
     await this.deps.store.removeInstance(this.deps.instanceId);
   }
 

@@ -64,8 +64,15 @@ export class Engine {
     const { store, clock, registry } = this.deps;
     const task = registry.require(taskId);
     if (!task.implemented) {
-      if (task.handledBy) throw new DrydockError('TASK_NOT_IMPLEMENTED', `task "${taskId}" is not a run of its own: it is carried out by ${task.handledBy}`);
-      throw new DrydockError('TASK_NOT_IMPLEMENTED', `task "${taskId}" is not implemented in this version (planned in ${task.plannedIn})`);
+      if (task.handledBy)
+        throw new DrydockError(
+          'TASK_NOT_IMPLEMENTED',
+          `task "${taskId}" is not a run of its own: it is carried out by ${task.handledBy}`,
+        );
+      throw new DrydockError(
+        'TASK_NOT_IMPLEMENTED',
+        `task "${taskId}" is not implemented in this version (planned in ${task.plannedIn})`,
+      );
     }
     const signal = request.signal ?? new AbortController().signal;
     const run = await store.createRun({
@@ -76,7 +83,11 @@ export class Engine {
       instanceId: this.deps.instanceId,
       startedAt: clock.now(),
     });
-    await this.activity('run.started', run, `run #${run.id} of ${taskId} started (${request.trigger}${run.slotAt ? ` slot ${run.slotAt.toISOString()}` : ''}, attempt ${run.attempt})`);
+    await this.activity(
+      'run.started',
+      run,
+      `run #${run.id} of ${taskId} started (${request.trigger}${run.slotAt ? ` slot ${run.slotAt.toISOString()}` : ''}, attempt ${run.attempt})`,
+    );
 
     const skip = await this.precheck(task, run, request.force ?? false);
     if (skip) return this.finishSkipped(run, skip);
@@ -104,12 +115,21 @@ export class Engine {
     for (const gate of this.deps.gates) {
       const decision = await gate.check(task, this.deps.clock.now(), this.deps.policy);
       if (force && decision.decision !== 'run') {
-        await this.activity('run.gate_overridden', run, `run #${run.id} of ${task.id} runs despite ${gate.name}: ${decision.reason} (forced by ${run.trigger} request)`);
+        await this.activity(
+          'run.gate_overridden',
+          run,
+          `run #${run.id} of ${task.id} runs despite ${gate.name}: ${decision.reason} (forced by ${run.trigger} request)`,
+        );
         continue;
       }
       if (decision.decision === 'skip') return `${gate.name}: ${decision.reason}`;
       if (decision.decision === 'delay') {
-        await this.deps.store.enqueueRetry({ taskId: task.id, dueAt: decision.until, attempt: run.attempt, retryOf: run.id });
+        await this.deps.store.enqueueRetry({
+          taskId: task.id,
+          dueAt: decision.until,
+          attempt: run.attempt,
+          retryOf: run.id,
+        });
         return `${gate.name}: ${decision.reason}; delayed until ${decision.until.toISOString()}`;
       }
     }
@@ -142,7 +162,11 @@ export class Engine {
     const ctx = createRunContext({ runId: run.id, taskId: task.id, policy, clock, log, signal, store });
 
     await ctx.step('notify stakeholders', async (step) => {
-      await notifier.notify('start', this.message(run, 'start', `${task.id} is starting`, `${task.title}. Run #${run.id}.`), { taskId: task.id, runId: run.id });
+      await notifier.notify(
+        'start',
+        this.message(run, 'start', `${task.id} is starting`, `${task.title}. Run #${run.id}.`),
+        { taskId: task.id, runId: run.id },
+      );
       step.output(`start notice sent to: ${policy.notify.start.join(', ') || 'nobody'}`);
     });
 
@@ -153,22 +177,28 @@ export class Engine {
     try {
       const result = await task.execute(ctx);
       if (signal.aborted) throw new DrydockError('ABORTED', 'stopped while running');
-      validation = await ctx.step('validate results', async (step) => {
-        const checked = await task.validate(ctx, result);
-        for (const check of checked.checks) step.output(`${check.ok ? 'ok  ' : 'FAIL'} ${check.name}: ${check.detail}`);
-        return checked;
-      }) ?? null;
+      validation =
+        (await ctx.step('validate results', async (step) => {
+          const checked = await task.validate(ctx, result);
+          for (const check of checked.checks)
+            step.output(`${check.ok ? 'ok  ' : 'FAIL'} ${check.name}: ${check.detail}`);
+          return checked;
+        })) ?? null;
       if (ctx.failures.length > 0) {
         outcome = 'failed';
         error = ctx.failures.map((f) => `${f.name}: ${f.error}`).join('; ');
       } else if (validation && !validation.ok) {
         outcome = 'validation_failed';
-        error = validation.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`).join('; ');
+        error = validation.checks
+          .filter((c) => !c.ok)
+          .map((c) => `${c.name}: ${c.detail}`)
+          .join('; ');
       }
     } catch (caught) {
       outcome = signal.aborted ? 'interrupted' : 'failed';
       error = redactor.text(describeError(caught));
-      if (!ctx.failures.some((f) => f.error === error)) ctx.failures.push({ name: 'execute', error, retryable: isRetryable(caught) });
+      if (!ctx.failures.some((f) => f.error === error))
+        ctx.failures.push({ name: 'execute', error, retryable: isRetryable(caught) });
     }
     if (outcome === 'interrupted') await this.recover(task, ctx, run);
     // Silences end with the run: after its validation passed, or as soon as it failed, so a broken
@@ -185,12 +215,25 @@ export class Engine {
       error,
     });
     const finished = (await store.getRun(run.id))!;
-    await this.activity('run.finished', finished, `run #${run.id} of ${task.id} ${outcome}${error ? `: ${error}` : ''}`, { figures: ctx.figures });
+    await this.activity(
+      'run.finished',
+      finished,
+      `run #${run.id} of ${task.id} ${outcome}${error ? `: ${error}` : ''}`,
+      { figures: ctx.figures },
+    );
 
     if (outcome === 'succeeded') {
-      await notifier.notify('success', this.message(finished, 'success', `${task.id} succeeded`, ctx.summaryLines.join('\n') || 'done'), { taskId: task.id, runId: run.id });
+      await notifier.notify(
+        'success',
+        this.message(finished, 'success', `${task.id} succeeded`, ctx.summaryLines.join('\n') || 'done'),
+        { taskId: task.id, runId: run.id },
+      );
     } else if (outcome !== 'interrupted') {
-      await notifier.notify('failure', this.message(finished, 'failure', `${task.id} ${outcome.replace('_', ' ')}`, error ?? ''), { taskId: task.id, runId: run.id });
+      await notifier.notify(
+        'failure',
+        this.message(finished, 'failure', `${task.id} ${outcome.replace('_', ' ')}`, error ?? ''),
+        { taskId: task.id, runId: run.id },
+      );
       if (outcome === 'failed') await this.maybeRetry(task, finished, ctx);
     }
     return finished;
@@ -202,13 +245,25 @@ export class Engine {
     const attempts = override?.attempts ?? policy.engine.retry.attempts;
     if (run.attempt >= attempts) return;
     if (!ctx.failures.some((f) => f.retryable)) {
-      await this.activity('run.not_retried', run, `run #${run.id} of ${task.id} is not retried: its failures cannot be fixed by trying again`);
+      await this.activity(
+        'run.not_retried',
+        run,
+        `run #${run.id} of ${task.id} is not retried: its failures cannot be fixed by trying again`,
+      );
       return;
     }
-    const delay = retryDelay(run.attempt, ms(override?.backoff ?? policy.engine.retry.backoff), ms(override?.max_backoff ?? policy.engine.retry.max_backoff));
+    const delay = retryDelay(
+      run.attempt,
+      ms(override?.backoff ?? policy.engine.retry.backoff),
+      ms(override?.max_backoff ?? policy.engine.retry.max_backoff),
+    );
     const dueAt = new Date(clock.now().getTime() + delay);
     await store.enqueueRetry({ taskId: task.id, dueAt, attempt: run.attempt + 1, retryOf: run.id });
-    await this.activity('run.retry_scheduled', run, `attempt ${run.attempt + 1} of ${attempts} for ${task.id} at ${dueAt.toISOString()}`);
+    await this.activity(
+      'run.retry_scheduled',
+      run,
+      `attempt ${run.attempt + 1} of ${attempts} for ${task.id} at ${dueAt.toISOString()}`,
+    );
   }
 
   /** Runs the task's own clean-up after an interruption, recorded as a step of the interrupted run. */
@@ -216,12 +271,20 @@ export class Engine {
     if (!task.recoverInterrupted) return;
     const cleanupSignal = new AbortController().signal;
     const cleanupCtx = { ...ctx, signal: cleanupSignal };
-    await ctx.step('recover after interruption', async (step) => {
-      const lines = await task.recoverInterrupted!(cleanupCtx);
-      for (const line of lines) step.output(line);
-      if (lines.length === 0) step.output('nothing to clean up');
-      await this.activity('run.recovered', run, `clean-up after interrupted run #${run.id}: ${lines.join('; ') || 'nothing to clean up'}`);
-    }, { continueOnError: true });
+    await ctx.step(
+      'recover after interruption',
+      async (step) => {
+        const lines = await task.recoverInterrupted!(cleanupCtx);
+        for (const line of lines) step.output(line);
+        if (lines.length === 0) step.output('nothing to clean up');
+        await this.activity(
+          'run.recovered',
+          run,
+          `clean-up after interrupted run #${run.id}: ${lines.join('; ') || 'nothing to clean up'}`,
+        );
+      },
+      { continueOnError: true },
+    );
   }
 
   /** Marks a run another instance left open as interrupted and runs the task's clean-up. */
@@ -233,12 +296,24 @@ export class Engine {
     const task = this.deps.registry.get(run.taskId);
     if (!task?.implemented) return;
     const log = this.deps.logger.child({ runId: run.id, taskId: run.taskId });
-    const ctx = createRunContext({ runId: run.id, taskId: run.taskId, policy, clock, log, signal: new AbortController().signal, store });
+    const ctx = createRunContext({
+      runId: run.id,
+      taskId: run.taskId,
+      policy,
+      clock,
+      log,
+      signal: new AbortController().signal,
+      store,
+    });
     await this.recover(task, ctx, run);
     const attempts = policy.tasks[task.id]?.retry?.attempts ?? policy.engine.retry.attempts;
     if (run.attempt < attempts) {
       await store.enqueueRetry({ taskId: run.taskId, dueAt: clock.now(), attempt: run.attempt + 1, retryOf: run.id });
-      await this.activity('run.retry_scheduled', run, `attempt ${run.attempt + 1} of ${attempts} for ${run.taskId} after the interruption`);
+      await this.activity(
+        'run.retry_scheduled',
+        run,
+        `attempt ${run.attempt + 1} of ${attempts} for ${run.taskId} after the interruption`,
+      );
     }
   }
 
@@ -259,7 +334,12 @@ export class Engine {
     };
   }
 
-  private async activity(kind: string, run: RunRecord, message: string, data: Record<string, unknown> = {}): Promise<void> {
+  private async activity(
+    kind: string,
+    run: RunRecord,
+    message: string,
+    data: Record<string, unknown> = {},
+  ): Promise<void> {
     await this.deps.store.logActivity({
       at: this.deps.clock.now(),
       kind,

@@ -36,7 +36,11 @@ export function createRunContext(options: {
   const summaryLines: string[] = [];
   const failures: StepFailure[] = [];
 
-  async function step<T>(name: string, fn: (handle: { output(text: string): void }) => Promise<T>, stepOptions: StepOptions = {}): Promise<T | undefined> {
+  async function step<T>(
+    name: string,
+    fn: (handle: { output(text: string): void }) => Promise<T>,
+    stepOptions: StepOptions = {},
+  ): Promise<T | undefined> {
     const seq = await store.startStep(options.runId, name, clock.now());
     let output = '';
     const handle = {
@@ -46,11 +50,21 @@ export function createRunContext(options: {
     };
     try {
       const value = await fn(handle);
-      await store.finishStep(options.runId, seq, { status: 'succeeded', endedAt: clock.now(), output: redactor.text(output), error: null });
+      await store.finishStep(options.runId, seq, {
+        status: 'succeeded',
+        endedAt: clock.now(),
+        output: redactor.text(output),
+        error: null,
+      });
       return value;
     } catch (error) {
       const message = redactor.text(describeError(error));
-      await store.finishStep(options.runId, seq, { status: 'failed', endedAt: clock.now(), output: redactor.text(output), error: message });
+      await store.finishStep(options.runId, seq, {
+        status: 'failed',
+        endedAt: clock.now(),
+        output: redactor.text(output),
+        error: message,
+      });
       failures.push({ name, error: message, retryable: isRetryable(error) });
       options.log.warn({ step: name, error: message }, 'step failed');
       if (stepOptions.continueOnError && !options.signal.aborted) return undefined;

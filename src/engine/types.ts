@@ -105,9 +105,7 @@ export function isDisruptive(task: { disruptive: boolean | ((policy: Policy) => 
 export type TaskDefinition = ImplementedTask<any> | PlannedTask;
 
 export type GateDecision =
-  | { decision: 'run' }
-  | { decision: 'skip'; reason: string }
-  | { decision: 'delay'; until: Date; reason: string };
+  { decision: 'run' } | { decision: 'skip'; reason: string } | { decision: 'delay'; until: Date; reason: string };
 
 /** Asked before every run whether it may start now. Windows and blackouts (issue 5) plug in here. */
 export interface Gate {

@@ -35,7 +35,19 @@ export interface DiskUsage {
   usedPercent: number;
 }
 
-const PSEUDO_TYPES = new Set(['tmpfs', 'devtmpfs', 'squashfs', 'proc', 'sysfs', 'cgroup', 'cgroup2', 'devpts', 'mqueue', 'nsfs', 'ramfs']);
+const PSEUDO_TYPES = new Set([
+  'tmpfs',
+  'devtmpfs',
+  'squashfs',
+  'proc',
+  'sysfs',
+  'cgroup',
+  'cgroup2',
+  'devpts',
+  'mqueue',
+  'nsfs',
+  'ramfs',
+]);
 
 /** Real file systems, one row per device (bind mounts of the same device collapse to the shortest mount path). */
 export function selectDisks(rows: DiskUsage[], mounts: readonly string[]): DiskUsage[] {
@@ -72,7 +84,11 @@ export async function memoryUsage(): Promise<MemoryUsage> {
   const m = await si.mem();
   const total = m.total || totalmem();
   const available = m.available;
-  return { totalBytes: total, availableBytes: available, usedPercent: total > 0 ? ((total - available) / total) * 100 : 0 };
+  return {
+    totalBytes: total,
+    availableBytes: available,
+    usedPercent: total > 0 ? ((total - available) / total) * 100 : 0,
+  };
 }
 
 export function loadAverage1m(): number {

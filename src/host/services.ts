@@ -29,13 +29,18 @@ export function parseSystemctlShow(text: string): { active: string; sub: string 
 
 async function systemdStatus(unit: string): Promise<Omit<ServiceStatus, 'name' | 'kind'>> {
   try {
-    const { stdout } = await run('systemctl', ['show', '-p', 'ActiveState,SubState,LoadState', unit], { timeout: 5000 });
+    const { stdout } = await run('systemctl', ['show', '-p', 'ActiveState,SubState,LoadState', unit], {
+      timeout: 5000,
+    });
     const { active, sub } = parseSystemctlShow(stdout);
     if (/^LoadState=not-found$/m.test(stdout)) return { state: 'down', detail: `unit ${unit} not found` };
     return { state: active === 'active' ? 'up' : 'down', detail: `${unit}: ${active}/${sub}` };
   } catch (error) {
     const e = error as { stderr?: string; message: string };
-    return { state: 'unknown', detail: `systemctl could not report ${unit}: ${(e.stderr || e.message).trim().split('\n')[0]}` };
+    return {
+      state: 'unknown',
+      detail: `systemctl could not report ${unit}: ${(e.stderr || e.message).trim().split('\n')[0]}`,
+    };
   }
 }
 
@@ -51,7 +56,9 @@ async function processStatus(name: string): Promise<Omit<ServiceStatus, 'name' |
       // the process ended while we looked
     }
   }
-  return pids.length > 0 ? { state: 'up', detail: `${pids.length} process(es) named ${name} (pid ${pids.slice(0, 5).join(', ')})` } : { state: 'down', detail: `no process named ${name}` };
+  return pids.length > 0
+    ? { state: 'up', detail: `${pids.length} process(es) named ${name} (pid ${pids.slice(0, 5).join(', ')})` }
+    : { state: 'down', detail: `no process named ${name}` };
 }
 
 function tcpStatus(address: string, timeoutMs: number): Promise<Omit<ServiceStatus, 'name' | 'kind'>> {
@@ -66,8 +73,12 @@ function tcpStatus(address: string, timeoutMs: number): Promise<Omit<ServiceStat
       resolve(result);
     };
     socket.setTimeout(timeoutMs, () => done({ state: 'down', detail: `${address}: no answer within ${timeoutMs} ms` }));
-    socket.once('connect', () => done({ state: 'up', detail: `${address} accepts connections (${Date.now() - started} ms)` }));
-    socket.once('error', (error: NodeJS.ErrnoException) => done({ state: 'down', detail: `${address}: ${error.code ?? error.message}` }));
+    socket.once('connect', () =>
+      done({ state: 'up', detail: `${address} accepts connections (${Date.now() - started} ms)` }),
+    );
+    socket.once('error', (error: NodeJS.ErrnoException) =>
+      done({ state: 'down', detail: `${address}: ${error.code ?? error.message}` }),
+    );
   });
 }
 

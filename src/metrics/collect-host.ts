@@ -36,7 +36,12 @@ export class HostCollector {
     out.push({ name: 'host_load1', labels: {}, value: loadAverage1m() });
     for (const s of services) {
       // An unknown state (e.g. no systemd here) is a gap, not a 0.
-      if (s.state !== 'unknown') out.push({ name: 'host_service_up', labels: { service: s.name, kind: s.kind }, value: s.state === 'up' ? 1 : 0 });
+      if (s.state !== 'unknown')
+        out.push({
+          name: 'host_service_up',
+          labels: { service: s.name, kind: s.kind },
+          value: s.state === 'up' ? 1 : 0,
+        });
     }
     return out;
   }

@@ -12,7 +12,10 @@ const MAX_TABLES = 50;
 
 export async function collectPostgres(target: PostgresTarget, timeoutMs: number): Promise<MetricValue[]> {
   const name = postgresTargetName(target);
-  const client = await connectPostgres({ ...target, connect_timeout: `${timeoutMs}ms` }, { applicationName: 'drydock-metrics' });
+  const client = await connectPostgres(
+    { ...target, connect_timeout: `${timeoutMs}ms` },
+    { applicationName: 'drydock-metrics' },
+  );
   let timer: NodeJS.Timeout | undefined;
   const work = (async () => {
     await client.query(`SET statement_timeout = ${Math.max(1, timeoutMs)}`);
@@ -25,7 +28,12 @@ export async function collectPostgres(target: PostgresTarget, timeoutMs: number)
     const dead = await client.query<{ schemaname: string; relname: string; n: string }>(
       `SELECT schemaname, relname, n_dead_tup AS n FROM pg_stat_user_tables ORDER BY n_dead_tup DESC, relname LIMIT ${MAX_TABLES}`,
     );
-    for (const r of dead.rows) out.push({ name: 'pg_dead_tuples', labels: { target: name, table: `${r.schemaname}.${r.relname}` }, value: Number(r.n) });
+    for (const r of dead.rows)
+      out.push({
+        name: 'pg_dead_tuples',
+        labels: { target: name, table: `${r.schemaname}.${r.relname}` },
+        value: Number(r.n),
+      });
     const longest = await client.query<{ s: string | null }>(
       'SELECT extract(epoch FROM max(now() - xact_start)) AS s FROM pg_stat_activity WHERE xact_start IS NOT NULL AND pid <> pg_backend_pid()',
     );
@@ -33,11 +41,26 @@ export async function collectPostgres(target: PostgresTarget, timeoutMs: number)
     const replicas = await client.query<{ name: string; lag: string | null }>(
       "SELECT coalesce(nullif(application_name, ''), client_addr::text, pid::text) AS name, extract(epoch FROM replay_lag) AS lag FROM pg_stat_replication",
     );
-    for (const r of replicas.rows) out.push({ name: 'pg_replication_lag_seconds', labels: { target: name, replica: r.name }, value: Number(r.lag ?? 0) });
+    for (const r of replicas.rows)
+      out.push({
+        name: 'pg_replication_lag_seconds',
+        labels: { target: name, replica: r.name },
+        value: Number(r.lag ?? 0),
+      });
     return out;
   })();
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new DrydockError('TARGET_UNREACHABLE', `PostgreSQL at ${describeTarget(target)} did not answer within ${timeoutMs} ms`, { retryable: true })), timeoutMs + 500);
+    timer = setTimeout(
+      () =>
+        reject(
+          new DrydockError(
+            'TARGET_UNREACHABLE',
+            `PostgreSQL at ${describeTarget(target)} did not answer within ${timeoutMs} ms`,
+            { retryable: true },
+          ),
+        ),
+      timeoutMs + 500,
+    );
   });
   try {
     return await Promise.race([work, timeout]);

@@ -10,7 +10,13 @@ export interface RedisCounters {
 }
 
 /** Pure: INFO (all sections) + latency + the previous round's counters → metric values. */
-export function redisMetrics(target: string, info: Record<string, string>, latencyMs: number, previous: RedisCounters | undefined, hostMemory: number): { values: MetricValue[]; counters: RedisCounters } {
+export function redisMetrics(
+  target: string,
+  info: Record<string, string>,
+  latencyMs: number,
+  previous: RedisCounters | undefined,
+  hostMemory: number,
+): { values: MetricValue[]; counters: RedisCounters } {
   const labels = { target };
   const used = Number(info.used_memory ?? 0);
   const maxmemory = Number(info.maxmemory ?? 0);
@@ -36,12 +42,22 @@ export function redisMetrics(target: string, info: Record<string, string>, laten
   for (const [key, value] of Object.entries(info)) {
     if (!/^slave\d+$/.test(key)) continue;
     const f = parseInfoFields(value);
-    if (f.lag !== undefined) values.push({ name: 'redis_replica_lag_seconds', labels: { target, replica: `${f.ip}:${f.port}` }, value: Number(f.lag) });
+    if (f.lag !== undefined)
+      values.push({
+        name: 'redis_replica_lag_seconds',
+        labels: { target, replica: `${f.ip}:${f.port}` },
+        value: Number(f.lag),
+      });
   }
   return { values, counters };
 }
 
-export async function collectRedis(target: RedisTargetConfig, previous: RedisCounters | undefined, hostMemory: number, timeoutMs: number): Promise<{ values: MetricValue[]; counters: RedisCounters }> {
+export async function collectRedis(
+  target: RedisTargetConfig,
+  previous: RedisCounters | undefined,
+  hostMemory: number,
+  timeoutMs: number,
+): Promise<{ values: MetricValue[]; counters: RedisCounters }> {
   const conn = await connectRedis({ ...target, connect_timeout: `${timeoutMs}ms` }, { commandTimeoutMs: timeoutMs });
   try {
     const info = await conn.info('everything').catch(() => conn.info());

@@ -57,7 +57,12 @@ export interface MetricsCollectorOptions {
 const DAY = 86_400_000;
 
 export function targetsFromPolicy(policy: Policy): CollectorTargets {
-  return { host: true, backup: true, redis: [policy.targets.redis, ...policy.cache.metrics.extra_targets], postgres: [policy.targets.postgres] };
+  return {
+    host: true,
+    backup: true,
+    redis: [policy.targets.redis, ...policy.cache.metrics.extra_targets],
+    postgres: [policy.targets.postgres],
+  };
 }
 
 /** Collection interval from the policy: the shorter of cache.metrics.collection and server.monitoring.metrics.collection. */
@@ -74,7 +79,10 @@ export function retentionsFromPolicy(policy: Policy): Record<'cache' | 'server',
     const p = parseDuration(text);
     return p.ok ? p.value : fallback;
   };
-  return { cache: ms(policy.cache.metrics.retention, 30 * DAY), server: ms(policy.server.monitoring.metrics.retention, 90 * DAY) };
+  return {
+    cache: ms(policy.cache.metrics.retention, 30 * DAY),
+    server: ms(policy.server.monitoring.metrics.retention, 90 * DAY),
+  };
 }
 
 export class MetricsCollector {
@@ -131,8 +139,12 @@ export class MetricsCollector {
         }),
       );
     }
-    for (const t of this.targets.postgres) jobs.push(attempt('postgres', postgresTargetName(t), () => collectPostgres(t, this.timeoutMs)));
-    if (this.targets.backup && backupRepositoryExists(this.options.policy)) jobs.push(attempt('backup', this.options.policy.backup.repository.path, async () => collectBackup(this.options.policy)));
+    for (const t of this.targets.postgres)
+      jobs.push(attempt('postgres', postgresTargetName(t), () => collectPostgres(t, this.timeoutMs)));
+    if (this.targets.backup && backupRepositoryExists(this.options.policy))
+      jobs.push(
+        attempt('backup', this.options.policy.backup.repository.path, async () => collectBackup(this.options.policy)),
+      );
     await Promise.all(jobs);
     const samples = this.toSamples(values, at);
     try {

@@ -25,7 +25,9 @@ export function parseSeriesSelector(text: string): SeriesSelector | null {
 
 const fmt = (n: number) => (Math.abs(n) >= 1e6 ? n.toExponential(3) : Number(n.toFixed(3)).toString());
 const labelText = (labels: Record<string, string>) => {
-  const inner = Object.entries(labels).map(([k, v]) => `${k}="${v}"`).join(',');
+  const inner = Object.entries(labels)
+    .map(([k, v]) => `${k}="${v}"`)
+    .join(',');
   return inner ? `{${inner}}` : '';
 };
 
@@ -43,6 +45,9 @@ export function formatSeriesList(store: SqliteMetricsStore, now: number, name?: 
 
 export function formatPoints(points: readonly Point[], resolution: string): string {
   if (points.length === 0) return 'No points in that range.\n';
-  const rows = points.map((p) => `${new Date(p.at).toISOString().replace('.000Z', 'Z')}  ${fmt(p.value)}${resolution === 'raw' ? '' : `  (min ${fmt(p.min)}, max ${fmt(p.max)})`}`);
+  const rows = points.map(
+    (p) =>
+      `${new Date(p.at).toISOString().replace('.000Z', 'Z')}  ${fmt(p.value)}${resolution === 'raw' ? '' : `  (min ${fmt(p.min)}, max ${fmt(p.max)})`}`,
+  );
   return `resolution: ${resolution}, ${points.length} point(s)\n${rows.join('\n')}\n`;
 }

@@ -15,7 +15,9 @@ export interface MetricsRoutesOptions {
 }
 
 export function renderStoreMetrics(store: SqliteMetricsStore, now: number, staleMs = 5 * 60_000): string {
-  return renderPrometheus(store.latest(now, staleMs).map((s) => ({ name: s.name, labels: s.labels, value: s.lastValue! })));
+  return renderPrometheus(
+    store.latest(now, staleMs).map((s) => ({ name: s.name, labels: s.labels, value: s.lastValue! })),
+  );
 }
 
 export function metricsRoutes(options: MetricsRoutesOptions): Hono {
@@ -28,12 +30,19 @@ export function metricsRoutes(options: MetricsRoutesOptions): Hono {
   });
   app.get('/api/metrics/series', (c) => {
     const name = c.req.query('name');
-    return c.json(options.store.series(name).map((s) => ({ name: s.name, labels: s.labels, lastAt: s.lastAt ? new Date(s.lastAt).toISOString() : null, lastValue: s.lastValue })));
+    return c.json(
+      options.store.series(name).map((s) => ({
+        name: s.name,
+        labels: s.labels,
+        lastAt: s.lastAt ? new Date(s.lastAt).toISOString() : null,
+        lastValue: s.lastValue,
+      })),
+    );
   });
   app.get('/api/metrics/read', (c) => {
     const name = c.req.query('name');
     if (!name) return c.json({ error: 'name is required' }, 400);
-    let labels: Record<string, string> = {};
+    let labels: Record<string, string>;
     try {
       labels = JSON.parse(c.req.query('labels') ?? '{}') as Record<string, string>;
     } catch {
@@ -43,7 +52,9 @@ export function metricsRoutes(options: MetricsRoutesOptions): Hono {
     if (!since.ok) return c.json({ error: `since: expected ${since.expected}` }, 400);
     const now = clock.now().getTime();
     const resolution = c.req.query('resolution') as 'raw' | '5m' | '1h' | 'auto' | undefined;
-    return c.json(options.store.read(name, labels, { since: now - since.value, until: now, resolution: resolution ?? 'auto' }));
+    return c.json(
+      options.store.read(name, labels, { since: now - since.value, until: now, resolution: resolution ?? 'auto' }),
+    );
   });
   return app;
 }

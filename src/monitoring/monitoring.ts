@@ -43,7 +43,14 @@ export function createMonitoring(options: MonitoringOptions): Monitoring {
   const metrics = new SqliteMetricsStore(options.db);
   const alerts = new SqliteAlertStore(options.db);
   const silences = new Silences(alerts, clock);
-  const evaluator = new AlertEvaluator({ store: alerts, policy: options.policy, channels: options.channels, silences, clock, ...(options.log ? { log: options.log } : {}) });
+  const evaluator = new AlertEvaluator({
+    store: alerts,
+    policy: options.policy,
+    channels: options.channels,
+    silences,
+    clock,
+    ...(options.log ? { log: options.log } : {}),
+  });
   const collector = new MetricsCollector({
     store: metrics,
     policy: options.policy,
@@ -59,13 +66,21 @@ export function createMonitoring(options: MonitoringOptions): Monitoring {
           kind: `alert.${event.kind}`,
           actor: 'alerts',
           message: `${event.rule} ${event.component}: ${event.message}`,
-          data: { rule: event.rule, key: event.key, component: event.component, ...(event.notification ? { notification: event.notification } : {}) },
+          data: {
+            rule: event.rule,
+            key: event.key,
+            component: event.component,
+            ...(event.notification ? { notification: event.notification } : {}),
+          },
         });
       }
     },
   });
   const routes = new Hono();
-  routes.route('/', metricsRoutes({ store: metrics, clock, ...(options.extraMetrics ? { extra: options.extraMetrics } : {}) }));
+  routes.route(
+    '/',
+    metricsRoutes({ store: metrics, clock, ...(options.extraMetrics ? { extra: options.extraMetrics } : {}) }),
+  );
   routes.route('/', alertRoutes({ store: alerts, silences, clock }));
   return { metrics, alerts, silences, evaluator, collector, routes };
 }

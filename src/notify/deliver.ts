@@ -35,20 +35,40 @@ export interface SenderDeps {
 
 const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-export async function deliver(deps: SenderDeps, raw: OutboundMessage, targets: readonly Target[], windowId: number | null = null): Promise<DeliveryReport> {
+export async function deliver(
+  deps: SenderDeps,
+  raw: OutboundMessage,
+  targets: readonly Target[],
+  windowId: number | null = null,
+): Promise<DeliveryReport> {
   const message: OutboundMessage = redactor.value(raw);
   const report: DeliveryReport = { sent: [], skipped: [], failed: [] };
   const sleep = deps.sleep ?? realSleep;
   await Promise.all(
     dedupe(targets).map(async (target) => {
-      const row = deps.log.open({ messageId: message.id, channel: target.channel, recipient: target.recipient, kind: message.kind, subject: message.subject, windowId, at: deps.clock.now() });
+      const row = deps.log.open({
+        messageId: message.id,
+        channel: target.channel,
+        recipient: target.recipient,
+        kind: message.kind,
+        subject: message.subject,
+        windowId,
+        at: deps.clock.now(),
+      });
       if (row.status === 'sent') {
         report.skipped.push(target);
         return;
       }
       const channel = deps.channels.get(target.channel);
       if (!channel) {
-        deps.log.finish(message.id, target.channel, target.recipient, 'failed', `no channel named "${target.channel}"`, deps.clock.now());
+        deps.log.finish(
+          message.id,
+          target.channel,
+          target.recipient,
+          'failed',
+          `no channel named "${target.channel}"`,
+          deps.clock.now(),
+        );
         report.failed.push({ ...target, detail: `no channel named "${target.channel}"`, attempts: 0 });
         return;
       }
@@ -67,7 +87,15 @@ export async function deliver(deps: SenderDeps, raw: OutboundMessage, targets: r
         if (result.ok) {
           deps.log.finish(message.id, target.channel, target.recipient, 'sent', detail, deps.clock.now());
           report.sent.push(target);
-          await record(deps, 'notify.sent', `${message.kind} notice sent via ${target.channel}${target.recipient ? ` to ${target.recipient}` : ''}: ${detail}`, message, target, attempt, windowId);
+          await record(
+            deps,
+            'notify.sent',
+            `${message.kind} notice sent via ${target.channel}${target.recipient ? ` to ${target.recipient}` : ''}: ${detail}`,
+            message,
+            target,
+            attempt,
+            windowId,
+          );
           return;
         }
         if (!result.retryable || attempt === deps.attempts) break;
@@ -76,19 +104,43 @@ export async function deliver(deps: SenderDeps, raw: OutboundMessage, targets: r
       }
       deps.log.finish(message.id, target.channel, target.recipient, 'failed', detail, deps.clock.now());
       report.failed.push({ ...target, detail, attempts });
-      await record(deps, 'notify.failed', `${message.kind} notice via ${target.channel}${target.recipient ? ` to ${target.recipient}` : ''} failed after ${attempts} attempt(s): ${detail}`, message, target, attempts, windowId);
+      await record(
+        deps,
+        'notify.failed',
+        `${message.kind} notice via ${target.channel}${target.recipient ? ` to ${target.recipient}` : ''} failed after ${attempts} attempt(s): ${detail}`,
+        message,
+        target,
+        attempts,
+        windowId,
+      );
     }),
   );
   return report;
 }
 
-async function record(deps: SenderDeps, kind: string, text: string, message: OutboundMessage, target: Target, attempts: number, windowId: number | null): Promise<void> {
+async function record(
+  deps: SenderDeps,
+  kind: string,
+  text: string,
+  message: OutboundMessage,
+  target: Target,
+  attempts: number,
+  windowId: number | null,
+): Promise<void> {
   if (!deps.activity) return;
   await deps.activity({
     at: deps.clock.now(),
     kind,
     message: redactor.text(text),
-    data: { channel: target.channel, recipient: target.recipient, messageId: message.id, notice: message.kind, subject: message.subject, attempts, windowId },
+    data: {
+      channel: target.channel,
+      recipient: target.recipient,
+      messageId: message.id,
+      notice: message.kind,
+      subject: message.subject,
+      attempts,
+      windowId,
+    },
   });
 }
 
@@ -117,7 +169,10 @@ export interface AudienceFilter {
  * With a role or person filter, only those people (and no channel-level extras or status page).
  */
 export function audience(policy: Policy, filter: AudienceFilter = {}): Target[] {
-  const typeOk = (type: string) => !filter.channelTypes || filter.channelTypes.includes(type) || (type === 'slack' && filter.channelTypes.includes('webhook'));
+  const typeOk = (type: string) =>
+    !filter.channelTypes ||
+    filter.channelTypes.includes(type) ||
+    (type === 'slack' && filter.channelTypes.includes('webhook'));
   const targeted = Boolean(filter.roles || filter.people);
   const out: Target[] = [];
   for (const person of policy.stakeholders) {
@@ -137,7 +192,8 @@ export function audience(policy: Policy, filter: AudienceFilter = {}): Target[] 
     for (const [name, config] of Object.entries(policy.channels)) {
       if (!typeOk(config.type)) continue;
       if (config.type === 'status_page') out.push({ channel: name, recipient: '' });
-      if (config.type === 'email' || config.type === 'sms') for (const to of config.to) out.push({ channel: name, recipient: to });
+      if (config.type === 'email' || config.type === 'sms')
+        for (const to of config.to) out.push({ channel: name, recipient: to });
     }
   }
   return dedupe(out);

@@ -69,7 +69,13 @@ export function renderNotice(kind: NoticeKindName, ctx: NoticeContext): Rendered
     case 'advance_notice':
       return {
         subject: `${label(w)}: ${w.title} on ${formatWhen(w.start)}`,
-        text: lines(`${label(w)} is planned. Services may be unavailable during the window.`, '', details(w), '', 'You will get a reminder before it starts and a notice when it ends.'),
+        text: lines(
+          `${label(w)} is planned. Services may be unavailable during the window.`,
+          '',
+          details(w),
+          '',
+          'You will get a reminder before it starts and a notice when it ends.',
+        ),
       };
     case 'reminder':
       return {
@@ -91,8 +97,12 @@ export function renderNotice(kind: NoticeKindName, ctx: NoticeContext): Rendered
       return {
         subject: `Maintenance ${ok ? 'completed' : w.outcome === 'rolled_back' ? 'rolled back' : 'finished with problems'}: ${w.title}`,
         text: lines(
-          ok ? 'The maintenance is complete and the post-maintenance checks passed.' : `The maintenance ended with outcome "${w.outcome}".`,
-          ...(w.validation ? [`Checks: ${w.validation.checks.map((c) => `${c.name} ${c.ok ? 'ok' : 'FAILED'}`).join(', ') || 'none'}`] : []),
+          ok
+            ? 'The maintenance is complete and the post-maintenance checks passed.'
+            : `The maintenance ended with outcome "${w.outcome}".`,
+          ...(w.validation
+            ? [`Checks: ${w.validation.checks.map((c) => `${c.name} ${c.ok ? 'ok' : 'FAILED'}`).join(', ') || 'none'}`]
+            : []),
           ...(ctx.message ? ['', ctx.message] : []),
           '',
           details(w),
@@ -114,7 +124,12 @@ export function renderNotice(kind: NoticeKindName, ctx: NoticeContext): Rendered
     case 'cancelled':
       return {
         subject: `Maintenance cancelled: ${w.title} (${formatWhen(w.start)})`,
-        text: lines(`The maintenance planned for ${formatSpan(w.start, w.end)} will not take place.`, ...(ctx.message ? [`Why: ${ctx.message}`] : []), '', `Reference: maintenance window #${w.id}`),
+        text: lines(
+          `The maintenance planned for ${formatSpan(w.start, w.end)} will not take place.`,
+          ...(ctx.message ? [`Why: ${ctx.message}`] : []),
+          '',
+          `Reference: maintenance window #${w.id}`,
+        ),
       };
     case 'approval_request':
       return {
@@ -134,9 +149,11 @@ export function renderNotice(kind: NoticeKindName, ctx: NoticeContext): Rendered
     case 'approval_decision': {
       const d = ctx.decision;
       return {
-        subject: `${w.title}: ${d ? `${d.decision} by ${d.person} (${d.role})` : ctx.message ?? 'decision'}`,
+        subject: `${w.title}: ${d ? `${d.decision} by ${d.person} (${d.role})` : (ctx.message ?? 'decision')}`,
         text: lines(
-          d ? `${d.person} (${d.role}) ${d.decision} ${label(w).toLowerCase()} #${w.id}.${d.comment ? ` Comment: ${d.comment}` : ''}` : '',
+          d
+            ? `${d.person} (${d.role}) ${d.decision} ${label(w).toLowerCase()} #${w.id}.${d.comment ? ` Comment: ${d.comment}` : ''}`
+            : '',
           ...(ctx.message ? [ctx.message] : []),
           `Status now: ${w.status.replace('_', ' ')}`,
           '',
@@ -147,7 +164,14 @@ export function renderNotice(kind: NoticeKindName, ctx: NoticeContext): Rendered
     case 'alert':
       return {
         subject: `ALERT: ${w.title}: ${ctx.message?.split('\n')[0] ?? 'problem'}`,
-        text: lines(ctx.message ?? 'A problem needs attention.', '', details(w), '', 'Rollback plan:', w.change.rollbackPlan),
+        text: lines(
+          ctx.message ?? 'A problem needs attention.',
+          '',
+          details(w),
+          '',
+          'Rollback plan:',
+          w.change.rollbackPlan,
+        ),
       };
   }
 }

@@ -41,29 +41,60 @@ export class Notifier {
     this.backoffMs = options.backoffMs ?? 1000;
   }
 
-  async notify(event: NotifyEvent, message: OutboundMessage, context: { taskId?: string; runId?: number } = {}): Promise<void> {
+  async notify(
+    event: NotifyEvent,
+    message: OutboundMessage,
+    context: { taskId?: string; runId?: number } = {},
+  ): Promise<void> {
     const safe: OutboundMessage = redactor.value(message);
     await Promise.all(this.policy.notify[event].map((name) => this.deliver(name, safe, context)));
   }
 
-  private async deliver(name: string, message: OutboundMessage, context: { taskId?: string; runId?: number }): Promise<void> {
+  private async deliver(
+    name: string,
+    message: OutboundMessage,
+    context: { taskId?: string; runId?: number },
+  ): Promise<void> {
     const channel = this.channels.get(name);
     if (!channel) return;
     let detail = '';
     for (let attempt = 1; attempt <= this.attempts; attempt++) {
-      const result = await channel.send(message).catch((error: unknown) => ({ ok: false, detail: String(error), retryable: true }));
+      const result = await channel
+        .send(message)
+        .catch((error: unknown) => ({ ok: false, detail: String(error), retryable: true }));
       detail = redactor.text(result.detail);
       if (result.ok) {
-        await this.record('notify.sent', `${message.kind} notice sent to ${name}: ${detail}`, name, message, attempt, context);
+        await this.record(
+          'notify.sent',
+          `${message.kind} notice sent to ${name}: ${detail}`,
+          name,
+          message,
+          attempt,
+          context,
+        );
         return;
       }
       if (!result.retryable || attempt === this.attempts) break;
       await new Promise((r) => setTimeout(r, this.backoffMs * attempt));
     }
-    await this.record('notify.failed', `${message.kind} notice to ${name} failed: ${detail}`, name, message, this.attempts, context);
+    await this.record(
+      'notify.failed',
+      `${message.kind} notice to ${name} failed: ${detail}`,
+      name,
+      message,
+      this.attempts,
+      context,
+    );
   }
 
-  private async record(kind: string, text: string, channel: string, message: OutboundMessage, attempts: number, context: { taskId?: string; runId?: number }) {
+  private async record(
+    kind: string,
+    text: string,
+    channel: string,
+    message: OutboundMessage,
+    attempts: number,
+    context: { taskId?: string; runId?: number },
+  ) {
     await this.store.logActivity({
       at: this.clock.now(),
       kind,

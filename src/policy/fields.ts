@@ -19,7 +19,8 @@ function phrase(parse: (input: string) => ParseResult<unknown>, description: str
     .string({ error: (issue) => `expected ${description} like "${example}", got ${describeValue(issue.input)}` })
     .superRefine((value, ctx) => {
       const result = parse(value);
-      if (!result.ok) ctx.addIssue({ code: 'custom', message: `expected ${result.expected}, got ${JSON.stringify(value)}` });
+      if (!result.ok)
+        ctx.addIssue({ code: 'custom', message: `expected ${result.expected}, got ${JSON.stringify(value)}` });
     })
     .meta({ description: `${description}, e.g. "${example}"`, examples: [example] });
 }
@@ -41,18 +42,26 @@ export const timeRange = () => phrase(parseTimeRange, 'a UTC time range', '02:00
 export const weekday = () => phrase(parseWeekday, 'a day of the week', 'Sunday');
 export const noticeTiming = () => phrase(parseNoticeTiming, 'a notice timing', 'next business day');
 export const frequency = () =>
-  phrase(parseFrequency, 'a frequency ("daily", "hourly", "weekly", "monthly", "every 15 minutes", "on change" or a cron expression)', 'daily');
+  phrase(
+    parseFrequency,
+    'a frequency ("daily", "hourly", "weekly", "monthly", "every 15 minutes", "on change" or a cron expression)',
+    'daily',
+  );
 export const versions = () =>
   z
     .union([z.number().int().nonnegative(), phrase((v) => parseCount(v), 'a count', '5 versions')])
     .meta({ description: 'a count, e.g. "5 versions"' });
 
 export const int = (min = 0) =>
-  z.number({ error: (issue) => `expected a whole number, got ${describeValue(issue.input)}` }).int().min(min);
+  z
+    .number({ error: (issue) => `expected a whole number, got ${describeValue(issue.input)}` })
+    .int()
+    .min(min);
 
 export const bool = () => z.boolean({ error: (issue) => `expected true or false, got ${describeValue(issue.input)}` });
 
-export const str = (what = 'text') => z.string({ error: (issue) => `expected ${what}, got ${describeValue(issue.input)}` });
+export const str = (what = 'text') =>
+  z.string({ error: (issue) => `expected ${what}, got ${describeValue(issue.input)}` });
 
 export const identifier = (what: string) =>
   str(what).regex(/^[A-Za-z_][A-Za-z0-9_.$-]*$/, { message: `expected ${what} made of letters, digits and _ . $ -` });

@@ -23,7 +23,10 @@ export interface LoadedPolicy {
 }
 
 export class PolicyError extends DrydockError {
-  constructor(readonly file: string | null, readonly problems: PolicyProblem[]) {
+  constructor(
+    readonly file: string | null,
+    readonly problems: PolicyProblem[],
+  ) {
     super('CONFIG_INVALID', formatProblems(file, problems));
   }
 }
@@ -46,7 +49,12 @@ export function formatProblems(file: string | null, problems: PolicyProblem[]): 
   return `${where}: ${problems.length} problem${problems.length === 1 ? '' : 's'}\n${lines.join('\n')}`;
 }
 
-function positionOf(doc: Document, counter: LineCounter, path: ReadonlyArray<PropertyKey>, atKey = false): { line?: number; column?: number } {
+function positionOf(
+  doc: Document,
+  counter: LineCounter,
+  path: ReadonlyArray<PropertyKey>,
+  atKey = false,
+): { line?: number; column?: number } {
   let node: unknown = doc.contents;
   let last: Node | undefined = doc.contents ?? undefined;
   for (const part of path) {
@@ -73,7 +81,11 @@ export function problemsFromZod(issues: z.core.$ZodIssue[], doc?: Document, coun
     if (issue.code === 'unrecognized_keys') {
       for (const key of issue.keys) {
         const path = [...issue.path, key];
-        problems.push({ path: formatPath(path), message: `unknown key "${key}"`, ...(doc && counter ? positionOf(doc, counter, path, true) : {}) });
+        problems.push({
+          path: formatPath(path),
+          message: `unknown key "${key}"`,
+          ...(doc && counter ? positionOf(doc, counter, path, true) : {}),
+        });
       }
       continue;
     }
@@ -81,11 +93,21 @@ export function problemsFromZod(issues: z.core.$ZodIssue[], doc?: Document, coun
       // Report the branch closest to the input: the one with the fewest issues.
       const best = [...issue.errors].sort((a, b) => a.length - b.length)[0];
       if (best && best.length > 0) {
-        problems.push(...problemsFromZod(best.map((i) => ({ ...i, path: [...issue.path, ...i.path] })), doc, counter));
+        problems.push(
+          ...problemsFromZod(
+            best.map((i) => ({ ...i, path: [...issue.path, ...i.path] })),
+            doc,
+            counter,
+          ),
+        );
         continue;
       }
     }
-    problems.push({ path: formatPath(issue.path), message: issue.message, ...(doc && counter ? positionOf(doc, counter, issue.path) : {}) });
+    problems.push({
+      path: formatPath(issue.path),
+      message: issue.message,
+      ...(doc && counter ? positionOf(doc, counter, issue.path) : {}),
+    });
   }
   return problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
 }
@@ -105,7 +127,11 @@ export function parsePolicyText(text: string, file: string | null = null): Polic
       file,
       doc.errors.map((error) => {
         const pos = counter.linePos(error.pos[0]);
-        return { path: '(yaml)', message: error.message.split('\n')[0]!, ...(pos ? { line: pos.line, column: pos.col } : {}) };
+        return {
+          path: '(yaml)',
+          message: error.message.split('\n')[0]!,
+          ...(pos ? { line: pos.line, column: pos.col } : {}),
+        };
       }),
     );
   }
@@ -118,17 +144,26 @@ export function parsePolicyText(text: string, file: string | null = null): Polic
  * Finds and loads the policy: an explicit path, else $DRYDOCK_POLICY, else ./drydock.yaml if it
  * exists, else the built-in defaults (Dokkerr's spec).
  */
-export function loadPolicy(explicitPath?: string, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): LoadedPolicy {
-  const candidate = explicitPath ?? env.DRYDOCK_POLICY ?? (existsSync(resolve(cwd, 'drydock.yaml')) ? 'drydock.yaml' : undefined);
+export function loadPolicy(
+  explicitPath?: string,
+  env: NodeJS.ProcessEnv = process.env,
+  cwd = process.cwd(),
+): LoadedPolicy {
+  const candidate =
+    explicitPath ?? env.DRYDOCK_POLICY ?? (existsSync(resolve(cwd, 'drydock.yaml')) ? 'drydock.yaml' : undefined);
   if (!candidate) return { policy: parsePolicy({}), file: null, baseDir: cwd };
   const file = isAbsolute(candidate) ? candidate : resolve(cwd, candidate);
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    throw new DrydockError('CONFIG_INVALID', `cannot read policy file ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, {
-      hint: 'pass --policy PATH or set DRYDOCK_POLICY',
-    });
+    throw new DrydockError(
+      'CONFIG_INVALID',
+      `cannot read policy file ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
+      {
+        hint: 'pass --policy PATH or set DRYDOCK_POLICY',
+      },
+    );
   }
   return { policy: parsePolicyText(text, file), file, baseDir: dirname(file) };
 }

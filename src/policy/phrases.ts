@@ -19,12 +19,30 @@ const UNIT_MS = {
 type DurationUnit = keyof typeof UNIT_MS;
 
 const UNIT_ALIASES: Record<string, DurationUnit> = {
-  ms: 'millisecond', millisecond: 'millisecond', milliseconds: 'millisecond',
-  s: 'second', sec: 'second', secs: 'second', second: 'second', seconds: 'second',
-  m: 'minute', min: 'minute', mins: 'minute', minute: 'minute', minutes: 'minute',
-  h: 'hour', hr: 'hour', hrs: 'hour', hour: 'hour', hours: 'hour',
-  d: 'day', day: 'day', days: 'day',
-  w: 'week', week: 'week', weeks: 'week',
+  ms: 'millisecond',
+  millisecond: 'millisecond',
+  milliseconds: 'millisecond',
+  s: 'second',
+  sec: 'second',
+  secs: 'second',
+  second: 'second',
+  seconds: 'second',
+  m: 'minute',
+  min: 'minute',
+  mins: 'minute',
+  minute: 'minute',
+  minutes: 'minute',
+  h: 'hour',
+  hr: 'hour',
+  hrs: 'hour',
+  hour: 'hour',
+  hours: 'hour',
+  d: 'day',
+  day: 'day',
+  days: 'day',
+  w: 'week',
+  week: 'week',
+  weeks: 'week',
 };
 
 /** "30 days", "5 seconds", "24 hours", "1 week", "100ms", "immediate" (0). Returns milliseconds. */
@@ -48,7 +66,8 @@ export function parsePercent(input: string): ParseResult<number> {
 
 /** "5 versions" → 5. */
 export function parseCount(input: string | number, noun = 'versions'): ParseResult<number> {
-  if (typeof input === 'number') return Number.isInteger(input) && input >= 0 ? ok(input) : fail(`a whole number like "5 ${noun}"`);
+  if (typeof input === 'number')
+    return Number.isInteger(input) && input >= 0 ? ok(input) : fail(`a whole number like "5 ${noun}"`);
   const match = /^\s*(\d+)\s*([a-z]*)\s*$/i.exec(input);
   if (!match) return fail(`a count like "5 ${noun}"`);
   return ok(Number(match[1]));
@@ -77,10 +96,14 @@ export function parseThreshold(input: string): ParseResult<Threshold> {
 
 export function breaches(threshold: Threshold, observed: number): boolean {
   switch (threshold.op) {
-    case '>': return observed > threshold.value;
-    case '>=': return observed >= threshold.value;
-    case '<': return observed < threshold.value;
-    case '<=': return observed <= threshold.value;
+    case '>':
+      return observed > threshold.value;
+    case '>=':
+      return observed >= threshold.value;
+    case '<':
+      return observed < threshold.value;
+    case '<=':
+      return observed <= threshold.value;
   }
 }
 
@@ -119,7 +142,15 @@ export function parseTimeRange(input: string): ParseResult<TimeRange> {
 }
 
 export type Weekday = 'sunday' | 'monday' | 'tuesday' | 'wednesday' | 'thursday' | 'friday' | 'saturday';
-export const WEEKDAYS: readonly Weekday[] = ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'];
+export const WEEKDAYS: readonly Weekday[] = [
+  'sunday',
+  'monday',
+  'tuesday',
+  'wednesday',
+  'thursday',
+  'friday',
+  'saturday',
+];
 
 export function parseWeekday(input: string): ParseResult<number> {
   const text = input.trim().toLowerCase();
@@ -147,7 +178,13 @@ export function parseNoticeTiming(input: string): ParseResult<NoticeTiming> {
 /** Formats milliseconds back into the spec's vocabulary ("30 days", "5 seconds"). */
 export function formatDuration(ms: number): string {
   if (ms === 0) return 'immediate';
-  const units: Array<[DurationUnit, string]> = [['week', 'week'], ['day', 'day'], ['hour', 'hour'], ['minute', 'minute'], ['second', 'second']];
+  const units: Array<[DurationUnit, string]> = [
+    ['week', 'week'],
+    ['day', 'day'],
+    ['hour', 'hour'],
+    ['minute', 'minute'],
+    ['second', 'second'],
+  ];
   for (const [unit, name] of units) {
     const size = UNIT_MS[unit];
     if (ms % size === 0) {

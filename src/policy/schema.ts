@@ -124,7 +124,9 @@ const channel = z.discriminatedUnion('type', [
 export const policySchema = z
   .strictObject({
     state: obj({
-      path: str('a file path').default('.drydock/state.sqlite').meta({ description: 'SQLite state file (relative to the policy file).' }),
+      path: str('a file path')
+        .default('.drydock/state.sqlite')
+        .meta({ description: 'SQLite state file (relative to the policy file).' }),
     }),
     http: obj({
       host: str('a host name or address').default('127.0.0.1'),
@@ -200,16 +202,32 @@ export const policySchema = z
       metrics: obj({
         collection: frequency().default('every 1 minute'),
         retention: duration().default('30 days'),
-        alerts: obj({ hit_rate: threshold().default('< 80%'), memory: threshold().default('> 90%'), latency: threshold().default('> 100ms') }),
+        alerts: obj({
+          hit_rate: threshold().default('< 80%'),
+          memory: threshold().default('> 90%'),
+          latency: threshold().default('> 100ms'),
+        }),
         /** Further Redis servers to collect from (the main one is targets.redis). */
         extra_targets: list(redisTarget).default([]),
       }),
     }),
     security: obj({
       patches: obj({
-        critical: obj({ sla: duration().default('24 hours'), approval: z.enum(['automatic', 'required']).default('automatic'), notification: noticeTiming().default('immediate') }),
-        high: obj({ sla: duration().default('72 hours'), approval: z.enum(['automatic', 'required']).default('required'), notification: noticeTiming().default('next business day') }),
-        medium: obj({ sla: duration().default('1 week'), approval: z.enum(['automatic', 'required']).default('required'), notification: noticeTiming().default('weekly') }),
+        critical: obj({
+          sla: duration().default('24 hours'),
+          approval: z.enum(['automatic', 'required']).default('automatic'),
+          notification: noticeTiming().default('immediate'),
+        }),
+        high: obj({
+          sla: duration().default('72 hours'),
+          approval: z.enum(['automatic', 'required']).default('required'),
+          notification: noticeTiming().default('next business day'),
+        }),
+        medium: obj({
+          sla: duration().default('1 week'),
+          approval: z.enum(['automatic', 'required']).default('required'),
+          notification: noticeTiming().default('weekly'),
+        }),
       }),
       scans: obj({
         vulnerability: obj({
@@ -234,7 +252,10 @@ export const policySchema = z
         day: weekday().default('Monday'),
         time: timeOfDay().default('06:00 UTC'),
         auto_merge: obj({ patch: bool().default(true), minor: bool().default(false), major: bool().default(false) }),
-        security: obj({ auto_merge: bool().default(true), priority: z.enum(['low', 'medium', 'high', 'critical']).default('high') }),
+        security: obj({
+          auto_merge: bool().default(true),
+          priority: z.enum(['low', 'medium', 'high', 'critical']).default('high'),
+        }),
       }),
       system: obj({
         ...scheduleFields,
@@ -248,7 +269,10 @@ export const policySchema = z
         frequency: frequency().default('monthly'),
         time: timeOfDay().default('06:30 UTC'),
         images: list(str()).default(['node', 'redis', 'postgres']),
-        scan: obj({ tool: str().default('Trivy'), threshold: z.enum(['low', 'medium', 'high', 'critical']).default('high') }),
+        scan: obj({
+          tool: str().default('Trivy'),
+          threshold: z.enum(['low', 'medium', 'high', 'critical']).default('high'),
+        }),
       }),
     }),
     server: obj({
@@ -268,7 +292,11 @@ export const policySchema = z
             z.strictObject({ name: str('a name'), systemd: str('a unit name') }),
             z.strictObject({ name: str('a name'), process: str('a process name') }),
             z.strictObject({ name: str('a name'), tcp: str('host:port') }),
-            z.strictObject({ name: str('a name'), http: str('a URL').url({ message: 'expected an http(s) URL' }), timeout: duration().default('5 seconds') }),
+            z.strictObject({
+              name: str('a name'),
+              http: str('a URL').url({ message: 'expected an http(s) URL' }),
+              timeout: duration().default('5 seconds'),
+            }),
           ]),
         ).default([]),
       }),
@@ -276,7 +304,11 @@ export const policySchema = z
         ...scheduleFields,
         frequency: frequency().default('daily'),
         time: timeOfDay().default('04:30 UTC'),
-        tasks: list(z.enum(['log_rotation', 'temp_files', 'old_deployments'])).default(['log_rotation', 'temp_files', 'old_deployments']),
+        tasks: list(z.enum(['log_rotation', 'temp_files', 'old_deployments'])).default([
+          'log_rotation',
+          'temp_files',
+          'old_deployments',
+        ]),
         retention: obj({ logs: duration().default('30 days'), deployments: versions().default('5 versions') }),
         /** Directories clean-up may touch; every rule below must lie inside one of them. */
         roots: list(str('a directory')).default([]),
@@ -300,7 +332,11 @@ export const policySchema = z
       }),
       monitoring: obj({
         metrics: obj({ collection: frequency().default('every 1 minute'), retention: duration().default('90 days') }),
-        alerts: obj({ disk: threshold().default('> 80%'), memory: threshold().default('> 85%'), cpu: threshold().default('> 90%') }),
+        alerts: obj({
+          disk: threshold().default('> 80%'),
+          memory: threshold().default('> 85%'),
+          cpu: threshold().default('> 90%'),
+        }),
       }),
     }),
     network: obj({
@@ -348,12 +384,31 @@ export const policySchema = z
         verify_tables: tableList.default(['listings', 'bookings', 'messages', 'users', 'reviews', 'notifications']),
       }),
       database: obj({
-        full: obj({ ...scheduleFields, frequency: frequency().default('daily'), time: timeOfDay().default('01:00 UTC'), retention: duration().default('30 days') }),
-        incremental: obj({ ...scheduleFields, frequency: frequency().default('hourly'), time: timeOfDay().default('00:30 UTC'), retention: duration().default('24 hours') }),
+        full: obj({
+          ...scheduleFields,
+          frequency: frequency().default('daily'),
+          time: timeOfDay().default('01:00 UTC'),
+          retention: duration().default('30 days'),
+        }),
+        incremental: obj({
+          ...scheduleFields,
+          frequency: frequency().default('hourly'),
+          time: timeOfDay().default('00:30 UTC'),
+          retention: duration().default('24 hours'),
+        }),
       }),
       validation: obj({
-        restore_test: obj({ ...scheduleFields, frequency: frequency().default('weekly'), day: weekday().default('Saturday'), time: timeOfDay().default('07:00 UTC') }),
-        integrity_check: obj({ ...scheduleFields, frequency: frequency().default('daily'), time: timeOfDay().default('07:00 UTC') }),
+        restore_test: obj({
+          ...scheduleFields,
+          frequency: frequency().default('weekly'),
+          day: weekday().default('Saturday'),
+          time: timeOfDay().default('07:00 UTC'),
+        }),
+        integrity_check: obj({
+          ...scheduleFields,
+          frequency: frequency().default('daily'),
+          time: timeOfDay().default('07:00 UTC'),
+        }),
       }),
       files: obj({
         user_uploads: obj({
@@ -396,7 +451,9 @@ export const policySchema = z
          */
         change: obj({
           title: str('a title').default('Regular maintenance'),
-          summary: str('what will be done').default('Monthly maintenance: operating system, runtime and database work that needs a quiet period.'),
+          summary: str('what will be done').default(
+            'Monthly maintenance: operating system, runtime and database work that needs a quiet period.',
+          ),
           rollback_plan: str('a rollback plan').optional(),
           owner: str('a stakeholder name').optional(),
           standby: list(str('a stakeholder name')).default([]),
@@ -419,9 +476,24 @@ export const policySchema = z
             str('a period name'),
             z.strictObject({
               /** Absolute ranges, ISO dates or date-times in UTC; a bare end date includes that whole day. */
-              dates: list(z.strictObject({ from: str('an ISO date like "2026-11-27"'), to: str('an ISO date like "2026-11-30"'), name: str().optional() })).default([]),
+              dates: list(
+                z.strictObject({
+                  from: str('an ISO date like "2026-11-27"'),
+                  to: str('an ISO date like "2026-11-30"'),
+                  name: str().optional(),
+                }),
+              ).default([]),
               /** Every year from MM-DD to MM-DD inclusive (UTC). */
-              yearly: list(z.strictObject({ from: str('a month-day like "12-15"').regex(/^\d{2}-\d{2}$/, { message: 'expected a month-day like "12-15"' }), to: str('a month-day like "01-05"').regex(/^\d{2}-\d{2}$/, { message: 'expected a month-day like "01-05"' }) })).default([]),
+              yearly: list(
+                z.strictObject({
+                  from: str('a month-day like "12-15"').regex(/^\d{2}-\d{2}$/, {
+                    message: 'expected a month-day like "12-15"',
+                  }),
+                  to: str('a month-day like "01-05"').regex(/^\d{2}-\d{2}$/, {
+                    message: 'expected a month-day like "01-05"',
+                  }),
+                }),
+              ).default([]),
               /** Every week on these days during this UTC time range. */
               weekly: list(z.strictObject({ days: list(weekday()).min(1), time: timeRange() })).default([]),
             }),
@@ -429,7 +501,11 @@ export const policySchema = z
           .default({
             holiday_season: { dates: [], yearly: [{ from: '12-15', to: '01-05' }], weekly: [] },
             major_events: { dates: [], yearly: [], weekly: [] },
-            business_hours: { dates: [], yearly: [], weekly: [{ days: ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday'], time: '09:00-18:00 UTC' }] },
+            business_hours: {
+              dates: [],
+              yearly: [],
+              weekly: [{ days: ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday'], time: '09:00-18:00 UTC' }],
+            },
           }),
         exceptions: obj({ security: bool().default(true), critical_bugs: bool().default(true) }),
         /**
@@ -500,7 +576,16 @@ export const policySchema = z
     tasks: z
       .record(
         str('a task id'),
-        z.strictObject({ enabled: bool().optional(), retry: z.strictObject({ attempts: int(1).max(20).optional(), backoff: duration().optional(), max_backoff: duration().optional() }).optional() }),
+        z.strictObject({
+          enabled: bool().optional(),
+          retry: z
+            .strictObject({
+              attempts: int(1).max(20).optional(),
+              backoff: duration().optional(),
+              max_backoff: duration().optional(),
+            })
+            .optional(),
+        }),
       )
       .default({}),
   })
@@ -515,7 +600,11 @@ export const policySchema = z
         if (!Array.isArray(names)) continue;
         names.forEach((name, i) => {
           if (typeof name === 'string' && !known.has(name)) {
-            ctx.addIssue({ code: 'custom', path: ['notify', event, i], message: `unknown channel "${name}" (defined: ${[...known].join(', ') || 'none'})` });
+            ctx.addIssue({
+              code: 'custom',
+              path: ['notify', event, i],
+              message: `unknown channel "${name}" (defined: ${[...known].join(', ') || 'none'})`,
+            });
           }
         });
       }

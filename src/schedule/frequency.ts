@@ -34,7 +34,8 @@ export function isCronExpression(text: string): boolean {
 
 export function parseFrequency(input: string): ParseResult<Frequency> {
   const text = input.trim().toLowerCase();
-  if ((NAMED as readonly string[]).includes(text)) return { ok: true, value: { kind: 'named', name: text as (typeof NAMED)[number] } };
+  if ((NAMED as readonly string[]).includes(text))
+    return { ok: true, value: { kind: 'named', name: text as (typeof NAMED)[number] } };
   if (text === 'on change') return { ok: true, value: { kind: 'on_change' } };
   if (text === 'manual' || text === 'on demand') return { ok: true, value: { kind: 'manual' } };
   const every = /^every\s+(.+)$/.exec(text);
@@ -47,7 +48,8 @@ export function parseFrequency(input: string): ParseResult<Frequency> {
   if (isCronExpression(input)) return { ok: true, value: { kind: 'cron', expression: input.trim() } };
   return {
     ok: false,
-    expected: '"hourly", "daily", "weekly", "monthly", "every 15 minutes", "on change" or a cron expression like "0 3 * * *"',
+    expected:
+      '"hourly", "daily", "weekly", "monthly", "every 15 minutes", "on change" or a cron expression like "0 3 * * *"',
   };
 }
 
@@ -66,7 +68,8 @@ export const SCHEDULE_DEFAULTS = { time: '00:00 UTC', weekday: 'Sunday', dayOfMo
 
 export function toSchedule(input: ScheduleInput): Schedule {
   const frequency = parseFrequency(input.frequency);
-  if (!frequency.ok) throw new Error(`invalid frequency ${JSON.stringify(input.frequency)}: expected ${frequency.expected}`);
+  if (!frequency.ok)
+    throw new Error(`invalid frequency ${JSON.stringify(input.frequency)}: expected ${frequency.expected}`);
   const f = frequency.value;
   const time = parseTimeOfDay(input.time ?? SCHEDULE_DEFAULTS.time);
   if (!time.ok) throw new Error(`invalid time ${JSON.stringify(input.time)}`);
@@ -90,7 +93,11 @@ export function toSchedule(input: ScheduleInput): Schedule {
         const day = parseWeekday(input.day ?? SCHEDULE_DEFAULTS.weekday);
         if (!day.ok) throw new Error(`invalid day ${JSON.stringify(input.day)}`);
         const dayName = (input.day ?? SCHEDULE_DEFAULTS.weekday).trim();
-        return { kind: 'cron', expression: `${minute} ${hour} * * ${day.value}`, text: `weekly on ${dayName} at ${at}` };
+        return {
+          kind: 'cron',
+          expression: `${minute} ${hour} * * ${day.value}`,
+          text: `weekly on ${dayName} at ${at}`,
+        };
       }
       const dom = input.day_of_month ?? SCHEDULE_DEFAULTS.dayOfMonth;
       const domField = dom === 'last' ? 'L' : String(dom);

@@ -20,7 +20,13 @@ export function taskEnabled(task: TaskDefinition, policy: Policy): boolean {
 }
 
 /** Every run of the given tasks in (from, until], ordered by time then task id. */
-export function planRuns(tasks: readonly TaskDefinition[], policy: Policy, from: Date, until: Date, options: { includePlanned?: boolean } = {}): PlannedRun[] {
+export function planRuns(
+  tasks: readonly TaskDefinition[],
+  policy: Policy,
+  from: Date,
+  until: Date,
+  options: { includePlanned?: boolean } = {},
+): PlannedRun[] {
   const runs: PlannedRun[] = [];
   for (const task of tasks) {
     if (!task.implemented && !options.includePlanned) continue;

@@ -118,7 +118,11 @@ export interface Store {
   openRuns(taskId?: string): Promise<RunRecord[]>;
 
   startStep(runId: number, name: string, at: Date): Promise<number>;
-  finishStep(runId: number, seq: number, result: { status: 'succeeded' | 'failed'; endedAt: Date; output: string; error: string | null }): Promise<void>;
+  finishStep(
+    runId: number,
+    seq: number,
+    result: { status: 'succeeded' | 'failed'; endedAt: Date; output: string; error: string | null },
+  ): Promise<void>;
   listSteps(runId: number): Promise<StepRecord[]>;
 
   /** All-or-nothing: takes every resource for the run or none. */

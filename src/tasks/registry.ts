@@ -62,7 +62,9 @@ export function createRegistry(implemented: ReadonlyArray<ImplementedTask> = IMP
     require(id) {
       const task = byId.get(id);
       if (!task) {
-        const close = all.map((t) => t.id).filter((candidate) => candidate.split('.').pop() === id.split('.').pop() || candidate.startsWith(id));
+        const close = all
+          .map((t) => t.id)
+          .filter((candidate) => candidate.split('.').pop() === id.split('.').pop() || candidate.startsWith(id));
         throw new DrydockError('TASK_UNKNOWN', `unknown task "${id}"`, {
           hint: close.length ? `did you mean ${close.join(', ')}?` : 'run `drydock tasks` to list them',
         });

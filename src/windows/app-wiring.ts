@@ -5,7 +5,10 @@ import { buildChannels } from '../notify/notifier.js';
 import { createWindowsModule, type WindowsModule } from './module.js';
 import type { ValidationSummary } from './types.js';
 
-export function windowsForApp(app: App, options: { healthCheck?: () => Promise<ValidationSummary>; env?: NodeJS.ProcessEnv } = {}): WindowsModule {
+export function windowsForApp(
+  app: App,
+  options: { healthCheck?: () => Promise<ValidationSummary>; env?: NodeJS.ProcessEnv } = {},
+): WindowsModule {
   return createWindowsModule({
     db: app.store.db,
     policy: app.loaded.policy,

@@ -59,7 +59,10 @@ export function regularWindowRule(policy: Policy): WindowRule {
   const weekday = must(parseWeekday(window.day), `${path}.day`, window.day);
   const frequency = must(parseFrequency(window.frequency), `${path}.frequency`, window.frequency);
   if (frequency.kind !== 'named' || (frequency.name !== 'monthly' && frequency.name !== 'weekly')) {
-    throw configError(`${path}.frequency`, `a maintenance window is "monthly" or "weekly", got ${JSON.stringify(window.frequency)}`);
+    throw configError(
+      `${path}.frequency`,
+      `a maintenance window is "monthly" or "weekly", got ${JSON.stringify(window.frequency)}`,
+    );
   }
   return {
     weekday,
@@ -108,7 +111,10 @@ export function windowOccurrences(rule: WindowRule, from: Date, to: Date): Inter
     const w = windowOn(rule, day);
     if (w.end > from && w.start < to) out.push(w);
     month += 1;
-    if (month === 12) { month = 0; year += 1; }
+    if (month === 12) {
+      month = 0;
+      year += 1;
+    }
   }
   return out;
 }
@@ -130,7 +136,8 @@ function parseMonthDay(text: string, path: string): MonthDay {
   const match = /^(\d{2})-(\d{2})$/.exec(text);
   const month = Number(match?.[1]);
   const day = Number(match?.[2]);
-  if (!match || month < 1 || month > 12 || day < 1 || day > 31) throw configError(path, `expected a month-day like "12-15", got ${JSON.stringify(text)}`);
+  if (!match || month < 1 || month > 12 || day < 1 || day > 31)
+    throw configError(path, `expected a month-day like "12-15", got ${JSON.stringify(text)}`);
   return { month, day };
 }
 
@@ -153,7 +160,10 @@ export function blackoutRules(policy: Policy): BlackoutRule[] {
     const def = blackout.definitions[name];
     const path = `maintenance_windows.blackout.definitions.${name}`;
     if (!def) {
-      throw configError('maintenance_windows.blackout.periods', `blackout period "${name}" has no definition (defined: ${Object.keys(blackout.definitions).join(', ') || 'none'})`);
+      throw configError(
+        'maintenance_windows.blackout.periods',
+        `blackout period "${name}" has no definition (defined: ${Object.keys(blackout.definitions).join(', ') || 'none'})`,
+      );
     }
     return {
       name,
@@ -163,7 +173,10 @@ export function blackoutRules(policy: Policy): BlackoutRule[] {
         if (end <= start) throw configError(`${path}.dates.${i}`, `"to" (${d.to}) must come after "from" (${d.from})`);
         return { start, end };
       }),
-      yearly: def.yearly.map((y, i) => ({ from: parseMonthDay(y.from, `${path}.yearly.${i}.from`), to: parseMonthDay(y.to, `${path}.yearly.${i}.to`) })),
+      yearly: def.yearly.map((y, i) => ({
+        from: parseMonthDay(y.from, `${path}.yearly.${i}.from`),
+        to: parseMonthDay(y.to, `${path}.yearly.${i}.to`),
+      })),
       weekly: def.weekly.map((w, i) => {
         const range = must(parseTimeRange(w.time), `${path}.weekly.${i}.time`, w.time);
         return {
@@ -188,19 +201,34 @@ export function blackoutSpans(rules: readonly BlackoutRule[], from: Date, to: Da
     if (span.end > from && span.start < to) out.push(span);
   };
   for (const rule of rules) {
-    for (const d of rule.dates) push({ period: rule.name, start: d.start, end: d.end, detail: `${d.start.toISOString()}..${d.end.toISOString()}` });
+    for (const d of rule.dates)
+      push({
+        period: rule.name,
+        start: d.start,
+        end: d.end,
+        detail: `${d.start.toISOString()}..${d.end.toISOString()}`,
+      });
     for (const y of rule.yearly) {
       const crosses = y.to.month < y.from.month || (y.to.month === y.from.month && y.to.day < y.from.day);
       for (let year = from.getUTCFullYear() - 1; year <= to.getUTCFullYear(); year++) {
         const start = Date.UTC(year, y.from.month - 1, y.from.day);
         const end = Date.UTC(crosses ? year + 1 : year, y.to.month - 1, y.to.day) + DAY;
-        push({ period: rule.name, start: new Date(start), end: new Date(end), detail: `every year ${md(y.from)}..${md(y.to)}` });
+        push({
+          period: rule.name,
+          start: new Date(start),
+          end: new Date(end),
+          detail: `every year ${md(y.from)}..${md(y.to)}`,
+        });
       }
     }
     for (const w of rule.weekly) {
       const days = w.days.map(dayName).join(',');
       const detail = `every ${days} ${hm(w.startMinute)}-${hm(w.startMinute + w.durationMinutes)} UTC`;
-      for (let day = Date.UTC(from.getUTCFullYear(), from.getUTCMonth(), from.getUTCDate()) - DAY; day < to.getTime(); day += DAY) {
+      for (
+        let day = Date.UTC(from.getUTCFullYear(), from.getUTCMonth(), from.getUTCDate()) - DAY;
+        day < to.getTime();
+        day += DAY
+      ) {
         if (!w.days.includes(new Date(day).getUTCDay())) continue;
         const start = day + w.startMinute * MINUTE;
         push({ period: rule.name, start: new Date(start), end: new Date(start + w.durationMinutes * MINUTE), detail });
@@ -231,7 +259,9 @@ export function blackoutApplies(task: GateTask, policy: Policy): boolean {
   const blackout = policy.maintenance_windows.blackout;
   if (task.class === 'security' && blackout.exceptions.security) return false;
   if (task.class === 'critical_bug' && blackout.exceptions.critical_bugs) return false;
-  return !blackout.exempt_tasks.some((pattern) => (pattern.endsWith('*') ? task.id.startsWith(pattern.slice(0, -1)) : task.id === pattern));
+  return !blackout.exempt_tasks.some((pattern) =>
+    pattern.endsWith('*') ? task.id.startsWith(pattern.slice(0, -1)) : task.id === pattern,
+  );
 }
 
 export function formatInterval(w: Interval): string {
@@ -297,7 +327,10 @@ export function decide(task: GateTask, at: Date, policy: Policy, cal: Calendar):
     if (t.getTime() === at.getTime()) return { decision: 'run', window: task.disruptive ? openWindowAt(cal, t) : null };
     return { decision: 'delay', until: t, reason: `${reason}; runs at ${t.toISOString()}` };
   }
-  return { decision: 'skip', reason: `${reason ?? 'blocked'}; no time free of blackouts with an open window was found in the next 60 windows` };
+  return {
+    decision: 'skip',
+    reason: `${reason ?? 'blocked'}; no time free of blackouts with an open window was found in the next 60 windows`,
+  };
 }
 
 /** For `drydock plan`: the regular windows and the blackout spans between two dates. */

@@ -27,14 +27,27 @@ const defaultIo: CliIo = { out: (text) => void process.stdout.write(`${text}\n`)
 
 /** "2026-12-06T02:00Z", "2026-12-06 02:00 UTC", "2026-12-06T02:00:00+00:00". */
 export function parseWhen(text: string, what: string): Date {
-  let t = text.trim().replace(/\s*UTC$/i, '').replace(' ', 'T');
+  let t = text
+    .trim()
+    .replace(/\s*UTC$/i, '')
+    .replace(' ', 'T');
   if (!/[zZ]|[+-]\d{2}:?\d{2}$/.test(t)) t += 'Z';
   const at = new Date(t);
-  if (Number.isNaN(at.getTime())) throw new DrydockError('CONFIG_INVALID', `${what}: expected a UTC date and time like "2026-12-06 02:00 UTC", got ${JSON.stringify(text)}`);
+  if (Number.isNaN(at.getTime()))
+    throw new DrydockError(
+      'CONFIG_INVALID',
+      `${what}: expected a UTC date and time like "2026-12-06 02:00 UTC", got ${JSON.stringify(text)}`,
+    );
   return at;
 }
 
-const list = (v: string | undefined) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : []);
+const list = (v: string | undefined) =>
+  v
+    ? v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : [];
 
 async function using<T>(open: () => Promise<OpenedWindows>, fn: (m: WindowsModule) => Promise<T>): Promise<T> {
   const opened = await open();
@@ -47,12 +60,23 @@ async function using<T>(open: () => Promise<OpenedWindows>, fn: (m: WindowsModul
 
 function whoAmI(m: WindowsModule, io: CliIo) {
   const person = m.auth.authenticate(io.env.DRYDOCK_TOKEN);
-  if (!person) throw new DrydockError('CONFIG_INVALID', 'approving needs your API token in DRYDOCK_TOKEN; the token given is unknown or revoked', { hint: 'drydock tokens issue <your name> creates one' });
+  if (!person)
+    throw new DrydockError(
+      'CONFIG_INVALID',
+      'approving needs your API token in DRYDOCK_TOKEN; the token given is unknown or revoked',
+      { hint: 'drydock tokens issue <your name> creates one' },
+    );
   return person;
 }
 
-export function registerWindowsCommands(program: Command, open: () => Promise<OpenedWindows>, io: CliIo = defaultIo): void {
-  const windows = program.command('windows').description('maintenance windows: schedule, approve, announce, run and document');
+export function registerWindowsCommands(
+  program: Command,
+  open: () => Promise<OpenedWindows>,
+  io: CliIo = defaultIo,
+): void {
+  const windows = program
+    .command('windows')
+    .description('maintenance windows: schedule, approve, announce, run and document');
 
   windows
     .command('list')
@@ -65,7 +89,8 @@ export function registerWindowsCommands(program: Command, open: () => Promise<Op
         const rows = m.service.listWindows(options.all ? {} : { from: new Date(now.getTime() - 14 * 86_400_000) });
         if (options.json) return io.out(JSON.stringify(rows, null, 2));
         if (rows.length === 0) return io.out('no maintenance windows');
-        for (const w of rows) io.out(`#${w.id}  ${w.status.padEnd(16)} ${w.kind.padEnd(9)} ${formatSpan(w.start, w.end)}  ${w.title}`);
+        for (const w of rows)
+          io.out(`#${w.id}  ${w.status.padEnd(16)} ${w.kind.padEnd(9)} ${formatSpan(w.start, w.end)}  ${w.title}`);
       }),
     );
 
@@ -83,7 +108,9 @@ export function registerWindowsCommands(program: Command, open: () => Promise<Op
 
   windows
     .command('schedule')
-    .description('schedule a window (planned: 7 days ahead; regular: the next regular window; emergency: needs approval)')
+    .description(
+      'schedule a window (planned: 7 days ahead; regular: the next regular window; emergency: needs approval)',
+    )
     .requiredOption('--title <text>')
     .requiredOption('--what <text>', 'what will be done')
     .requiredOption('--rollback <text>', 'the rollback plan (required)')
@@ -97,35 +124,62 @@ export function registerWindowsCommands(program: Command, open: () => Promise<Op
     .option('--components <names>', 'status-page components affected, comma-separated')
     .option('--tasks <ids>', 'task ids, comma-separated')
     .option('--class <class>', 'maintenance, security or critical_bug', 'maintenance')
-    .action(async (o: { title: string; what: string; rollback: string; owner: string; as: string; kind: string; start?: string; end?: string; duration?: string; standby?: string; components?: string; tasks?: string; class: string }) =>
-      using(open, async (m) => {
-        if (!['planned', 'regular', 'emergency'].includes(o.kind)) throw new DrydockError('CONFIG_INVALID', `--kind: expected planned, regular or emergency, got ${JSON.stringify(o.kind)}`);
-        if (!['maintenance', 'security', 'critical_bug'].includes(o.class)) throw new DrydockError('CONFIG_INVALID', `--class: expected maintenance, security or critical_bug, got ${JSON.stringify(o.class)}`);
-        const start = o.start ? parseWhen(o.start, '--start') : undefined;
-        let end = o.end ? parseWhen(o.end, '--end') : undefined;
-        if (!end && start && o.duration) {
-          const d = parseDuration(o.duration);
-          if (!d.ok) throw new DrydockError('CONFIG_INVALID', `--duration: expected ${d.expected}`);
-          end = new Date(start.getTime() + d.value);
-        }
-        const { window, notices } = await m.service.scheduleWindow({
-          kind: o.kind as WindowKind,
-          title: o.title,
-          ...(start ? { start } : {}),
-          ...(end ? { end } : {}),
-          summary: o.what,
-          rollbackPlan: o.rollback,
-          owner: o.owner,
-          standby: list(o.standby),
-          components: list(o.components),
-          tasks: list(o.tasks),
-          taskClass: o.class as 'maintenance' | 'security' | 'critical_bug',
-          requestedBy: o.as,
-        });
-        io.out(`window #${window.id} ${window.status.replace('_', ' ')}: ${window.title}, ${formatSpan(window.start, window.end)}`);
-        io.out(`plan ${window.planHash}`);
-        io.out(`notices: ${notices.sent.length} delivered, ${notices.failed.length} failed${notices.failed.map((f) => `\n  failed: ${f.channel}${f.recipient ? ` ${f.recipient}` : ''}: ${f.detail}`).join('')}`);
-      }),
+    .action(
+      async (o: {
+        title: string;
+        what: string;
+        rollback: string;
+        owner: string;
+        as: string;
+        kind: string;
+        start?: string;
+        end?: string;
+        duration?: string;
+        standby?: string;
+        components?: string;
+        tasks?: string;
+        class: string;
+      }) =>
+        using(open, async (m) => {
+          if (!['planned', 'regular', 'emergency'].includes(o.kind))
+            throw new DrydockError(
+              'CONFIG_INVALID',
+              `--kind: expected planned, regular or emergency, got ${JSON.stringify(o.kind)}`,
+            );
+          if (!['maintenance', 'security', 'critical_bug'].includes(o.class))
+            throw new DrydockError(
+              'CONFIG_INVALID',
+              `--class: expected maintenance, security or critical_bug, got ${JSON.stringify(o.class)}`,
+            );
+          const start = o.start ? parseWhen(o.start, '--start') : undefined;
+          let end = o.end ? parseWhen(o.end, '--end') : undefined;
+          if (!end && start && o.duration) {
+            const d = parseDuration(o.duration);
+            if (!d.ok) throw new DrydockError('CONFIG_INVALID', `--duration: expected ${d.expected}`);
+            end = new Date(start.getTime() + d.value);
+          }
+          const { window, notices } = await m.service.scheduleWindow({
+            kind: o.kind as WindowKind,
+            title: o.title,
+            ...(start ? { start } : {}),
+            ...(end ? { end } : {}),
+            summary: o.what,
+            rollbackPlan: o.rollback,
+            owner: o.owner,
+            standby: list(o.standby),
+            components: list(o.components),
+            tasks: list(o.tasks),
+            taskClass: o.class as 'maintenance' | 'security' | 'critical_bug',
+            requestedBy: o.as,
+          });
+          io.out(
+            `window #${window.id} ${window.status.replace('_', ' ')}: ${window.title}, ${formatSpan(window.start, window.end)}`,
+          );
+          io.out(`plan ${window.planHash}`);
+          io.out(
+            `notices: ${notices.sent.length} delivered, ${notices.failed.length} failed${notices.failed.map((f) => `\n  failed: ${f.channel}${f.recipient ? ` ${f.recipient}` : ''}: ${f.detail}`).join('')}`,
+          );
+        }),
     );
 
   windows
@@ -137,8 +191,18 @@ export function registerWindowsCommands(program: Command, open: () => Promise<Op
     .option('--reason <text>')
     .action(async (id: string, o: { start: string; end: string; as: string; reason?: string }) =>
       using(open, async (m) => {
-        const { window, notices } = await m.service.rescheduleWindow(Number(id), { start: parseWhen(o.start, '--start'), end: parseWhen(o.end, '--end'), ...(o.reason ? { reason: o.reason } : {}) }, o.as);
-        io.out(`window #${window.id} moved to ${formatSpan(window.start, window.end)} (${window.status.replace('_', ' ')}); ${notices.sent.length} notices delivered, ${notices.failed.length} failed`);
+        const { window, notices } = await m.service.rescheduleWindow(
+          Number(id),
+          {
+            start: parseWhen(o.start, '--start'),
+            end: parseWhen(o.end, '--end'),
+            ...(o.reason ? { reason: o.reason } : {}),
+          },
+          o.as,
+        );
+        io.out(
+          `window #${window.id} moved to ${formatSpan(window.start, window.end)} (${window.status.replace('_', ' ')}); ${notices.sent.length} notices delivered, ${notices.failed.length} failed`,
+        );
       }),
     );
 
@@ -154,7 +218,10 @@ export function registerWindowsCommands(program: Command, open: () => Promise<Op
       }),
     );
 
-  for (const [name, decision] of [['approve', 'approved'], ['refuse', 'refused']] as const) {
+  for (const [name, decision] of [
+    ['approve', 'approved'],
+    ['refuse', 'refused'],
+  ] as const) {
     windows
       .command(name)
       .description(`${name} an emergency window as yourself (API token in DRYDOCK_TOKEN)`)
@@ -165,8 +232,15 @@ export function registerWindowsCommands(program: Command, open: () => Promise<Op
       .action(async (id: string, o: { plan: string; role?: string; comment?: string }) =>
         using(open, async (m) => {
           const person = whoAmI(m, io);
-          const result = await m.service.decide(Number(id), person, { decision, planHash: o.plan, ...(o.role ? { role: o.role } : {}), ...(o.comment ? { comment: o.comment } : {}) });
-          io.out(`window #${id}: ${decision} by ${person.name}; status ${result.window.status.replace('_', ' ')}${result.missing.length ? `; still needs ${result.missing.join(' and ')}` : ''}`);
+          const result = await m.service.decide(Number(id), person, {
+            decision,
+            planHash: o.plan,
+            ...(o.role ? { role: o.role } : {}),
+            ...(o.comment ? { comment: o.comment } : {}),
+          });
+          io.out(
+            `window #${id}: ${decision} by ${person.name}; status ${result.window.status.replace('_', ' ')}${result.missing.length ? `; still needs ${result.missing.join(' and ')}` : ''}`,
+          );
         }),
       );
   }
@@ -178,7 +252,9 @@ export function registerWindowsCommands(program: Command, open: () => Promise<Op
     .action(async (id: string, o: { as: string }) =>
       using(open, async (m) => {
         const w = await m.service.startWindow(Number(id), o.as);
-        io.out(`window #${w.id} in progress${w.preChecks ? `; pre-checks ${w.preChecks.ok ? 'passed' : 'FAILED'}` : ''}`);
+        io.out(
+          `window #${w.id} in progress${w.preChecks ? `; pre-checks ${w.preChecks.ok ? 'passed' : 'FAILED'}` : ''}`,
+        );
       }),
     );
 
@@ -191,8 +267,14 @@ export function registerWindowsCommands(program: Command, open: () => Promise<Op
     .option('--phase <phase>', 'e.g. verifying')
     .action(async (id: string, o: { message: string; as: string; phase?: string }) =>
       using(open, async (m) => {
-        const { notices } = await m.service.postUpdate(Number(id), { message: o.message, ...(o.phase ? { phase: o.phase } : {}) }, o.as);
-        io.out(`update posted on window #${id}; ${notices.sent.length} notices delivered, ${notices.failed.length} failed`);
+        const { notices } = await m.service.postUpdate(
+          Number(id),
+          { message: o.message, ...(o.phase ? { phase: o.phase } : {}) },
+          o.as,
+        );
+        io.out(
+          `update posted on window #${id}; ${notices.sent.length} notices delivered, ${notices.failed.length} failed`,
+        );
       }),
     );
 
@@ -205,9 +287,22 @@ export function registerWindowsCommands(program: Command, open: () => Promise<Op
     .option('--lessons <text>')
     .action(async (id: string, o: { as: string; outcome?: string; lessons?: string }) =>
       using(open, async (m) => {
-        if (o.outcome && !['succeeded', 'failed', 'rolled_back'].includes(o.outcome)) throw new DrydockError('CONFIG_INVALID', `--outcome: expected succeeded, failed or rolled_back, got ${JSON.stringify(o.outcome)}`);
-        const { window, validation } = await m.service.completeWindow(Number(id), { ...(o.outcome ? { outcome: o.outcome as WindowOutcome } : {}), ...(o.lessons ? { lessons: o.lessons } : {}) }, o.as);
-        io.out(`window #${window.id} completed: ${window.outcome}${validation ? `; validation ${validation.ok ? 'passed' : 'FAILED'}` : ''}`);
+        if (o.outcome && !['succeeded', 'failed', 'rolled_back'].includes(o.outcome))
+          throw new DrydockError(
+            'CONFIG_INVALID',
+            `--outcome: expected succeeded, failed or rolled_back, got ${JSON.stringify(o.outcome)}`,
+          );
+        const { window, validation } = await m.service.completeWindow(
+          Number(id),
+          {
+            ...(o.outcome ? { outcome: o.outcome as WindowOutcome } : {}),
+            ...(o.lessons ? { lessons: o.lessons } : {}),
+          },
+          o.as,
+        );
+        io.out(
+          `window #${window.id} completed: ${window.outcome}${validation ? `; validation ${validation.ok ? 'passed' : 'FAILED'}` : ''}`,
+        );
         if (window.outcome !== 'succeeded') process.exitCode = 1;
       }),
     );
@@ -231,7 +326,11 @@ export function registerWindowsCommands(program: Command, open: () => Promise<Op
     .action(async (o: { days: string }) =>
       using(open, async (m) => {
         const from = m.service.now();
-        const plan = calendarPlan(m.service.policySnapshot, from, new Date(from.getTime() + (Number(o.days) || 90) * 86_400_000));
+        const plan = calendarPlan(
+          m.service.policySnapshot,
+          from,
+          new Date(from.getTime() + (Number(o.days) || 90) * 86_400_000),
+        );
         io.out('Regular windows:');
         for (const w of plan.windows) io.out(`  ${formatInterval(w)}`);
         io.out('Blackouts:');
@@ -240,14 +339,18 @@ export function registerWindowsCommands(program: Command, open: () => Promise<Op
           const key = `${b.period}|${b.detail}`;
           if (b.detail.startsWith('every ') && !b.detail.startsWith('every year') && seen.has(key)) continue;
           seen.add(key);
-          io.out(`  ${b.period}: ${b.detail.startsWith('every ') && !b.detail.startsWith('every year') ? b.detail : formatInterval(b)}`);
+          io.out(
+            `  ${b.period}: ${b.detail.startsWith('every ') && !b.detail.startsWith('every year') ? b.detail : formatInterval(b)}`,
+          );
         }
       }),
     );
 
   windows
     .command('tick')
-    .description('send due reminders, expire unapproved emergencies, send patch notices and SLA alerts (the daemon does this each minute)')
+    .description(
+      'send due reminders, expire unapproved emergencies, send patch notices and SLA alerts (the daemon does this each minute)',
+    )
     .action(async () =>
       using(open, async (m) => {
         await m.tick();
@@ -262,7 +365,8 @@ export function registerWindowsCommands(program: Command, open: () => Promise<Op
     .option('--label <text>', 'where it is used', '')
     .action(async (person: string, o: { label: string }) =>
       using(open, async (m) => {
-        if (!m.service.policySnapshot.stakeholders.some((s) => s.name === person)) throw new DrydockError('CONFIG_INVALID', `"${person}" is not a stakeholder in the policy`);
+        if (!m.service.policySnapshot.stakeholders.some((s) => s.name === person))
+          throw new DrydockError('CONFIG_INVALID', `"${person}" is not a stakeholder in the policy`);
         const token = issueToken(m.service.approvals, person, o.label, m.service.now());
         // Printed once, to stdout only; it is not kept anywhere.
         io.out(token);
@@ -278,7 +382,10 @@ export function registerWindowsCommands(program: Command, open: () => Promise<Op
     );
   tokens.command('list').action(async () =>
     using(open, async (m) => {
-      for (const t of m.service.approvals.listTokens()) io.out(`#${t.id} ${t.person} ${t.label} created ${t.createdAt.toISOString()}${t.revokedAt ? ` revoked ${t.revokedAt.toISOString()}` : ''}`);
+      for (const t of m.service.approvals.listTokens())
+        io.out(
+          `#${t.id} ${t.person} ${t.label} created ${t.createdAt.toISOString()}${t.revokedAt ? ` revoked ${t.revokedAt.toISOString()}` : ''}`,
+        );
     }),
   );
 
@@ -291,17 +398,32 @@ export function registerWindowsCommands(program: Command, open: () => Promise<Op
     .option('--as <name>', 'reporter', 'cli')
     .action(async (o: { ref: string; title: string; severity: string; as: string }) =>
       using(open, async (m) => {
-        if (!['critical', 'high', 'medium'].includes(o.severity)) throw new DrydockError('CONFIG_INVALID', `--severity: expected critical, high or medium, got ${JSON.stringify(o.severity)}`);
-        const p = await m.patches.reportPatch({ ref: o.ref, title: o.title, severity: o.severity as PatchSeverity }, o.as);
-        io.out(`patch #${p.id} ${p.ref} ${p.severity}: ${p.status.replace('_', ' ')}, due ${p.dueAt.toISOString()}; plan ${p.planHash}`);
+        if (!['critical', 'high', 'medium'].includes(o.severity))
+          throw new DrydockError(
+            'CONFIG_INVALID',
+            `--severity: expected critical, high or medium, got ${JSON.stringify(o.severity)}`,
+          );
+        const p = await m.patches.reportPatch(
+          { ref: o.ref, title: o.title, severity: o.severity as PatchSeverity },
+          o.as,
+        );
+        io.out(
+          `patch #${p.id} ${p.ref} ${p.severity}: ${p.status.replace('_', ' ')}, due ${p.dueAt.toISOString()}; plan ${p.planHash}`,
+        );
       }),
     );
   patches.command('list').action(async () =>
     using(open, async (m) => {
-      for (const p of m.patches.store.patches()) io.out(`#${p.id} ${p.ref} ${p.severity.padEnd(8)} ${p.status.padEnd(16)} due ${p.dueAt.toISOString()}  ${p.title}`);
+      for (const p of m.patches.store.patches())
+        io.out(
+          `#${p.id} ${p.ref} ${p.severity.padEnd(8)} ${p.status.padEnd(16)} due ${p.dueAt.toISOString()}  ${p.title}`,
+        );
     }),
   );
-  for (const [name, decision] of [['approve', 'approved'], ['refuse', 'refused']] as const) {
+  for (const [name, decision] of [
+    ['approve', 'approved'],
+    ['refuse', 'refused'],
+  ] as const) {
     patches
       .command(name)
       .argument('<id>')
@@ -310,7 +432,11 @@ export function registerWindowsCommands(program: Command, open: () => Promise<Op
       .action(async (id: string, o: { plan: string; comment?: string }) =>
         using(open, async (m) => {
           const person = whoAmI(m, io);
-          const p = await m.patches.decidePatch(Number(id), person, { decision, planHash: o.plan, ...(o.comment ? { comment: o.comment } : {}) });
+          const p = await m.patches.decidePatch(Number(id), person, {
+            decision,
+            planHash: o.plan,
+            ...(o.comment ? { comment: o.comment } : {}),
+          });
           io.out(`patch ${p.ref}: ${p.status.replace('_', ' ')} (${person.name})`);
         }),
       );

@@ -20,7 +20,10 @@ export function gateDecision(task: TaskDefinition, at: Date, policy: Policy, cal
   if (result.decision === 'skip') return result;
   const next = nextSlot(task.schedule(policy), at);
   if (next && next.getTime() > at.getTime() && next.getTime() <= result.until.getTime()) {
-    return { decision: 'skip', reason: `${result.reason}; skipped because its next scheduled run (${next.toISOString()}) comes first` };
+    return {
+      decision: 'skip',
+      reason: `${result.reason}; skipped because its next scheduled run (${next.toISOString()}) comes first`,
+    };
   }
   return result;
 }
@@ -38,7 +41,12 @@ export function windowGate(options: WindowGateOptions = {}): Gate {
 export type GatedRun = PlannedRun & { gate: GateDecision };
 
 /** For `drydock plan`: what the windows and blackouts do to each planned run. */
-export function gatePlannedRuns(runs: readonly PlannedRun[], tasks: readonly TaskDefinition[], policy: Policy, extra: Interval[] = []): GatedRun[] {
+export function gatePlannedRuns(
+  runs: readonly PlannedRun[],
+  tasks: readonly TaskDefinition[],
+  policy: Policy,
+  extra: Interval[] = [],
+): GatedRun[] {
   const cal = calendarOf(policy, extra);
   const byId = new Map(tasks.map((t) => [t.id, t]));
   return runs.map((run) => {

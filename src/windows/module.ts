@@ -62,7 +62,10 @@ export function createWindowsModule(host: WindowsHost): WindowsModule {
   const service = new WindowsService({ ...common, ...(host.healthCheck ? { healthCheck: host.healthCheck } : {}) });
   for (const [name, config] of Object.entries(host.policy.channels)) {
     if (channels.has(name)) continue;
-    const channel = createStakeholderChannel(name, config, { statusPage: service.statusPublisher, ...(host.env ? { env: host.env } : {}) });
+    const channel = createStakeholderChannel(name, config, {
+      statusPage: service.statusPublisher,
+      ...(host.env ? { env: host.env } : {}),
+    });
     if (channel) channels.set(name, channel);
   }
   const patches = new PatchService(common);
@@ -76,7 +79,10 @@ export function createWindowsModule(host: WindowsHost): WindowsModule {
     approvalRoutes: () => approvalRoutes({ windows: service, patches, auth }) as unknown as Hono,
     statusPageRoutes: (options = {}) => {
       const page = Object.values(host.policy.channels).find((c) => c.type === 'status_page');
-      const fromPolicy = page && page.type === 'status_page' ? { title: page.title, components: page.components, ...(page.base_url ? { baseUrl: page.base_url } : {}) } : {};
+      const fromPolicy =
+        page && page.type === 'status_page'
+          ? { title: page.title, components: page.components, ...(page.base_url ? { baseUrl: page.base_url } : {}) }
+          : {};
       return statusPageRoutes({ ...fromPolicy, ...options, store: service.store, clock: host.clock });
     },
     async tick() {
@@ -90,5 +96,6 @@ export function createWindowsModule(host: WindowsHost): WindowsModule {
 /** The gate's extra windows straight from the database (for openApp, before the module exists). */
 export function approvedWindows(db: SqliteDatabase): (at: Date) => Interval[] {
   const store = new WindowStore(db);
-  return (at) => store.list({ from: at, statuses: ['scheduled', 'in_progress'] }).map((w) => ({ start: w.start, end: w.end }));
+  return (at) =>
+    store.list({ from: at, statuses: ['scheduled', 'in_progress'] }).map((w) => ({ start: w.start, end: w.end }));
 }

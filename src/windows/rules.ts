@@ -39,12 +39,16 @@ function minutesText(value: number): string {
 }
 
 /** Every reason the window cannot be scheduled; empty when it can. */
-export function checkSchedule(w: ProposedWindow, ctx: { now: Date; policy: Policy; calendar: Calendar; existing: readonly WindowRecord[]; excludeId?: number }): string[] {
+export function checkSchedule(
+  w: ProposedWindow,
+  ctx: { now: Date; policy: Policy; calendar: Calendar; existing: readonly WindowRecord[]; excludeId?: number },
+): string[] {
   const reasons: string[] = [];
   const { advanceMs, emergencyMinimumMs } = noticeDurations(ctx.policy);
   if (!w.title.trim()) reasons.push('a window needs a title');
   if (!w.change.summary.trim()) reasons.push('the change record must say what will be done');
-  if (!w.change.rollbackPlan.trim()) reasons.push('the change record has no rollback plan; a window without one cannot be scheduled');
+  if (!w.change.rollbackPlan.trim())
+    reasons.push('the change record has no rollback plan; a window without one cannot be scheduled');
   if (!w.change.owner.trim()) reasons.push('the change record needs an owner');
   if (w.end <= w.start) {
     reasons.push(`the window must end after it starts (${w.start.toISOString()} .. ${w.end.toISOString()})`);
@@ -53,18 +57,25 @@ export function checkSchedule(w: ProposedWindow, ctx: { now: Date; policy: Polic
   const lead = w.start.getTime() - ctx.now.getTime();
   if (lead < 0) reasons.push(`the window starts in the past (${w.start.toISOString()})`);
   else if (w.kind === 'emergency' && lead < emergencyMinimumMs) {
-    reasons.push(`emergency maintenance needs at least ${minutesText(emergencyMinimumMs)} of notice; this one would start in ${minutesText(lead)}`);
+    reasons.push(
+      `emergency maintenance needs at least ${minutesText(emergencyMinimumMs)} of notice; this one would start in ${minutesText(lead)}`,
+    );
   } else if (w.kind !== 'emergency' && lead < advanceMs) {
-    reasons.push(`planned maintenance is announced ${minutesText(advanceMs)} ahead; this one would start in ${minutesText(lead)} (request an emergency window instead)`);
+    reasons.push(
+      `planned maintenance is announced ${minutesText(advanceMs)} ahead; this one would start in ${minutesText(lead)} (request an emergency window instead)`,
+    );
   }
   if (w.kind === 'regular') {
-    const inside = windowOccurrences(ctx.calendar.window, w.start, w.end).some((o) => o.start <= w.start && o.end >= w.end);
+    const inside = windowOccurrences(ctx.calendar.window, w.start, w.end).some(
+      (o) => o.start <= w.start && o.end >= w.end,
+    );
     if (!inside) reasons.push('a regular window must lie inside the regular maintenance window of the calendar');
   }
   for (const other of ctx.existing) {
     if (other.id === ctx.excludeId) continue;
     if (other.status !== 'pending_approval' && other.status !== 'scheduled' && other.status !== 'in_progress') continue;
-    if (other.start < w.end && other.end > w.start) reasons.push(`it overlaps window #${other.id} "${other.title}" (${formatInterval(other)})`);
+    if (other.start < w.end && other.end > w.start)
+      reasons.push(`it overlaps window #${other.id} "${other.title}" (${formatInterval(other)})`);
   }
   const excepted =
     (w.change.taskClass === 'security' && ctx.policy.maintenance_windows.blackout.exceptions.security) ||

@@ -55,7 +55,11 @@ export interface WindowStory {
   window: StoredWindow;
   updates: WindowUpdate[];
   approvals: ApprovalRecord[];
-  approval: { required: string[]; missing: string[]; approved: Array<{ role: string; person: string; at: Date }> } | null;
+  approval: {
+    required: string[];
+    missing: string[];
+    approved: Array<{ role: string; person: string; at: Date }>;
+  } | null;
   deliveries: DeliveryRow[];
 }
 
@@ -93,7 +97,14 @@ export class WindowsService {
     return {
       publish: (message: OutboundMessage) => {
         const windowId = typeof message.data.windowId === 'number' ? message.data.windowId : null;
-        this.store.addNotice({ messageId: message.id, at: this.deps.clock.now(), kind: message.kind, subject: message.subject, text: message.text, windowId });
+        this.store.addNotice({
+          messageId: message.id,
+          at: this.deps.clock.now(),
+          kind: message.kind,
+          subject: message.subject,
+          text: message.text,
+          windowId,
+        });
       },
     };
   }
@@ -112,9 +123,20 @@ export class WindowsService {
     return this.deps.policy;
   }
 
-  private async log(kind: string, message: string, actor: string | null, data: Record<string, unknown> = {}): Promise<void> {
+  private async log(
+    kind: string,
+    message: string,
+    actor: string | null,
+    data: Record<string, unknown> = {},
+  ): Promise<void> {
     if (!this.deps.activity) return;
-    await this.deps.activity({ at: this.now(), kind, actor, message: redactor.text(message), data: redactor.value(data) });
+    await this.deps.activity({
+      at: this.now(),
+      kind,
+      actor,
+      message: redactor.text(message),
+      data: redactor.value(data),
+    });
   }
 
   private calendar() {
@@ -123,7 +145,10 @@ export class WindowsService {
 
   private must(id: number): StoredWindow {
     const w = this.store.get(id);
-    if (!w) throw new DrydockError('VALIDATION_FAILED', `no maintenance window #${id}`, { hint: 'drydock windows list shows the windows' });
+    if (!w)
+      throw new DrydockError('VALIDATION_FAILED', `no maintenance window #${id}`, {
+        hint: 'drydock windows list shows the windows',
+      });
     return w;
   }
 
@@ -133,17 +158,32 @@ export class WindowsService {
 
   /** Regular and planned notices go to every stakeholder channel; emergency ones to the emergency channel types. */
   private audienceFor(w: StoredWindow): Target[] {
-    return w.kind === 'emergency' ? audience(this.policy, { channelTypes: this.policy.maintenance_windows.emergency.notification.channels }) : audience(this.policy);
+    return w.kind === 'emergency'
+      ? audience(this.policy, { channelTypes: this.policy.maintenance_windows.emergency.notification.channels })
+      : audience(this.policy);
   }
 
-  private async notify(kind: NoticeKindName, w: StoredWindow, targets: Target[], idSuffix: string, extra: Omit<NoticeContext, 'window'> = {}): Promise<DeliveryReport> {
+  private async notify(
+    kind: NoticeKindName,
+    w: StoredWindow,
+    targets: Target[],
+    idSuffix: string,
+    extra: Omit<NoticeContext, 'window'> = {},
+  ): Promise<DeliveryReport> {
     const rendered = renderNotice(kind, { window: w, ...extra });
     const message: OutboundMessage = {
       id: `window-${w.id}-${kind}-${idSuffix}`,
       kind,
       subject: rendered.subject,
       text: rendered.text,
-      data: { windowId: w.id, windowKind: w.kind, status: w.status, start: w.start.toISOString(), end: w.end.toISOString(), title: w.title },
+      data: {
+        windowId: w.id,
+        windowKind: w.kind,
+        status: w.status,
+        start: w.start.toISOString(),
+        end: w.end.toISOString(),
+        title: w.title,
+      },
     };
     return deliver(this.sender, message, targets, w.id);
   }
@@ -153,7 +193,8 @@ export class WindowsService {
     let t = after;
     for (let i = 0; i < 24; i++) {
       const next = nextWindow(cal.window, t);
-      if (!blackoutAt(cal.blackouts, next.start) && !blackoutAt(cal.blackouts, new Date(next.end.getTime() - 1))) return next;
+      if (!blackoutAt(cal.blackouts, next.start) && !blackoutAt(cal.blackouts, new Date(next.end.getTime() - 1)))
+        return next;
       t = new Date(next.end.getTime());
     }
     throw new DrydockError('VALIDATION_FAILED', 'no regular window free of blackouts in the next 24 windows');
@@ -180,33 +221,81 @@ export class WindowsService {
       taskClass: input.taskClass ?? 'maintenance',
     };
     const proposed: ProposedWindow = { kind, title: input.title, start, end, change };
-    const existing = this.store.list({ from: new Date(start.getTime() - 86_400_000), to: new Date(end.getTime() + 86_400_000), statuses: ACTIVE_STATUSES });
+    const existing = this.store.list({
+      from: new Date(start.getTime() - 86_400_000),
+      to: new Date(end.getTime() + 86_400_000),
+      statuses: ACTIVE_STATUSES,
+    });
     const reasons = checkSchedule(proposed, { now, policy: this.policy, calendar: this.calendar(), existing });
     if (!this.policy.stakeholders.some((s) => s.name === input.requestedBy) && kind === 'emergency') {
-      reasons.push(`the requester "${input.requestedBy}" is not a stakeholder in the policy, so they could not be told the outcome`);
+      reasons.push(
+        `the requester "${input.requestedBy}" is not a stakeholder in the policy, so they could not be told the outcome`,
+      );
     }
     if (reasons.length > 0) {
-      await this.log('window.refused', `${kind} window "${input.title}" refused: ${reasons.join('; ')}`, input.requestedBy, { reasons, start: start.toISOString(), end: end.toISOString() });
+      await this.log(
+        'window.refused',
+        `${kind} window "${input.title}" refused: ${reasons.join('; ')}`,
+        input.requestedBy,
+        { reasons, start: start.toISOString(), end: end.toISOString() },
+      );
       throw refused(`cannot schedule ${kind} window "${input.title}"`, reasons);
     }
     const hash = planHash(proposed);
-    const w = this.store.insert({ kind, status: kind === 'emergency' ? 'pending_approval' : 'scheduled', title: input.title, start, end, change, requestedBy: input.requestedBy, planHash: hash, at: now });
-    this.store.addUpdate({ windowId: w.id, at: now, phase: w.status, message: kind === 'emergency' ? 'Emergency maintenance requested; waiting for approval.' : 'Maintenance scheduled.', author: input.requestedBy });
+    const w = this.store.insert({
+      kind,
+      status: kind === 'emergency' ? 'pending_approval' : 'scheduled',
+      title: input.title,
+      start,
+      end,
+      change,
+      requestedBy: input.requestedBy,
+      planHash: hash,
+      at: now,
+    });
+    this.store.addUpdate({
+      windowId: w.id,
+      at: now,
+      phase: w.status,
+      message:
+        kind === 'emergency' ? 'Emergency maintenance requested; waiting for approval.' : 'Maintenance scheduled.',
+      author: input.requestedBy,
+    });
     if (kind === 'emergency') {
-      await this.log('window.requested', `emergency window #${w.id} "${w.title}" requested for ${formatSpan(start, end)}; needs ${this.requiredRoles(w).join(' and ')}`, input.requestedBy, { windowId: w.id, planHash: hash });
+      await this.log(
+        'window.requested',
+        `emergency window #${w.id} "${w.title}" requested for ${formatSpan(start, end)}; needs ${this.requiredRoles(w).join(' and ')}`,
+        input.requestedBy,
+        { windowId: w.id, planHash: hash },
+      );
       const notices = await this.requestApproval(w);
       return { window: w, notices };
     }
-    await this.log('window.scheduled', `${kind} window #${w.id} "${w.title}" scheduled for ${formatSpan(start, end)}`, input.requestedBy, { windowId: w.id, planHash: hash });
+    await this.log(
+      'window.scheduled',
+      `${kind} window #${w.id} "${w.title}" scheduled for ${formatSpan(start, end)}`,
+      input.requestedBy,
+      { windowId: w.id, planHash: hash },
+    );
     const notices = await this.announce(w);
     return { window: this.must(w.id), notices };
   }
 
   private async requestApproval(w: StoredWindow): Promise<DeliveryReport> {
     const state = approvalState(this.requiredRoles(w), this.approvals.list(subjectOf(w.id)), w.planHash);
-    return this.notify('approval_request', w, audience(this.policy, { roles: state.missing }), w.planHash.slice(0, 12), {
-      approval: { roles: state.missing, planHash: w.planHash, howTo: `Approve: drydock windows approve ${w.id} --plan ${w.planHash.slice(0, 12)}... or POST /api/approvals/windows/${w.id}/approve with your API token.` },
-    });
+    return this.notify(
+      'approval_request',
+      w,
+      audience(this.policy, { roles: state.missing }),
+      w.planHash.slice(0, 12),
+      {
+        approval: {
+          roles: state.missing,
+          planHash: w.planHash,
+          howTo: `Approve: drydock windows approve ${w.id} --plan ${w.planHash.slice(0, 12)}... or POST /api/approvals/windows/${w.id}/approve with your API token.`,
+        },
+      },
+    );
   }
 
   private async announce(w: StoredWindow): Promise<DeliveryReport> {
@@ -220,46 +309,114 @@ export class WindowsService {
     return [...this.deliveries.reachedFor(w.id), ...this.audienceFor(w)];
   }
 
-  async rescheduleWindow(id: number, change: { start: Date; end: Date; reason?: string }, actor: string): Promise<{ window: StoredWindow; notices: DeliveryReport }> {
+  async rescheduleWindow(
+    id: number,
+    change: { start: Date; end: Date; reason?: string },
+    actor: string,
+  ): Promise<{ window: StoredWindow; notices: DeliveryReport }> {
     const w = this.must(id);
-    if (!ACTIVE_STATUSES.includes(w.status) || w.status === 'in_progress') throw refused(`cannot reschedule window #${id}`, [`it is ${w.status.replace('_', ' ')}`]);
-    const proposed: ProposedWindow = { kind: w.kind, title: w.title, start: change.start, end: change.end, change: w.change };
-    const existing = this.store.list({ from: new Date(change.start.getTime() - 86_400_000), to: new Date(change.end.getTime() + 86_400_000), statuses: ACTIVE_STATUSES });
-    const reasons = checkSchedule(proposed, { now: this.now(), policy: this.policy, calendar: this.calendar(), existing, excludeId: id });
+    if (!ACTIVE_STATUSES.includes(w.status) || w.status === 'in_progress')
+      throw refused(`cannot reschedule window #${id}`, [`it is ${w.status.replace('_', ' ')}`]);
+    const proposed: ProposedWindow = {
+      kind: w.kind,
+      title: w.title,
+      start: change.start,
+      end: change.end,
+      change: w.change,
+    };
+    const existing = this.store.list({
+      from: new Date(change.start.getTime() - 86_400_000),
+      to: new Date(change.end.getTime() + 86_400_000),
+      statuses: ACTIVE_STATUSES,
+    });
+    const reasons = checkSchedule(proposed, {
+      now: this.now(),
+      policy: this.policy,
+      calendar: this.calendar(),
+      existing,
+      excludeId: id,
+    });
     if (reasons.length) {
-      await this.log('window.refused', `rescheduling window #${id} refused: ${reasons.join('; ')}`, actor, { windowId: id, reasons });
+      await this.log('window.refused', `rescheduling window #${id} refused: ${reasons.join('; ')}`, actor, {
+        windowId: id,
+        reasons,
+      });
       throw refused(`cannot reschedule window #${id}`, reasons);
     }
     const hash = planHash(proposed);
     const previous = { start: w.start, end: w.end };
     const reached = this.everyoneFor(w);
     const status = w.kind === 'emergency' ? 'pending_approval' : w.status;
-    const updated = this.store.update(id, { start: change.start, end: change.end, planHash: hash, status, reminderSentAt: null, statusReason: change.reason ?? null }, this.now());
-    this.store.addUpdate({ windowId: id, at: this.now(), phase: status, message: `Rescheduled from ${formatSpan(previous.start, previous.end)} to ${formatSpan(change.start, change.end)}${change.reason ? `: ${change.reason}` : ''}.`, author: actor });
-    await this.log('window.rescheduled', `window #${id} moved from ${formatSpan(previous.start, previous.end)} to ${formatSpan(change.start, change.end)}${w.kind === 'emergency' ? '; earlier approvals no longer count' : ''}`, actor, { windowId: id, planHash: hash });
-    const notices = await this.notify('rescheduled', updated, reached, hash.slice(0, 12), { previous, ...(change.reason ? { message: change.reason } : {}) });
+    const updated = this.store.update(
+      id,
+      {
+        start: change.start,
+        end: change.end,
+        planHash: hash,
+        status,
+        reminderSentAt: null,
+        statusReason: change.reason ?? null,
+      },
+      this.now(),
+    );
+    this.store.addUpdate({
+      windowId: id,
+      at: this.now(),
+      phase: status,
+      message: `Rescheduled from ${formatSpan(previous.start, previous.end)} to ${formatSpan(change.start, change.end)}${change.reason ? `: ${change.reason}` : ''}.`,
+      author: actor,
+    });
+    await this.log(
+      'window.rescheduled',
+      `window #${id} moved from ${formatSpan(previous.start, previous.end)} to ${formatSpan(change.start, change.end)}${w.kind === 'emergency' ? '; earlier approvals no longer count' : ''}`,
+      actor,
+      { windowId: id, planHash: hash },
+    );
+    const notices = await this.notify('rescheduled', updated, reached, hash.slice(0, 12), {
+      previous,
+      ...(change.reason ? { message: change.reason } : {}),
+    });
     if (w.kind === 'emergency') await this.requestApproval(updated);
     return { window: updated, notices };
   }
 
-  async cancelWindow(id: number, reason: string, actor: string): Promise<{ window: StoredWindow; notices: DeliveryReport }> {
+  async cancelWindow(
+    id: number,
+    reason: string,
+    actor: string,
+  ): Promise<{ window: StoredWindow; notices: DeliveryReport }> {
     const w = this.must(id);
-    if (!ACTIVE_STATUSES.includes(w.status)) throw refused(`cannot cancel window #${id}`, [`it is already ${w.status.replace('_', ' ')}`]);
+    if (!ACTIVE_STATUSES.includes(w.status))
+      throw refused(`cannot cancel window #${id}`, [`it is already ${w.status.replace('_', ' ')}`]);
     // Everyone told about it hears it is off; the status page only if it was announced there.
-    const reached = [...this.deliveries.reachedFor(id), ...(w.advanceSentAt ? audience(this.policy, { channelTypes: ['status_page'] }) : [])];
+    const reached = [
+      ...this.deliveries.reachedFor(id),
+      ...(w.advanceSentAt ? audience(this.policy, { channelTypes: ['status_page'] }) : []),
+    ];
     const updated = this.store.update(id, { status: 'cancelled', statusReason: reason }, this.now());
-    this.store.addUpdate({ windowId: id, at: this.now(), phase: 'cancelled', message: `Cancelled: ${reason}`, author: actor });
+    this.store.addUpdate({
+      windowId: id,
+      at: this.now(),
+      phase: 'cancelled',
+      message: `Cancelled: ${reason}`,
+      author: actor,
+    });
     await this.log('window.cancelled', `window #${id} "${w.title}" cancelled: ${reason}`, actor, { windowId: id });
     const notices = await this.notify('cancelled', updated, reached, 'final', { message: reason });
     return { window: updated, notices };
   }
 
   /** An approver's decision; `person` is already authenticated (API token or CLI identity). */
-  async decide(id: number, person: Person, decision: { decision: 'approved' | 'refused'; planHash: string; role?: string; comment?: string }): Promise<{ window: StoredWindow; missing: string[] }> {
+  async decide(
+    id: number,
+    person: Person,
+    decision: { decision: 'approved' | 'refused'; planHash: string; role?: string; comment?: string },
+  ): Promise<{ window: StoredWindow; missing: string[] }> {
     const w = this.must(id);
     const required = this.requiredRoles(w);
     const decisions = this.approvals.list(subjectOf(id));
-    const fullHash = decision.planHash.length >= 12 && w.planHash.startsWith(decision.planHash) ? w.planHash : decision.planHash;
+    const fullHash =
+      decision.planHash.length >= 12 && w.planHash.startsWith(decision.planHash) ? w.planHash : decision.planHash;
     const check = checkDecision({
       person,
       requestedBy: w.requestedBy,
@@ -272,30 +429,101 @@ export class WindowsService {
       what: `window #${id}`,
     });
     if (!check.ok) {
-      await this.log('approval.rejected', `${person.name} could not ${decision.decision === 'approved' ? 'approve' : 'refuse'} window #${id}: ${check.reason}`, person.name, { windowId: id });
+      await this.log(
+        'approval.rejected',
+        `${person.name} could not ${decision.decision === 'approved' ? 'approve' : 'refuse'} window #${id}: ${check.reason}`,
+        person.name,
+        { windowId: id },
+      );
       throw new DrydockError('VALIDATION_FAILED', check.reason, { details: { status: check.status } });
     }
     const now = this.now();
-    this.approvals.add({ subject: subjectOf(id), person: person.name, role: check.role, decision: decision.decision, planHash: w.planHash, comment: decision.comment ?? null, at: now });
-    await this.log(`approval.${decision.decision}`, `${person.name} (${check.role}) ${decision.decision} window #${id} "${w.title}" (plan ${w.planHash.slice(0, 12)})${decision.comment ? `: ${decision.comment}` : ''}`, person.name, { windowId: id, role: check.role, planHash: w.planHash });
+    this.approvals.add({
+      subject: subjectOf(id),
+      person: person.name,
+      role: check.role,
+      decision: decision.decision,
+      planHash: w.planHash,
+      comment: decision.comment ?? null,
+      at: now,
+    });
+    await this.log(
+      `approval.${decision.decision}`,
+      `${person.name} (${check.role}) ${decision.decision} window #${id} "${w.title}" (plan ${w.planHash.slice(0, 12)})${decision.comment ? `: ${decision.comment}` : ''}`,
+      person.name,
+      { windowId: id, role: check.role, planHash: w.planHash },
+    );
     const state = approvalState(required, this.approvals.list(subjectOf(id)), w.planHash);
     const requester = audience(this.policy, { people: [w.requestedBy] });
-    const ctx = { decision: { person: person.name, role: check.role, decision: decision.decision, ...(decision.comment ? { comment: decision.comment } : {}) } };
+    const ctx = {
+      decision: {
+        person: person.name,
+        role: check.role,
+        decision: decision.decision,
+        ...(decision.comment ? { comment: decision.comment } : {}),
+      },
+    };
     if (decision.decision === 'refused') {
-      const updated = this.store.update(id, { status: 'refused', statusReason: `refused by ${person.name} (${check.role})${decision.comment ? `: ${decision.comment}` : ''}` }, now);
-      this.store.addUpdate({ windowId: id, at: now, phase: 'refused', message: `Refused by ${person.name} (${check.role}); it will not run.`, author: person.name });
-      await this.notify('approval_decision', updated, requester, `refused-${w.planHash.slice(0, 12)}`, { ...ctx, message: 'The emergency maintenance will not run.' });
+      const updated = this.store.update(
+        id,
+        {
+          status: 'refused',
+          statusReason: `refused by ${person.name} (${check.role})${decision.comment ? `: ${decision.comment}` : ''}`,
+        },
+        now,
+      );
+      this.store.addUpdate({
+        windowId: id,
+        at: now,
+        phase: 'refused',
+        message: `Refused by ${person.name} (${check.role}); it will not run.`,
+        author: person.name,
+      });
+      await this.notify('approval_decision', updated, requester, `refused-${w.planHash.slice(0, 12)}`, {
+        ...ctx,
+        message: 'The emergency maintenance will not run.',
+      });
       return { window: updated, missing: state.missing };
     }
     if (!state.complete) {
-      await this.notify('approval_decision', w, requester, `${check.role}-${w.planHash.slice(0, 12)}`, { ...ctx, message: `Still waiting for: ${state.missing.join(', ')}.` });
+      await this.notify('approval_decision', w, requester, `${check.role}-${w.planHash.slice(0, 12)}`, {
+        ...ctx,
+        message: `Still waiting for: ${state.missing.join(', ')}.`,
+      });
       return { window: w, missing: state.missing };
     }
-    const updated = this.store.update(id, { status: 'scheduled', statusReason: `approved by ${state.approved.map((a) => `${a.person} (${a.role})`).join(' and ')}` }, now);
-    this.store.addUpdate({ windowId: id, at: now, phase: 'approved', message: `Approved by ${state.approved.map((a) => `${a.person} (${a.role})`).join(' and ')}.`, author: person.name });
-    this.store.addUpdate({ windowId: id, at: now, phase: 'scheduled', message: 'Emergency maintenance scheduled.', author: person.name });
-    await this.log('window.approved', `emergency window #${id} approved by ${state.approved.map((a) => a.person).join(' and ')}; it may start at ${w.start.toISOString()}`, person.name, { windowId: id });
-    await this.notify('approval_decision', updated, requester, `approved-${w.planHash.slice(0, 12)}`, { ...ctx, message: 'All approvals are in; the emergency maintenance will run as planned.' });
+    const updated = this.store.update(
+      id,
+      {
+        status: 'scheduled',
+        statusReason: `approved by ${state.approved.map((a) => `${a.person} (${a.role})`).join(' and ')}`,
+      },
+      now,
+    );
+    this.store.addUpdate({
+      windowId: id,
+      at: now,
+      phase: 'approved',
+      message: `Approved by ${state.approved.map((a) => `${a.person} (${a.role})`).join(' and ')}.`,
+      author: person.name,
+    });
+    this.store.addUpdate({
+      windowId: id,
+      at: now,
+      phase: 'scheduled',
+      message: 'Emergency maintenance scheduled.',
+      author: person.name,
+    });
+    await this.log(
+      'window.approved',
+      `emergency window #${id} approved by ${state.approved.map((a) => a.person).join(' and ')}; it may start at ${w.start.toISOString()}`,
+      person.name,
+      { windowId: id },
+    );
+    await this.notify('approval_decision', updated, requester, `approved-${w.planHash.slice(0, 12)}`, {
+      ...ctx,
+      message: 'All approvals are in; the emergency maintenance will run as planned.',
+    });
     await this.announce(updated);
     return { window: this.must(id), missing: [] };
   }
@@ -305,49 +533,111 @@ export class WindowsService {
     const w = this.must(id);
     const now = this.now();
     const reasons: string[] = [];
-    if (w.status !== 'scheduled') reasons.push(w.status === 'pending_approval' ? `it still needs approval from ${approvalState(this.requiredRoles(w), this.approvals.list(subjectOf(id)), w.planHash).missing.join(' and ')}` : `it is ${w.status.replace('_', ' ')}`);
+    if (w.status !== 'scheduled')
+      reasons.push(
+        w.status === 'pending_approval'
+          ? `it still needs approval from ${approvalState(this.requiredRoles(w), this.approvals.list(subjectOf(id)), w.planHash).missing.join(' and ')}`
+          : `it is ${w.status.replace('_', ' ')}`,
+      );
     if (now < w.start) reasons.push(`it starts at ${w.start.toISOString()}`);
     if (now >= w.end) reasons.push(`it ended at ${w.end.toISOString()}`);
-    if (this.policy.maintenance_windows.notices_required && !this.deliveries.list({ windowId: id, status: 'sent' }).some((d) => d.kind === 'advance_notice')) {
+    if (
+      this.policy.maintenance_windows.notices_required &&
+      !this.deliveries.list({ windowId: id, status: 'sent' }).some((d) => d.kind === 'advance_notice')
+    ) {
       reasons.push('the policy requires notices and no advance notice was delivered');
     }
     if (reasons.length) {
-      await this.log('window.start_refused', `window #${id} cannot start: ${reasons.join('; ')}`, actor, { windowId: id, reasons });
+      await this.log('window.start_refused', `window #${id} cannot start: ${reasons.join('; ')}`, actor, {
+        windowId: id,
+        reasons,
+      });
       throw refused(`window #${id} cannot start`, reasons);
     }
     const pre = this.deps.healthCheck ? await this.deps.healthCheck() : null;
     const updated = this.store.update(id, { status: 'in_progress', preChecks: pre }, now);
-    for (const component of w.change.components) this.store.setComponent(component, 'under_maintenance', `maintenance window #${id}`, now);
-    this.store.addUpdate({ windowId: id, at: now, phase: 'in_progress', message: `Maintenance started${pre ? `; pre-checks ${pre.ok ? 'passed' : 'FAILED'}` : ''}.`, author: actor });
-    await this.log('window.started', `window #${id} "${w.title}" started${pre ? ` (pre-checks ${pre.ok ? 'passed' : 'failed'})` : ''}`, actor, { windowId: id, preChecks: pre });
+    for (const component of w.change.components)
+      this.store.setComponent(component, 'under_maintenance', `maintenance window #${id}`, now);
+    this.store.addUpdate({
+      windowId: id,
+      at: now,
+      phase: 'in_progress',
+      message: `Maintenance started${pre ? `; pre-checks ${pre.ok ? 'passed' : 'FAILED'}` : ''}.`,
+      author: actor,
+    });
+    await this.log(
+      'window.started',
+      `window #${id} "${w.title}" started${pre ? ` (pre-checks ${pre.ok ? 'passed' : 'failed'})` : ''}`,
+      actor,
+      { windowId: id, preChecks: pre },
+    );
     await this.notify('start', updated, this.audienceFor(updated), 'start');
     return updated;
   }
 
-  async postUpdate(id: number, update: { message: string; phase?: string }, author: string): Promise<{ update: WindowUpdate; notices: DeliveryReport }> {
+  async postUpdate(
+    id: number,
+    update: { message: string; phase?: string },
+    author: string,
+  ): Promise<{ update: WindowUpdate; notices: DeliveryReport }> {
     const w = this.must(id);
     if (!update.message.trim()) throw refused(`cannot post an update to window #${id}`, ['the update has no text']);
-    if (w.status === 'cancelled' || w.status === 'refused' || w.status === 'expired') throw refused(`cannot post an update to window #${id}`, [`it is ${w.status}`]);
-    const saved = this.store.addUpdate({ windowId: id, at: this.now(), phase: update.phase ?? w.status, message: redactor.text(update.message), author });
-    await this.log('window.update', `update on window #${id}: ${update.message}`, author, { windowId: id, updateId: saved.id });
+    if (w.status === 'cancelled' || w.status === 'refused' || w.status === 'expired')
+      throw refused(`cannot post an update to window #${id}`, [`it is ${w.status}`]);
+    const saved = this.store.addUpdate({
+      windowId: id,
+      at: this.now(),
+      phase: update.phase ?? w.status,
+      message: redactor.text(update.message),
+      author,
+    });
+    await this.log('window.update', `update on window #${id}: ${update.message}`, author, {
+      windowId: id,
+      updateId: saved.id,
+    });
     const notices = await this.notify('update', w, this.audienceFor(w), String(saved.id), { message: saved.message });
     return { update: saved, notices };
   }
 
   /** Ends a window: runs the post-maintenance validation; a failure raises an alert with the rollback plan. */
-  async completeWindow(id: number, result: { outcome?: WindowOutcome; lessons?: string; note?: string }, actor: string): Promise<{ window: StoredWindow; validation: ValidationSummary | null }> {
+  async completeWindow(
+    id: number,
+    result: { outcome?: WindowOutcome; lessons?: string; note?: string },
+    actor: string,
+  ): Promise<{ window: StoredWindow; validation: ValidationSummary | null }> {
     const w = this.must(id);
-    if (w.status !== 'in_progress') throw refused(`cannot complete window #${id}`, [`it is ${w.status.replace('_', ' ')}, not in progress`]);
+    if (w.status !== 'in_progress')
+      throw refused(`cannot complete window #${id}`, [`it is ${w.status.replace('_', ' ')}, not in progress`]);
     const now = this.now();
     const validation = this.deps.healthCheck ? await this.deps.healthCheck() : null;
     const outcome: WindowOutcome = result.outcome ?? (validation && !validation.ok ? 'failed' : 'succeeded');
-    const updated = this.store.update(id, { status: 'completed', outcome, validation, ...(result.lessons ? { lessons: result.lessons } : {}) }, now);
+    const updated = this.store.update(
+      id,
+      { status: 'completed', outcome, validation, ...(result.lessons ? { lessons: result.lessons } : {}) },
+      now,
+    );
     for (const component of w.change.components) {
-      this.store.setComponent(component, validation && !validation.ok ? 'degraded' : 'operational', validation && !validation.ok ? `checks failed after window #${id}` : '', now);
+      this.store.setComponent(
+        component,
+        validation && !validation.ok ? 'degraded' : 'operational',
+        validation && !validation.ok ? `checks failed after window #${id}` : '',
+        now,
+      );
     }
     const failed = validation?.checks.filter((c) => !c.ok) ?? [];
-    this.store.addUpdate({ windowId: id, at: now, phase: 'completed', message: `Maintenance ended (${outcome}).${validation ? ` Post-maintenance checks ${validation.ok ? 'passed' : `FAILED: ${failed.map((c) => `${c.name}: ${c.detail}`).join('; ')}`}.` : ''}${result.note ? ` ${result.note}` : ''}`, author: actor });
-    await this.log('window.completed', `window #${id} "${w.title}" completed: ${outcome}${validation ? `, validation ${validation.ok ? 'passed' : 'failed'}` : ''}`, actor, { windowId: id, outcome, validation });
+    this.store.addUpdate({
+      windowId: id,
+      at: now,
+      phase: 'completed',
+      message: `Maintenance ended (${outcome}).${validation ? ` Post-maintenance checks ${validation.ok ? 'passed' : `FAILED: ${failed.map((c) => `${c.name}: ${c.detail}`).join('; ')}`}.` : ''}${result.note ? ` ${result.note}` : ''}`,
+      author: actor,
+    });
+    await this.log(
+      'window.completed',
+      `window #${id} "${w.title}" completed: ${outcome}${validation ? `, validation ${validation.ok ? 'passed' : 'failed'}` : ''}`,
+      actor,
+      { windowId: id, outcome, validation },
+    );
     if (validation && !validation.ok) {
       const alert = `Post-maintenance validation failed: ${failed.map((c) => `${c.name}: ${c.detail}`).join('; ')}`;
       await this.log('window.alert', `window #${id}: ${alert}`, actor, { windowId: id });
@@ -402,7 +692,12 @@ export class WindowsService {
     try {
       await this.announceRegular();
     } catch (error) {
-      await this.log('window.refused', `the regular window could not be scheduled: ${describeError(error)}`, 'drydock', {});
+      await this.log(
+        'window.refused',
+        `the regular window could not be scheduled: ${describeError(error)}`,
+        'drydock',
+        {},
+      );
     }
     const now = this.now();
     const { reminderMs } = noticeDurations(this.policy);
@@ -428,16 +723,45 @@ export class WindowsService {
     for (const w of this.store.list({ from: now, statuses: ['pending_approval', 'scheduled'] })) {
       if (w.status === 'pending_approval' && now >= w.start) {
         const state = approvalState(this.requiredRoles(w), this.approvals.list(subjectOf(w.id)), w.planHash);
-        const updated = this.store.update(w.id, { status: 'expired', statusReason: `not approved before its start (missing: ${state.missing.join(', ')})` }, now);
-        this.store.addUpdate({ windowId: w.id, at: now, phase: 'expired', message: `Not approved before its start time (missing: ${state.missing.join(', ')}); it will not run.`, author: 'drydock' });
-        await this.log('window.expired', `emergency window #${w.id} expired without the approval of ${state.missing.join(' and ')}`, null, { windowId: w.id });
-        await this.notify('approval_decision', updated, audience(this.policy, { people: [w.requestedBy] }), `expired-${w.planHash.slice(0, 12)}`, { message: `Not approved before its start time (missing: ${state.missing.join(', ')}); the emergency maintenance will not run.` });
+        const updated = this.store.update(
+          w.id,
+          { status: 'expired', statusReason: `not approved before its start (missing: ${state.missing.join(', ')})` },
+          now,
+        );
+        this.store.addUpdate({
+          windowId: w.id,
+          at: now,
+          phase: 'expired',
+          message: `Not approved before its start time (missing: ${state.missing.join(', ')}); it will not run.`,
+          author: 'drydock',
+        });
+        await this.log(
+          'window.expired',
+          `emergency window #${w.id} expired without the approval of ${state.missing.join(' and ')}`,
+          null,
+          { windowId: w.id },
+        );
+        await this.notify(
+          'approval_decision',
+          updated,
+          audience(this.policy, { people: [w.requestedBy] }),
+          `expired-${w.planHash.slice(0, 12)}`,
+          {
+            message: `Not approved before its start time (missing: ${state.missing.join(', ')}); the emergency maintenance will not run.`,
+          },
+        );
         expired.push(w.id);
         continue;
       }
       // No reminder when the announcement itself came within the reminder period (short-notice emergencies).
       const announcedLate = w.advanceSentAt !== null && w.advanceSentAt.getTime() >= w.start.getTime() - reminderMs;
-      if (w.status === 'scheduled' && !w.reminderSentAt && !announcedLate && w.start.getTime() - now.getTime() <= reminderMs && now < w.start) {
+      if (
+        w.status === 'scheduled' &&
+        !w.reminderSentAt &&
+        !announcedLate &&
+        w.start.getTime() - now.getTime() <= reminderMs &&
+        now < w.start
+      ) {
         await this.notify('reminder', w, this.everyoneFor(w), w.planHash.slice(0, 12));
         this.store.update(w.id, { reminderSentAt: now }, now);
         reminded.push(w.id);
@@ -446,9 +770,19 @@ export class WindowsService {
     // Past windows still pending approval (start passed between ticks) are handled too.
     for (const w of this.store.list({ to: now, statuses: ['pending_approval'] })) {
       if (expired.includes(w.id)) continue;
-      const updated = this.store.update(w.id, { status: 'expired', statusReason: 'not approved before its start' }, now);
+      const updated = this.store.update(
+        w.id,
+        { status: 'expired', statusReason: 'not approved before its start' },
+        now,
+      );
       await this.log('window.expired', `emergency window #${w.id} expired without approval`, null, { windowId: w.id });
-      await this.notify('approval_decision', updated, audience(this.policy, { people: [w.requestedBy] }), `expired-${w.planHash.slice(0, 12)}`, { message: 'Not approved before its start time; the emergency maintenance will not run.' });
+      await this.notify(
+        'approval_decision',
+        updated,
+        audience(this.policy, { people: [w.requestedBy] }),
+        `expired-${w.planHash.slice(0, 12)}`,
+        { message: 'Not approved before its start time; the emergency maintenance will not run.' },
+      );
       expired.push(w.id);
     }
     return { reminded, expired, started, completed };
@@ -456,7 +790,9 @@ export class WindowsService {
 
   /** Approved windows open or upcoming at `at`: the gate's extra windows. */
   openIntervals(at: Date): Interval[] {
-    return this.store.list({ from: at, statuses: ['scheduled', 'in_progress'] }).map((w) => ({ start: w.start, end: w.end }));
+    return this.store
+      .list({ from: at, statuses: ['scheduled', 'in_progress'] })
+      .map((w) => ({ start: w.start, end: w.end }));
   }
 
   showWindow(id: number): WindowStory {
@@ -487,7 +823,9 @@ export function formatWindowStory(story: WindowStory): string {
   const w = story.window;
   const lines: string[] = [];
   lines.push(`Window #${w.id}: ${w.title}`);
-  lines.push(`  Kind: ${w.kind}   Status: ${w.status.replace('_', ' ')}${w.statusReason ? ` (${w.statusReason})` : ''}`);
+  lines.push(
+    `  Kind: ${w.kind}   Status: ${w.status.replace('_', ' ')}${w.statusReason ? ` (${w.statusReason})` : ''}`,
+  );
   lines.push(`  When: ${formatSpan(w.start, w.end)}`);
   lines.push(`  Requested by: ${w.requestedBy} on ${w.createdAt.toISOString()}`);
   lines.push('', 'Change record');
@@ -500,18 +838,37 @@ export function formatWindowStory(story: WindowStory): string {
   lines.push(`  Class: ${w.change.taskClass}   Plan: ${w.planHash.slice(0, 16)}`);
   if (story.approval) {
     lines.push('', 'Approval');
-    lines.push(`  Needs: ${story.approval.required.join(' and ')}${story.approval.missing.length ? `; missing: ${story.approval.missing.join(', ')}` : '; complete'}`);
+    lines.push(
+      `  Needs: ${story.approval.required.join(' and ')}${story.approval.missing.length ? `; missing: ${story.approval.missing.join(', ')}` : '; complete'}`,
+    );
   }
-  if (story.approvals.length) for (const a of story.approvals) lines.push(`  ${a.at.toISOString()} ${a.person} (${a.role}) ${a.decision}${a.planHash === w.planHash ? '' : ' [earlier plan, void]'}${a.comment ? `: ${a.comment}` : ''}`);
+  if (story.approvals.length)
+    for (const a of story.approvals)
+      lines.push(
+        `  ${a.at.toISOString()} ${a.person} (${a.role}) ${a.decision}${a.planHash === w.planHash ? '' : ' [earlier plan, void]'}${a.comment ? `: ${a.comment}` : ''}`,
+      );
   lines.push('', 'Timeline');
   for (const u of story.updates) lines.push(`  ${u.at.toISOString()} [${u.phase}] ${u.author}: ${u.message}`);
-  if (w.preChecks) lines.push('', `Pre-checks: ${w.preChecks.ok ? 'passed' : 'FAILED'}`, ...w.preChecks.checks.map((c) => `  ${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}`));
-  if (w.validation) lines.push('', `Post-maintenance validation: ${w.validation.ok ? 'passed' : 'FAILED'}`, ...w.validation.checks.map((c) => `  ${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}`));
+  if (w.preChecks)
+    lines.push(
+      '',
+      `Pre-checks: ${w.preChecks.ok ? 'passed' : 'FAILED'}`,
+      ...w.preChecks.checks.map((c) => `  ${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}`),
+    );
+  if (w.validation)
+    lines.push(
+      '',
+      `Post-maintenance validation: ${w.validation.ok ? 'passed' : 'FAILED'}`,
+      ...w.validation.checks.map((c) => `  ${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}`),
+    );
   if (w.outcome) lines.push('', `Outcome: ${w.outcome}`);
   if (w.lessons) lines.push('', 'Lessons learned', ...w.lessons.split('\n').map((l) => `  ${l}`));
   const sent = story.deliveries.filter((d) => d.status === 'sent').length;
   const failed = story.deliveries.filter((d) => d.status === 'failed');
   lines.push('', `Notices: ${sent} delivered, ${failed.length} failed`);
-  for (const d of story.deliveries) lines.push(`  ${d.updatedAt.toISOString()} ${d.kind} via ${d.channel}${d.recipient ? ` to ${d.recipient}` : ''}: ${d.status} after ${d.attempts} attempt(s) (${d.detail})`);
+  for (const d of story.deliveries)
+    lines.push(
+      `  ${d.updatedAt.toISOString()} ${d.kind} via ${d.channel}${d.recipient ? ` to ${d.recipient}` : ''}: ${d.status} after ${d.attempts} attempt(s) (${d.detail})`,
+    );
   return redactor.text(lines.join('\n'));
 }

@@ -6,7 +6,8 @@ export type WindowKind = 'regular' | 'emergency' | 'planned';
  * pending_approval: an emergency waiting for its approvers; scheduled; in_progress; completed;
  * cancelled (by a person); refused (an approver said no); expired (not approved before its start).
  */
-export type WindowStatus = 'pending_approval' | 'scheduled' | 'in_progress' | 'completed' | 'cancelled' | 'refused' | 'expired';
+export type WindowStatus =
+  'pending_approval' | 'scheduled' | 'in_progress' | 'completed' | 'cancelled' | 'refused' | 'expired';
 
 export type WindowOutcome = 'succeeded' | 'failed' | 'rolled_back';
 

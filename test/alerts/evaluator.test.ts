@@ -22,12 +22,19 @@ afterAll(async () => {
 function setup(policyInput: Parameters<typeof policyFrom>[0] = {}) {
   const db: SqliteDatabase = openSqlite(':memory:');
   const clock = fixedClock(new Date('2026-11-26T12:00:00Z'));
-  const policy = policyFrom({ channels: { log: { type: 'log' }, ops: { type: 'log' } }, ...policyInput, alerts: { channels: ['ops'], ...(policyInput.alerts ?? {}) } });
+  const policy = policyFrom({
+    channels: { log: { type: 'log' }, ops: { type: 'log' } },
+    ...policyInput,
+    alerts: { channels: ['ops'], ...(policyInput.alerts ?? {}) },
+  });
   const store = new SqliteAlertStore(db);
   const silences = new Silences(store, clock);
   const evaluator = new AlertEvaluator({ store, policy, channels: new Map([['ops', sink.channel]]), silences, clock });
   const observe = (value: number, target = '127.0.0.1:6379') =>
-    evaluator.evaluate({ at: clock.now().getTime(), samples: [{ name: 'redis_memory_used_percent', labels: { target }, value }] });
+    evaluator.evaluate({
+      at: clock.now().getTime(),
+      samples: [{ name: 'redis_memory_used_percent', labels: { target }, value }],
+    });
   return { db, clock, policy, store, silences, evaluator, observe };
 }
 
@@ -42,7 +49,9 @@ describe('AlertEvaluator with SQLite state and a real HTTP channel', () => {
     await observe(40);
     expect(sink.received.map((m) => m.kind)).toEqual(['alert.firing', 'alert.repeat', 'alert.resolved']);
     expect(sink.received[0]!.subject).toBe('[FIRING] Redis memory: 127.0.0.1:6379');
-    expect(sink.received[0]!.text).toContain('Redis memory: 127.0.0.1:6379 at 95.0% (alert when > 90%) since 2026-11-26T12:00:00.000Z');
+    expect(sink.received[0]!.text).toContain(
+      'Redis memory: 127.0.0.1:6379 at 95.0% (alert when > 90%) since 2026-11-26T12:00:00.000Z',
+    );
     expect(sink.received[2]!.subject).toBe('[RESOLVED] Redis memory: 127.0.0.1:6379');
     const history = store.history({ rule: 'redis_memory' }).reverse();
     expect(history.map((h) => `${h.event}:${h.toStatus ?? h.message.split(':')[0]}`)).toEqual([
@@ -59,7 +68,10 @@ describe('AlertEvaluator with SQLite state and a real HTTP channel', () => {
   it('holds alerts of a component while a maintenance run silences it and sends after the run lifts the silence; security alerts go through', async () => {
     sink.received.length = 0;
     const { db, clock, silences, evaluator, policy, observe } = setup({
-      alerts: { for: '0', rules: { redis_intrusion: { metric: 'redis_rejected_auth', condition: '> 0', class: 'security', for: '0' } } },
+      alerts: {
+        for: '0',
+        rules: { redis_intrusion: { metric: 'redis_rejected_auth', condition: '> 0', class: 'security', for: '0' } },
+      },
     });
     const [component] = componentsForResources(['redis:127.0.0.1:6379'], policy);
     silences.begin(component!, { reason: 'maintenance run cache.eviction', runId: 42 });
@@ -67,8 +79,14 @@ describe('AlertEvaluator with SQLite state and a real HTTP channel', () => {
     expect(silences.isSilenced('redis:10.0.0.9:6379', clock.now())).toBe(false);
     await observe(95);
     await observe(95, '10.0.0.9:6379'); // another Redis is not covered
-    await evaluator.evaluate({ at: clock.now().getTime(), samples: [{ name: 'redis_rejected_auth', labels: { target: '127.0.0.1:6379' }, value: 3 }] });
-    expect(sink.received.map((m) => `${m.kind} ${(m.data.labels as Record<string, string>).target}`)).toEqual(['alert.firing 10.0.0.9:6379', 'alert.firing 127.0.0.1:6379']);
+    await evaluator.evaluate({
+      at: clock.now().getTime(),
+      samples: [{ name: 'redis_rejected_auth', labels: { target: '127.0.0.1:6379' }, value: 3 }],
+    });
+    expect(sink.received.map((m) => `${m.kind} ${(m.data.labels as Record<string, string>).target}`)).toEqual([
+      'alert.firing 10.0.0.9:6379',
+      'alert.firing 127.0.0.1:6379',
+    ]);
     expect(sink.received[1]!.data.rule).toBe('redis_intrusion');
     clock.advance(MIN);
     await observe(95);

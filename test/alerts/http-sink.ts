@@ -28,7 +28,11 @@ export async function startHttpSink(): Promise<HttpSink> {
     type: 'webhook',
     async send(message) {
       try {
-        const response = await fetch(url, { method: 'POST', body: JSON.stringify(message), headers: { 'content-type': 'application/json' } });
+        const response = await fetch(url, {
+          method: 'POST',
+          body: JSON.stringify(message),
+          headers: { 'content-type': 'application/json' },
+        });
         return { ok: response.ok, detail: `HTTP ${response.status}`, retryable: response.status >= 500 };
       } catch (error) {
         return { ok: false, detail: (error as Error).message, retryable: true };

@@ -6,7 +6,15 @@ import { policyFrom } from '../tasks/cache/task-context.js';
 describe('alertRules', () => {
   it("has the spec's thresholds as defaults", () => {
     const rules = Object.fromEntries(alertRules(policyFrom({})).map((r) => [r.name, r.condition.text]));
-    expect(rules).toMatchObject({ redis_hit_rate: '< 80%', redis_memory: '> 90%', redis_latency: '> 100ms', host_disk: '> 80%', host_memory: '> 85%', host_cpu: '> 90%', redis_replica_lag: '> 5 seconds' });
+    expect(rules).toMatchObject({
+      redis_hit_rate: '< 80%',
+      redis_memory: '> 90%',
+      redis_latency: '> 100ms',
+      host_disk: '> 80%',
+      host_memory: '> 85%',
+      host_cpu: '> 90%',
+      redis_replica_lag: '> 5 seconds',
+    });
     const memory = alertRules(policyFrom({})).find((r) => r.name === 'redis_memory')!;
     expect(memory.forMs).toBe(5 * 60_000);
     expect(memory.repeatMs).toBe(4 * 3600_000);

@@ -23,7 +23,10 @@ const times = <T>(n: number, v: T): T[] => Array.from({ length: n }, () => v);
 describe('stepAlert', () => {
   it('fires only after the condition held for `for`, once, and resolves', () => {
     const { sent } = play([...times(10, [true] as [boolean]), [false]]);
-    expect(sent).toEqual([[5, 'firing'], [10, 'resolved']]);
+    expect(sent).toEqual([
+      [5, 'firing'],
+      [10, 'resolved'],
+    ]);
   });
   it('goes back to inactive without a message when the condition stops before `for`', () => {
     const { sent, state } = play([[true], [true], [false], [true], [true], [true], [true]]);
@@ -32,7 +35,11 @@ describe('stepAlert', () => {
   });
   it('repeats on the repeat interval while it lasts', () => {
     const { sent } = play(times(130, [true] as [boolean]));
-    expect(sent).toEqual([[5, 'firing'], [65, 'repeat'], [125, 'repeat']]);
+    expect(sent).toEqual([
+      [5, 'firing'],
+      [65, 'repeat'],
+      [125, 'repeat'],
+    ]);
   });
   it('holds messages while silenced and sends the firing once the silence lifts', () => {
     const { sent, held } = play([...times(8, [true, true] as [boolean, boolean]), [true, false], [true, false]]);

@@ -33,7 +33,11 @@ afterAll(async () => {
 function setup() {
   writeFileSync(join(dir, 'hoo-token'), 'hoo-token-from-file-987654\n');
   const policy: Policy = policySchema.parse({
-    channels: { log: { type: 'log' }, chat: { type: 'slack', url: { env: 'APPROVAL_SLACK' } }, status: { type: 'status_page' } },
+    channels: {
+      log: { type: 'log' },
+      chat: { type: 'slack', url: { env: 'APPROVAL_SLACK' } },
+      status: { type: 'status_page' },
+    },
     stakeholders: [
       { name: 'Alice', roles: ['SRE'], channels: ['chat'] },
       { name: 'Carol', roles: ['CTO'], channels: ['chat'], token: { env: 'CAROL_TOKEN' } },
@@ -47,12 +51,26 @@ function setup() {
   const clock = fixedClock(new Date('2026-11-25T12:00:00Z'));
   const activity: ActivityEntry[] = [];
   const channels = new Map<string, Channel>();
-  const windows = new WindowsService({ db, policy, clock, channels, activity: (e) => void activity.push(e), sleep: async () => {} });
+  const windows = new WindowsService({
+    db,
+    policy,
+    clock,
+    channels,
+    activity: (e) => void activity.push(e),
+    sleep: async () => {},
+  });
   for (const [name, config] of Object.entries(policy.channels)) {
     const ch = createStakeholderChannel(name, config, { env, statusPage: windows.statusPublisher });
     if (ch) channels.set(name, ch);
   }
-  const patches = new PatchService({ db, policy, clock, channels, activity: (e) => void activity.push(e), sleep: async () => {} });
+  const patches = new PatchService({
+    db,
+    policy,
+    clock,
+    channels,
+    activity: (e) => void activity.push(e),
+    sleep: async () => {},
+  });
   const auth = createAuthenticator(policy, windows.approvals, env);
   const app = new Hono().route('/api/approvals', approvalRoutes({ windows, patches, auth }));
   return { db, policy, clock, activity, windows, patches, auth, app };
@@ -65,11 +83,24 @@ describe('approval API over real HTTP with bearer tokens', () => {
     try {
       const aliceToken = issueToken(s.windows.approvals, 'Alice', 'laptop', s.clock.now());
       const bobToken = issueToken(s.windows.approvals, 'Bob', 'ci', s.clock.now());
-      expect(s.db.prepare('SELECT token_hash FROM api_tokens ORDER BY id').all()).toEqual([{ token_hash: hashToken(aliceToken) }, { token_hash: hashToken(bobToken) }]);
+      expect(s.db.prepare('SELECT token_hash FROM api_tokens ORDER BY id').all()).toEqual([
+        { token_hash: hashToken(aliceToken) },
+        { token_hash: hashToken(bobToken) },
+      ]);
       expect(JSON.stringify(s.db.prepare('SELECT * FROM api_tokens').all())).not.toContain(aliceToken);
 
       const start = new Date(s.clock.now().getTime() + 2 * HOUR);
-      const { window } = await s.windows.scheduleWindow({ kind: 'emergency', title: 'Replace failing disk on db-1', start, end: new Date(start.getTime() + HOUR), summary: 'Swap the disk and rebuild the RAID mirror', rollbackPlan: 'Fail over to db-2', owner: 'Alice', requestedBy: 'Alice', taskClass: 'critical_bug' });
+      const { window } = await s.windows.scheduleWindow({
+        kind: 'emergency',
+        title: 'Replace failing disk on db-1',
+        start,
+        end: new Date(start.getTime() + HOUR),
+        summary: 'Swap the disk and rebuild the RAID mirror',
+        rollbackPlan: 'Fail over to db-2',
+        owner: 'Alice',
+        requestedBy: 'Alice',
+        taskClass: 'critical_bug',
+      });
 
       const call = (path: string, token: string | null, body?: unknown) =>
         fetch(`${server.url}/api/approvals${path}`, {
@@ -83,7 +114,9 @@ describe('approval API over real HTTP with bearer tokens', () => {
       expect(none.headers.get('www-authenticate')).toMatch(/Bearer/);
       const unknown = await call(`/windows/${window.id}/approve`, 'not-a-real-token-123', { plan: window.planHash });
       expect(unknown.status).toBe(401);
-      expect(await unknown.json()).toEqual({ error: 'unknown or missing API token (send Authorization: Bearer <token>)' });
+      expect(await unknown.json()).toEqual({
+        error: 'unknown or missing API token (send Authorization: Bearer <token>)',
+      });
 
       const review = await call(`/windows/${window.id}`, CTO_TOKEN);
       expect(review.status).toBe(200);
@@ -93,7 +126,9 @@ describe('approval API over real HTTP with bearer tokens', () => {
 
       const bob = await call(`/windows/${window.id}/approve`, bobToken, { plan: reviewed.plan });
       expect(bob.status).toBe(403);
-      expect(((await bob.json()) as { error: string }).error).toMatch(/Bob does not hold a role that can approve window #1 \(needs CTO and Head of Operations; has Developer\)/);
+      expect(((await bob.json()) as { error: string }).error).toMatch(
+        /Bob does not hold a role that can approve window #1 \(needs CTO and Head of Operations; has Developer\)/,
+      );
       const own = await call(`/windows/${window.id}/approve`, aliceToken, { plan: reviewed.plan });
       expect(own.status).toBe(403);
       expect(((await own.json()) as { error: string }).error).toMatch(/cannot approve or refuse their own request/);
@@ -102,17 +137,32 @@ describe('approval API over real HTTP with bearer tokens', () => {
       const noPlan = await call(`/windows/${window.id}/approve`, CTO_TOKEN, {});
       expect(noPlan.status).toBe(400);
 
-      const cto = await call(`/windows/${window.id}/approve`, CTO_TOKEN, { plan: reviewed.plan, comment: 'disk SMART errors confirmed' });
+      const cto = await call(`/windows/${window.id}/approve`, CTO_TOKEN, {
+        plan: reviewed.plan,
+        comment: 'disk SMART errors confirmed',
+      });
       expect(cto.status).toBe(200);
-      expect(await cto.json()).toEqual({ id: window.id, status: 'pending_approval', missing: ['Head of Operations'], decidedBy: 'Carol' });
+      expect(await cto.json()).toEqual({
+        id: window.id,
+        status: 'pending_approval',
+        missing: ['Head of Operations'],
+        decidedBy: 'Carol',
+      });
       const ctoAgain = await call(`/windows/${window.id}/approve`, CTO_TOKEN, { plan: reviewed.plan });
       expect(ctoAgain.status).toBe(409);
-      const hoo = await call(`/windows/${window.id}/approve`, 'hoo-token-from-file-987654', { plan: reviewed.plan.slice(0, 16) });
+      const hoo = await call(`/windows/${window.id}/approve`, 'hoo-token-from-file-987654', {
+        plan: reviewed.plan.slice(0, 16),
+      });
       expect(await hoo.json()).toEqual({ id: window.id, status: 'scheduled', missing: [], decidedBy: 'Hank' });
 
-      const update = await call(`/windows/${window.id}/updates`, aliceToken, { message: 'Disk swapped; RAID rebuild at 40%' });
+      const update = await call(`/windows/${window.id}/updates`, aliceToken, {
+        message: 'Disk swapped; RAID rebuild at 40%',
+      });
       expect(update.status).toBe(201);
-      expect(s.windows.showWindow(window.id).updates.at(-1)).toMatchObject({ author: 'Alice', message: 'Disk swapped; RAID rebuild at 40%' });
+      expect(s.windows.showWindow(window.id).updates.at(-1)).toMatchObject({
+        author: 'Alice',
+        message: 'Disk swapped; RAID rebuild at 40%',
+      });
 
       // Revoked tokens stop working.
       s.windows.approvals.revokeTokens('Bob', s.clock.now());
@@ -128,8 +178,15 @@ describe('approval API over real HTTP with bearer tokens', () => {
         'approval.approved Hank',
       ]);
       expect(decisions.every((a) => a.at instanceof Date)).toBe(true);
-      const everything = JSON.stringify({ activity: s.activity, deliveries: s.windows.deliveries.list(), notices: s.windows.statusNotices(), chat: chat.requests, approvals: s.windows.approvals.list(`window:${window.id}`) });
-      for (const token of [CTO_TOKEN, 'hoo-token-from-file-987654', aliceToken, bobToken]) expect(everything).not.toContain(token);
+      const everything = JSON.stringify({
+        activity: s.activity,
+        deliveries: s.windows.deliveries.list(),
+        notices: s.windows.statusNotices(),
+        chat: chat.requests,
+        approvals: s.windows.approvals.list(`window:${window.id}`),
+      });
+      for (const token of [CTO_TOKEN, 'hoo-token-from-file-987654', aliceToken, bobToken])
+        expect(everything).not.toContain(token);
     } finally {
       await server.close();
       s.db.close();
@@ -141,9 +198,17 @@ describe('security patch SLAs', () => {
   it('computes notice times and SLA risk as pure functions', () => {
     expect(nextBusinessDay(new Date('2026-11-27T15:00:00Z')).toISOString()).toBe('2026-11-30T09:00:00.000Z'); // Friday -> Monday
     expect(nextBusinessDay(new Date('2026-11-24T07:00:00Z')).toISOString()).toBe('2026-11-24T09:00:00.000Z');
-    expect(noticeAt({ kind: 'digest', every: 'weekly' }, new Date('2026-11-30T10:00:00Z')).toISOString()).toBe('2026-12-07T09:00:00.000Z');
-    expect(noticeAt({ kind: 'immediate' }, new Date('2026-11-30T10:00:00Z')).toISOString()).toBe('2026-11-30T10:00:00.000Z');
-    const p = { foundAt: new Date('2026-11-25T00:00:00Z'), dueAt: new Date('2026-11-26T00:00:00Z'), status: 'approved' as const };
+    expect(noticeAt({ kind: 'digest', every: 'weekly' }, new Date('2026-11-30T10:00:00Z')).toISOString()).toBe(
+      '2026-12-07T09:00:00.000Z',
+    );
+    expect(noticeAt({ kind: 'immediate' }, new Date('2026-11-30T10:00:00Z')).toISOString()).toBe(
+      '2026-11-30T10:00:00.000Z',
+    );
+    const p = {
+      foundAt: new Date('2026-11-25T00:00:00Z'),
+      dueAt: new Date('2026-11-26T00:00:00Z'),
+      status: 'approved' as const,
+    };
     expect(slaRisk(p, new Date('2026-11-25T17:00:00Z'))).toBe('ok');
     expect(slaRisk(p, new Date('2026-11-25T18:00:00Z'))).toBe('at_risk');
     expect(slaRisk(p, new Date('2026-11-26T00:00:00Z'))).toBe('missed');
@@ -152,19 +217,44 @@ describe('security patch SLAs', () => {
   it('critical: auto-approved, due in 24 h, told immediately; high and medium need approval; alerts before a miss', async () => {
     const s = setup();
     try {
-      const critical = await s.patches.reportPatch({ ref: 'CVE-2026-0001', title: 'OpenSSL heap overflow', severity: 'critical' }, 'scanner');
+      const critical = await s.patches.reportPatch(
+        { ref: 'CVE-2026-0001', title: 'OpenSSL heap overflow', severity: 'critical' },
+        'scanner',
+      );
       expect(critical).toMatchObject({ status: 'approved', decidedBy: 'policy (automatic approval)' });
       expect(critical.dueAt.toISOString()).toBe('2026-11-26T12:00:00.000Z');
       expect(critical.notifiedAt?.toISOString()).toBe('2026-11-25T12:00:00.000Z');
-      const high = await s.patches.reportPatch({ ref: 'CVE-2026-0002', title: 'nginx request smuggling', severity: 'high' }, 'scanner');
+      const high = await s.patches.reportPatch(
+        { ref: 'CVE-2026-0002', title: 'nginx request smuggling', severity: 'high' },
+        'scanner',
+      );
       expect(high).toMatchObject({ status: 'pending_approval', notifiedAt: null });
       expect(high.dueAt.toISOString()).toBe('2026-11-28T12:00:00.000Z');
       expect(high.notifyAt.toISOString()).toBe('2026-11-26T09:00:00.000Z');
-      const medium = await s.patches.reportPatch({ ref: 'CVE-2026-0003', title: 'libxml2 DoS', severity: 'medium' }, 'scanner');
+      const medium = await s.patches.reportPatch(
+        { ref: 'CVE-2026-0003', title: 'libxml2 DoS', severity: 'medium' },
+        'scanner',
+      );
       expect(medium.dueAt.toISOString()).toBe('2026-12-02T12:00:00.000Z');
       expect(medium.notifyAt.toISOString()).toBe('2026-11-30T09:00:00.000Z');
-      expect(await s.patches.decidePatch(high.id, { name: 'Bob', roles: ['Developer'] }, { decision: 'approved', planHash: high.planHash }).catch((e: Error) => e.message)).toMatch(/Bob does not hold a role/);
-      expect((await s.patches.decidePatch(high.id, { name: 'Hank', roles: ['Head of Operations'] }, { decision: 'approved', planHash: high.planHash })).status).toBe('approved');
+      expect(
+        await s.patches
+          .decidePatch(
+            high.id,
+            { name: 'Bob', roles: ['Developer'] },
+            { decision: 'approved', planHash: high.planHash },
+          )
+          .catch((e: Error) => e.message),
+      ).toMatch(/Bob does not hold a role/);
+      expect(
+        (
+          await s.patches.decidePatch(
+            high.id,
+            { name: 'Hank', roles: ['Head of Operations'] },
+            { decision: 'approved', planHash: high.planHash },
+          )
+        ).status,
+      ).toBe('approved');
 
       s.clock.set(new Date('2026-11-26T09:00:00Z'));
       expect(await s.patches.tick()).toEqual({ notified: [high.id], alerted: [critical.id] }); // critical: 3 h left of 24
@@ -175,7 +265,9 @@ describe('security patch SLAs', () => {
       s.clock.set(new Date('2026-11-30T09:00:00Z'));
       const digest = await s.patches.tick();
       expect(digest.notified).toEqual([medium.id]);
-      const subjects = chat.requests.map((r) => (JSON.parse(r.body) as { blocks: Array<{ text: { text: string } }> }).blocks[0]!.text.text);
+      const subjects = chat.requests.map(
+        (r) => (JSON.parse(r.body) as { blocks: Array<{ text: { text: string } }> }).blocks[0]!.text.text,
+      );
       expect(subjects).toEqual(
         expect.arrayContaining([
           'Security patch (critical): OpenSSL heap overflow due Thu 2026-11-26 12:00 UTC',

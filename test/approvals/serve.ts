@@ -11,7 +11,7 @@ export async function serveApp(app: Hono<any>): Promise<{ url: string; close(): 
         url: `http://127.0.0.1:${info.port}`,
         close: () =>
           new Promise<void>((done) => {
-            (server as Server).closeAllConnections?.();
+            server.closeAllConnections?.();
             server.close(() => done());
           }),
       });

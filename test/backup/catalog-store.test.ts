@@ -4,7 +4,19 @@ import { BackupCatalogStore } from '../../src/store/sqlite/backups.js';
 import type { BackupRecord } from '../../src/backup/types.js';
 
 const record = (id: string, parent: string | null = null): BackupRecord =>
-  ({ id, kind: parent ? 'incremental' : 'full', parent, chain: [id], startedAt: '2026-11-26T01:00:00Z', stoppedAt: '2026-11-26T01:01:00Z', startLsn: '0/2000028', stopLsn: '0/2000100', timeline: 1, size: 100, storedSize: 10 }) as BackupRecord;
+  ({
+    id,
+    kind: parent ? 'incremental' : 'full',
+    parent,
+    chain: [id],
+    startedAt: '2026-11-26T01:00:00Z',
+    stoppedAt: '2026-11-26T01:01:00Z',
+    startLsn: '0/2000028',
+    stopLsn: '0/2000100',
+    timeline: 1,
+    size: 100,
+    storedSize: 10,
+  }) as BackupRecord;
 
 describe('backup catalog in the state file', () => {
   it('mirrors the repository catalog; the repository wins on sync', () => {

@@ -43,7 +43,14 @@ describe('encrypted repository (AES-256-GCM)', () => {
     expect(() => openRepository({ ...fx.repository, encryptionKey: '1f'.repeat(32) })).toThrow(/does not match/);
 
     const to = join(fx.work, 'restored');
-    await restoreBackup({ repository: fx.repository, to, restoreCommand: fx.restoreCommand, owner: owner(), targetImmediate: true, settings: { archive_mode: 'off' } });
+    await restoreBackup({
+      repository: fx.repository,
+      to,
+      restoreCommand: fx.restoreCommand,
+      owner: owner(),
+      targetImmediate: true,
+      settings: { archive_mode: 'off' },
+    });
     restored = await PgCluster.adopt(to, fx.work);
     restored.start();
     await restored.waitForPromotion();

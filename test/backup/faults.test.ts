@@ -21,11 +21,22 @@ describe('kill -9 in the middle of a backup', () => {
 
   it('lists no partial backup, keeps the repository readable, and the next backup succeeds', async () => {
     fx = await createFixture();
-    await fx.cluster.query(`CREATE TABLE listings AS SELECT g AS id, md5(g::text) || md5((g * 7)::text) AS title FROM generate_series(1, 400000) g`);
+    await fx.cluster.query(
+      `CREATE TABLE listings AS SELECT g AS id, md5(g::text) || md5((g * 7)::text) AS title FROM generate_series(1, 400000) g`,
+    );
     const first = await runPostgresBackup(fx.backupOptions('full'));
 
     // node --import tsx, not the tsx CLI: the CLI runs the script in a child process, which a kill of the CLI would orphan.
-    const child = spawn(process.execPath, ['--import', 'tsx', join(PROJECT, 'test/backup/fixtures/backup-child.ts'), JSON.stringify({ ...fx.backupOptions('full'), repository: { ...fx.repository, processes: 1 } })], { stdio: 'ignore', cwd: PROJECT });
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        join(PROJECT, 'test/backup/fixtures/backup-child.ts'),
+        JSON.stringify({ ...fx.backupOptions('full'), repository: { ...fx.repository, processes: 1 } }),
+      ],
+      { stdio: 'ignore', cwd: PROJECT },
+    );
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
     // Wait until the child is writing its pack file, then kill it without warning.
     const deadline = Date.now() + 30_000;
@@ -54,7 +65,9 @@ describe('kill -9 in the middle of a backup', () => {
     expect(removePartials(repo)).toHaveLength(1);
     expect(listUnlisted(repo)).toEqual([]);
     // The server ended the killed session's backup by itself.
-    const [row] = await fx.cluster.query<{ n: string }>(`SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = 'drydock backup'`);
+    const [row] = await fx.cluster.query<{ n: string }>(
+      `SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = 'drydock backup'`,
+    );
     expect(Number(row!.n)).toBe(0);
   });
 });
@@ -80,16 +93,28 @@ describe('a repository on a full disk', () => {
     openRepository(repository, { create: true });
     chownTree(small);
     cluster = await PgCluster.create({ archiveCommand: drydockWalCommand(repoPath, 'push') });
-    const options = { kind: 'full' as const, repository, connection: cluster.connection(), dataDirectory: cluster.dataDir, database: 'postgres', verifyTables: ['listings'], archiveTimeoutMs: 20_000 };
+    const options = {
+      kind: 'full' as const,
+      repository,
+      connection: cluster.connection(),
+      dataDirectory: cluster.dataDir,
+      database: 'postgres',
+      verifyTables: ['listings'],
+      archiveTimeoutMs: 20_000,
+    };
     const first = await runPostgresBackup(options);
 
-    await cluster.query(`CREATE TABLE listings AS SELECT g AS id, md5(g::text) AS title FROM generate_series(1, 100000) g`);
+    await cluster.query(
+      `CREATE TABLE listings AS SELECT g AS id, md5(g::text) AS title FROM generate_series(1, 100000) g`,
+    );
     const st = statfsSync(small);
     const free = st.bavail * st.bsize;
     writeFileSync(join(small, 'filler'), Buffer.alloc(Math.max(0, free - 256 * 1024)));
 
     const error = await runPostgresBackup(options).catch((e: unknown) => e);
-    expect(describeError(error)).toMatch(/out of disk space; the partial backup was removed and earlier backups are untouched/);
+    expect(describeError(error)).toMatch(
+      /out of disk space; the partial backup was removed and earlier backups are untouched/,
+    );
     const repo = openRepository(repository);
     expect(listBackups(repo).map((b) => b.id)).toEqual([first.id]);
     expect(readdirSync(join(repoPath, 'backups'))).toEqual([first.id]);

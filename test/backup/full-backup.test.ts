@@ -16,7 +16,9 @@ describe('full physical backup', () => {
   const restored: PgCluster[] = [];
   beforeAll(async () => {
     fx = await createFixture();
-    await fx.cluster.query(`CREATE TABLE listings AS SELECT g AS id, md5(g::text) AS title FROM generate_series(1, 50000) g`);
+    await fx.cluster.query(
+      `CREATE TABLE listings AS SELECT g AS id, md5(g::text) AS title FROM generate_series(1, 50000) g`,
+    );
     await fx.cluster.query(`CREATE INDEX ON listings (id)`);
     await fx.cluster.query(`CREATE TABLE bookings (id int primary key, note text)`);
     await fx.cluster.query(`INSERT INTO bookings SELECT g, repeat('x', g % 100) FROM generate_series(1, 5000) g`);
@@ -41,14 +43,25 @@ describe('full physical backup', () => {
     expect(existsSync(join(fx.repoPath, 'backups', record.id, 'backup_manifest'))).toBe(true);
 
     const to = join(fx.work, 'verify');
-    const result = await restoreBackup({ repository: fx.repository, backupId: record.id, to, restoreCommand: fx.restoreCommand, owner: owner() });
+    const result = await restoreBackup({
+      repository: fx.repository,
+      backupId: record.id,
+      to,
+      restoreCommand: fx.restoreCommand,
+      owner: owner(),
+    });
     expect(result.chain).toEqual([record.id]);
     // Unlogged relations keep only their init fork; runtime folders are empty.
     expect(readdirSync(join(to, 'pg_wal')).filter((n) => n !== 'archive_status')).toEqual([]);
 
     const walDir = join(fx.work, 'wal-for-verify');
     mkdirSync(walDir);
-    for (const seg of segmentsBetween(record.timeline, parseLsn(record.startLsn), parseLsn(record.stopLsn), record.segmentSize)) {
+    for (const seg of segmentsBetween(
+      record.timeline,
+      parseLsn(record.startLsn),
+      parseLsn(record.stopLsn),
+      record.segmentSize,
+    )) {
       expect(getWal(repo, seg, join(walDir, seg))).toBe(true);
     }
     chownTree(walDir);
@@ -62,7 +75,8 @@ describe('full physical backup', () => {
     const [row] = await fx.cluster.query<{ p: string }>(`SELECT pg_relation_filepath('listings') AS p`);
     const data = readFileSync(join(fx.cluster.dataDir, row!.p));
     let ok = 0;
-    for (let b = 0; b < data.length / 8192; b++) if (pageChecksumOk(Buffer.from(data.subarray(b * 8192, (b + 1) * 8192)), b)) ok++;
+    for (let b = 0; b < data.length / 8192; b++)
+      if (pageChecksumOk(Buffer.from(data.subarray(b * 8192, (b + 1) * 8192)), b)) ok++;
     expect(ok).toBe(data.length / 8192);
     const page = Buffer.from(data.subarray(0, 8192));
     page[5000] = page[5000]! ^ 1;
@@ -89,7 +103,15 @@ describe('full physical backup', () => {
   it('restores into a cluster that starts and holds the data', async () => {
     const record = listBackups(openRepository(fx.repository)).at(-1);
     const to = join(fx.work, 'restored');
-    await restoreBackup({ repository: fx.repository, backupId: record!.id, to, restoreCommand: fx.restoreCommand, owner: owner(), targetImmediate: true, settings: { archive_mode: 'off' } });
+    await restoreBackup({
+      repository: fx.repository,
+      backupId: record!.id,
+      to,
+      restoreCommand: fx.restoreCommand,
+      owner: owner(),
+      targetImmediate: true,
+      settings: { archive_mode: 'off' },
+    });
     const r = await PgCluster.adopt(to, fx.work);
     restored.push(r);
     r.start();

@@ -15,14 +15,22 @@ export interface BackupFixture {
   restoreCommand: string;
 }
 
-export async function createFixture(options: { encryptionKey?: string; settings?: Record<string, string | number> } = {}): Promise<BackupFixture> {
+export async function createFixture(
+  options: { encryptionKey?: string; settings?: Record<string, string | number> } = {},
+): Promise<BackupFixture> {
   const work = makeTempDir('drydock-bk-');
   const repoPath = join(work, 'repo');
   mkdirSync(repoPath);
   chownTree(repoPath);
   const keyArg = options.encryptionKey ? ' --key-env DRYDOCK_TEST_KEY' : '';
   const archiveCommand = `${options.encryptionKey ? `DRYDOCK_TEST_KEY=${options.encryptionKey} ` : ''}${drydockWalCommand(repoPath, 'push')}${keyArg}`;
-  const repository: RepositorySettings = { path: repoPath, compression: 'zstd', level: 1, processes: 2, encryptionKey: options.encryptionKey };
+  const repository: RepositorySettings = {
+    path: repoPath,
+    compression: 'zstd',
+    level: 1,
+    processes: 2,
+    encryptionKey: options.encryptionKey,
+  };
   // Created here and handed to the postgres user, who runs archive_command (in production Drydock
   // and PostgreSQL's archive_command run as the same account).
   openRepository(repository, { create: true });

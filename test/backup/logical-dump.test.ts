@@ -1,7 +1,12 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backupLogical, listLogicalBackups, restoreLogical, verifyLogicalBackup } from '../../src/backup/logical-dump.js';
+import {
+  backupLogical,
+  listLogicalBackups,
+  restoreLogical,
+  verifyLogicalBackup,
+} from '../../src/backup/logical-dump.js';
 import { openRepository } from '../../src/backup/repository.js';
 import { checkIntegrity } from '../../src/backup/integrity.js';
 import { tableFigures } from '../../src/backup/table-figures.js';
@@ -26,8 +31,23 @@ describe('logical backups with pg_dump (a database reached only over the network
 
   for (const encrypted of [false, true]) {
     it(`dumps, verifies and restores to identical content${encrypted ? ' (encrypted repository)' : ''}`, async () => {
-      const repo = openRepository({ path: join(work, encrypted ? 'enc' : 'plain'), compression: 'zstd', level: 1, processes: 1, encryptionKey: encrypted ? 'a'.repeat(64) : undefined }, { create: true });
-      const source = { host: '127.0.0.1', port: cluster.port, user: 'postgres', database: 'dokkerr', binDirectory: PG_BIN };
+      const repo = openRepository(
+        {
+          path: join(work, encrypted ? 'enc' : 'plain'),
+          compression: 'zstd',
+          level: 1,
+          processes: 1,
+          encryptionKey: encrypted ? 'a'.repeat(64) : undefined,
+        },
+        { create: true },
+      );
+      const source = {
+        host: '127.0.0.1',
+        port: cluster.port,
+        user: 'postgres',
+        database: 'dokkerr',
+        binDirectory: PG_BIN,
+      };
       const record = await backupLogical(repo, source);
       expect(record.tocEntries).toBeGreaterThan(2);
       expect(record.storedBytes).toBeLessThan(record.dumpBytes);
@@ -47,7 +67,10 @@ describe('logical backups with pg_dump (a database reached only over the network
       const bytes = readFileSync(path);
       bytes[bytes.length >> 1] = bytes[bytes.length >> 1]! ^ 4;
       writeFileSync(path, bytes);
-      expect(verifyLogicalBackup(repo, record, PG_BIN)).toEqual({ ok: false, problem: `${record.id}.dump.zst is damaged (checksum mismatch)` });
+      expect(verifyLogicalBackup(repo, record, PG_BIN)).toEqual({
+        ok: false,
+        problem: `${record.id}.dump.zst is damaged (checksum mismatch)`,
+      });
     });
   }
 
@@ -60,7 +83,10 @@ describe('logical backups with pg_dump (a database reached only over the network
     const r = await backupFullTask.execute(ctx);
     expect(r.kind).toBe('logical');
     expect((await backupFullTask.validate(ctx, r)).ok).toBe(true);
-    const integrity = checkIntegrity(openRepository({ path: join(work, 'task-repo'), compression: 'zstd', level: 1, processes: 1 }), { binDirectory: PG_BIN });
+    const integrity = checkIntegrity(
+      openRepository({ path: join(work, 'task-repo'), compression: 'zstd', level: 1, processes: 1 }),
+      { binDirectory: PG_BIN },
+    );
     expect(integrity).toMatchObject({ backups: 0, logicalBackups: 1, problems: [] });
     const ictx = testContext(policy, backupIncrementalTask.id);
     const skipped = await backupIncrementalTask.execute(ictx);
@@ -69,7 +95,18 @@ describe('logical backups with pg_dump (a database reached only over the network
   });
 
   it('a database that does not exist is a clear error', async () => {
-    const repo = openRepository({ path: join(work, 'plain'), compression: 'zstd', level: 1, processes: 1 }, { create: true });
-    await expect(backupLogical(repo, { host: '127.0.0.1', port: cluster.port, user: 'postgres', database: 'nope', binDirectory: PG_BIN })).rejects.toThrow(/pg_dump of nope .* failed: .*database "nope" does not exist/);
+    const repo = openRepository(
+      { path: join(work, 'plain'), compression: 'zstd', level: 1, processes: 1 },
+      { create: true },
+    );
+    await expect(
+      backupLogical(repo, {
+        host: '127.0.0.1',
+        port: cluster.port,
+        user: 'postgres',
+        database: 'nope',
+        binDirectory: PG_BIN,
+      }),
+    ).rejects.toThrow(/pg_dump of nope .* failed: .*database "nope" does not exist/);
   });
 });

@@ -18,7 +18,9 @@ describe('incremental backups and point-in-time recovery', () => {
     await fx.cluster.query(`CREATE TABLE listings (id int primary key, title text, price int)`);
     await fx.cluster.query(`INSERT INTO listings SELECT g, md5(g::text), g % 1000 FROM generate_series(1, 100000) g`);
     await fx.cluster.query(`CREATE TABLE messages (id serial primary key, body text)`);
-    await fx.cluster.query(`INSERT INTO messages (body) SELECT repeat(md5(g::text), 3) FROM generate_series(1, 2000) g`);
+    await fx.cluster.query(
+      `INSERT INTO messages (body) SELECT repeat(md5(g::text), 3) FROM generate_series(1, 2000) g`,
+    );
     // Settle the data first: the first scan after a bulk load sets hint bits, which rewrites every
     // page (with a new LSN under data checksums), and that is not what this test measures.
     await fx.cluster.query('VACUUM (FREEZE, ANALYZE)');
@@ -66,18 +68,31 @@ describe('incremental backups and point-in-time recovery', () => {
     expect(inc2.tables).toEqual(source);
 
     // The chain full + inc1 alone restores on a 1 MiB grid (several jobs per file, CRCs combined).
-    const small = await restoreBackup({ repository: fx.repository, backupId: inc1.id, to: join(fx.work, 'restored-inc1'), restoreCommand: fx.restoreCommand });
+    const small = await restoreBackup({
+      repository: fx.repository,
+      backupId: inc1.id,
+      to: join(fx.work, 'restored-inc1'),
+      restoreCommand: fx.restoreCommand,
+    });
     expect(small.chain).toEqual([full.id, inc1.id]);
 
     const to = join(fx.work, 'restored-inc');
-    const result = await restoreBackup({ repository: fx.repository, to, restoreCommand: fx.restoreCommand, owner: owner(), targetImmediate: true, settings: { archive_mode: 'off' } });
+    const result = await restoreBackup({
+      repository: fx.repository,
+      to,
+      restoreCommand: fx.restoreCommand,
+      owner: owner(),
+      targetImmediate: true,
+      settings: { archive_mode: 'off' },
+    });
     expect(result.chain).toEqual([full.id, inc1.id, inc2.id]);
 
     // PostgreSQL's own verifier accepts the rebuilt directory (WAL from the repository).
     const walDir = join(fx.work, 'wal-inc');
     mkdirSync(walDir);
     const repo = openRepository(fx.repository);
-    for (const seg of segmentsBetween(inc2.timeline, parseLsn(inc2.startLsn), parseLsn(inc2.stopLsn), inc2.segmentSize)) getWal(repo, seg, join(walDir, seg));
+    for (const seg of segmentsBetween(inc2.timeline, parseLsn(inc2.startLsn), parseLsn(inc2.stopLsn), inc2.segmentSize))
+      getWal(repo, seg, join(walDir, seg));
     chownTree(walDir);
     const verify = runAsPostgres(join(PG_BIN, 'pg_verifybackup'), ['-w', walDir, to], { allowFail: true });
     expect(verify.stderr + verify.stdout).toContain('backup successfully verified');
@@ -93,7 +108,8 @@ describe('incremental backups and point-in-time recovery', () => {
   it('survives a file that shrank (VACUUM truncation) and grew again between incrementals', async () => {
     await fx.cluster.query(`CREATE TABLE shrink AS SELECT g AS id, md5(g::text) AS t FROM generate_series(1, 50000) g`);
     const base = await runPostgresBackup(fx.backupOptions('incremental'));
-    const size = async () => Number((await fx.cluster.query<{ b: string }>(`SELECT pg_relation_size('shrink') AS b`))[0]!.b);
+    const size = async () =>
+      Number((await fx.cluster.query<{ b: string }>(`SELECT pg_relation_size('shrink') AS b`))[0]!.b);
     const full = await size();
     await fx.cluster.query('DELETE FROM shrink WHERE id > 10000');
     await fx.cluster.query('VACUUM shrink');
@@ -104,7 +120,12 @@ describe('incremental backups and point-in-time recovery', () => {
     expect(grown.chain.slice(-3)).toEqual([base.id, shrunk.id, grown.id]);
     // Every rebuilt file is checked against the CRC-32C read at backup time.
     for (const id of [shrunk.id, grown.id]) {
-      const r = await restoreBackup({ repository: fx.repository, backupId: id, to: join(fx.work, `restored-${id}`), restoreCommand: fx.restoreCommand });
+      const r = await restoreBackup({
+        repository: fx.repository,
+        backupId: id,
+        to: join(fx.work, `restored-${id}`),
+        restoreCommand: fx.restoreCommand,
+      });
       expect(r.backup.id).toBe(id);
     }
   });
@@ -121,7 +142,16 @@ describe('incremental backups and point-in-time recovery', () => {
 
     const to = join(fx.work, 'restored-pitr');
     const progress: number[] = [];
-    const result = await restoreBackup({ repository: fx.repository, targetTime: t!.at, to, restoreCommand: fx.restoreCommand, owner: owner(), settings: { archive_mode: 'off' }, progress: true, onProgress: (done) => progress.push(done) });
+    const result = await restoreBackup({
+      repository: fx.repository,
+      targetTime: t!.at,
+      to,
+      restoreCommand: fx.restoreCommand,
+      owner: owner(),
+      settings: { archive_mode: 'off' },
+      progress: true,
+      onProgress: (done) => progress.push(done),
+    });
     expect(progress.at(-1)).toBe(result.bytes);
     expect(result.targetTime).toBe(t!.at.toISOString());
     const r = await startRestored(to);

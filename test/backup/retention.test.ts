@@ -12,7 +12,14 @@ const ago = (ms: number) => new Date(now.getTime() - ms).toISOString();
 const rules = { fullMs: 30 * DAY, incrementalMs: 24 * HOUR };
 
 function rec(id: string, kind: 'full' | 'incremental', parent: string | null, age: number, seg: number) {
-  return { id, kind, parent, stoppedAt: ago(age), walStart: `00000001000000000000${seg.toString(16).toUpperCase().padStart(4, '0')}`, segmentSize: SEG };
+  return {
+    id,
+    kind,
+    parent,
+    stoppedAt: ago(age),
+    walStart: `00000001000000000000${seg.toString(16).toUpperCase().padStart(4, '0')}`,
+    segmentSize: SEG,
+  };
 }
 
 describe('retention', () => {
@@ -31,7 +38,11 @@ describe('retention', () => {
   });
 
   it('never removes a parent a kept incremental needs, nor the newest backup', () => {
-    const records = [rec('A-F', 'full', null, 45 * DAY, 0x10), rec('B-I', 'incremental', 'A-F', 40 * DAY, 0x11), rec('C-I', 'incremental', 'B-I', 2 * HOUR, 0x12)];
+    const records = [
+      rec('A-F', 'full', null, 45 * DAY, 0x10),
+      rec('B-I', 'incremental', 'A-F', 40 * DAY, 0x11),
+      rec('C-I', 'incremental', 'B-I', 2 * HOUR, 0x12),
+    ];
     const plan = planRetention(records, now, rules);
     expect(plan.expire).toEqual([]);
     expect(plan.reasons['A-F']).toBe('needed by C-I');
@@ -41,7 +52,11 @@ describe('retention', () => {
   });
 
   it('honours a retention recorded on the backup itself (database.backup keeps 30 days)', () => {
-    const records = [rec('A-F', 'full', null, 10 * DAY, 0x10), { ...rec('B-I', 'incremental', 'A-F', 5 * DAY, 0x11), retentionMs: 30 * DAY }, rec('C-I', 'incremental', 'B-I', 3 * DAY, 0x12)];
+    const records = [
+      rec('A-F', 'full', null, 10 * DAY, 0x10),
+      { ...rec('B-I', 'incremental', 'A-F', 5 * DAY, 0x11), retentionMs: 30 * DAY },
+      rec('C-I', 'incremental', 'B-I', 3 * DAY, 0x12),
+    ];
     const plan = planRetention(records, now, rules);
     expect(plan.keep).toEqual(['A-F', 'B-I', 'C-I']); // C-I is the newest, B-I has its own 30 days
     const plan2 = planRetention([...records, rec('D-F', 'full', null, HOUR, 0x20)], now, rules);
@@ -60,9 +75,13 @@ describe('retention', () => {
 
 describe('backup window', () => {
   it('gives the end of the window a run started in, across midnight too', () => {
-    expect(windowDeadline(new Date('2026-11-27T01:30:00Z'), 1, 0, 2 * HOUR)?.toISOString()).toBe('2026-11-27T03:00:00.000Z');
+    expect(windowDeadline(new Date('2026-11-27T01:30:00Z'), 1, 0, 2 * HOUR)?.toISOString()).toBe(
+      '2026-11-27T03:00:00.000Z',
+    );
     expect(windowDeadline(new Date('2026-11-27T03:00:00Z'), 1, 0, 2 * HOUR)).toBeUndefined();
-    expect(windowDeadline(new Date('2026-11-27T00:30:00Z'), 23, 0, 2 * HOUR)?.toISOString()).toBe('2026-11-27T01:00:00.000Z');
+    expect(windowDeadline(new Date('2026-11-27T00:30:00Z'), 23, 0, 2 * HOUR)?.toISOString()).toBe(
+      '2026-11-27T01:00:00.000Z',
+    );
     expect(windowDeadline(new Date('2026-11-27T12:00:00Z'), 1, 0, 2 * HOUR)).toBeUndefined();
   });
 });
@@ -90,8 +109,15 @@ describe('backup monitoring', () => {
       { id: '3F', kind: 'full', storedSize: 1150 },
       { id: '4I', kind: 'incremental', storedSize: 130 },
     ];
-    expect(sizeChangeAlerts(records, 20)).toEqual([{ id: '4I', previous: '2I', kind: 'incremental', size: 130, previousSize: 100, changePercent: 30 }]);
-    expect(sizeChangeAlerts([...records, { id: '5F', kind: 'full', storedSize: 800 }], 20).map((a) => [a.id, a.changePercent])).toEqual([
+    expect(sizeChangeAlerts(records, 20)).toEqual([
+      { id: '4I', previous: '2I', kind: 'incremental', size: 130, previousSize: 100, changePercent: 30 },
+    ]);
+    expect(
+      sizeChangeAlerts([...records, { id: '5F', kind: 'full', storedSize: 800 }], 20).map((a) => [
+        a.id,
+        a.changePercent,
+      ]),
+    ).toEqual([
       ['5F', -30.4],
       ['4I', 30],
     ]);

@@ -25,7 +25,13 @@ describe('backup tasks on a real cluster', () => {
       targets: { postgres: { host: '127.0.0.1', port: fx.cluster.port, database: 'postgres', user: 'postgres' } },
       backup: {
         repository: { path: fx.repoPath, processes: 2, level: 1 },
-        postgres: { data_directory: fx.cluster.dataDir, bin_directory: PG_BIN, restore_command: fx.restoreCommand, archive_timeout: '30 seconds', verify_tables: ['bookings'] },
+        postgres: {
+          data_directory: fx.cluster.dataDir,
+          bin_directory: PG_BIN,
+          restore_command: fx.restoreCommand,
+          archive_timeout: '30 seconds',
+          verify_tables: ['bookings'],
+        },
       },
     });
   });
@@ -76,7 +82,7 @@ describe('backup tasks on a real cluster', () => {
     expect(m.rate.rate).toBe(100);
   });
 
-  it('database.backup (the spec\'s daily incremental in the 01:00 window) records its own 30-day retention', async () => {
+  it("database.backup (the spec's daily incremental in the 01:00 window) records its own 30-day retention", async () => {
     const ctx = testContext(policy, databaseBackupTask.id);
     const r = await databaseBackupTask.execute(ctx);
     expect(r.kind).toBe('incremental');
@@ -91,7 +97,13 @@ describe('backup tasks on a real cluster', () => {
       targets: { postgres: { host: '127.0.0.1', port: fx.cluster.port, database: 'postgres', user: 'postgres' } },
       backup: {
         repository: { path: fx.repoPath, processes: 2, level: 1 },
-        postgres: { data_directory: fx.cluster.dataDir, bin_directory: PG_BIN, restore_command: fx.restoreCommand, archive_timeout: '30 seconds', verify_tables: ['bookings'] },
+        postgres: {
+          data_directory: fx.cluster.dataDir,
+          bin_directory: PG_BIN,
+          restore_command: fx.restoreCommand,
+          archive_timeout: '30 seconds',
+          verify_tables: ['bookings'],
+        },
       },
       maintenance_windows: { blackout: { periods: [] } },
     });
@@ -107,9 +119,14 @@ describe('backup tasks on a real cluster', () => {
   });
 
   it('a wrong data directory is a clear error that says what to set', async () => {
-    const bad = testPolicy({ ...structuredClone(policy), backup: { ...policy.backup, postgres: { ...policy.backup.postgres, data_directory: fx.work } } } as never);
+    const bad = testPolicy({
+      ...structuredClone(policy),
+      backup: { ...policy.backup, postgres: { ...policy.backup.postgres, data_directory: fx.work } },
+    });
     const error = await backupFullTask.execute(testContext(bad)).catch((e: unknown) => e);
-    expect(describeError(error)).toMatch(/is not a PostgreSQL data directory.*set backup\.postgres\.data_directory to/s);
+    expect(describeError(error)).toMatch(
+      /is not a PostgreSQL data directory.*set backup\.postgres\.data_directory to/s,
+    );
   });
 
   it('a server without WAL archiving is refused with the settings to add', async () => {
@@ -120,6 +137,8 @@ describe('backup tasks on a real cluster', () => {
       backup: { repository: { path: `${fx.work}/other-repo` }, postgres: { data_directory: plain.dataDir } },
     });
     const error = await backupFullTask.execute(testContext(p)).catch((e: unknown) => e);
-    expect(describeError(error)).toMatch(/WAL archiving is off.*archive_mode = on and archive_command = 'drydock wal push %p %f'/s);
+    expect(describeError(error)).toMatch(
+      /WAL archiving is off.*archive_mode = on and archive_command = 'drydock wal push %p %f'/s,
+    );
   });
 });

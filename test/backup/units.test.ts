@@ -44,7 +44,10 @@ describe('CRC-32C', () => {
 
 describe('PostgreSQL manifest', () => {
   it('ends with the SHA-256 of everything before the checksum line', () => {
-    const text = buildPgManifest([{ path: 'base/1/1259', size: 8192, mtimeMs: Date.UTC(2026, 10, 26, 23, 12, 19, 500), crc: 0xe3069283 }], { timeline: 1, startLsn: '0/2000028', endLsn: '0/2000100' });
+    const text = buildPgManifest(
+      [{ path: 'base/1/1259', size: 8192, mtimeMs: Date.UTC(2026, 10, 26, 23, 12, 19, 500), crc: 0xe3069283 }],
+      { timeline: 1, startLsn: '0/2000028', endLsn: '0/2000100' },
+    );
     const parsed = JSON.parse(text);
     expect(parsed.Files[0]['Last-Modified']).toBe('2026-11-26 23:12:19 GMT');
     expect(parsed.Files[0].Checksum).toBe('839206e3');
@@ -53,8 +56,17 @@ describe('PostgreSQL manifest', () => {
   });
 });
 
-const rec = (id: string, kind: 'full' | 'incremental', parent: string | null, stoppedAt: string, systemIdentifier = 'S1') =>
-  ({ id, kind, parent, stoppedAt, systemIdentifier, timeline: 1 }) as Pick<BackupRecord, 'id' | 'kind' | 'parent' | 'systemIdentifier' | 'stoppedAt' | 'timeline'>;
+const rec = (
+  id: string,
+  kind: 'full' | 'incremental',
+  parent: string | null,
+  stoppedAt: string,
+  systemIdentifier = 'S1',
+) =>
+  ({ id, kind, parent, stoppedAt, systemIdentifier, timeline: 1 }) as Pick<
+    BackupRecord,
+    'id' | 'kind' | 'parent' | 'systemIdentifier' | 'stoppedAt' | 'timeline'
+  >;
 
 describe('chain resolution', () => {
   const records = [
@@ -64,10 +76,19 @@ describe('chain resolution', () => {
     rec('20261101-040000F', 'full', null, '2026-11-01T04:05:00Z', 'OTHER'),
   ];
   it('builds the chain full first', () => {
-    expect(resolveChain(records, '20261101-030000I').map((r) => r.id)).toEqual(['20261101-010000F', '20261101-020000I', '20261101-030000I']);
+    expect(resolveChain(records, '20261101-030000I').map((r) => r.id)).toEqual([
+      '20261101-010000F',
+      '20261101-020000I',
+      '20261101-030000I',
+    ]);
   });
   it('names the missing piece', () => {
-    expect(() => resolveChain(records.filter((r) => r.id !== '20261101-020000I'), '20261101-030000I')).toThrow(/20261101-020000I, needed by 20261101-030000I, is missing/);
+    expect(() =>
+      resolveChain(
+        records.filter((r) => r.id !== '20261101-020000I'),
+        '20261101-030000I',
+      ),
+    ).toThrow(/20261101-020000I, needed by 20261101-030000I, is missing/);
   });
   it('picks the parent from the same cluster and the backup for a time', () => {
     expect(chooseParent(records, 'S1')!.id).toBe('20261101-030000I');
@@ -78,20 +99,46 @@ describe('chain resolution', () => {
 });
 
 describe('restore plan', () => {
-  const file = (path: string, kind: 'whole' | 'delta'): ManifestFile => ({ path, size: 8192, mtimeMs: 0, mode: 0o600, crc: 0, kind, objects: [] });
-  const manifest = (id: string, files: ManifestFile[]): BackupManifest => ({ format: 'drydock-backup-manifest', version: 1, id, kind: 'full', parent: null, files, dirs: [], packs: [] });
+  const file = (path: string, kind: 'whole' | 'delta'): ManifestFile => ({
+    path,
+    size: 8192,
+    mtimeMs: 0,
+    mode: 0o600,
+    crc: 0,
+    kind,
+    objects: [],
+  });
+  const manifest = (id: string, files: ManifestFile[]): BackupManifest => ({
+    format: 'drydock-backup-manifest',
+    version: 1,
+    id,
+    kind: 'full',
+    parent: null,
+    files,
+    dirs: [],
+    packs: [],
+  });
   it('starts each file from its newest whole copy and applies later deltas', () => {
-    const plans = planRestore([manifest('F', [file('a', 'whole'), file('b', 'whole')]), manifest('I1', [file('a', 'delta'), file('b', 'whole')]), manifest('I2', [file('a', 'delta'), file('b', 'delta'), file('c', 'whole')])]);
+    const plans = planRestore([
+      manifest('F', [file('a', 'whole'), file('b', 'whole')]),
+      manifest('I1', [file('a', 'delta'), file('b', 'whole')]),
+      manifest('I2', [file('a', 'delta'), file('b', 'delta'), file('c', 'whole')]),
+    ]);
     const steps = Object.fromEntries(plans.map((p) => [p.file.path, p.steps.map((s) => s.backup)]));
     expect(steps).toEqual({ a: [0, 1, 2], b: [1, 2], c: [2] });
   });
   it('refuses a delta with no base, naming the file', () => {
-    expect(() => planRestore([manifest('F', [file('x', 'whole')]), manifest('I1', [file('a', 'delta')])])).toThrow(/changed pages of a, but F has no copy/);
+    expect(() => planRestore([manifest('F', [file('x', 'whole')]), manifest('I1', [file('a', 'delta')])])).toThrow(
+      /changed pages of a, but F has no copy/,
+    );
   });
 });
 
 describe('WAL archive', () => {
-  const repo = openRepository({ path: join(tmp, 'repo'), compression: 'zstd', level: 1, processes: 1 }, { create: true });
+  const repo = openRepository(
+    { path: join(tmp, 'repo'), compression: 'zstd', level: 1, processes: 1 },
+    { create: true },
+  );
   const name = '000000010000000000000007';
   const seg = join(tmp, 'seg');
   writeFileSync(seg, Buffer.concat([randomBytes(4096), Buffer.alloc(1 << 20)]));
@@ -119,15 +166,24 @@ describe('WAL archive', () => {
   it('encrypts when a key is set and refuses a wrong key', () => {
     const path = join(tmp, 'enc');
     const key = 'k'.repeat(20);
-    const enc = openRepository({ path, compression: 'zstd', level: 1, processes: 1, encryptionKey: key }, { create: true });
+    const enc = openRepository(
+      { path, compression: 'zstd', level: 1, processes: 1, encryptionKey: key },
+      { create: true },
+    );
     pushWal(enc, seg, name);
     const [stored] = findWal(enc, name);
     // Zstd's magic number is not visible in an encrypted object.
-    expect(readFileSync(stored!.path).subarray(0, 4).equals(Buffer.from([0x28, 0xb5, 0x2f, 0xfd]))).toBe(false);
+    expect(
+      readFileSync(stored!.path)
+        .subarray(0, 4)
+        .equals(Buffer.from([0x28, 0xb5, 0x2f, 0xfd])),
+    ).toBe(false);
     const dest = join(tmp, 'enc-got');
     expect(getWal(enc, name, dest)).toBe(true);
     expect(readFileSync(dest).equals(readFileSync(seg))).toBe(true);
-    expect(() => openRepository({ path, compression: 'zstd', level: 1, processes: 1, encryptionKey: 'wrong' })).toThrow(/does not match/);
+    expect(() => openRepository({ path, compression: 'zstd', level: 1, processes: 1, encryptionKey: 'wrong' })).toThrow(
+      /does not match/,
+    );
     expect(() => openRepository({ path, compression: 'zstd', level: 1, processes: 1 })).toThrow(/encrypted but no key/);
   });
 });

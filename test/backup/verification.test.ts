@@ -38,7 +38,13 @@ describe('integrity check, restore test and damaged repositories', () => {
   });
 
   it('restore test: the newest chain starts, matches the recorded figures and passes amcheck', async () => {
-    const result = await runRestoreTest({ repository: fx.repository, restoreCommand: fx.restoreCommand, binDirectory: PG_BIN, owner: owner(), scratchParent: fx.work });
+    const result = await runRestoreTest({
+      repository: fx.repository,
+      restoreCommand: fx.restoreCommand,
+      binDirectory: PG_BIN,
+      owner: owner(),
+      scratchParent: fx.work,
+    });
     expect(result.problems).toEqual([]);
     expect(result.ok).toBe(true);
     expect(result.chain).toHaveLength(2);
@@ -54,7 +60,14 @@ describe('integrity check, restore test and damaged repositories', () => {
     const scratch = join(fx.work, 'drydock-restore-test-crashed');
     mkdirSync(scratch);
     chownTree(scratch);
-    await restoreBackup({ repository: fx.repository, to: join(scratch, 'data'), restoreCommand: fx.restoreCommand, owner: owner(), targetImmediate: true, settings: { archive_mode: 'off' } });
+    await restoreBackup({
+      repository: fx.repository,
+      to: join(scratch, 'data'),
+      restoreCommand: fx.restoreCommand,
+      owner: owner(),
+      targetImmediate: true,
+      settings: { archive_mode: 'off' },
+    });
     const server = await startScratchServer(PG_BIN, join(scratch, 'data'), scratch);
     const pid = Number(readFileSync(join(scratch, 'data', 'postmaster.pid'), 'utf8').split('\n')[0]);
     const done = cleanupRestoreTests(PG_BIN, fx.work);
@@ -79,13 +92,19 @@ describe('integrity check, restore test and damaged repositories', () => {
     writeFileSync(pack, bytes);
 
     const report = checkIntegrity(repo);
-    expect(report.problems).toContainEqual({ backup: full!.id, file: victim.path, problem: 'checksum mismatch in the stored copy' });
+    expect(report.problems).toContainEqual({
+      backup: full!.id,
+      file: victim.path,
+      problem: 'checksum mismatch in the stored copy',
+    });
 
     const to = join(fx.work, 'refused');
-    await expect(restoreBackup({ repository: fx.repository, to, restoreCommand: fx.restoreCommand })).rejects.toThrow(new RegExp(`backup ${full!.id}: stored copy of ${victim.path} is damaged`));
+    await expect(restoreBackup({ repository: fx.repository, to, restoreCommand: fx.restoreCommand })).rejects.toThrow(
+      new RegExp(`backup ${full!.id}: stored copy of ${victim.path} is damaged`),
+    );
     expect(existsSync(to)).toBe(false);
 
-    bytes[at] = bytes[at]! ^ 0x40; // repair for the next test
+    bytes[at] = bytes[at] ^ 0x40; // repair for the next test
     writeFileSync(pack, bytes);
     expect(checkIntegrity(repo).problems).toEqual([]);
   });
@@ -101,12 +120,20 @@ describe('integrity check, restore test and damaged repositories', () => {
     rmSync(wal!.path);
 
     const report = checkIntegrity(repo);
-    expect(report.problems.some((p) => p.backup === inc!.id && p.file === 'pack-0.dat' && /bytes, expected/.test(p.problem))).toBe(true);
+    expect(
+      report.problems.some((p) => p.backup === inc!.id && p.file === 'pack-0.dat' && /bytes, expected/.test(p.problem)),
+    ).toBe(true);
     expect(report.problems.some((p) => p.backup === inc!.id && /truncated/.test(p.problem))).toBe(true);
-    expect(report.problems).toContainEqual({ backup: full!.id, file: full!.walStart, problem: 'WAL segment needed to make this backup consistent is missing' });
+    expect(report.problems).toContainEqual({
+      backup: full!.id,
+      file: full!.walStart,
+      problem: 'WAL segment needed to make this backup consistent is missing',
+    });
 
     const to = join(fx.work, 'refused-2');
-    await expect(restoreBackup({ repository: fx.repository, to, restoreCommand: fx.restoreCommand })).rejects.toThrow(new RegExp(`backup ${inc!.id}: pack-0.dat is truncated`));
+    await expect(restoreBackup({ repository: fx.repository, to, restoreCommand: fx.restoreCommand })).rejects.toThrow(
+      new RegExp(`backup ${inc!.id}: pack-0.dat is truncated`),
+    );
     expect(existsSync(to)).toBe(false);
 
     writeFileSync(pack, original);
@@ -120,9 +147,14 @@ describe('integrity check, restore test and damaged repositories', () => {
     const catalog = join(fx.repoPath, 'catalog', `${full!.id}.json`);
     const saved = readFileSync(catalog);
     rmSync(catalog);
-    await expect(restoreBackup({ repository: fx.repository, backupId: inc!.id, to: join(fx.work, 'refused-3'), restoreCommand: fx.restoreCommand })).rejects.toThrow(
-      new RegExp(`backup ${full!.id}, needed by ${inc!.id}, is missing`),
-    );
+    await expect(
+      restoreBackup({
+        repository: fx.repository,
+        backupId: inc!.id,
+        to: join(fx.work, 'refused-3'),
+        restoreCommand: fx.restoreCommand,
+      }),
+    ).rejects.toThrow(new RegExp(`backup ${full!.id}, needed by ${inc!.id}, is missing`));
     expect(checkIntegrity(repo).problems.some((p) => p.backup === inc!.id && p.file === '(chain)')).toBe(true);
     // The next incremental does not build on a broken chain: it becomes a full backup.
     const lines: string[] = [];

@@ -22,12 +22,20 @@ interface Result {
   stderr: string;
 }
 
-function start(args: string[], cwd: string, env: Record<string, string> = {}): { child: ChildProcess; done: Promise<Result> } {
-  const child = spawn(process.execPath, [...NODE_ARGS, MAIN, ...args], { cwd, env: { ...process.env, DRYDOCK_POLICY: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+function start(
+  args: string[],
+  cwd: string,
+  env: Record<string, string> = {},
+): { child: ChildProcess; done: Promise<Result> } {
+  const child = spawn(process.execPath, [...NODE_ARGS, MAIN, ...args], {
+    cwd,
+    env: { ...process.env, DRYDOCK_POLICY: '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
-  child.stdout!.on('data', (c) => (stdout += c));
-  child.stderr!.on('data', (c) => (stderr += c));
+  child.stdout.on('data', (c) => (stdout += c));
+  child.stderr.on('data', (c) => (stderr += c));
   const done = new Promise<Result>((r) => child.on('close', (code) => r({ code, stdout, stderr })));
   return { child, done };
 }
@@ -40,7 +48,15 @@ let db: FreshDatabase;
 function writePolicy(name: string, policy: Record<string, unknown>): string {
   const path = join(dir, name);
   // No blackouts unless a test sets them, so results do not depend on the time of day the suite runs.
-  writeFileSync(path, stringify({ state: { path: 'state.sqlite' }, maintenance_windows: { blackout: { periods: [] } }, backup: { repository: { path: join(dir, 'repository') } }, ...policy }));
+  writeFileSync(
+    path,
+    stringify({
+      state: { path: 'state.sqlite' },
+      maintenance_windows: { blackout: { periods: [] } },
+      backup: { repository: { path: join(dir, 'repository') } },
+      ...policy,
+    }),
+  );
   return path;
 }
 
@@ -48,7 +64,11 @@ function targetFor(database: string, port = 5432) {
   return { host: '127.0.0.1', port, database, user: 'postgres', connect_timeout: '2 seconds' };
 }
 
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> {
+async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 30_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await fn();
@@ -66,7 +86,9 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'drydock-cli-'));
   db = await freshDatabase('cli');
   const client = await db.connect();
-  await client.query(`CREATE TABLE listings (id serial PRIMARY KEY, title text); INSERT INTO listings (title) SELECT 'l' || g FROM generate_series(1, 1000) g; DELETE FROM listings WHERE id % 2 = 0;`);
+  await client.query(
+    `CREATE TABLE listings (id serial PRIMARY KEY, title text); INSERT INTO listings (title) SELECT 'l' || g FROM generate_series(1, 1000) g; DELETE FROM listings WHERE id % 2 = 0;`,
+  );
   await client.end();
 });
 
@@ -82,13 +104,18 @@ describe('drydock config', () => {
     const result = await drydock(['--policy', file, 'config', 'check'], dir);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('2 problems');
-    expect(result.stderr).toContain(`${file}:4:15: cache.eviction.threshold.memory: expected a percentage like "80%", got "eighty"`);
+    expect(result.stderr).toContain(
+      `${file}:4:15: cache.eviction.threshold.memory: expected a percentage like "80%", got "eighty"`,
+    );
     expect(result.stderr).toContain(`${file}:6:3: database.vacum: unknown key "vacum"`);
   });
 
   it('check passes a valid file, and print --defaults shows the spec', async () => {
     const file = writePolicy('ok.yaml', { database: { vacuum: { time: '04:00 UTC' } } });
-    expect(await drydock(['--policy', file, 'config', 'check'], dir)).toMatchObject({ code: 0, stdout: `${file}: ok\n` });
+    expect(await drydock(['--policy', file, 'config', 'check'], dir)).toMatchObject({
+      code: 0,
+      stdout: `${file}: ok\n`,
+    });
     const defaults = await drydock(['config', 'print', '--defaults'], dir);
     expect(defaults.code).toBe(0);
     expect(defaults.stdout).toContain('time: 03:00 UTC');
@@ -114,7 +141,10 @@ describe('drydock tasks and plan', () => {
 
   it('plan --days 35 prints the exact upcoming runs in UTC', async () => {
     const result = await drydock(['plan', '--days', '35', '--json'], dir);
-    const plan = JSON.parse(result.stdout) as { windows: Array<{ start: string; end: string }>; runs: Array<{ taskId: string; at: string; gate: { decision: string } }> };
+    const plan = JSON.parse(result.stdout) as {
+      windows: Array<{ start: string; end: string }>;
+      runs: Array<{ taskId: string; at: string; gate: { decision: string } }>;
+    };
     const runs = plan.runs;
     // The first Sunday of each month, 02:00-06:00 UTC.
     expect(plan.windows.length).toBeGreaterThanOrEqual(1);
@@ -137,7 +167,11 @@ describe('drydock run, history and status', () => {
     expect(result.code).toBe(1);
     expect(result.stdout).toContain('cannot reach PostgreSQL at 127.0.0.1:1');
     const history = await drydock(['--policy', file, 'history', '--task', 'database.vacuum', '--json'], dir);
-    const [run] = JSON.parse(history.stdout) as Array<{ status: string; error: string; steps: Array<{ name: string }> }>;
+    const [run] = JSON.parse(history.stdout) as Array<{
+      status: string;
+      error: string;
+      steps: Array<{ name: string }>;
+    }>;
     expect(run!.status).toBe('failed');
     expect(run!.error).toContain('127.0.0.1:1');
     const status = await drydock(['--policy', file, 'status'], dir);
@@ -145,7 +179,10 @@ describe('drydock run, history and status', () => {
   });
 
   it('runs a real vacuum through the lifecycle and shows it in history', async () => {
-    const file = writePolicy('ok-run.yaml', { targets: { postgres: targetFor(db.name) }, database: { vacuum: { tables: ['listings'] } } });
+    const file = writePolicy('ok-run.yaml', {
+      targets: { postgres: targetFor(db.name) },
+      database: { vacuum: { tables: ['listings'] } },
+    });
     const result = await drydock(['--policy', file, 'run', 'database.vacuum'], dir);
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toMatch(/run #\d+ {2}database\.vacuum {2}succeeded/);
@@ -164,7 +201,9 @@ describe('drydock run --dry-run', () => {
     writeFileSync(old, 'x');
     const past = new Date(Date.now() - 10 * 86_400_000);
     utimesSync(old, past, past);
-    const file = writePolicy('cleanup.yaml', { server: { cleanup: { roots: [root], temp: [{ dir: root, older_than: '1 day' }] } } });
+    const file = writePolicy('cleanup.yaml', {
+      server: { cleanup: { roots: [root], temp: [{ dir: root, older_than: '1 day' }] } },
+    });
     const result = await drydock(['--policy', file, 'run', 'server.cleanup', '--dry-run'], dir);
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toContain(old);
@@ -178,7 +217,10 @@ describe('drydock run --dry-run', () => {
 
 describe('the gate', () => {
   it('skips a manual run inside a blackout with the reason (exit 3), and --force runs it and records the override', async () => {
-    const allWeek = { days: ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'], time: '00:00-23:59 UTC' };
+    const allWeek = {
+      days: ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'],
+      time: '00:00-23:59 UTC',
+    };
     const file = writePolicy('blackout.yaml', {
       targets: { postgres: targetFor(db.name) },
       database: { vacuum: { tables: ['listings'] } },
@@ -190,7 +232,9 @@ describe('the gate', () => {
     const forced = await drydock(['--policy', file, 'run', 'database.vacuum', '--force'], dir);
     expect(forced.code, forced.stderr).toBe(0);
     const activity = await drydock(['--policy', file, 'activity', '--json'], dir);
-    const kinds = (JSON.parse(activity.stdout) as Array<{ kind: string; message: string }>).filter((a) => a.kind === 'run.gate_overridden');
+    const kinds = (JSON.parse(activity.stdout) as Array<{ kind: string; message: string }>).filter(
+      (a) => a.kind === 'run.gate_overridden',
+    );
     expect(kinds[0]!.message).toMatch(/runs despite maintenance-window: .*freeze.*forced by manual request/);
   });
 });
@@ -257,7 +301,9 @@ describe('crashes and signals', () => {
       const kinds = (await store.listActivity({ limit: 200 })).map((a) => a.kind);
       expect(kinds).toContain('daemon.stopped');
       // The cancelled VACUUM left no session behind.
-      const left = await holder.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name LIKE 'drydock%' AND datname = current_database()");
+      const left = await holder.query(
+        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name LIKE 'drydock%' AND datname = current_database()",
+      );
       expect(left.rows[0].n).toBe(0);
     } finally {
       await holder.query('ROLLBACK');

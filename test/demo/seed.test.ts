@@ -43,8 +43,12 @@ describe('seedDemo', () => {
   });
 
   it('creates foreign keys and the secondary indexes the app queries by, and turns autovacuum off', async () => {
-    const indexes = await query<{ indexname: string; indexdef: string }>(`SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public'`);
-    const defs = indexes.map((i) => i.indexdef.replace(/^.* USING btree /, `${i.indexdef.match(/ON public\.(\w+)/)![1]} `));
+    const indexes = await query<{ indexname: string; indexdef: string }>(
+      `SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public'`,
+    );
+    const defs = indexes.map((i) =>
+      i.indexdef.replace(/^.* USING btree /, `${i.indexdef.match(/ON public\.(\w+)/)![1]} `),
+    );
     for (const def of [
       'listings (owner_id)',
       'listings (city, price_cents)',
@@ -61,7 +65,15 @@ describe('seedDemo', () => {
       `SELECT conrelid::regclass::text AS conrelid, confrelid::regclass::text AS confrelid FROM pg_constraint WHERE contype = 'f' ORDER BY 1, 2`,
     );
     expect(fks.map((f) => `${f.conrelid}->${f.confrelid}`)).toEqual(
-      expect.arrayContaining(['listings->users', 'bookings->listings', 'bookings->users', 'messages->bookings', 'reviews->listings', 'reviews->bookings', 'notifications->users']),
+      expect.arrayContaining([
+        'listings->users',
+        'bookings->listings',
+        'bookings->users',
+        'messages->bookings',
+        'reviews->listings',
+        'reviews->bookings',
+        'notifications->users',
+      ]),
     );
     const options = await query<{ relname: string; reloptions: string[] | null }>(
       `SELECT relname, reloptions FROM pg_class WHERE relname = ANY($1::text[]) AND relkind = 'r'`,
@@ -72,7 +84,9 @@ describe('seedDemo', () => {
   });
 
   it('on an existing database adds churn instead of failing', async () => {
-    const before = await query<{ relname: string; n_dead_tup: string }>(`SELECT relname, n_dead_tup FROM pg_stat_user_tables`);
+    const before = await query<{ relname: string; n_dead_tup: string }>(
+      `SELECT relname, n_dead_tup FROM pg_stat_user_tables`,
+    );
     const result = await seedDemo({ target, scale: 1 });
     expect(result.created).toBe(false);
     expect(result.rows.users).toBe(5_000);

@@ -11,7 +11,12 @@ import { testApp, type TestApp } from '../helpers/app.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function counting(id: string, frequency: string, counter: { n: number }, extra: Partial<ImplementedTask> = {}): ImplementedTask {
+function counting(
+  id: string,
+  frequency: string,
+  counter: { n: number },
+  extra: Partial<ImplementedTask> = {},
+): ImplementedTask {
   return {
     id,
     title: id,
@@ -93,7 +98,10 @@ describe('daemon', () => {
   it('catches up a slot missed while it was down only within misfire_grace', async () => {
     const counter = { n: 0 };
     const clock = fixedClock(new Date('2026-11-26T03:05:00Z'));
-    const app = await testApp({ engine: { misfire_grace: '10 minutes' } }, { clock, tasks: [counting('t.daily', 'daily', counter)] });
+    const app = await testApp(
+      { engine: { misfire_grace: '10 minutes' } },
+      { clock, tasks: [counting('t.daily', 'daily', counter)] },
+    );
     apps.push(app);
     await app.daemon.register();
     await app.daemon.tick();
@@ -102,7 +110,10 @@ describe('daemon', () => {
 
     const late = { n: 0 };
     const clock2 = fixedClock(new Date('2026-11-26T04:00:00Z'));
-    const app2 = await testApp({ engine: { misfire_grace: '10 minutes' } }, { clock: clock2, tasks: [counting('t.daily', 'daily', late)] });
+    const app2 = await testApp(
+      { engine: { misfire_grace: '10 minutes' } },
+      { clock: clock2, tasks: [counting('t.daily', 'daily', late)] },
+    );
     apps.push(app2);
     await app2.daemon.tick();
     await settle(app2);
@@ -124,8 +135,21 @@ describe('daemon', () => {
     const child = spawn(process.execPath, ['-e', '0']);
     const deadPid = child.pid!;
     await new Promise((r) => child.on('exit', r));
-    await app.store.registerInstance({ id: 'daemon-dead', host: (await import('node:os')).hostname(), pid: deadPid, kind: 'daemon', startedAt: new Date() });
-    const orphan = await app.store.createRun({ taskId: 't.cleanup', trigger: 'schedule', slotAt: null, attempt: 1, instanceId: 'daemon-dead', startedAt: new Date() });
+    await app.store.registerInstance({
+      id: 'daemon-dead',
+      host: (await import('node:os')).hostname(),
+      pid: deadPid,
+      kind: 'daemon',
+      startedAt: new Date(),
+    });
+    const orphan = await app.store.createRun({
+      taskId: 't.cleanup',
+      trigger: 'schedule',
+      slotAt: null,
+      attempt: 1,
+      instanceId: 'daemon-dead',
+      startedAt: new Date(),
+    });
     await app.store.acquireLocks(['pg:x.y'], orphan.id, 't.cleanup', 'daemon-dead', new Date());
 
     await app.daemon.register();
@@ -134,7 +158,9 @@ describe('daemon', () => {
     expect(run!.status).toBe('interrupted');
     expect(run!.reason).toMatch(new RegExp(`pid ${deadPid}\\) died without finishing the run`));
     expect(cleaned).toEqual(['dropped listings_pkey_ccnew']);
-    expect((await app.store.listSteps(orphan.id)).map((s) => [s.name, s.output])).toEqual([['recover after interruption', 'dropped listings_pkey_ccnew']]);
+    expect((await app.store.listSteps(orphan.id)).map((s) => [s.name, s.output])).toEqual([
+      ['recover after interruption', 'dropped listings_pkey_ccnew'],
+    ]);
     expect(await app.store.acquireLocks(['pg:x.y'], 999, 'other', app.instanceId, new Date())).toEqual({ ok: true });
     expect((await app.store.listInstances()).map((i) => i.id)).not.toContain('daemon-dead');
     const [retry] = await app.store.claimDueRetries(new Date(Date.now() + 1000), 'x');
@@ -142,17 +168,46 @@ describe('daemon', () => {
   });
 
   it('leaves alone a live process on this host however old its heartbeat, but recovers a silent instance on another host', async () => {
-    const app = await testApp({ engine: { instance_timeout: '1 minute' } }, { tasks: [counting('t.long', 'daily', { n: 0 })] });
+    const app = await testApp(
+      { engine: { instance_timeout: '1 minute' } },
+      { tasks: [counting('t.long', 'daily', { n: 0 })] },
+    );
     apps.push(app);
     const { hostname } = await import('node:os');
     const longAgo = new Date(Date.now() - 3_600_000);
     // A `drydock run` of a long backup in another process on this host: alive, heartbeat old.
     const helper = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)']);
     try {
-      await app.store.registerInstance({ id: 'cli-alive', host: hostname(), pid: helper.pid!, kind: 'cli', startedAt: longAgo });
-      const alive = await app.store.createRun({ taskId: 't.long', trigger: 'manual', slotAt: null, attempt: 1, instanceId: 'cli-alive', startedAt: longAgo });
-      await app.store.registerInstance({ id: 'daemon-far', host: 'another-host', pid: 1, kind: 'daemon', startedAt: longAgo });
-      const far = await app.store.createRun({ taskId: 't.long', trigger: 'schedule', slotAt: null, attempt: 1, instanceId: 'daemon-far', startedAt: longAgo });
+      await app.store.registerInstance({
+        id: 'cli-alive',
+        host: hostname(),
+        pid: helper.pid!,
+        kind: 'cli',
+        startedAt: longAgo,
+      });
+      const alive = await app.store.createRun({
+        taskId: 't.long',
+        trigger: 'manual',
+        slotAt: null,
+        attempt: 1,
+        instanceId: 'cli-alive',
+        startedAt: longAgo,
+      });
+      await app.store.registerInstance({
+        id: 'daemon-far',
+        host: 'another-host',
+        pid: 1,
+        kind: 'daemon',
+        startedAt: longAgo,
+      });
+      const far = await app.store.createRun({
+        taskId: 't.long',
+        trigger: 'schedule',
+        slotAt: null,
+        attempt: 1,
+        instanceId: 'daemon-far',
+        startedAt: longAgo,
+      });
       await app.daemon.register();
       expect(await app.daemon.recoverOrphans()).toBe(1);
       expect((await app.store.getRun(alive.id))!.status).toBe('running');
@@ -165,15 +220,25 @@ describe('daemon', () => {
   });
 
   it('records what was running when it is stopped gracefully', async () => {
-    const app = await testApp({}, {
-      tasks: [
-        counting('t.long', 'daily', { n: 0 }, {
-          execute: async (ctx) => {
-            await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve(), { once: true }));
-          },
-        }),
-      ],
-    });
+    const app = await testApp(
+      {},
+      {
+        tasks: [
+          counting(
+            't.long',
+            'daily',
+            { n: 0 },
+            {
+              execute: async (ctx) => {
+                await new Promise<void>((resolve) =>
+                  ctx.signal.addEventListener('abort', () => resolve(), { once: true }),
+                );
+              },
+            },
+          ),
+        ],
+      },
+    );
     apps.push(app);
     await app.daemon.register();
     const pending = app.daemon.launch('t.long', { trigger: 'manual', slotAt: null, attempt: 1 });
@@ -202,7 +267,12 @@ describe('daemon periodic work', () => {
     clock.advance(30_000);
     await app.daemon.tick();
     await app.daemon.settlePeriodic();
-    const points = () => app.monitoring.metrics.read('drydock_target_up', { kind: 'redis', target: '127.0.0.1:6379' }, { since: 0, until: Date.parse('2027-01-01'), resolution: 'raw' }).points.length;
+    const points = () =>
+      app.monitoring.metrics.read(
+        'drydock_target_up',
+        { kind: 'redis', target: '127.0.0.1:6379' },
+        { since: 0, until: Date.parse('2027-01-01'), resolution: 'raw' },
+      ).points.length;
     expect(points()).toBe(1);
     clock.advance(30_000);
     await app.daemon.tick();

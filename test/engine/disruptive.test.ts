@@ -14,7 +14,9 @@ describe('disruptive maintenance waits for a window', () => {
     const plain = parsePolicy({ database: { index_rebuild: { concurrent: false } } });
     const held = await gate.check(indexRebuildTask, outsideWindow, plain);
     expect(held).toMatchObject({ decision: 'delay', until: new Date('2026-12-06T02:00:00Z') });
-    expect(held.decision !== 'run' && held.reason).toMatch(/disruptive task waits for the next maintenance window \(Sun 2026-12-06 02:00-06:00 UTC\)/);
+    expect(held.decision !== 'run' && held.reason).toMatch(
+      /disruptive task waits for the next maintenance window \(Sun 2026-12-06 02:00-06:00 UTC\)/,
+    );
     expect(await gate.check(indexRebuildTask, insideWindow, plain)).toEqual({ decision: 'run' });
   });
 

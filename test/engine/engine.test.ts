@@ -6,7 +6,10 @@ import type { Gate, ImplementedTask, TaskContext } from '../../src/engine/types.
 import { toSchedule } from '../../src/schedule/frequency.js';
 import { testApp, type TestApp } from '../helpers/app.js';
 
-function task(id: string, overrides: Partial<ImplementedTask> & { run?: (ctx: TaskContext) => Promise<unknown> } = {}): ImplementedTask {
+function task(
+  id: string,
+  overrides: Partial<ImplementedTask> & { run?: (ctx: TaskContext) => Promise<unknown> } = {},
+): ImplementedTask {
   return {
     id,
     title: `test task ${id}`,
@@ -33,14 +36,20 @@ afterEach(async () => {
   delete process.env.DRYDOCK_TEST_HOOK_TOKEN;
 });
 
-async function open(tasks: ImplementedTask[], policy: Record<string, unknown> = {}, gates: Gate[] = []): Promise<TestApp> {
+async function open(
+  tasks: ImplementedTask[],
+  policy: Record<string, unknown> = {},
+  gates: Gate[] = [],
+): Promise<TestApp> {
   const app = await testApp(policy, { tasks, gates });
   apps.push(app);
   return app;
 }
 
 /** A real HTTP receiver for webhook notices. */
-async function receiver(status = 200): Promise<{ url: string; requests: Array<{ headers: IncomingMessage['headers']; body: Record<string, unknown> }> }> {
+async function receiver(
+  status = 200,
+): Promise<{ url: string; requests: Array<{ headers: IncomingMessage['headers']; body: Record<string, unknown> }> }> {
   const requests: Array<{ headers: IncomingMessage['headers']; body: Record<string, unknown> }> = [];
   const server = createServer((req, res) => {
     let body = '';
@@ -86,7 +95,14 @@ describe('run lifecycle', () => {
   });
 
   it('records validation_failed when the checks do not pass', async () => {
-    const app = await open([task('t.invalid', { validate: async () => ({ ok: false, checks: [{ name: 'index valid', ok: false, detail: 'listings_pkey_ccnew is invalid' }] }) })]);
+    const app = await open([
+      task('t.invalid', {
+        validate: async () => ({
+          ok: false,
+          checks: [{ name: 'index valid', ok: false, detail: 'listings_pkey_ccnew is invalid' }],
+        }),
+      }),
+    ]);
     const run = await app.engine.run('t.invalid', { trigger: 'manual' });
     expect(run.status).toBe('validation_failed');
     expect(run.error).toContain('listings_pkey_ccnew is invalid');
@@ -96,9 +112,13 @@ describe('run lifecycle', () => {
     const app = await open([
       task('t.partial', {
         run: async (ctx) => {
-          await ctx.step('table bookngs', async () => {
-            throw new DrydockError('TABLE_MISSING', 'table "bookngs" does not exist');
-          }, { continueOnError: true });
+          await ctx.step(
+            'table bookngs',
+            async () => {
+              throw new DrydockError('TABLE_MISSING', 'table "bookngs" does not exist');
+            },
+            { continueOnError: true },
+          );
           await ctx.step('table listings', async (s) => s.output('vacuumed'));
         },
       }),
@@ -114,9 +134,18 @@ describe('run lifecycle', () => {
   });
 
   it('retries a retryable failure with exponential backoff as the policy says, up to its attempts', async () => {
-    const app = await open([task('t.flaky', { run: async () => { throw new DrydockError('TARGET_UNREACHABLE', 'cannot reach PostgreSQL at 127.0.0.1:1', { retryable: true }); } })], {
-      engine: { retry: { attempts: 3, backoff: '1 minute', max_backoff: '90 seconds' } },
-    });
+    const app = await open(
+      [
+        task('t.flaky', {
+          run: async () => {
+            throw new DrydockError('TARGET_UNREACHABLE', 'cannot reach PostgreSQL at 127.0.0.1:1', { retryable: true });
+          },
+        }),
+      ],
+      {
+        engine: { retry: { attempts: 3, backoff: '1 minute', max_backoff: '90 seconds' } },
+      },
+    );
     const first = await app.engine.run('t.flaky', { trigger: 'manual' });
     expect(first.status).toBe('failed');
     const far = new Date(Date.now() + 86_400_000);
@@ -136,17 +165,33 @@ describe('run lifecycle', () => {
   it('sends failures to the webhook channel, with the token in the header but never in the activity log', async () => {
     const hook = await receiver();
     process.env.DRYDOCK_TEST_HOOK_TOKEN = 'tok-s3cret-value';
-    const app = await open([task('t.fail', { run: async () => { throw new Error('boom with tok-s3cret-value inside'); } })], {
-      channels: { log: { type: 'log' }, ops: { type: 'webhook', url: hook.url, token: { env: 'DRYDOCK_TEST_HOOK_TOKEN' } } },
-      notify: { failure: ['log', 'ops'], start: ['log'], success: ['log'] },
-    });
+    const app = await open(
+      [
+        task('t.fail', {
+          run: async () => {
+            throw new Error('boom with tok-s3cret-value inside');
+          },
+        }),
+      ],
+      {
+        channels: {
+          log: { type: 'log' },
+          ops: { type: 'webhook', url: hook.url, token: { env: 'DRYDOCK_TEST_HOOK_TOKEN' } },
+        },
+        notify: { failure: ['log', 'ops'], start: ['log'], success: ['log'] },
+      },
+    );
     const run = await app.engine.run('t.fail', { trigger: 'manual' });
     expect(run.status).toBe('failed');
     expect(run.error).toBe('boom with [redacted] inside');
     expect(hook.requests).toHaveLength(1);
     expect(hook.requests[0]!.headers.authorization).toBe('Bearer tok-s3cret-value');
     expect(hook.requests[0]!.headers['idempotency-key']).toBe(`run-${run.id}-failure`);
-    expect(hook.requests[0]!.body).toMatchObject({ kind: 'run.failure', subject: '[drydock] t.fail failed', text: 'boom with [redacted] inside' });
+    expect(hook.requests[0]!.body).toMatchObject({
+      kind: 'run.failure',
+      subject: '[drydock] t.fail failed',
+      text: 'boom with [redacted] inside',
+    });
     const activity = JSON.stringify(await app.store.listActivity({ limit: 1000 }));
     expect(activity).toContain('failure notice sent to ops: HTTP 200');
     expect(activity).not.toContain('tok-s3cret-value');
@@ -192,18 +237,26 @@ describe('run lifecycle', () => {
         },
       });
     const app = await open([slow('t.a'), slow('t.b')]);
-    const [a, b] = await Promise.all([app.engine.run('t.a', { trigger: 'manual' }), app.engine.run('t.b', { trigger: 'manual' })]);
+    const [a, b] = await Promise.all([
+      app.engine.run('t.a', { trigger: 'manual' }),
+      app.engine.run('t.b', { trigger: 'manual' }),
+    ]);
     expect([a.status, b.status]).toEqual(['succeeded', 'succeeded']);
     const [first, second] = Object.values(spans).sort((x, y) => x[0] - y[0]);
     expect(second![0]).toBeGreaterThanOrEqual(first![1]);
-    expect((await app.store.listActivity({ kind: 'run.waiting' }))[0]!.message).toMatch(/pg:dokkerr\.listings is held by run #\d+ of t\.(a|b)/);
+    expect((await app.store.listActivity({ kind: 'run.waiting' }))[0]!.message).toMatch(
+      /pg:dokkerr\.listings is held by run #\d+ of t\.(a|b)/,
+    );
   });
 
   it('skips a run that cannot get its table within engine.lock_wait', async () => {
     let release!: () => void;
     const hold = new Promise<void>((r) => (release = r));
     const app = await open(
-      [task('t.holder', { resources: () => ['pg:x.t'], run: async () => hold }), task('t.waiter', { resources: () => ['pg:x.t'] })],
+      [
+        task('t.holder', { resources: () => ['pg:x.t'], run: async () => hold }),
+        task('t.waiter', { resources: () => ['pg:x.t'] }),
+      ],
       { engine: { lock_wait: '300ms' } },
     );
     const holder = app.engine.run('t.holder', { trigger: 'manual' });
@@ -217,10 +270,23 @@ describe('run lifecycle', () => {
 
   it('asks the gates first and records why a run was skipped or delayed', async () => {
     const until = new Date(Date.now() + 3_600_000);
-    const blackout: Gate = { name: 'blackout', check: (t) => (t.id === 't.blocked' ? { decision: 'skip', reason: 'inside holiday_season' } : { decision: 'run' }) };
-    const window: Gate = { name: 'window', check: (t) => (t.id === 't.disruptive' ? { decision: 'delay', until, reason: 'disruptive tasks wait for the next window' } : { decision: 'run' }) };
+    const blackout: Gate = {
+      name: 'blackout',
+      check: (t) =>
+        t.id === 't.blocked' ? { decision: 'skip', reason: 'inside holiday_season' } : { decision: 'run' },
+    };
+    const window: Gate = {
+      name: 'window',
+      check: (t) =>
+        t.id === 't.disruptive'
+          ? { decision: 'delay', until, reason: 'disruptive tasks wait for the next window' }
+          : { decision: 'run' },
+    };
     const app = await open([task('t.blocked'), task('t.disruptive'), task('t.free')], {}, [blackout, window]);
-    expect(await app.engine.run('t.blocked', { trigger: 'schedule' })).toMatchObject({ status: 'skipped', reason: 'blackout: inside holiday_season' });
+    expect(await app.engine.run('t.blocked', { trigger: 'schedule' })).toMatchObject({
+      status: 'skipped',
+      reason: 'blackout: inside holiday_season',
+    });
     const delayed = await app.engine.run('t.disruptive', { trigger: 'schedule' });
     expect(delayed.status).toBe('skipped');
     expect(delayed.reason).toContain(`delayed until ${until.toISOString()}`);
@@ -231,8 +297,13 @@ describe('run lifecycle', () => {
 
   it('refuses to run a procedure this version does not implement, and names unknown tasks helpfully', async () => {
     const app = await open([]);
-    await expect(app.engine.run('network.dns.health_check', { trigger: 'manual' })).rejects.toThrow(/not implemented in this version/);
-    await expect(app.engine.run('vacuum', { trigger: 'manual' })).rejects.toMatchObject({ message: 'unknown task "vacuum"', hint: 'did you mean database.vacuum?' });
+    await expect(app.engine.run('network.dns.health_check', { trigger: 'manual' })).rejects.toThrow(
+      /not implemented in this version/,
+    );
+    await expect(app.engine.run('vacuum', { trigger: 'manual' })).rejects.toMatchObject({
+      message: 'unknown task "vacuum"',
+      hint: 'did you mean database.vacuum?',
+    });
     expect(await app.store.listRuns()).toEqual([]);
   });
 });

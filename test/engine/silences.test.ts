@@ -25,7 +25,10 @@ function redisTask(seen: string[], validationOk: boolean): ImplementedTask {
       seen.push(`during: ${app!.monitoring.silences.reason('redis:127.0.0.1:6379', at) ?? 'not silenced'}`);
       seen.push(`other: ${app!.monitoring.silences.reason('host', at) ?? 'not silenced'}`);
     },
-    validate: async () => ({ ok: validationOk, checks: [{ name: 'memory under threshold', ok: validationOk, detail: '' }] }),
+    validate: async () => ({
+      ok: validationOk,
+      checks: [{ name: 'memory under threshold', ok: validationOk, detail: '' }],
+    }),
   };
 }
 

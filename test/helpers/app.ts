@@ -12,13 +12,26 @@ export interface TestApp extends App {
   dispose(): Promise<void>;
 }
 
-export async function testApp(policy: Record<string, unknown> = {}, options: Partial<AppOptions> & { dir?: string } = {}): Promise<TestApp> {
+export async function testApp(
+  policy: Record<string, unknown> = {},
+  options: Partial<AppOptions> & { dir?: string } = {},
+): Promise<TestApp> {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'drydock-test-'));
   // The backup repository defaults to a path under the test's own dir, never the machine's.
   const backup = (policy.backup ?? {}) as Record<string, unknown>;
   const repository = { path: join(dir, 'repository'), ...((backup.repository ?? {}) as Record<string, unknown>) };
-  const loaded = { policy: parsePolicy({ ...policy, backup: { ...backup, repository }, state: { path: join(dir, 'state.sqlite') } }), file: null, baseDir: dir };
-  const app = await openApp({ loaded, logger: pino({ level: 'silent' }), notifierOptions: { attempts: 2, backoffMs: 10 }, lockPollMs: 50, ...options });
+  const loaded = {
+    policy: parsePolicy({ ...policy, backup: { ...backup, repository }, state: { path: join(dir, 'state.sqlite') } }),
+    file: null,
+    baseDir: dir,
+  };
+  const app = await openApp({
+    loaded,
+    logger: pino({ level: 'silent' }),
+    notifierOptions: { attempts: 2, backoffMs: 10 },
+    lockPollMs: 50,
+    ...options,
+  });
   return {
     ...app,
     dir,

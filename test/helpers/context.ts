@@ -30,11 +30,19 @@ export function testContext(policy: Policy, taskId = 'test'): TestContext {
   const figures: Record<string, Figure> = {};
   const summaries: string[] = [];
 
-  async function step<T>(name: string, fn: (handle: StepHandle) => Promise<T>, options: StepOptions = {}): Promise<T | undefined> {
+  async function step<T>(
+    name: string,
+    fn: (handle: StepHandle) => Promise<T>,
+    options: StepOptions = {},
+  ): Promise<T | undefined> {
     const record: RecordedStep = { name, ok: false, output: '', durationMs: 0 };
     steps.push(record);
     const started = Date.now();
-    const handle: StepHandle = { output: (text) => { record.output += record.output ? `\n${text}` : text; } };
+    const handle: StepHandle = {
+      output: (text) => {
+        record.output += record.output ? `\n${text}` : text;
+      },
+    };
     try {
       const value = await fn(handle);
       record.ok = true;
@@ -61,8 +69,12 @@ export function testContext(policy: Policy, taskId = 'test'): TestContext {
     abort: () => controller.abort(),
     findStep: (prefix) => steps.find((s) => s.name.startsWith(prefix)),
     step,
-    figure: (name, figure) => { figures[name] = figure; },
-    summary: (line) => { summaries.push(line); },
+    figure: (name, figure) => {
+      figures[name] = figure;
+    },
+    summary: (line) => {
+      summaries.push(line);
+    },
   };
 }
 

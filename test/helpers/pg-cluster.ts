@@ -25,7 +25,11 @@ export function postgresUser(): PgUser {
 }
 
 /** Runs a PostgreSQL binary as the postgres user (runuser when we are root). */
-export function runAsPostgres(bin: string, args: string[], options: { allowFail?: boolean; timeoutMs?: number } = {}): { status: number; stdout: string; stderr: string } {
+export function runAsPostgres(
+  bin: string,
+  args: string[],
+  options: { allowFail?: boolean; timeoutMs?: number } = {},
+): { status: number; stdout: string; stderr: string } {
   const root = process.getuid?.() === 0;
   const file = root ? 'runuser' : bin;
   const argv = root ? ['-u', 'postgres', '--', bin, ...args] : args;
@@ -116,9 +120,21 @@ export class PgCluster {
     const cluster = new PgCluster(makeTempDir('drydock-pg-'));
     mkdirSync(cluster.archiveDir);
     chownTree(cluster.archiveDir);
-    runAsPostgres(join(PG_BIN, 'initdb'), ['-k', '-D', cluster.dataDir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync', '--locale=C']);
+    runAsPostgres(join(PG_BIN, 'initdb'), [
+      '-k',
+      '-D',
+      cluster.dataDir,
+      '-U',
+      'postgres',
+      '--auth=trust',
+      '-E',
+      'UTF8',
+      '--no-sync',
+      '--locale=C',
+    ]);
     cluster.port = await freePort();
-    const archiveCommand = options.archiveCommand ?? `test ! -f ${cluster.archiveDir}/%f && cp %p ${cluster.archiveDir}/%f`;
+    const archiveCommand =
+      options.archiveCommand ?? `test ! -f ${cluster.archiveDir}/%f && cp %p ${cluster.archiveDir}/%f`;
     const settings: Record<string, string | number> = {
       port: cluster.port,
       listen_addresses: "'127.0.0.1'",
@@ -134,7 +150,14 @@ export class PgCluster {
       full_page_writes: 'on',
       ...options.settings,
     };
-    appendFileSync(join(cluster.dataDir, 'postgresql.conf'), '\n# drydock test cluster\n' + Object.entries(settings).map(([k, v]) => `${k} = ${v}`).join('\n') + '\n');
+    appendFileSync(
+      join(cluster.dataDir, 'postgresql.conf'),
+      '\n# drydock test cluster\n' +
+        Object.entries(settings)
+          .map(([k, v]) => `${k} = ${v}`)
+          .join('\n') +
+        '\n',
+    );
     cluster.start();
     return cluster;
   }
@@ -142,7 +165,13 @@ export class PgCluster {
   /** Wraps an existing data directory (e.g. a restored one) on a new free port. */
   static async adopt(dataDir: string, dir: string): Promise<PgCluster> {
     const cluster = Object.create(PgCluster.prototype) as PgCluster;
-    Object.assign(cluster, { dir, dataDir, archiveDir: join(dir, 'archive'), logFile: join(dir, `server-${Date.now()}.log`), running: false });
+    Object.assign(cluster, {
+      dir,
+      dataDir,
+      archiveDir: join(dir, 'archive'),
+      logFile: join(dir, `server-${Date.now()}.log`),
+      running: false,
+    });
     cluster.port = await freePort();
     return cluster;
   }
@@ -150,16 +179,29 @@ export class PgCluster {
   start(extraOptions = ''): void {
     const opts = `-p ${this.port} -k ${this.dir} ${extraOptions}`.trim();
     try {
-      runAsPostgres(join(PG_BIN, 'pg_ctl'), ['-D', this.dataDir, '-l', this.logFile, '-o', opts, '-w', '-t', '60', 'start']);
+      runAsPostgres(join(PG_BIN, 'pg_ctl'), [
+        '-D',
+        this.dataDir,
+        '-l',
+        this.logFile,
+        '-o',
+        opts,
+        '-w',
+        '-t',
+        '60',
+        'start',
+      ]);
     } catch (error) {
-      throw new Error(`${(error as Error).message}\n--- server log ---\n${this.log().slice(-3000)}`);
+      throw new Error(`${(error as Error).message}\n--- server log ---\n${this.log().slice(-3000)}`, { cause: error });
     }
     this.running = true;
   }
 
   stop(mode: 'fast' | 'immediate' = 'fast'): void {
     if (!this.running && !existsSync(join(this.dataDir, 'postmaster.pid'))) return;
-    runAsPostgres(join(PG_BIN, 'pg_ctl'), ['-D', this.dataDir, '-m', mode, '-w', '-t', '60', 'stop'], { allowFail: true });
+    runAsPostgres(join(PG_BIN, 'pg_ctl'), ['-D', this.dataDir, '-m', mode, '-w', '-t', '60', 'stop'], {
+      allowFail: true,
+    });
     this.running = false;
   }
 
@@ -203,7 +245,11 @@ export class PgCluster {
     return client;
   }
 
-  async query<T extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, params: unknown[] = [], database = 'postgres'): Promise<T[]> {
+  async query<T extends pg.QueryResultRow = pg.QueryResultRow>(
+    sql: string,
+    params: unknown[] = [],
+    database = 'postgres',
+  ): Promise<T[]> {
     const client = await this.client(database);
     try {
       return (await client.query<T>(sql, params)).rows;
@@ -229,9 +275,14 @@ export class PgCluster {
     const name = row!.name;
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const [s] = await this.query<{ last: string | null; failed: string | null }>('SELECT last_archived_wal AS last, last_failed_wal AS failed FROM pg_stat_archiver');
+      const [s] = await this.query<{ last: string | null; failed: string | null }>(
+        'SELECT last_archived_wal AS last, last_failed_wal AS failed FROM pg_stat_archiver',
+      );
       if (s?.last && s.last >= name) return name;
-      if (Date.now() > deadline) throw new Error(`WAL ${name} not archived after ${timeoutMs} ms (last ${s?.last}, failed ${s?.failed})\n${this.log().slice(-3000)}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `WAL ${name} not archived after ${timeoutMs} ms (last ${s?.last}, failed ${s?.failed})\n${this.log().slice(-3000)}`,
+        );
       await new Promise((r) => setTimeout(r, 100));
     }
   }
@@ -239,7 +290,6 @@ export class PgCluster {
   /** Stops the server and deletes everything. */
   destroy(): void {
     this.stop('immediate');
-    if (this.dir.includes('drydock-'))
-    rmSync(this.dir, { recursive: true, force: true });
+    if (this.dir.includes('drydock-')) rmSync(this.dir, { recursive: true, force: true });
   }
 }

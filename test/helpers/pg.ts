@@ -35,7 +35,10 @@ async function admin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
 
 /** Creates `drydock_test_<name>_<pid>_<random>`; names stay unique across parallel test files and reruns. */
 export async function freshDatabase(name: string): Promise<FreshDatabase> {
-  const slug = name.toLowerCase().replace(/[^a-z0-9_]+/g, '_').slice(0, 30);
+  const slug = name
+    .toLowerCase()
+    .replace(/[^a-z0-9_]+/g, '_')
+    .slice(0, 30);
   const database = `drydock_test_${slug}_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
   await admin((c) => c.query(`CREATE DATABASE "${database}"`));
   const target = testTarget(database);
@@ -50,7 +53,10 @@ export async function freshDatabase(name: string): Promise<FreshDatabase> {
     },
     async drop() {
       await admin(async (c) => {
-        await c.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [database]);
+        await c.query(
+          'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+          [database],
+        );
         await c.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
       });
     },

@@ -43,12 +43,27 @@ describe('backup failures reach the alert rules', () => {
     const db = openSqlite(':memory:');
     const clock = fixedClock(new Date('2026-11-26T03:00:00Z'));
     const subjects: string[] = [];
-    const log: Channel = { name: 'log', type: 'log', send: async (m) => { subjects.push(`${m.subject} | ${m.text}`); return { ok: true, detail: 'logged', retryable: false }; } };
-    const monitoring = createMonitoring({ db, policy, clock, channels: new Map([['log', log]]), targets: { host: false, redis: [], postgres: [] } });
+    const log: Channel = {
+      name: 'log',
+      type: 'log',
+      send: async (m) => {
+        subjects.push(`${m.subject} | ${m.text}`);
+        return { ok: true, detail: 'logged', retryable: false };
+      },
+    };
+    const monitoring = createMonitoring({
+      db,
+      policy,
+      clock,
+      channels: new Map([['log', log]]),
+      targets: { host: false, redis: [], postgres: [] },
+    });
     recordAttempt(repo, { at: '2026-11-26T01:00:00Z', kind: 'full', ok: false, error: 'disk full' });
     const report = await monitoring.collector.collectOnce();
     expect(report.targets).toEqual([{ kind: 'backup', target: join(dir, 'repo'), up: true }]);
-    expect(subjects).toEqual(['[FIRING] Backup failed: full | Backup failed: full: the latest attempt failed since 2026-11-26T03:00:00.000Z.']);
+    expect(subjects).toEqual([
+      '[FIRING] Backup failed: full | Backup failed: full: the latest attempt failed since 2026-11-26T03:00:00.000Z.',
+    ]);
     recordAttempt(repo, { at: '2026-11-26T02:00:00Z', kind: 'full', ok: true });
     clock.advance(60_000);
     await monitoring.collector.collectOnce();

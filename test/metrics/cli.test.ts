@@ -11,7 +11,20 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const policyFile = join(dir, 'drydock.yaml');
 writeFileSync(
   policyFile,
-  ['state:', '  path: state.sqlite', 'targets:', '  postgres:', '    database: postgres', 'alerts:', '  rules:', '    any_disk:', '      metric: host_disk_used_percent', '      condition: "> 0%"', '      for: "0"', ''].join('\n'),
+  [
+    'state:',
+    '  path: state.sqlite',
+    'targets:',
+    '  postgres:',
+    '    database: postgres',
+    'alerts:',
+    '  rules:',
+    '    any_disk:',
+    '      metric: host_disk_used_percent',
+    '      condition: "> 0%"',
+    '      for: "0"',
+    '',
+  ].join('\n'),
 );
 
 async function drydock(...args: string[]): Promise<string> {
@@ -20,10 +33,10 @@ async function drydock(...args: string[]): Promise<string> {
   registerAlertCommands(program);
   let out = '';
   const write = process.stdout.write.bind(process.stdout);
-  process.stdout.write = ((chunk: string | Uint8Array) => {
+  process.stdout.write = (chunk: string | Uint8Array) => {
     out += String(chunk);
     return true;
-  }) as typeof process.stdout.write;
+  };
   try {
     await program.parseAsync(['node', 'drydock', '-p', policyFile, ...args]);
   } finally {
@@ -41,7 +54,9 @@ describe('drydock metrics / alerts commands', () => {
     expect(await drydock('metrics', 'pg_connections', '--since', '1 hour')).toMatch(/^resolution: raw, 1 point/);
     expect(await drydock('alerts')).toMatch(/^FIRING\s+any_disk/m);
     expect(await drydock('alerts', '--history', '--rule', 'any_disk')).toContain('inactive → firing');
-    expect(await drydock('alerts', 'silence', 'redis', '--for', '1 hour', '--reason', 'drill')).toMatch(/^silence #1 on redis/);
+    expect(await drydock('alerts', 'silence', 'redis', '--for', '1 hour', '--reason', 'drill')).toMatch(
+      /^silence #1 on redis/,
+    );
     expect(await drydock('alerts')).toContain('silenced: redis (#1, drill, until');
     expect(await drydock('alerts', 'unsilence', '1')).toContain('silence #1 lifted');
   }, 30_000);

@@ -38,7 +38,14 @@ async function promtoolCheck(text: string): Promise<{ ok: boolean; output: strin
 }
 
 describe('redisMetrics (pure)', () => {
-  const info = { used_memory: String(GiB), maxmemory: '0', total_system_memory: String(8 * GiB), keyspace_hits: '90', keyspace_misses: '10', db0: 'keys=5,expires=0' };
+  const info = {
+    used_memory: String(GiB),
+    maxmemory: '0',
+    total_system_memory: String(8 * GiB),
+    keyspace_hits: '90',
+    keyspace_misses: '10',
+    db0: 'keys=5,expires=0',
+  };
   it('measures maxmemory 0 against host memory', () => {
     const { values } = redisMetrics('r:1', info, 0.5, undefined, 4 * GiB);
     expect(values.find((v) => v.name === 'redis_memory_used_percent')!.value).toBe(12.5);
@@ -48,7 +55,13 @@ describe('redisMetrics (pure)', () => {
   it('computes the hit rate over the interval, and leaves a gap when nothing was looked up', () => {
     const first = redisMetrics('r:1', info, 1, undefined, GiB);
     expect(first.values.find((v) => v.name === 'redis_hit_rate_percent')!.value).toBe(90);
-    const second = redisMetrics('r:1', { ...info, keyspace_hits: '100', keyspace_misses: '50' }, 1, first.counters, GiB);
+    const second = redisMetrics(
+      'r:1',
+      { ...info, keyspace_hits: '100', keyspace_misses: '50' },
+      1,
+      first.counters,
+      GiB,
+    );
     expect(second.values.find((v) => v.name === 'redis_hit_rate_percent')!.value).toBe(20);
     const idle = redisMetrics('r:1', { ...info, keyspace_hits: '100', keyspace_misses: '50' }, 1, second.counters, GiB);
     expect(idle.values.find((v) => v.name === 'redis_hit_rate_percent')).toBeUndefined();
@@ -76,14 +89,28 @@ describe('MetricsCollector against real Redis and PostgreSQL', () => {
     const db = openSqlite(':memory:');
     const store = new SqliteMetricsStore(db);
     const policy = policyFrom({
-      targets: { redis: { host: '127.0.0.1', port: 6379 }, postgres: { host: '127.0.0.1', port: 5432, database: 'postgres', user: 'postgres' } },
+      targets: {
+        redis: { host: '127.0.0.1', port: 6379 },
+        postgres: { host: '127.0.0.1', port: 5432, database: 'postgres', user: 'postgres' },
+      },
       server: { health_check: { services: [{ name: 'redis', tcp: '127.0.0.1:6379' }] } },
     });
     const collector = new MetricsCollector({ store, policy });
     const report = await collector.collectOnce();
     expect(report.targets.every((t) => t.up)).toBe(true);
     const names = new Set(report.samples.map((s) => s.name));
-    for (const name of ['host_disk_used_percent', 'host_memory_used_percent', 'host_cpu_busy_percent', 'host_service_up', 'redis_memory_used_percent', 'redis_latency_seconds', 'redis_keys', 'pg_connections', 'pg_database_size_bytes', 'pg_longest_transaction_seconds']) {
+    for (const name of [
+      'host_disk_used_percent',
+      'host_memory_used_percent',
+      'host_cpu_busy_percent',
+      'host_service_up',
+      'redis_memory_used_percent',
+      'redis_latency_seconds',
+      'redis_keys',
+      'pg_connections',
+      'pg_database_size_bytes',
+      'pg_longest_transaction_seconds',
+    ]) {
       expect(names, name).toContain(name);
     }
     expect(report.samples.find((s) => s.name === 'redis_keys')!.retentionMs).toBe(30 * 86_400_000);
@@ -111,17 +138,32 @@ describe('MetricsCollector against real Redis and PostgreSQL', () => {
       policy,
       clock,
       timeoutMs: 1000,
-      targets: { host: false, redis: [{ host: '127.0.0.1', port: redisPort }], postgres: [{ ...policy.targets.postgres, port: pgPort, database: 'postgres' }] },
+      targets: {
+        host: false,
+        redis: [{ host: '127.0.0.1', port: redisPort }],
+        postgres: [{ ...policy.targets.postgres, port: pgPort, database: 'postgres' }],
+      },
     });
     const down = await collector.collectOnce();
-    expect(down.targets.map((t) => [t.kind, t.up])).toEqual(expect.arrayContaining([['redis', false], ['postgres', false]]));
+    expect(down.targets.map((t) => [t.kind, t.up])).toEqual(
+      expect.arrayContaining([
+        ['redis', false],
+        ['postgres', false],
+      ]),
+    );
     expect(down.targets.find((t) => t.kind === 'redis')!.error).toContain(`127.0.0.1:${redisPort}`);
     expect(down.targets.find((t) => t.kind === 'postgres')!.error).toContain(`127.0.0.1:${pgPort}`);
     expect(down.samples.filter((s) => s.name !== 'drydock_target_up')).toEqual([]);
 
     const redis = await startRedis([]);
     servers.push(redis);
-    const revived = new MetricsCollector({ store, policy, clock, timeoutMs: 1000, targets: { host: false, redis: [{ host: '127.0.0.1', port: redis.port }], postgres: [] } });
+    const revived = new MetricsCollector({
+      store,
+      policy,
+      clock,
+      timeoutMs: 1000,
+      targets: { host: false, redis: [{ host: '127.0.0.1', port: redis.port }], postgres: [] },
+    });
     clock.advance(60_000);
     await revived.collectOnce();
     redis.pause();
@@ -133,10 +175,18 @@ describe('MetricsCollector against real Redis and PostgreSQL', () => {
     const back = await revived.collectOnce();
     expect(back.targets[0]).toMatchObject({ up: true });
     const name = `127.0.0.1:${redis.port}`;
-    const keys = store.read('redis_keys', { target: name }, { since: clock.now().getTime() - 3600_000, until: clock.now().getTime() });
+    const keys = store.read(
+      'redis_keys',
+      { target: name },
+      { since: clock.now().getTime() - 3600_000, until: clock.now().getTime() },
+    );
     // Three rounds, one gap in the middle.
     expect(keys.points.map((p) => p.at)).toEqual([clock.now().getTime() - 120_000, clock.now().getTime()]);
-    const up = store.read('drydock_target_up', { kind: 'redis', target: name }, { since: 0, until: clock.now().getTime() });
+    const up = store.read(
+      'drydock_target_up',
+      { kind: 'redis', target: name },
+      { since: 0, until: clock.now().getTime() },
+    );
     expect(up.points.map((p) => p.value)).toEqual([1, 0, 1]);
     db.close();
   }, 30_000);
@@ -145,7 +195,14 @@ describe('MetricsCollector against real Redis and PostgreSQL', () => {
     const db = openSqlite(':memory:');
     const store = new SqliteMetricsStore(db);
     let rounds = 0;
-    const collector = new MetricsCollector({ store, policy: policyFrom({}), targets: { host: false, redis: [{ host: '127.0.0.1', port: 6379 }], postgres: [] }, onRound: () => { rounds += 1; } });
+    const collector = new MetricsCollector({
+      store,
+      policy: policyFrom({}),
+      targets: { host: false, redis: [{ host: '127.0.0.1', port: 6379 }], postgres: [] },
+      onRound: () => {
+        rounds += 1;
+      },
+    });
     collector.start(100);
     await new Promise((r) => setTimeout(r, 450));
     await collector.stop();

@@ -9,7 +9,10 @@ import { policyFrom } from '../tasks/cache/task-context.js';
 describe('parseSeriesSelector', () => {
   it('reads a name with optional labels', () => {
     expect(parseSeriesSelector('redis_keys')).toEqual({ name: 'redis_keys', labels: {} });
-    expect(parseSeriesSelector('host_disk_used_percent{mount="/"}')).toEqual({ name: 'host_disk_used_percent', labels: { mount: '/' } });
+    expect(parseSeriesSelector('host_disk_used_percent{mount="/"}')).toEqual({
+      name: 'host_disk_used_percent',
+      labels: { mount: '/' },
+    });
     expect(parseSeriesSelector('x{a="1",b="q\\"x"}')).toEqual({ name: 'x', labels: { a: '1', b: 'q"x' } });
     expect(parseSeriesSelector('x{a=1}')).toBeNull();
     expect(parseSeriesSelector('9x')).toBeNull();
@@ -25,8 +28,20 @@ describe('createMonitoring against the local Redis and PostgreSQL', () => {
       alerts: { rules: { any_disk: { metric: 'host_disk_used_percent', condition: '> 0%', for: '0' } } },
     });
     const sent: string[] = [];
-    const log: Channel = { name: 'log', type: 'log', send: async (m) => { sent.push(m.subject); return { ok: true, detail: 'logged', retryable: false }; } };
-    const monitoring = createMonitoring({ db, policy, channels: new Map([['log', log]]), extraMetrics: () => '# HELP drydock_runs_open Runs.\n# TYPE drydock_runs_open gauge\ndrydock_runs_open 0\n' });
+    const log: Channel = {
+      name: 'log',
+      type: 'log',
+      send: async (m) => {
+        sent.push(m.subject);
+        return { ok: true, detail: 'logged', retryable: false };
+      },
+    };
+    const monitoring = createMonitoring({
+      db,
+      policy,
+      channels: new Map([['log', log]]),
+      extraMetrics: () => '# HELP drydock_runs_open Runs.\n# TYPE drydock_runs_open gauge\ndrydock_runs_open 0\n',
+    });
     const report = await monitoring.collector.collectOnce();
     expect(report.targets.filter((t) => !t.up)).toEqual([]);
     expect(sent.some((s) => s.startsWith('[FIRING] any_disk: '))).toBe(true);
@@ -35,12 +50,21 @@ describe('createMonitoring against the local Redis and PostgreSQL', () => {
     expect(metrics).toContain('# TYPE host_disk_used_percent gauge');
     expect(metrics).toContain('drydock_runs_open 0');
 
-    const alerts = (await (await monitoring.routes.request('/api/alerts')).json()) as Array<{ rule: string; status: string }>;
+    const alerts = (await (await monitoring.routes.request('/api/alerts')).json()) as Array<{
+      rule: string;
+      status: string;
+    }>;
     expect(alerts.some((a) => a.rule === 'any_disk' && a.status === 'firing')).toBe(true);
-    const history = (await (await monitoring.routes.request('/api/alerts/history?rule=any_disk')).json()) as Array<{ event: string }>;
+    const history = (await (await monitoring.routes.request('/api/alerts/history?rule=any_disk')).json()) as Array<{
+      event: string;
+    }>;
     expect(history.map((h) => h.event)).toContain('sent');
 
-    const created = await monitoring.routes.request('/api/silences', { method: 'POST', body: JSON.stringify({ component: 'redis', reason: 'failover drill', for: '1 hour' }), headers: { 'content-type': 'application/json' } });
+    const created = await monitoring.routes.request('/api/silences', {
+      method: 'POST',
+      body: JSON.stringify({ component: 'redis', reason: 'failover drill', for: '1 hour' }),
+      headers: { 'content-type': 'application/json' },
+    });
     expect(created.status).toBe(201);
     const { id } = (await created.json()) as { id: number };
     expect(monitoring.silences.isSilenced('redis:127.0.0.1:6379', new Date())).toBe(true);
@@ -48,8 +72,14 @@ describe('createMonitoring against the local Redis and PostgreSQL', () => {
     expect(monitoring.silences.isSilenced('redis:127.0.0.1:6379', new Date())).toBe(false);
 
     const now = Date.now();
-    expect(formatSeriesList(monitoring.metrics, now, 'redis_keys')).toMatch(/^redis_keys\{target="127.0.0.1:6379"\}\s+\d+/);
-    const read = monitoring.metrics.read('redis_keys', { target: '127.0.0.1:6379' }, { since: now - 86_400_000, until: now + 1000 });
+    expect(formatSeriesList(monitoring.metrics, now, 'redis_keys')).toMatch(
+      /^redis_keys\{target="127.0.0.1:6379"\}\s+\d+/,
+    );
+    const read = monitoring.metrics.read(
+      'redis_keys',
+      { target: '127.0.0.1:6379' },
+      { since: now - 86_400_000, until: now + 1000 },
+    );
     expect(formatPoints(read.points, read.resolution)).toMatch(/^resolution: raw, 1 point/);
     expect(formatAlertStates(monitoring.alerts.states({ status: 'firing' }))).toMatch(/^FIRING\s+any_disk/);
     expect(formatAlertHistory(monitoring.alerts.history({ rule: 'any_disk' }))).toContain('inactive → firing');

@@ -65,8 +65,12 @@ describe('SqliteMetricsStore', () => {
     const db = openSqlite(':memory:');
     const store = new SqliteMetricsStore(db);
     const now = 100 * DAY;
-    store.write([{ name: 'redis_keys', labels: { target: 'gone:6379' }, value: 1, at: now - 31 * DAY, retentionMs: 30 * DAY }]);
-    store.write([{ name: 'redis_keys', labels: { target: 'live:6379' }, value: 1, at: now - MIN, retentionMs: 30 * DAY }]);
+    store.write([
+      { name: 'redis_keys', labels: { target: 'gone:6379' }, value: 1, at: now - 31 * DAY, retentionMs: 30 * DAY },
+    ]);
+    store.write([
+      { name: 'redis_keys', labels: { target: 'live:6379' }, value: 1, at: now - MIN, retentionMs: 30 * DAY },
+    ]);
     expect(store.compact(now).deletedSeries).toBe(1);
     expect(store.series().map((s) => s.labels.target)).toEqual(['live:6379']);
     expect(store.latest(now, 5 * MIN).map((s) => s.lastValue)).toEqual([1]);

@@ -83,7 +83,9 @@ describe('email channel against a real SMTP server', () => {
   });
 
   it('a wrong password fails without retry and without the password in the detail', async () => {
-    const channel = createEmailChannel('mail', config(starttls.port, cert), { DRYDOCK_TEST_SMTP_PASSWORD: 'wrong-password-9' });
+    const channel = createEmailChannel('mail', config(starttls.port, cert), {
+      DRYDOCK_TEST_SMTP_PASSWORD: 'wrong-password-9',
+    });
     const result = await channel.send({ ...message('msg-auth'), to: ['ops@example.test'] });
     expect(result).toMatchObject({ ok: false, retryable: false });
     expect(result.detail).toMatch(/535/);
@@ -91,7 +93,9 @@ describe('email channel against a real SMTP server', () => {
   });
 
   it('a missing password env var is a clear SECRET_MISSING error', () => {
-    expect(() => createEmailChannel('mail', config(starttls.port, cert), {})).toThrow(/DRYDOCK_TEST_SMTP_PASSWORD is not set/);
+    expect(() => createEmailChannel('mail', config(starttls.port, cert), {})).toThrow(
+      /DRYDOCK_TEST_SMTP_PASSWORD is not set/,
+    );
   });
 
   it('retries a temporary 451, sends once, and a repeated delivery is skipped', async () => {
@@ -99,12 +103,23 @@ describe('email channel against a real SMTP server', () => {
     const log = new DeliveryLog(db);
     const activity: ActivityEntry[] = [];
     const channels = new Map([['mail', createEmailChannel('mail', config(starttls.port, cert), env)]]);
-    const deps = { log, channels, clock: fixedClock(new Date('2026-11-29T02:00:00Z')), attempts: 3, backoffMs: 10, activity: (e: ActivityEntry) => void activity.push(e) };
+    const deps = {
+      log,
+      channels,
+      clock: fixedClock(new Date('2026-11-29T02:00:00Z')),
+      attempts: 3,
+      backoffMs: 10,
+      activity: (e: ActivityEntry) => void activity.push(e),
+    };
     starttls.failNext.push({ code: 451, message: 'Try again later' });
     const before = starttls.received.length;
     const first = await deliver(deps, message('msg-retry-1'), [{ channel: 'mail', recipient: 'cto@example.test' }], 7);
     expect(first.sent).toHaveLength(1);
-    expect(log.get('msg-retry-1', 'mail', 'cto@example.test')).toMatchObject({ status: 'sent', attempts: 2, windowId: 7 });
+    expect(log.get('msg-retry-1', 'mail', 'cto@example.test')).toMatchObject({
+      status: 'sent',
+      attempts: 2,
+      windowId: 7,
+    });
     const again = await deliver(deps, message('msg-retry-1'), [{ channel: 'mail', recipient: 'cto@example.test' }], 7);
     expect(again.skipped).toHaveLength(1);
     expect(starttls.received.length - before).toBe(1);
@@ -120,7 +135,15 @@ describe('email channel against a real SMTP server', () => {
     const port = await closedPort();
     const channels = new Map([['mail', createEmailChannel('mail', config(port, cert), env)]]);
     const waits: number[] = [];
-    const deps = { log, channels, clock: fixedClock(new Date('2026-11-29T02:00:00Z')), attempts: 3, backoffMs: 100, sleep: async (ms: number) => void waits.push(ms), activity: (e: ActivityEntry) => void activity.push(e) };
+    const deps = {
+      log,
+      channels,
+      clock: fixedClock(new Date('2026-11-29T02:00:00Z')),
+      attempts: 3,
+      backoffMs: 100,
+      sleep: async (ms: number) => void waits.push(ms),
+      activity: (e: ActivityEntry) => void activity.push(e),
+    };
     const report = await deliver(deps, message('msg-down-1'), [{ channel: 'mail', recipient: 'cto@example.test' }]);
     expect(report.failed).toHaveLength(1);
     expect(report.failed[0]).toMatchObject({ attempts: 3 });

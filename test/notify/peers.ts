@@ -20,8 +20,34 @@ export function makeCert(): TestCert {
   const dir = mkdtempSync(join(tmpdir(), 'drydock-cert-'));
   const keyFile = join(dir, 'key.pem');
   const certFile = join(dir, 'cert.pem');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'], { stdio: 'ignore' });
-  return { dir, certFile, key: readFileSync(keyFile, 'utf8'), cert: readFileSync(certFile, 'utf8'), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      keyFile,
+      '-out',
+      certFile,
+      '-days',
+      '1',
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=DNS:localhost,IP:127.0.0.1',
+    ],
+    { stdio: 'ignore' },
+  );
+  return {
+    dir,
+    certFile,
+    key: readFileSync(keyFile, 'utf8'),
+    cert: readFileSync(certFile, 'utf8'),
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
 }
 
 export interface ReceivedMail {
@@ -43,7 +69,12 @@ function decodeMail(raw: string): { subject: string; text: string } {
   const subject = /^Subject: (.*)$/im.exec(head)?.[1] ?? '';
   const qp = /^Content-Transfer-Encoding: quoted-printable/im.test(head);
   const text = qp
-    ? Buffer.from(body.replace(/=\r\n/g, '').replace(/=([0-9A-F]{2})/g, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16))), 'latin1').toString('utf8')
+    ? Buffer.from(
+        body
+          .replace(/=\r\n/g, '')
+          .replace(/=([0-9A-F]{2})/g, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16))),
+        'latin1',
+      ).toString('utf8')
     : body;
   return { subject, text: text.replace(/\r\n/g, '\n') };
 }
@@ -56,7 +87,12 @@ export interface SmtpPeer {
   close(): Promise<void>;
 }
 
-export async function startSmtp(options: { cert: TestCert; secure: boolean; user: string; pass: string }): Promise<SmtpPeer> {
+export async function startSmtp(options: {
+  cert: TestCert;
+  secure: boolean;
+  user: string;
+  pass: string;
+}): Promise<SmtpPeer> {
   const received: ReceivedMail[] = [];
   const failNext: Array<{ code: number; message: string }> = [];
   const config: SMTPServerOptions = {
@@ -120,7 +156,12 @@ export async function startHttp(handler: (req: HttpRequestSeen, res: ServerRespo
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const seen = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
+      const seen = {
+        method: req.method ?? '',
+        url: req.url ?? '',
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+      };
       requests.push(seen);
       handler(seen, res);
     });

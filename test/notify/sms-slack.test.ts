@@ -19,7 +19,15 @@ const message: OutboundMessage = {
   text: '\nEmergency maintenance has started. Services may be unavailable until Sun 2026-12-06 06:00 UTC.\nWhat: upgrade',
   data: {},
 };
-const smsConfig = (base: string): SmsConfig => ({ type: 'sms', base_url: base, account_sid: { env: 'TEST_SMS_SID' }, auth_token: { env: 'TEST_SMS_TOKEN' }, from: '+15550001111', to: [], timeout: '3 seconds' });
+const smsConfig = (base: string): SmsConfig => ({
+  type: 'sms',
+  base_url: base,
+  account_sid: { env: 'TEST_SMS_SID' },
+  auth_token: { env: 'TEST_SMS_TOKEN' },
+  from: '+15550001111',
+  to: [],
+  timeout: '3 seconds',
+});
 
 let peers: HttpPeer[] = [];
 afterEach(async () => {
@@ -41,7 +49,12 @@ async function provider(failFirst = 0): Promise<HttpPeer> {
       return;
     }
     const form = new URLSearchParams(req.body);
-    if (req.headers['content-type'] !== 'application/x-www-form-urlencoded' || !form.get('To') || form.get('From') !== '+15550001111' || !form.get('Body')) {
+    if (
+      req.headers['content-type'] !== 'application/x-www-form-urlencoded' ||
+      !form.get('To') ||
+      form.get('From') !== '+15550001111' ||
+      !form.get('Body')
+    ) {
       res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ message: 'bad form' }));
       return;
     }
@@ -50,7 +63,9 @@ async function provider(failFirst = 0): Promise<HttpPeer> {
       res.writeHead(503, { 'content-type': 'application/json' }).end(JSON.stringify({ message: 'busy' }));
       return;
     }
-    res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ sid: `SM${peer.requests.length}`, status: 'queued' }));
+    res
+      .writeHead(201, { 'content-type': 'application/json' })
+      .end(JSON.stringify({ sid: `SM${peer.requests.length}`, status: 'queued' }));
   });
   peers.push(peer);
   return peer;
@@ -64,13 +79,17 @@ describe('SMS channel (Twilio-style API on a local HTTP server)', () => {
     expect(result.detail).toMatch(/HTTP 201 .*\+15552223333: SM1/);
     const form = new URLSearchParams(peer.requests[0]!.body);
     expect(form.get('To')).toBe('+15552223333');
-    expect(form.get('Body')).toBe('Maintenance started: database upgrade - Emergency maintenance has started. Services may be unavailable until Sun 2026-12-06 06:00 UTC.');
+    expect(form.get('Body')).toBe(
+      'Maintenance started: database upgrade - Emergency maintenance has started. Services may be unavailable until Sun 2026-12-06 06:00 UTC.',
+    );
     expect(result.detail).not.toContain(TOKEN);
   });
 
   it('a wrong token is a 401 that is not retried', async () => {
     const peer = await provider();
-    const result = await createSmsChannel('sms', smsConfig(peer.url), { ...env, TEST_SMS_TOKEN: 'wrong-token-1' }).send({ ...message, to: ['+15552223333'] });
+    const result = await createSmsChannel('sms', smsConfig(peer.url), { ...env, TEST_SMS_TOKEN: 'wrong-token-1' }).send(
+      { ...message, to: ['+15552223333'] },
+    );
     expect(result).toMatchObject({ ok: false, retryable: false });
     expect(result.detail).toMatch(/HTTP 401.*Authenticate/);
   });
@@ -79,26 +98,51 @@ describe('SMS channel (Twilio-style API on a local HTTP server)', () => {
     const peer = await provider(1);
     const db = openSqlite(':memory:');
     const log = new DeliveryLog(db);
-    const deps = { log, channels: new Map([['sms', createSmsChannel('sms', smsConfig(peer.url), env)]]), clock: fixedClock(new Date('2026-12-01T10:00:00Z')), attempts: 3, backoffMs: 5 };
-    const targets = [{ channel: 'sms', recipient: '+15552223333' }, { channel: 'sms', recipient: '+15554445555' }];
+    const deps = {
+      log,
+      channels: new Map([['sms', createSmsChannel('sms', smsConfig(peer.url), env)]]),
+      clock: fixedClock(new Date('2026-12-01T10:00:00Z')),
+      attempts: 3,
+      backoffMs: 5,
+    };
+    const targets = [
+      { channel: 'sms', recipient: '+15552223333' },
+      { channel: 'sms', recipient: '+15554445555' },
+    ];
     const report = await deliver(deps, message, targets);
     expect(report.sent).toHaveLength(2);
     const again = await deliver(deps, message, targets);
     expect(again.skipped).toHaveLength(2);
     const accepted = peer.requests.filter((r) => r.method === 'POST');
     expect(accepted).toHaveLength(3); // one 503 + two sends
-    expect(log.list({ messageId: 'msg-sms-1' }).map((r) => r.attempts).sort()).toEqual([1, 2]);
+    expect(
+      log
+        .list({ messageId: 'msg-sms-1' })
+        .map((r) => r.attempts)
+        .sort(),
+    ).toEqual([1, 2]);
     db.close();
   });
 
   it('two senders racing on the same message send it once', async () => {
-    const peer = await startHttp((_req, res) => setTimeout(() => res.writeHead(201, { 'content-type': 'application/json' }).end('{"sid":"SMx"}'), 150));
+    const peer = await startHttp((_req, res) =>
+      setTimeout(() => res.writeHead(201, { 'content-type': 'application/json' }).end('{"sid":"SMx"}'), 150),
+    );
     peers.push(peer);
     const db = openSqlite(':memory:');
     const log = new DeliveryLog(db);
-    const deps = { log, channels: new Map([['sms', createSmsChannel('sms', smsConfig(peer.url), env)]]), clock: fixedClock(new Date('2026-12-01T10:00:00Z')), attempts: 3, backoffMs: 5 };
+    const deps = {
+      log,
+      channels: new Map([['sms', createSmsChannel('sms', smsConfig(peer.url), env)]]),
+      clock: fixedClock(new Date('2026-12-01T10:00:00Z')),
+      attempts: 3,
+      backoffMs: 5,
+    };
     const target = [{ channel: 'sms', recipient: '+15552223333' }];
-    const [a, b] = await Promise.all([deliver(deps, { ...message, id: 'race-1' }, target), deliver(deps, { ...message, id: 'race-1' }, target)]);
+    const [a, b] = await Promise.all([
+      deliver(deps, { ...message, id: 'race-1' }, target),
+      deliver(deps, { ...message, id: 'race-1' }, target),
+    ]);
     expect(a.sent.length + b.sent.length).toBe(1);
     expect(a.skipped.length + b.skipped.length).toBe(1);
     expect(peer.requests).toHaveLength(1);
@@ -108,7 +152,10 @@ describe('SMS channel (Twilio-style API on a local HTTP server)', () => {
 
   it('a provider that is down is retryable and named in the detail', async () => {
     const port = await closedPort();
-    const result = await createSmsChannel('sms', smsConfig(`http://127.0.0.1:${port}`), env).send({ ...message, to: ['+15552223333'] });
+    const result = await createSmsChannel('sms', smsConfig(`http://127.0.0.1:${port}`), env).send({
+      ...message,
+      to: ['+15552223333'],
+    });
     expect(result).toMatchObject({ ok: false, retryable: true });
     expect(result.detail).toMatch(new RegExp(`ECONNREFUSED reaching 127.0.0.1:${port}`));
   });
@@ -123,19 +170,30 @@ describe('Slack-compatible webhook', () => {
     const peer = await startHttp((_req, res) => res.writeHead(200).end('ok'));
     peers.push(peer);
     const url = `${peer.url}/services/T000/B000/secretpath123`;
-    const result = await createSlackChannel('slack', { type: 'slack', url: { env: 'TEST_SLACK_URL' }, timeout: '3 seconds' }, { ...env, TEST_SLACK_URL: url }).send(message);
+    const result = await createSlackChannel(
+      'slack',
+      { type: 'slack', url: { env: 'TEST_SLACK_URL' }, timeout: '3 seconds' },
+      { ...env, TEST_SLACK_URL: url },
+    ).send(message);
     expect(result).toEqual({ ok: true, detail: `HTTP 200 from 127.0.0.1:${peer.port}`, retryable: false });
     const body = JSON.parse(peer.requests[0]!.body) as ReturnType<typeof slackPayload>;
     expect(peer.requests[0]!.url).toBe('/services/T000/B000/secretpath123');
     expect(body.text).toContain('Maintenance started: database upgrade');
-    expect(body.blocks[0]).toEqual({ type: 'header', text: { type: 'plain_text', text: 'Maintenance started: database upgrade' } });
+    expect(body.blocks[0]).toEqual({
+      type: 'header',
+      text: { type: 'plain_text', text: 'Maintenance started: database upgrade' },
+    });
     expect(slackPayload({ ...message, text: '<script> & co' }).text).toContain('&lt;script&gt; &amp; co');
   });
 
   it('a 500 is retryable', async () => {
     const peer = await startHttp((_req, res) => res.writeHead(500).end('boom'));
     peers.push(peer);
-    const result = await createSlackChannel('slack', { type: 'slack', url: { env: 'U' }, timeout: '3 seconds' }, { U: `${peer.url}/hook` }).send(message);
+    const result = await createSlackChannel(
+      'slack',
+      { type: 'slack', url: { env: 'U' }, timeout: '3 seconds' },
+      { U: `${peer.url}/hook` },
+    ).send(message);
     expect(result).toMatchObject({ ok: false, retryable: true });
   });
 });

@@ -14,7 +14,15 @@ const window: WindowRecord = {
   title: 'Monthly maintenance',
   start: new Date('2026-12-06T02:00:00Z'),
   end: new Date('2026-12-06T06:00:00Z'),
-  change: { summary: 'OS and runtime updates', rollbackPlan: 'Boot the previous kernel; reinstall the pinned runtime', owner: 'Alice', standby: ['Hank', 'Carol'], components: ['API'], tasks: ['dependencies.system'], taskClass: 'maintenance' },
+  change: {
+    summary: 'OS and runtime updates',
+    rollbackPlan: 'Boot the previous kernel; reinstall the pinned runtime',
+    owner: 'Alice',
+    standby: ['Hank', 'Carol'],
+    components: ['API'],
+    tasks: ['dependencies.system'],
+    taskClass: 'maintenance',
+  },
   requestedBy: 'Alice',
   createdAt: new Date('2026-11-20T10:00:00Z'),
   updatedAt: new Date('2026-11-20T10:00:00Z'),
@@ -28,30 +36,74 @@ const window: WindowRecord = {
 
 describe('notice templates', () => {
   it('every kind reads as a sentence with the time in UTC and the window reference', () => {
-    const kinds: NoticeKindName[] = ['advance_notice', 'reminder', 'start', 'update', 'end', 'rescheduled', 'cancelled', 'approval_request', 'approval_decision', 'alert'];
+    const kinds: NoticeKindName[] = [
+      'advance_notice',
+      'reminder',
+      'start',
+      'update',
+      'end',
+      'rescheduled',
+      'cancelled',
+      'approval_request',
+      'approval_decision',
+      'alert',
+    ];
     for (const kind of kinds) {
-      const n = renderNotice(kind, { window, message: 'Replica lag is back to 0 s', previous: { start: new Date('2026-11-29T02:00:00Z'), end: new Date('2026-11-29T04:00:00Z') }, approval: { roles: ['CTO'], planHash: window.planHash, howTo: 'drydock windows approve 42' }, decision: { person: 'Carol', role: 'CTO', decision: 'approved' } });
+      const n = renderNotice(kind, {
+        window,
+        message: 'Replica lag is back to 0 s',
+        previous: { start: new Date('2026-11-29T02:00:00Z'), end: new Date('2026-11-29T04:00:00Z') },
+        approval: { roles: ['CTO'], planHash: window.planHash, howTo: 'drydock windows approve 42' },
+        decision: { person: 'Carol', role: 'CTO', decision: 'approved' },
+      });
       expect(n.subject.length).toBeGreaterThan(10);
       expect(n.subject).not.toMatch(/undefined|null|\[object/);
       expect(n.text).not.toMatch(/undefined|\[object/);
       expect(`${n.subject}\n${n.text}`).toMatch(/Sun 2026-12-06 02:00 UTC|#42/);
     }
-    expect(renderNotice('advance_notice', { window }).text).toContain('When: Sun 2026-12-06 02:00 UTC to 06:00 UTC (4 hours)');
+    expect(renderNotice('advance_notice', { window }).text).toContain(
+      'When: Sun 2026-12-06 02:00 UTC to 06:00 UTC (4 hours)',
+    );
     expect(renderNotice('advance_notice', { window }).text).toContain('Owner: Alice; on standby: Hank, Carol');
-    expect(renderNotice('alert', { window, message: 'api check failed' }).text).toMatch(/Rollback plan:\nBoot the previous kernel/);
-    expect(renderNotice('approval_request', { window: { ...window, kind: 'emergency' }, approval: { roles: ['CTO', 'Head of Operations'], planHash: window.planHash, howTo: '' } }).text).toContain('If it is not approved before its start time, it does not run.');
-    expect(renderNotice('end', { window: { ...window, outcome: 'rolled_back' } }).subject).toBe('Maintenance rolled back: Monthly maintenance');
+    expect(renderNotice('alert', { window, message: 'api check failed' }).text).toMatch(
+      /Rollback plan:\nBoot the previous kernel/,
+    );
+    expect(
+      renderNotice('approval_request', {
+        window: { ...window, kind: 'emergency' },
+        approval: { roles: ['CTO', 'Head of Operations'], planHash: window.planHash, howTo: '' },
+      }).text,
+    ).toContain('If it is not approved before its start time, it does not run.');
+    expect(renderNotice('end', { window: { ...window, outcome: 'rolled_back' } }).subject).toBe(
+      'Maintenance rolled back: Monthly maintenance',
+    );
   });
 
   it('a secret pasted into an update is redacted before any channel sees it', async () => {
-    const secret = resolveSecret({ env: 'TEMPLATE_TEST_SECRET' }, 'test', { TEMPLATE_TEST_SECRET: 'hunter2-very-secret' })!;
+    const secret = resolveSecret({ env: 'TEMPLATE_TEST_SECRET' }, 'test', {
+      TEMPLATE_TEST_SECRET: 'hunter2-very-secret',
+    })!;
     const db = openSqlite(':memory:');
-    const policy = policySchema.parse({ channels: { log: { type: 'log' }, status: { type: 'status_page' } }, stakeholders: [{ name: 'Alice', roles: ['SRE'] }] });
+    const policy = policySchema.parse({
+      channels: { log: { type: 'log' }, status: { type: 'status_page' } },
+      stakeholders: [{ name: 'Alice', roles: ['SRE'] }],
+    });
     const clock = fixedClock(new Date('2026-11-20T00:00:00Z'));
     const m = createWindowsModule({ db, policy, clock });
-    const { window: w } = await m.service.scheduleWindow({ title: 'Patch', summary: 'x', rollbackPlan: 'y', owner: 'Alice', requestedBy: 'Alice', start: new Date('2026-11-29T02:00:00Z'), end: new Date('2026-11-29T03:00:00Z') });
+    const { window: w } = await m.service.scheduleWindow({
+      title: 'Patch',
+      summary: 'x',
+      rollbackPlan: 'y',
+      owner: 'Alice',
+      requestedBy: 'Alice',
+      start: new Date('2026-11-29T02:00:00Z'),
+      end: new Date('2026-11-29T03:00:00Z'),
+    });
     await m.service.postUpdate(w.id, { message: `rotated the password to ${secret} by mistake` }, 'Alice');
-    const published = m.service.statusNotices().map((n) => n.text).join('\n');
+    const published = m.service
+      .statusNotices()
+      .map((n) => n.text)
+      .join('\n');
     expect(published).toContain('rotated the password to [redacted] by mistake');
     expect(published).not.toContain(secret);
     expect(JSON.stringify(m.service.showWindow(w.id))).not.toContain(secret);

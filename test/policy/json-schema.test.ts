@@ -5,7 +5,9 @@ import { policyJsonSchema } from '../../src/cli/commands/config.js';
 
 describe('published JSON Schema', () => {
   it('schema/drydock.schema.json matches the policy schema (regenerate: drydock config schema > schema/drydock.schema.json)', () => {
-    const published = JSON.parse(readFileSync(resolve(import.meta.dirname, '../../schema/drydock.schema.json'), 'utf8')) as unknown;
+    const published = JSON.parse(
+      readFileSync(resolve(import.meta.dirname, '../../schema/drydock.schema.json'), 'utf8'),
+    ) as unknown;
     expect(published).toEqual(JSON.parse(JSON.stringify(policyJsonSchema())));
   });
 });

@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { breaches, parseDuration, parseNoticeTiming, parsePercent, parseThreshold, parseTimeOfDay, parseTimeRange, parseCount } from '../../src/policy/phrases.js';
+import {
+  breaches,
+  parseDuration,
+  parseNoticeTiming,
+  parsePercent,
+  parseThreshold,
+  parseTimeOfDay,
+  parseTimeRange,
+  parseCount,
+} from '../../src/policy/phrases.js';
 import { parseFrequency, toSchedule } from '../../src/schedule/frequency.js';
 
 const value = <T>(r: { ok: true; value: T } | { ok: false; expected: string }): T => {
@@ -56,8 +65,13 @@ describe("the spec's phrases", () => {
   });
 
   it('turns frequency + time into schedules', () => {
-    expect(toSchedule({ frequency: 'daily', time: '03:00 UTC' })).toMatchObject({ kind: 'cron', expression: '0 3 * * *' });
-    expect(toSchedule({ frequency: 'weekly', day: 'Sunday', time: '04:00 UTC' })).toMatchObject({ expression: '0 4 * * 0' });
+    expect(toSchedule({ frequency: 'daily', time: '03:00 UTC' })).toMatchObject({
+      kind: 'cron',
+      expression: '0 3 * * *',
+    });
+    expect(toSchedule({ frequency: 'weekly', day: 'Sunday', time: '04:00 UTC' })).toMatchObject({
+      expression: '0 4 * * 0',
+    });
     expect(toSchedule({ frequency: 'monthly', time: '05:30 UTC' })).toMatchObject({ expression: '30 5 1 * *' });
     expect(toSchedule({ frequency: 'hourly', time: '00:30 UTC' })).toMatchObject({ expression: '30 * * * *' });
     expect(toSchedule({ frequency: 'every 5 minutes' })).toMatchObject({ kind: 'interval', everyMs: 300_000 });

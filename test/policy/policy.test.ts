@@ -15,34 +15,109 @@ function problems(text: string): string[] {
 describe('policy', () => {
   it("defaults reproduce the spec's schedules, thresholds, retentions and windows", () => {
     const p = parsePolicy({});
-    expect(p.database.vacuum).toMatchObject({ frequency: 'daily', time: '03:00 UTC', tables: ['listings', 'bookings', 'messages'], options: { full: false, analyze: true, verbose: true } });
-    expect(p.database.backup).toMatchObject({ frequency: 'daily', retention: '30 days', type: 'incremental', window: { start: '01:00 UTC', duration: '2 hours' } });
-    expect(p.database.index_rebuild).toMatchObject({ frequency: 'weekly', concurrent: true, tables: { high_priority: ['listings', 'users'], normal: ['reviews', 'notifications'] } });
+    expect(p.database.vacuum).toMatchObject({
+      frequency: 'daily',
+      time: '03:00 UTC',
+      tables: ['listings', 'bookings', 'messages'],
+      options: { full: false, analyze: true, verbose: true },
+    });
+    expect(p.database.backup).toMatchObject({
+      frequency: 'daily',
+      retention: '30 days',
+      type: 'incremental',
+      window: { start: '01:00 UTC', duration: '2 hours' },
+    });
+    expect(p.database.index_rebuild).toMatchObject({
+      frequency: 'weekly',
+      concurrent: true,
+      tables: { high_priority: ['listings', 'users'], normal: ['reviews', 'notifications'] },
+    });
     expect(p.cache.eviction.threshold).toMatchObject({ memory: '80%', keys: 1_000_000 });
     expect(p.cache.replication).toMatchObject({ sync_check: 'every 15 minutes', max_lag: '5 seconds' });
     expect(p.cache.backup).toMatchObject({ frequency: 'daily', time: '02:00 UTC', retention: '7 days' });
-    expect(p.cache.metrics).toMatchObject({ collection: 'every 1 minute', retention: '30 days', alerts: { hit_rate: '< 80%', memory: '> 90%', latency: '> 100ms' } });
+    expect(p.cache.metrics).toMatchObject({
+      collection: 'every 1 minute',
+      retention: '30 days',
+      alerts: { hit_rate: '< 80%', memory: '> 90%', latency: '> 100ms' },
+    });
     expect(p.security.patches.critical).toEqual({ sla: '24 hours', approval: 'automatic', notification: 'immediate' });
-    expect(p.security.patches.high).toEqual({ sla: '72 hours', approval: 'required', notification: 'next business day' });
+    expect(p.security.patches.high).toEqual({
+      sla: '72 hours',
+      approval: 'required',
+      notification: 'next business day',
+    });
     expect(p.security.patches.medium).toEqual({ sla: '1 week', approval: 'required', notification: 'weekly' });
-    expect(p.security.scans.vulnerability).toMatchObject({ frequency: 'daily', tool: 'Nessus', scope: ['infrastructure', 'applications'] });
+    expect(p.security.scans.vulnerability).toMatchObject({
+      frequency: 'daily',
+      tool: 'Nessus',
+      scope: ['infrastructure', 'applications'],
+    });
     expect(p.security.scans.compliance).toMatchObject({ frequency: 'monthly', standards: ['PCI-DSS', 'GDPR', 'SOC2'] });
-    expect(p.dependencies.npm).toMatchObject({ frequency: 'weekly', auto_merge: { patch: true, minor: false, major: false }, security: { auto_merge: true, priority: 'high' } });
-    expect(p.dependencies.system).toMatchObject({ frequency: 'monthly', packages: ['os', 'runtime', 'tools'], testing: { required: true, environment: 'staging' } });
-    expect(p.dependencies.docker).toMatchObject({ frequency: 'monthly', images: ['node', 'redis', 'postgres'], scan: { tool: 'Trivy', threshold: 'high' } });
+    expect(p.dependencies.npm).toMatchObject({
+      frequency: 'weekly',
+      auto_merge: { patch: true, minor: false, major: false },
+      security: { auto_merge: true, priority: 'high' },
+    });
+    expect(p.dependencies.system).toMatchObject({
+      frequency: 'monthly',
+      packages: ['os', 'runtime', 'tools'],
+      testing: { required: true, environment: 'staging' },
+    });
+    expect(p.dependencies.docker).toMatchObject({
+      frequency: 'monthly',
+      images: ['node', 'redis', 'postgres'],
+      scan: { tool: 'Trivy', threshold: 'high' },
+    });
     expect(p.server.health_check.frequency).toBe('every 5 minutes');
-    expect(p.server.cleanup).toMatchObject({ frequency: 'daily', tasks: ['log_rotation', 'temp_files', 'old_deployments'], retention: { logs: '30 days', deployments: '5 versions' } });
-    expect(p.server.monitoring).toMatchObject({ metrics: { collection: 'every 1 minute', retention: '90 days' }, alerts: { disk: '> 80%', memory: '> 85%', cpu: '> 90%' } });
-    expect(p.network.firewall).toMatchObject({ review: 'monthly', updates: { emergency: 'immediate', planned: 'weekly' } });
-    expect(p.network.dns).toMatchObject({ health_check: 'hourly', propagation: { check: 'every 15 minutes', timeout: '24 hours' } });
-    expect(p.network.ssl).toMatchObject({ renewal: { threshold: '30 days', automatic: true }, validation: { frequency: 'daily', alerts: ['expiration', 'configuration'] } });
-    expect(p.backup.database).toMatchObject({ full: { frequency: 'daily', time: '01:00 UTC', retention: '30 days' }, incremental: { frequency: 'hourly', retention: '24 hours' } });
-    expect(p.backup.validation).toMatchObject({ restore_test: { frequency: 'weekly' }, integrity_check: { frequency: 'daily' } });
-    expect(p.backup.files).toMatchObject({ user_uploads: { frequency: 'daily', retention: '90 days' }, configuration: { frequency: 'on change', versioning: true } });
-    expect(p.backup.monitoring).toMatchObject({ success_rate: { threshold: '99.9%', window: '30 days' }, alerts: { failure: 'immediate', size_change: '> 20%' } });
-    expect(p.maintenance_windows.regular).toMatchObject({ window: { day: 'Sunday', time: '02:00-06:00 UTC', frequency: 'monthly' }, notification: { advance: '7 days', reminder: '24 hours' } });
-    expect(p.maintenance_windows.emergency).toMatchObject({ approval: ['CTO', 'Head of Operations'], notification: { minimum: '1 hour', channels: ['email', 'sms', 'status_page'] } });
-    expect(p.maintenance_windows.blackout).toMatchObject({ periods: ['holiday_season', 'major_events', 'business_hours'], exceptions: { security: true, critical_bugs: true } });
+    expect(p.server.cleanup).toMatchObject({
+      frequency: 'daily',
+      tasks: ['log_rotation', 'temp_files', 'old_deployments'],
+      retention: { logs: '30 days', deployments: '5 versions' },
+    });
+    expect(p.server.monitoring).toMatchObject({
+      metrics: { collection: 'every 1 minute', retention: '90 days' },
+      alerts: { disk: '> 80%', memory: '> 85%', cpu: '> 90%' },
+    });
+    expect(p.network.firewall).toMatchObject({
+      review: 'monthly',
+      updates: { emergency: 'immediate', planned: 'weekly' },
+    });
+    expect(p.network.dns).toMatchObject({
+      health_check: 'hourly',
+      propagation: { check: 'every 15 minutes', timeout: '24 hours' },
+    });
+    expect(p.network.ssl).toMatchObject({
+      renewal: { threshold: '30 days', automatic: true },
+      validation: { frequency: 'daily', alerts: ['expiration', 'configuration'] },
+    });
+    expect(p.backup.database).toMatchObject({
+      full: { frequency: 'daily', time: '01:00 UTC', retention: '30 days' },
+      incremental: { frequency: 'hourly', retention: '24 hours' },
+    });
+    expect(p.backup.validation).toMatchObject({
+      restore_test: { frequency: 'weekly' },
+      integrity_check: { frequency: 'daily' },
+    });
+    expect(p.backup.files).toMatchObject({
+      user_uploads: { frequency: 'daily', retention: '90 days' },
+      configuration: { frequency: 'on change', versioning: true },
+    });
+    expect(p.backup.monitoring).toMatchObject({
+      success_rate: { threshold: '99.9%', window: '30 days' },
+      alerts: { failure: 'immediate', size_change: '> 20%' },
+    });
+    expect(p.maintenance_windows.regular).toMatchObject({
+      window: { day: 'Sunday', time: '02:00-06:00 UTC', frequency: 'monthly' },
+      notification: { advance: '7 days', reminder: '24 hours' },
+    });
+    expect(p.maintenance_windows.emergency).toMatchObject({
+      approval: ['CTO', 'Head of Operations'],
+      notification: { minimum: '1 hour', channels: ['email', 'sms', 'status_page'] },
+    });
+    expect(p.maintenance_windows.blackout).toMatchObject({
+      periods: ['holiday_season', 'major_events', 'business_hours'],
+      exceptions: { security: true, critical_bugs: true },
+    });
     expect(p.activity_log.retention).toBe('400 days');
   });
 
@@ -55,7 +130,18 @@ describe('policy', () => {
 
   it('lists every problem at once, with path, line, expectation and what was found', () => {
     const found = problems(
-      ['cache:', '  eviction:', '    threshold:', '      memory: eighty', '  evction: 1', 'database:', '  vacuum:', '    tables: [listings, 3]', "    time: '25:00'", '    frequency: fortnightly'].join('\n'),
+      [
+        'cache:',
+        '  eviction:',
+        '    threshold:',
+        '      memory: eighty',
+        '  evction: 1',
+        'database:',
+        '  vacuum:',
+        '    tables: [listings, 3]',
+        "    time: '25:00'",
+        '    frequency: fortnightly',
+      ].join('\n'),
     );
     expect(found).toEqual([
       '4:cache.eviction.threshold.memory: expected a percentage like "80%", got "eighty"',
@@ -67,8 +153,12 @@ describe('policy', () => {
   });
 
   it('rejects inline secrets and unknown channels', () => {
-    expect(problems('targets:\n  postgres:\n    password: hunter22\n')).toEqual([expect.stringContaining('targets.postgres.password')]);
-    expect(problems('notify:\n  failure: [ops]\n')).toEqual([expect.stringContaining('notify.failure[0]: unknown channel "ops"')]);
+    expect(problems('targets:\n  postgres:\n    password: hunter22\n')).toEqual([
+      expect.stringContaining('targets.postgres.password'),
+    ]);
+    expect(problems('notify:\n  failure: [ops]\n')).toEqual([
+      expect.stringContaining('notify.failure[0]: unknown channel "ops"'),
+    ]);
     expect(problems('targets:\n  postgres:\n    password: {env: PGPASS}\n')).toEqual([]);
     // Cross-checks run even when other parts of the file are invalid: every problem at once.
     expect(problems('cache:\n  eviction:\n    threshold:\n      memory: eighty\nnotify:\n  failure: [ops]\n')).toEqual([
@@ -82,8 +172,22 @@ describe('policy', () => {
   });
 
   it('publishes a JSON Schema editors can use', () => {
-    const schema = policyJsonSchema() as { properties: Record<string, { properties?: Record<string, unknown> }>; additionalProperties: boolean };
-    expect(Object.keys(schema.properties)).toEqual(expect.arrayContaining(['database', 'cache', 'security', 'dependencies', 'server', 'network', 'backup', 'maintenance_windows']));
+    const schema = policyJsonSchema() as {
+      properties: Record<string, { properties?: Record<string, unknown> }>;
+      additionalProperties: boolean;
+    };
+    expect(Object.keys(schema.properties)).toEqual(
+      expect.arrayContaining([
+        'database',
+        'cache',
+        'security',
+        'dependencies',
+        'server',
+        'network',
+        'backup',
+        'maintenance_windows',
+      ]),
+    );
     expect(schema.additionalProperties).toBe(false);
     expect(JSON.stringify(schema.properties.database)).toContain('03:00 UTC');
   });

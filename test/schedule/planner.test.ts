@@ -19,9 +19,16 @@ describe('planner', () => {
     expect(vacuum[0]!.at.toISOString()).toBe('2026-11-27T03:00:00.000Z');
     expect(vacuum.every((r) => r.at.getUTCHours() === 3 && r.at.getUTCMinutes() === 0)).toBe(true);
     const reindex = runs.filter((r) => r.taskId === 'database.index_rebuild').map((r) => r.at.toISOString());
-    expect(reindex).toEqual(['2026-11-29T04:00:00.000Z', '2026-12-06T04:00:00.000Z', '2026-12-13T04:00:00.000Z', '2026-12-20T04:00:00.000Z', '2026-12-27T04:00:00.000Z']);
+    expect(reindex).toEqual([
+      '2026-11-29T04:00:00.000Z',
+      '2026-12-06T04:00:00.000Z',
+      '2026-12-13T04:00:00.000Z',
+      '2026-12-20T04:00:00.000Z',
+      '2026-12-27T04:00:00.000Z',
+    ]);
     expect(runs.every((r) => r.implemented)).toBe(true);
-    for (let i = 1; i < runs.length; i++) expect(runs[i]!.at.getTime()).toBeGreaterThanOrEqual(runs[i - 1]!.at.getTime());
+    for (let i = 1; i < runs.length; i++)
+      expect(runs[i]!.at.getTime()).toBeGreaterThanOrEqual(runs[i - 1]!.at.getTime());
     expect(elapsed).toBeLessThan(2000);
   });
 
@@ -29,7 +36,9 @@ describe('planner', () => {
     const from = new Date('2026-11-26T00:00:00Z');
     const until = new Date('2026-11-27T00:00:00Z');
     const all = planRuns(registry.all(), policy, from, until, { includePlanned: true });
-    expect(all.filter((r) => r.taskId === 'cache.replication' || r.taskId === 'network.dns.propagation').length).toBeGreaterThan(0);
+    expect(
+      all.filter((r) => r.taskId === 'cache.replication' || r.taskId === 'network.dns.propagation').length,
+    ).toBeGreaterThan(0);
     expect(all.filter((r) => r.taskId === 'server.health_check')).toHaveLength(288);
     const disabled = parsePolicy({ tasks: { 'database.vacuum': { enabled: false } } });
     expect(planRuns(registry.all(), disabled, from, until).some((r) => r.taskId === 'database.vacuum')).toBe(false);
@@ -44,31 +53,72 @@ describe('planner', () => {
   it('after a stall runs only the newest slot still inside the grace period, never the backlog', () => {
     const every5 = toSchedule({ frequency: 'every 5 minutes' });
     const grace = 10 * 60_000;
-    expect(dueSlots(every5, new Date('2026-11-26T10:00:00Z'), new Date('2026-11-26T10:05:00Z'), grace).map((s) => s.toISOString())).toEqual(['2026-11-26T10:05:00.000Z']);
+    expect(
+      dueSlots(every5, new Date('2026-11-26T10:00:00Z'), new Date('2026-11-26T10:05:00Z'), grace).map((s) =>
+        s.toISOString(),
+      ),
+    ).toEqual(['2026-11-26T10:05:00.000Z']);
     // Suspended for 3 hours: one run, not 36.
-    expect(dueSlots(every5, new Date('2026-11-26T07:00:00Z'), new Date('2026-11-26T10:02:00Z'), grace).map((s) => s.toISOString())).toEqual(['2026-11-26T10:00:00.000Z']);
+    expect(
+      dueSlots(every5, new Date('2026-11-26T07:00:00Z'), new Date('2026-11-26T10:02:00Z'), grace).map((s) =>
+        s.toISOString(),
+      ),
+    ).toEqual(['2026-11-26T10:00:00.000Z']);
     // A daily slot missed by more than the grace period is not run late.
-    expect(dueSlots(toSchedule({ frequency: 'daily', time: '03:00 UTC' }), new Date('2026-11-26T02:00:00Z'), new Date('2026-11-26T05:00:00Z'), grace)).toEqual([]);
+    expect(
+      dueSlots(
+        toSchedule({ frequency: 'daily', time: '03:00 UTC' }),
+        new Date('2026-11-26T02:00:00Z'),
+        new Date('2026-11-26T05:00:00Z'),
+        grace,
+      ),
+    ).toEqual([]);
   });
 
   it('backs off exponentially up to the cap', () => {
-    expect([1, 2, 3, 4, 5].map((n) => retryDelay(n, 60_000, 600_000))).toEqual([60_000, 120_000, 240_000, 480_000, 600_000]);
+    expect([1, 2, 3, 4, 5].map((n) => retryDelay(n, 60_000, 600_000))).toEqual([
+      60_000, 120_000, 240_000, 480_000, 600_000,
+    ]);
   });
 });
 
 describe('task registry', () => {
   it('lists every procedure of the spec by the id taken from its keys', () => {
-    const ids = createRegistry().all().map((t) => t.id);
+    const ids = createRegistry()
+      .all()
+      .map((t) => t.id);
     for (const id of [
-      'database.vacuum', 'database.backup', 'database.index_rebuild',
-      'cache.eviction', 'cache.replication', 'cache.backup', 'cache.metrics',
-      'security.patches', 'security.scans.vulnerability', 'security.scans.compliance',
-      'dependencies.npm', 'dependencies.system', 'dependencies.docker',
-      'server.health_check', 'server.cleanup', 'server.monitoring',
-      'network.firewall.review', 'network.firewall.updates', 'network.dns.health_check', 'network.dns.propagation', 'network.ssl.renewal', 'network.ssl.validation',
-      'backup.database.full', 'backup.database.incremental', 'backup.validation.restore_test', 'backup.validation.integrity_check',
-      'backup.files.user_uploads', 'backup.files.configuration', 'backup.monitoring',
-    ]) expect(ids).toContain(id);
+      'database.vacuum',
+      'database.backup',
+      'database.index_rebuild',
+      'cache.eviction',
+      'cache.replication',
+      'cache.backup',
+      'cache.metrics',
+      'security.patches',
+      'security.scans.vulnerability',
+      'security.scans.compliance',
+      'dependencies.npm',
+      'dependencies.system',
+      'dependencies.docker',
+      'server.health_check',
+      'server.cleanup',
+      'server.monitoring',
+      'network.firewall.review',
+      'network.firewall.updates',
+      'network.dns.health_check',
+      'network.dns.propagation',
+      'network.ssl.renewal',
+      'network.ssl.validation',
+      'backup.database.full',
+      'backup.database.incremental',
+      'backup.validation.restore_test',
+      'backup.validation.integrity_check',
+      'backup.files.user_uploads',
+      'backup.files.configuration',
+      'backup.monitoring',
+    ])
+      expect(ids).toContain(id);
     expect(new Set(ids).size).toBe(ids.length);
   });
 

@@ -17,7 +17,12 @@ import type { TaskDefinition } from '../../src/engine/types.js';
 
 const policy = (input: PolicyInput = {}): Policy => policySchema.parse(input);
 const d = (iso: string) => new Date(iso);
-const task = (over: Partial<GateTask> = {}): GateTask => ({ id: 'database.index_rebuild', disruptive: false, class: 'maintenance', ...over });
+const task = (over: Partial<GateTask> = {}): GateTask => ({
+  id: 'database.index_rebuild',
+  disruptive: false,
+  class: 'maintenance',
+  ...over,
+});
 const daysInMonth = (y: number, m: number) => new Date(Date.UTC(y, m + 1, 0)).getUTCDate();
 
 describe('regular window calendar', () => {
@@ -44,7 +49,9 @@ describe('regular window calendar', () => {
   });
 
   it("supports 'last' Sunday and a window crossing midnight", () => {
-    const rule = regularWindowRule(policy({ maintenance_windows: { regular: { window: { week_of_month: 'last', time: '22:00-02:00 UTC' } } } }));
+    const rule = regularWindowRule(
+      policy({ maintenance_windows: { regular: { window: { week_of_month: 'last', time: '22:00-02:00 UTC' } } } }),
+    );
     const list = windowOccurrences(rule, d('2027-01-01T00:00:00Z'), d('2028-01-01T00:00:00Z'));
     expect(list).toHaveLength(12);
     for (const w of list) {
@@ -59,14 +66,24 @@ describe('regular window calendar', () => {
   });
 
   it('weekly windows and nextWindow', () => {
-    const rule = regularWindowRule(policy({ maintenance_windows: { regular: { window: { frequency: 'weekly', day: 'Wednesday', time: '01:00-03:00 UTC' } } } }));
+    const rule = regularWindowRule(
+      policy({
+        maintenance_windows: {
+          regular: { window: { frequency: 'weekly', day: 'Wednesday', time: '01:00-03:00 UTC' } },
+        },
+      }),
+    );
     expect(nextWindow(rule, d('2026-11-26T12:00:00Z')).start.toISOString()).toBe('2026-12-02T01:00:00.000Z');
     expect(windowOccurrences(rule, d('2026-12-01T00:00:00Z'), d('2027-01-01T00:00:00Z'))).toHaveLength(5);
-    expect(nextWindow(regularWindowRule(policy()), d('2026-11-26T12:00:00Z')).start.toISOString()).toBe('2026-12-06T02:00:00.000Z');
+    expect(nextWindow(regularWindowRule(policy()), d('2026-11-26T12:00:00Z')).start.toISOString()).toBe(
+      '2026-12-06T02:00:00.000Z',
+    );
   });
 
   it('refuses a frequency a window cannot have', () => {
-    expect(() => regularWindowRule(policy({ maintenance_windows: { regular: { window: { frequency: 'hourly' } } } }))).toThrow(/"monthly" or "weekly"/);
+    expect(() =>
+      regularWindowRule(policy({ maintenance_windows: { regular: { window: { frequency: 'hourly' } } } })),
+    ).toThrow(/"monthly" or "weekly"/);
   });
 });
 
@@ -114,7 +131,9 @@ describe('blackouts', () => {
   });
 
   it('names a period without a definition in a config error', () => {
-    expect(() => blackoutRules(policy({ maintenance_windows: { blackout: { periods: ['black_friday'] } } }))).toThrow(/black_friday.*no definition/);
+    expect(() => blackoutRules(policy({ maintenance_windows: { blackout: { periods: ['black_friday'] } } }))).toThrow(
+      /black_friday.*no definition/,
+    );
   });
 });
 
@@ -155,12 +174,22 @@ describe('gate decisions', () => {
 
   it('by default checks, metrics, eviction and backups are not held back by blackouts; vacuum and clean-up are', () => {
     const monday10 = d('2026-11-23T10:00:00Z');
-    for (const id of ['server.health_check', 'cache.metrics', 'cache.eviction', 'backup.database.incremental', 'network.dns.health_check']) expect(decide(task({ id }), monday10, p, cal).decision).toBe('run');
-    for (const id of ['database.vacuum', 'database.index_rebuild', 'server.cleanup']) expect(decide(task({ id }), monday10, p, cal).decision).toBe('delay');
+    for (const id of [
+      'server.health_check',
+      'cache.metrics',
+      'cache.eviction',
+      'backup.database.incremental',
+      'network.dns.health_check',
+    ])
+      expect(decide(task({ id }), monday10, p, cal).decision).toBe('run');
+    for (const id of ['database.vacuum', 'database.index_rebuild', 'server.cleanup'])
+      expect(decide(task({ id }), monday10, p, cal).decision).toBe('delay');
   });
 
   it('exempt task ids (health checks) ignore blackouts', () => {
-    const q = policy({ maintenance_windows: { blackout: { exempt_tasks: ['server.health_check', 'cache.metrics*'] } } });
+    const q = policy({
+      maintenance_windows: { blackout: { exempt_tasks: ['server.health_check', 'cache.metrics*'] } },
+    });
     const monday10 = d('2026-11-23T10:00:00Z');
     expect(decide(task({ id: 'server.health_check' }), monday10, q, calendarOf(q)).decision).toBe('run');
     expect(decide(task({ id: 'cache.metrics.collect' }), monday10, q, calendarOf(q)).decision).toBe('run');
@@ -169,8 +198,13 @@ describe('gate decisions', () => {
 
   it('an extra (approved emergency) window opens the gate for disruptive tasks', () => {
     const emergency = { start: d('2026-11-26T23:00:00Z'), end: d('2026-11-27T01:00:00Z') };
-    expect(decide(task({ disruptive: true }), d('2026-11-26T23:30:00Z'), p, calendarOf(p, [emergency])).decision).toBe('run');
-    expect(decide(task({ disruptive: true }), d('2026-11-26T22:00:00Z'), p, calendarOf(p, [emergency]))).toMatchObject({ decision: 'delay', until: emergency.start });
+    expect(decide(task({ disruptive: true }), d('2026-11-26T23:30:00Z'), p, calendarOf(p, [emergency])).decision).toBe(
+      'run',
+    );
+    expect(decide(task({ disruptive: true }), d('2026-11-26T22:00:00Z'), p, calendarOf(p, [emergency]))).toMatchObject({
+      decision: 'delay',
+      until: emergency.start,
+    });
   });
 
   it('walks three months hour by hour: disruptive runs happen only in open windows outside blackouts', () => {
@@ -195,17 +229,36 @@ describe('gate decisions', () => {
 
   it('windowGate implements the engine Gate interface', async () => {
     const gate = windowGate({ extraWindows: () => [] });
-    const def = { id: 'x', title: 'x', implemented: false, disruptive: true, class: 'maintenance', plannedIn: 'test', schedule: () => ({ kind: 'manual', text: 'manual' }) } as TaskDefinition;
+    const def = {
+      id: 'x',
+      title: 'x',
+      implemented: false,
+      disruptive: true,
+      class: 'maintenance',
+      plannedIn: 'test',
+      schedule: () => ({ kind: 'manual', text: 'manual' }),
+    } as TaskDefinition;
     expect(gate.name).toBe('maintenance-window');
     expect(await gate.check(def, d('2026-12-06T02:30:00Z'), p)).toEqual({ decision: 'run' });
-    expect(await gate.check(def, d('2026-12-06T06:00:00Z'), p)).toMatchObject({ decision: 'delay', until: d('2027-02-07T02:00:00Z') });
+    expect(await gate.check(def, d('2026-12-06T06:00:00Z'), p)).toMatchObject({
+      decision: 'delay',
+      until: d('2027-02-07T02:00:00Z'),
+    });
   });
 });
 
 describe('gate with task schedules', () => {
   const p = policy();
   const def = (id: string, schedule: import('../../src/schedule/frequency.js').Schedule, disruptive = false) =>
-    ({ id, title: id, implemented: false, disruptive, class: 'maintenance', plannedIn: 'test', schedule: () => schedule }) as TaskDefinition;
+    ({
+      id,
+      title: id,
+      implemented: false,
+      disruptive,
+      class: 'maintenance',
+      plannedIn: 'test',
+      schedule: () => schedule,
+    }) as TaskDefinition;
 
   it('an hourly task in business hours is skipped (its next run comes first); a daily one is delayed', async () => {
     const { gateDecision, gatePlannedRuns } = await import('../../src/windows/gate.js');
@@ -215,7 +268,9 @@ describe('gate with task schedules', () => {
     const at = d('2026-11-23T10:00:00Z');
     const h = gateDecision(hourly, at, p, cal);
     expect(h.decision).toBe('skip');
-    expect(h.decision === 'skip' && h.reason).toMatch(/business_hours.*next scheduled run \(2026-11-23T11:00:00.000Z\) comes first/);
+    expect(h.decision === 'skip' && h.reason).toMatch(
+      /business_hours.*next scheduled run \(2026-11-23T11:00:00.000Z\) comes first/,
+    );
     expect(gateDecision(daily, at, p, cal)).toMatchObject({ decision: 'delay', until: d('2026-11-23T18:00:00Z') });
     const planned = gatePlannedRuns(
       [
@@ -241,7 +296,12 @@ describe('windows policy problems', () => {
       'maintenance_windows.emergency.notification.channels: no channel of type "status_page" is defined',
     ]);
     const q = policy({
-      channels: { log: { type: 'log' }, mail: { type: 'email', host: 'h', from: 'f@example.test' }, sms: { type: 'sms', account_sid: { env: 'A' }, auth_token: { env: 'B' }, from: '+1' }, status: { type: 'status_page' } },
+      channels: {
+        log: { type: 'log' },
+        mail: { type: 'email', host: 'h', from: 'f@example.test' },
+        sms: { type: 'sms', account_sid: { env: 'A' }, auth_token: { env: 'B' }, from: '+1' },
+        status: { type: 'status_page' },
+      },
       stakeholders: [
         { name: 'Carol', roles: ['CTO'], channels: ['mail', 'pager'] },
         { name: 'Hank', roles: ['Head of Operations'], email: 'h@example.test', channels: ['sms'] },

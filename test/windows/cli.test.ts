@@ -28,12 +28,21 @@ function cli(env: NodeJS.ProcessEnv = {}) {
   const activity: ActivityEntry[] = [];
   const clock = fixedClock(new Date('2026-11-25T12:00:00Z'));
   const path = join(dir, 'state.sqlite');
-  const program = new Command('drydock').exitOverride().configureOutput({ writeErr: (t) => void out.push(`ERR ${t.trim()}`), writeOut: (t) => void out.push(t.trim()) });
+  const program = new Command('drydock')
+    .exitOverride()
+    .configureOutput({ writeErr: (t) => void out.push(`ERR ${t.trim()}`), writeOut: (t) => void out.push(t.trim()) });
   registerWindowsCommands(
     program,
     async () => {
       const db = openSqlite(path);
-      const module = createWindowsModule({ db, policy, clock, activity: (e) => void activity.push(e), env: { CLI_CTO_TOKEN: CTO_TOKEN }, sleep: async () => {} });
+      const module = createWindowsModule({
+        db,
+        policy,
+        clock,
+        activity: (e) => void activity.push(e),
+        env: { CLI_CTO_TOKEN: CTO_TOKEN },
+        sleep: async () => {},
+      });
       return { module, close: async () => void db.close() };
     },
     { out: (t) => void out.push(t), env },
@@ -55,22 +64,84 @@ describe('drydock windows CLI', () => {
 
   it('schedules an emergency, approves it with two tokens and prints the whole story', async () => {
     const alice = cli();
-    const scheduled = await alice.run('windows', 'schedule', '--kind', 'emergency', '--class', 'critical_bug', '--title', 'Rotate leaked DB password', '--what', 'Rotate the application role password and restart the API', '--rollback', 'Restore the previous password from the vault', '--owner', 'Alice', '--standby', 'Hank', '--components', 'API', '--as', 'Alice', '--start', '2026-11-25 14:00 UTC', '--duration', '30 minutes');
-    expect(scheduled).toMatch(/^window #1 pending approval: Rotate leaked DB password, Wed 2026-11-25 14:00 UTC to 14:30 UTC/);
+    const scheduled = await alice.run(
+      'windows',
+      'schedule',
+      '--kind',
+      'emergency',
+      '--class',
+      'critical_bug',
+      '--title',
+      'Rotate leaked DB password',
+      '--what',
+      'Rotate the application role password and restart the API',
+      '--rollback',
+      'Restore the previous password from the vault',
+      '--owner',
+      'Alice',
+      '--standby',
+      'Hank',
+      '--components',
+      'API',
+      '--as',
+      'Alice',
+      '--start',
+      '2026-11-25 14:00 UTC',
+      '--duration',
+      '30 minutes',
+    );
+    expect(scheduled).toMatch(
+      /^window #1 pending approval: Rotate leaked DB password, Wed 2026-11-25 14:00 UTC to 14:30 UTC/,
+    );
     const plan = /plan ([0-9a-f]{64})/.exec(scheduled)![1]!;
 
-    await expect(alice.run('windows', 'schedule', '--title', 'x', '--what', 'y', '--rollback', ' ', '--owner', 'Alice', '--as', 'Alice', '--start', '2026-11-25 12:30 UTC', '--duration', '1 hour', '--kind', 'emergency')).rejects.toThrow(
-      /no rollback plan[\s\S]*at least 60 minutes of notice; this one would start in 30 minutes/,
-    );
+    await expect(
+      alice.run(
+        'windows',
+        'schedule',
+        '--title',
+        'x',
+        '--what',
+        'y',
+        '--rollback',
+        ' ',
+        '--owner',
+        'Alice',
+        '--as',
+        'Alice',
+        '--start',
+        '2026-11-25 12:30 UTC',
+        '--duration',
+        '1 hour',
+        '--kind',
+        'emergency',
+      ),
+    ).rejects.toThrow(/no rollback plan[\s\S]*at least 60 minutes of notice; this one would start in 30 minutes/);
 
     const issued = await alice.run('tokens', 'issue', 'Hank', '--label', 'phone');
     const hankToken = issued.trim();
     expect(hankToken).toMatch(/^ddk_[A-Za-z0-9_-]{32}$/);
 
-    await expect(cli({}).run('windows', 'approve', '1', '--plan', plan)).rejects.toThrow(/needs your API token in DRYDOCK_TOKEN/);
-    await expect(cli({ DRYDOCK_TOKEN: 'unknown-token-xyz' }).run('windows', 'approve', '1', '--plan', plan)).rejects.toThrow(/unknown or revoked/);
-    expect(await cli({ DRYDOCK_TOKEN: CTO_TOKEN }).run('windows', 'approve', '1', '--plan', plan.slice(0, 12), '--comment', 'leak confirmed')).toBe('window #1: approved by Carol; status pending approval; still needs Head of Operations');
-    expect(await cli({ DRYDOCK_TOKEN: hankToken }).run('windows', 'approve', '1', '--plan', plan)).toBe('window #1: approved by Hank; status scheduled');
+    await expect(cli({}).run('windows', 'approve', '1', '--plan', plan)).rejects.toThrow(
+      /needs your API token in DRYDOCK_TOKEN/,
+    );
+    await expect(
+      cli({ DRYDOCK_TOKEN: 'unknown-token-xyz' }).run('windows', 'approve', '1', '--plan', plan),
+    ).rejects.toThrow(/unknown or revoked/);
+    expect(
+      await cli({ DRYDOCK_TOKEN: CTO_TOKEN }).run(
+        'windows',
+        'approve',
+        '1',
+        '--plan',
+        plan.slice(0, 12),
+        '--comment',
+        'leak confirmed',
+      ),
+    ).toBe('window #1: approved by Carol; status pending approval; still needs Head of Operations');
+    expect(await cli({ DRYDOCK_TOKEN: hankToken }).run('windows', 'approve', '1', '--plan', plan)).toBe(
+      'window #1: approved by Hank; status scheduled',
+    );
 
     const story = await alice.run('windows', 'show', '1');
     expect(story).toContain('Window #1: Rotate leaked DB password');
@@ -81,7 +152,9 @@ describe('drydock windows CLI', () => {
     expect(story).not.toContain(CTO_TOKEN);
 
     const listed = await alice.run('windows', 'list');
-    expect(listed).toMatch(/#1\s+scheduled\s+emergency Wed 2026-11-25 14:00 UTC to 14:30 UTC\s+Rotate leaked DB password/);
+    expect(listed).toMatch(
+      /#1\s+scheduled\s+emergency Wed 2026-11-25 14:00 UTC to 14:30 UTC\s+Rotate leaked DB password/,
+    );
     const calendar = await alice.run('windows', 'calendar', '--days', '45');
     expect(calendar).toContain('Sun 2026-12-06 02:00-06:00 UTC');
     expect(calendar).toContain('holiday_season: Tue 2026-12-15 00:00-2027-01-06 00:00 UTC');

@@ -23,15 +23,23 @@ describe('maintenance window in the product', () => {
     );
     const start = new Date('2026-11-29T02:00:00Z');
     const { window } = await app.windows.service.scheduleWindow({
-      title: 'Disk swap', summary: 'Swap disk 2', rollbackPlan: 'Put the old disk back', owner: 'Alice', requestedBy: 'Alice',
-      start, end: new Date('2026-11-29T03:00:00Z'), components: ['Database'],
+      title: 'Disk swap',
+      summary: 'Swap disk 2',
+      rollbackPlan: 'Put the old disk back',
+      owner: 'Alice',
+      requestedBy: 'Alice',
+      start,
+      end: new Date('2026-11-29T03:00:00Z'),
+      components: ['Database'],
     });
     const pg = 'postgres:127.0.0.1:5432/dokkerr';
     expect(app.monitoring.silences.isSilenced(pg, new Date('2026-11-29T02:30:00Z'))).toBe(false);
 
     clock.set(new Date('2026-11-29T02:00:30Z'));
     await app.windows.service.startWindow(window.id, 'Alice');
-    expect(app.monitoring.silences.reason(pg, clock.now())).toBe(`maintenance window #${window.id} (Disk swap) in progress`);
+    expect(app.monitoring.silences.reason(pg, clock.now())).toBe(
+      `maintenance window #${window.id} (Disk swap) in progress`,
+    );
     expect(app.monitoring.silences.isSilenced('redis:127.0.0.1:6379', clock.now())).toBe(false);
 
     clock.set(new Date('2026-11-29T02:45:00Z'));

@@ -65,7 +65,11 @@ function toPublic(w: StoredWindow, updates: WindowUpdate[]): PublicWindow {
   };
 }
 
-export function statusSnapshot(store: WindowStore, now: Date, options: { historyDays?: number; upcomingDays?: number; components?: readonly string[] } = {}): StatusSnapshot {
+export function statusSnapshot(
+  store: WindowStore,
+  now: Date,
+  options: { historyDays?: number; upcomingDays?: number; components?: readonly string[] } = {},
+): StatusSnapshot {
   const historyMs = (options.historyDays ?? 14) * 86_400_000;
   const upcomingMs = (options.upcomingDays ?? 60) * 86_400_000;
   const windows = store
@@ -87,11 +91,15 @@ export function statusSnapshot(store: WindowStore, now: Date, options: { history
   for (const w of inProgress) {
     for (const name of w.components) {
       const c = known.get(name)!;
-      if (SEVERITY.indexOf(c.status) < SEVERITY.indexOf('under_maintenance')) known.set(name, { ...c, status: 'under_maintenance', detail: `maintenance: ${w.title}` });
+      if (SEVERITY.indexOf(c.status) < SEVERITY.indexOf('under_maintenance'))
+        known.set(name, { ...c, status: 'under_maintenance', detail: `maintenance: ${w.title}` });
     }
   }
   const components = [...known.values()].sort((a, b) => a.name.localeCompare(b.name));
-  const worst = components.reduce<ComponentStatus>((acc, c) => (SEVERITY.indexOf(c.status) > SEVERITY.indexOf(acc) ? c.status : acc), 'operational');
+  const worst = components.reduce<ComponentStatus>(
+    (acc, c) => (SEVERITY.indexOf(c.status) > SEVERITY.indexOf(acc) ? c.status : acc),
+    'operational',
+  );
   const overallText =
     worst === 'operational'
       ? 'All systems operational'

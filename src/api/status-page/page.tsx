@@ -43,7 +43,16 @@ function span(w: PublicWindow): string {
 
 function WindowCard(props: { w: PublicWindow }) {
   const w = props.w;
-  const label = w.status === 'cancelled' ? 'Cancelled' : w.status === 'completed' ? (w.outcome === 'succeeded' || !w.outcome ? 'Completed' : `Completed (${w.outcome.replace('_', ' ')})`) : w.status === 'in_progress' ? 'In progress' : 'Scheduled';
+  const label =
+    w.status === 'cancelled'
+      ? 'Cancelled'
+      : w.status === 'completed'
+        ? w.outcome === 'succeeded' || !w.outcome
+          ? 'Completed'
+          : `Completed (${w.outcome.replace('_', ' ')})`
+        : w.status === 'in_progress'
+          ? 'In progress'
+          : 'Scheduled';
   return (
     <article id={`window-${w.id}`} data-window={String(w.id)}>
       <h3>
@@ -85,7 +94,12 @@ export function StatusPage(props: { snapshot: StatusSnapshot; title: string; bas
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>{props.title}</title>
-        <link rel="alternate" type="application/atom+xml" title={`${props.title} (Atom)`} href={`${props.base}/feed.atom`} />
+        <link
+          rel="alternate"
+          type="application/atom+xml"
+          title={`${props.title} (Atom)`}
+          href={`${props.base}/feed.atom`}
+        />
         <style dangerouslySetInnerHTML={{ __html: css }} />
       </head>
       <body>
@@ -111,11 +125,22 @@ export function StatusPage(props: { snapshot: StatusSnapshot; title: string; bas
               </ul>
             )}
           </section>
-          <Windows id="in-progress" title="Maintenance in progress" list={s.inProgress} empty="No maintenance is in progress." />
+          <Windows
+            id="in-progress"
+            title="Maintenance in progress"
+            list={s.inProgress}
+            empty="No maintenance is in progress."
+          />
           <Windows id="upcoming" title="Scheduled maintenance" list={s.upcoming} empty="No maintenance is scheduled." />
-          <Windows id="history" title="Recent maintenance" list={s.recent} empty="No maintenance in the last two weeks." />
+          <Windows
+            id="history"
+            title="Recent maintenance"
+            list={s.recent}
+            empty="No maintenance in the last two weeks."
+          />
           <footer>
-            Updated <time datetime={s.generatedAt.toISOString()}>{when(s.generatedAt)}</time> · <a href={`${props.base}/feed.atom`}>Atom feed</a> · <a href={`${props.base}/status.json`}>JSON</a>
+            Updated <time datetime={s.generatedAt.toISOString()}>{when(s.generatedAt)}</time> ·{' '}
+            <a href={`${props.base}/feed.atom`}>Atom feed</a> · <a href={`${props.base}/status.json`}>JSON</a>
           </footer>
         </main>
       </body>

@@ -4,6 +4,7 @@
 //   GET /status.json  the same data as JSON
 //   GET /feed.atom    an Atom feed of maintenance updates
 import { Hono } from 'hono';
+import { html } from 'hono/html';
 import type { Clock } from '../../engine/clock.js';
 import type { WindowStore } from '../../store/sqlite/windows.js';
 import { statusSnapshot } from './data.js';
@@ -24,13 +25,16 @@ export interface StatusPageDeps {
 export function statusPageRoutes(deps: StatusPageDeps): Hono {
   const app = new Hono();
   const title = deps.title ?? 'System status';
-  const snapshot = () => statusSnapshot(deps.store, deps.clock.now(), { ...(deps.components ? { components: deps.components } : {}), ...(deps.historyDays ? { historyDays: deps.historyDays } : {}) });
+  const snapshot = () =>
+    statusSnapshot(deps.store, deps.clock.now(), {
+      ...(deps.components ? { components: deps.components } : {}),
+      ...(deps.historyDays ? { historyDays: deps.historyDays } : {}),
+    });
 
   app.get('/', async (c) => {
     c.header('cache-control', 'public, max-age=30');
     const base = c.req.path.replace(/\/+$/, '');
-    const html = await (<StatusPage snapshot={snapshot()} title={title} base={base} />).toString();
-    return c.html(`<!DOCTYPE html>${html}`);
+    return c.html(html`<!DOCTYPE html>${(<StatusPage snapshot={snapshot()} title={title} base={base} />)}`);
   });
 
   app.get('/status.json', (c) => {

@@ -9,7 +9,19 @@
 // decodes it and checks that its content still hashes to its name: a flipped byte, a truncated or a
 // missing blob is always caught and reported by that name.
 import { createHash, createHmac } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { fsyncDir, writeFileAtomic } from '../fsync.js';
 import { decodeObjectToBuffer, encodeObject } from '../object-codec.js';
@@ -32,7 +44,9 @@ export function openBlobStore(repo: Repository, set: string): BlobStore {
 }
 
 export function blobName(store: BlobStore, content: Uint8Array): string {
-  return store.repo.key ? createHmac('sha256', store.repo.key).update(content).digest('hex') : createHash('sha256').update(content).digest('hex');
+  return store.repo.key
+    ? createHmac('sha256', store.repo.key).update(content).digest('hex')
+    : createHash('sha256').update(content).digest('hex');
 }
 
 export function blobPath(store: BlobStore, name: string): string {
@@ -92,16 +106,18 @@ export function readBlob(store: BlobStore, name: string): Buffer {
   try {
     stored = readFileSync(path);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`blob ${name} is missing`);
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new Error(`blob ${name} is missing`, { cause: error });
     throw error;
   }
   let content: Buffer;
   try {
     content = decodeObjectToBuffer(stored, store.repo.key);
   } catch (error) {
-    throw new Error(`blob ${name} is damaged: ${(error as Error).message}`);
+    throw new Error(`blob ${name} is damaged: ${(error as Error).message}`, { cause: error });
   }
-  if (blobName(store, content) !== name) throw new Error(`blob ${name} is damaged: its content does not match its name`);
+  if (blobName(store, content) !== name)
+    throw new Error(`blob ${name} is damaged: its content does not match its name`);
   return content;
 }
 
@@ -130,7 +146,8 @@ export function deleteBlobs(store: BlobStore, names: Iterable<string>): number {
     }
   }
   for (const dir of readdirSync(store.blobs)) {
-    for (const n of readdirSync(join(store.blobs, dir))) if (n.includes('.tmp-')) rmSync(join(store.blobs, dir, n), { force: true });
+    for (const n of readdirSync(join(store.blobs, dir)))
+      if (n.includes('.tmp-')) rmSync(join(store.blobs, dir, n), { force: true });
   }
   for (const dir of dirs) fsyncDir(dir);
   return freed;
@@ -146,12 +163,12 @@ export function readDocument<T>(store: BlobStore, path: string, what: string): T
   try {
     stored = readFileSync(path);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`${what} is missing`);
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`${what} is missing`, { cause: error });
     throw error;
   }
   try {
     return JSON.parse(decodeObjectToBuffer(stored, store.repo.key).toString('utf8')) as T;
   } catch (error) {
-    throw new Error(`${what} is damaged: ${(error as Error).message}`);
+    throw new Error(`${what} is damaged: ${(error as Error).message}`, { cause: error });
   }
 }

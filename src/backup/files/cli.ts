@@ -33,11 +33,19 @@ function repository(policy: Policy): Repository {
 }
 
 /** Upload snapshots with their figures, oldest first. */
-export function listUploadsSnapshots(policy: Policy): Array<{ id: string; startedAt: string; files: number; bytes: number; newStoredBytes: number }> {
+export function listUploadsSnapshots(
+  policy: Policy,
+): Array<{ id: string; startedAt: string; files: number; bytes: number; newStoredBytes: number }> {
   const store = openBlobStore(repository(policy), 'uploads');
   return listSnapshotIds(store).map((id) => {
     const m = readSnapshot(store, id);
-    return { id, startedAt: m.startedAt, files: m.stats.files, bytes: m.stats.bytes, newStoredBytes: m.stats.newStoredBytes };
+    return {
+      id,
+      startedAt: m.startedAt,
+      files: m.stats.files,
+      bytes: m.stats.bytes,
+      newStoredBytes: m.stats.newStoredBytes,
+    };
   });
 }
 
@@ -50,18 +58,30 @@ export function listConfigFileVersions(policy: Policy, path?: string) {
 }
 
 export function restoreConfigFileVersion(policy: Policy, path: string, version: number, to?: string) {
-  return restoreConfigVersion(repository(policy), path, version, { versioning: policy.backup.files.configuration.versioning, ...(to ? { to } : {}) });
+  return restoreConfigVersion(repository(policy), path, version, {
+    versioning: policy.backup.files.configuration.versioning,
+    ...(to ? { to } : {}),
+  });
 }
 
 function findRedisBackup(repo: Repository, id: string | undefined): RedisBackupRecord {
   const all = listRedisBackups(repo);
   const record = id ? all.find((r) => r.id === id) : all.at(-1);
-  if (!record) throw new DrydockError('CONFIG_INVALID', id ? `no Redis backup ${id}` : 'no Redis backup in the repository', { hint: 'list them with `redis list`' });
+  if (!record)
+    throw new DrydockError('CONFIG_INVALID', id ? `no Redis backup ${id}` : 'no Redis backup in the repository', {
+      hint: 'list them with `redis list`',
+    });
   return record;
 }
 
-export function registerFilesBackupCommands(parent: Command, open: () => Policy | Promise<Policy>, io: FilesCliIo = defaultIo): void {
-  const config = parent.command('config').description('versions of the configuration files (backup.files.configuration)');
+export function registerFilesBackupCommands(
+  parent: Command,
+  open: () => Policy | Promise<Policy>,
+  io: FilesCliIo = defaultIo,
+): void {
+  const config = parent
+    .command('config')
+    .description('versions of the configuration files (backup.files.configuration)');
   config
     .command('versions')
     .description('stored versions, of one file or of all')
@@ -81,7 +101,9 @@ export function registerFilesBackupCommands(parent: Command, open: () => Policy 
     .option('--to <file>', 'write here instead of over the file')
     .action(async (path: string, version: string, options: { to?: string }) => {
       const r = await restoreConfigFileVersion(await open(), path, Number(version), options.to);
-      io.out(`restored ${r.path} version ${r.version} to ${r.to} (${r.bytes} bytes)${r.savedCurrentAs ? `; the replaced content is version ${r.savedCurrentAs}` : ''}`);
+      io.out(
+        `restored ${r.path} version ${r.version} to ${r.to} (${r.bytes} bytes)${r.savedCurrentAs ? `; the replaced content is version ${r.savedCurrentAs}` : ''}`,
+      );
     });
 
   const uploads = parent.command('uploads').description('snapshots of the user uploads (backup.files.user_uploads)');
@@ -92,7 +114,8 @@ export function registerFilesBackupCommands(parent: Command, open: () => Policy 
       const rows = listUploadsSnapshots(await open());
       if (options.json) return io.out(JSON.stringify(rows, null, 2));
       if (!rows.length) return io.out('no snapshots');
-      for (const s of rows) io.out(`${s.id}  ${s.startedAt}  ${s.files} file(s)  ${s.bytes} bytes  +${s.newStoredBytes} stored`);
+      for (const s of rows)
+        io.out(`${s.id}  ${s.startedAt}  ${s.files} file(s)  ${s.bytes} bytes  +${s.newStoredBytes} stored`);
     });
   uploads
     .command('restore')
@@ -102,7 +125,9 @@ export function registerFilesBackupCommands(parent: Command, open: () => Policy 
     .option('--path <path...>', 'only these files or folders of the snapshot')
     .action(async (snapshot: string, options: { to: string; path?: string[] }) => {
       const r = await restoreUploadsSnapshot(await open(), snapshot, options.to, options.path);
-      io.out(`restored ${r.files} file(s), ${r.bytes} bytes of snapshot ${r.snapshot} to ${r.to} in ${(r.durationMs / 1000).toFixed(1)} s`);
+      io.out(
+        `restored ${r.files} file(s), ${r.bytes} bytes of snapshot ${r.snapshot} to ${r.to} in ${(r.durationMs / 1000).toFixed(1)} s`,
+      );
     });
 
   const redis = parent.command('redis').description('Redis RDB backups (cache.backup)');
@@ -111,16 +136,27 @@ export function registerFilesBackupCommands(parent: Command, open: () => Policy 
     .option('--json', 'print JSON')
     .action(async (options: { json?: boolean }) => {
       const rows = listRedisBackups(repository(await open()));
-      if (options.json) return io.out(JSON.stringify(rows.map(({ parts: _parts, ...r }) => r), null, 2));
+      if (options.json)
+        return io.out(
+          JSON.stringify(
+            rows.map(({ parts: _parts, ...r }) => r),
+            null,
+            2,
+          ),
+        );
       if (!rows.length) return io.out('no Redis backups');
       for (const r of rows) {
-        const keys = Object.entries(r.keyspaceAfter).map(([db, c]) => `db${db}=${c.keys}`).join(' ');
+        const keys = Object.entries(r.keyspaceAfter)
+          .map(([db, c]) => `db${db}=${c.keys}`)
+          .join(' ');
         io.out(`${r.id}  ${r.target}  ${r.rdbBytes} bytes RDB, ${r.storedSize} stored  ${keys || 'empty'}`);
       }
     });
   redis
     .command('restore')
-    .description('write the verified RDB of a backup to a new file (stop Redis, put it in place as its dbfilename, start Redis)')
+    .description(
+      'write the verified RDB of a backup to a new file (stop Redis, put it in place as its dbfilename, start Redis)',
+    )
     .argument('<id>')
     .requiredOption('--to <file>')
     .action(async (id: string, options: { to: string }) => {

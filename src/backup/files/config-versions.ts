@@ -14,7 +14,15 @@ import { DrydockError } from '../../errors.js';
 import { fsyncDir } from '../fsync.js';
 import { acquireLock } from '../lock.js';
 import type { Repository } from '../repository.js';
-import { BlobWriter, deleteBlobs, listBlobs, openBlobStore, readDocument, writeDocument, type BlobStore } from './blob-store.js';
+import {
+  BlobWriter,
+  deleteBlobs,
+  listBlobs,
+  openBlobStore,
+  readDocument,
+  writeDocument,
+  type BlobStore,
+} from './blob-store.js';
 import { storeFile, writeStoredFile } from './file-io.js';
 import { storageError } from './storage-error.js';
 import { referencedBlobs, unreferencedBlobs } from './snapshot-plan.js';
@@ -47,7 +55,10 @@ export interface ConfigFileResult {
 }
 
 /** Pure: store a new version only when the content differs from the newest one. */
-export function decideConfigVersion(versions: readonly ConfigVersion[], currentSha256: string): { store: boolean; version: number } {
+export function decideConfigVersion(
+  versions: readonly ConfigVersion[],
+  currentSha256: string,
+): { store: boolean; version: number } {
   const latest = versions[versions.length - 1];
   if (latest && latest.sha256 === currentSha256) return { store: false, version: latest.version };
   return { store: true, version: (latest?.version ?? 0) + 1 };
@@ -111,16 +122,29 @@ async function sha256OfFile(path: string): Promise<string> {
   return hash.digest('hex');
 }
 
-async function versionOne(store: BlobStore, writer: BlobWriter, path: string, at: Date, versioning: boolean): Promise<ConfigFileResult> {
+async function versionOne(
+  store: BlobStore,
+  writer: BlobWriter,
+  path: string,
+  at: Date,
+  versioning: boolean,
+): Promise<ConfigFileResult> {
   const history = readHistory(store, path);
   let st;
   try {
     st = await stat(path);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { path, status: 'missing', version: history.versions.at(-1)?.version, error: `${path} does not exist` };
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT')
+      return { path, status: 'missing', version: history.versions.at(-1)?.version, error: `${path} does not exist` };
     throw error;
   }
-  if (!st.isFile()) return { path, status: 'missing', version: history.versions.at(-1)?.version, error: `${path} is not a regular file` };
+  if (!st.isFile())
+    return {
+      path,
+      status: 'missing',
+      version: history.versions.at(-1)?.version,
+      error: `${path} is not a regular file`,
+    };
   // Hash first: an unchanged file costs one read and writes nothing.
   const decision = decideConfigVersion(history.versions, await sha256OfFile(path));
   if (!decision.store) return { path, status: 'unchanged', version: decision.version };
@@ -129,8 +153,19 @@ async function versionOne(store: BlobStore, writer: BlobWriter, path: string, at
   const next = decideConfigVersion(history.versions, stored.sha256);
   if (!next.store) return { path, status: 'unchanged', version: next.version };
   writer.sync();
-  const version: ConfigVersion = { version: next.version, at: at.toISOString(), size: stored.size, mode: st.mode & 0o7777, mtimeMs: st.mtimeMs, sha256: stored.sha256, chunks: stored.chunks };
-  writeDocument(store, historyPath(store, path), { ...history, versions: keptConfigVersions([...history.versions, version], versioning) });
+  const version: ConfigVersion = {
+    version: next.version,
+    at: at.toISOString(),
+    size: stored.size,
+    mode: st.mode & 0o7777,
+    mtimeMs: st.mtimeMs,
+    sha256: stored.sha256,
+    chunks: stored.chunks,
+  };
+  writeDocument(store, historyPath(store, path), {
+    ...history,
+    versions: keptConfigVersions([...history.versions, version], versioning),
+  });
   return { path, status: 'new', version: version.version };
 }
 
@@ -140,7 +175,11 @@ export interface VersionConfigOptions {
 }
 
 /** Stores a new version of each file whose content changed. Paths are made absolute. */
-export async function versionConfigFiles(repo: Repository, paths: readonly string[], options: VersionConfigOptions): Promise<ConfigFileResult[]> {
+export async function versionConfigFiles(
+  repo: Repository,
+  paths: readonly string[],
+  options: VersionConfigOptions,
+): Promise<ConfigFileResult[]> {
   const store = configStore(repo);
   const release = acquireLock(lockScope(store), 'configuration file versioning');
   try {
@@ -193,10 +232,14 @@ export interface ConfigVersionListing {
 /** Every stored version, of one file or of all, oldest first per file. */
 export function listConfigVersions(repo: Repository, path?: string): ConfigVersionListing[] {
   const store = configStore(repo);
-  const histories = path ? [readHistory(store, resolve(path))] : readAllHistories(store).flatMap((h) => (h.history ? [h.history] : []));
+  const histories = path
+    ? [readHistory(store, resolve(path))]
+    : readAllHistories(store).flatMap((h) => (h.history ? [h.history] : []));
   return histories
     .sort((a, b) => (a.path < b.path ? -1 : 1))
-    .flatMap((h) => h.versions.map((v) => ({ path: h.path, version: v.version, at: v.at, size: v.size, sha256: v.sha256 })));
+    .flatMap((h) =>
+      h.versions.map((v) => ({ path: h.path, version: v.version, at: v.at, size: v.size, sha256: v.sha256 })),
+    );
 }
 
 export interface RestoreConfigResult {
@@ -214,14 +257,21 @@ export interface RestoreConfigResult {
  * is versioned first (so a restore can itself be undone), then replaced atomically with the recorded
  * mode. Every blob and the file's SHA-256 are checked before anything is replaced.
  */
-export async function restoreConfigVersion(repo: Repository, path: string, version: number, options: { to?: string; at?: Date; versioning?: boolean } = {}): Promise<RestoreConfigResult> {
+export async function restoreConfigVersion(
+  repo: Repository,
+  path: string,
+  version: number,
+  options: { to?: string; at?: Date; versioning?: boolean } = {},
+): Promise<RestoreConfigResult> {
   const abs = resolve(path);
   const store = configStore(repo);
   const history = readHistory(store, abs);
   const v = history.versions.find((x) => x.version === version);
   if (!v) {
     const known = history.versions.map((x) => x.version).join(', ') || 'none';
-    throw new DrydockError('CONFIG_INVALID', `no version ${version} of ${abs} (stored versions: ${known})`, { hint: 'list them with `drydock backup config versions`' });
+    throw new DrydockError('CONFIG_INVALID', `no version ${version} of ${abs} (stored versions: ${known})`, {
+      hint: 'list them with `drydock backup config versions`',
+    });
   }
   const to = options.to ? resolve(options.to) : abs;
   mkdirSync(dirname(to), { recursive: true });
@@ -229,10 +279,15 @@ export async function restoreConfigVersion(repo: Repository, path: string, versi
   const tmp = `${to}.drydock-restore-${process.pid}`;
   const handle = await open(tmp, 'w', 0o600);
   try {
-    await writeStoredFile(store, v, async (chunk) => {
-      let done = 0;
-      while (done < chunk.length) done += (await handle.write(chunk, done, chunk.length - done)).bytesWritten;
-    }, `version ${version} of ${abs}`);
+    await writeStoredFile(
+      store,
+      v,
+      async (chunk) => {
+        let done = 0;
+        while (done < chunk.length) done += (await handle.write(chunk, done, chunk.length - done)).bytesWritten;
+      },
+      `version ${version} of ${abs}`,
+    );
     await handle.chmod(v.mode);
     await handle.sync();
   } catch (error) {
@@ -244,7 +299,10 @@ export async function restoreConfigVersion(repo: Repository, path: string, versi
   let savedCurrentAs: number | undefined;
   try {
     if (!options.to && existsSync(abs)) {
-      const [saved] = await versionConfigFiles(repo, [abs], { at: options.at ?? new Date(), versioning: options.versioning ?? true });
+      const [saved] = await versionConfigFiles(repo, [abs], {
+        at: options.at ?? new Date(),
+        versioning: options.versioning ?? true,
+      });
       if (saved?.status === 'new') savedCurrentAs = saved.version;
     }
   } catch (error) {

@@ -18,7 +18,9 @@ export function watchConfigurationFiles(policy: Policy, daemon: Pick<Daemon, 'la
     if (paths.length === 0 || policy.tasks[CONFIGURATION_TASK_ID]?.enabled === false) return;
     const settings = repositorySettings(policy);
     // No repository yet: the first run creates it and stores every file.
-    const changed = existsSync(join(settings.path, REPOSITORY_FILE)) ? await pendingConfigChanges(openRepository(settings), paths) : paths;
+    const changed = existsSync(join(settings.path, REPOSITORY_FILE))
+      ? await pendingConfigChanges(openRepository(settings), paths)
+      : paths;
     if (changed.length > 0) await daemon.launch(CONFIGURATION_TASK_ID, { trigger: 'change', slotAt: null, attempt: 1 });
   };
 }

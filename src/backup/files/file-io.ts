@@ -40,7 +40,12 @@ export async function storeFile(writer: BlobWriter, path: string, signal?: Abort
 }
 
 /** Writes a stored file's content to `fd`, checking every blob and the whole-file SHA-256. */
-export async function writeStoredFile(store: BlobStore, file: { chunks: string[]; sha256: string; size: number }, write: (chunk: Buffer) => Promise<void>, what: string): Promise<void> {
+export async function writeStoredFile(
+  store: BlobStore,
+  file: { chunks: string[]; sha256: string; size: number },
+  write: (chunk: Buffer) => Promise<void>,
+  what: string,
+): Promise<void> {
   const hash = createHash('sha256');
   let size = 0;
   for (const name of file.chunks) {
@@ -48,11 +53,12 @@ export async function writeStoredFile(store: BlobStore, file: { chunks: string[]
     try {
       content = readBlob(store, name);
     } catch (error) {
-      throw new Error(`${what}: ${(error as Error).message}`);
+      throw new Error(`${what}: ${(error as Error).message}`, { cause: error });
     }
     hash.update(content);
     size += content.length;
     await write(content);
   }
-  if (size !== file.size || hash.digest('hex') !== file.sha256) throw new Error(`${what}: restored content does not match its recorded SHA-256`);
+  if (size !== file.size || hash.digest('hex') !== file.sha256)
+    throw new Error(`${what}: restored content does not match its recorded SHA-256`);
 }

@@ -33,7 +33,11 @@ function checkBlobs(store: BlobStore, users: Users, area: string, report: FilesI
       report.bytes += readBlob(store, name).length;
       report.blobs++;
     } catch (error) {
-      report.problems.push({ backup: area, file: `blobs/${name.slice(0, 2)}/${name}`, problem: `${(error as Error).message}; used by ${who.join(', ')}` });
+      report.problems.push({
+        backup: area,
+        file: `blobs/${name.slice(0, 2)}/${name}`,
+        problem: `${(error as Error).message}; used by ${who.join(', ')}`,
+      });
     }
   }
 }
@@ -47,9 +51,14 @@ export function checkFileBackups(repo: Repository): FilesIntegrityReport {
   for (const id of listSnapshotIds(uploads)) {
     report.snapshots++;
     try {
-      for (const e of readSnapshot(uploads, id).entries) for (const c of e.chunks ?? []) use(uploadUsers, c, `${id}:${e.path}`);
+      for (const e of readSnapshot(uploads, id).entries)
+        for (const c of e.chunks ?? []) use(uploadUsers, c, `${id}:${e.path}`);
     } catch (error) {
-      report.problems.push({ backup: `files/uploads/${id}`, file: `snapshots/${id}.json.zst`, problem: (error as Error).message });
+      report.problems.push({
+        backup: `files/uploads/${id}`,
+        file: `snapshots/${id}.json.zst`,
+        problem: (error as Error).message,
+      });
     }
   }
   checkBlobs(uploads, uploadUsers, 'files/uploads', report);
@@ -62,14 +71,19 @@ export function checkFileBackups(repo: Repository): FilesIntegrityReport {
       report.problems.push({ backup: 'files/config', file: `history/${h.file}`, problem: h.error ?? 'unreadable' });
       continue;
     }
-    for (const v of h.history.versions) for (const c of v.chunks) use(configUsers, c, `${h.history.path} v${v.version}`);
+    for (const v of h.history.versions)
+      for (const c of v.chunks) use(configUsers, c, `${h.history.path} v${v.version}`);
   }
   checkBlobs(config, configUsers, 'files/config', report);
   return report;
 }
 
 /** Both checks of this area at once, for the daily integrity check: Redis backups and file backups. */
-export function checkRedisAndFileBackups(repo: Repository): { redis: RedisIntegrityReport; files: FilesIntegrityReport; problems: IntegrityProblem[] } {
+export function checkRedisAndFileBackups(repo: Repository): {
+  redis: RedisIntegrityReport;
+  files: FilesIntegrityReport;
+  problems: IntegrityProblem[];
+} {
   const redis = checkRedisBackups(repo);
   const files = checkFileBackups(repo);
   return { redis, files, problems: [...redis.problems, ...files.problems] };

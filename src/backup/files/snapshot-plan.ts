@@ -30,7 +30,11 @@ export interface FileStat {
  * gone, or it was modified within the second before the previous snapshot started, when a write in
  * the same mtime tick could have gone unseen.
  */
-export function canReuse(previous: SnapshotEntry | undefined, now: FileStat, options: { rehash: boolean; blobsPresent: boolean; previousStartedMs: number }): boolean {
+export function canReuse(
+  previous: SnapshotEntry | undefined,
+  now: FileStat,
+  options: { rehash: boolean; blobsPresent: boolean; previousStartedMs: number },
+): boolean {
   if (options.rehash || !options.blobsPresent) return false;
   if (!previous || previous.type !== 'file' || !previous.chunks || previous.sha256 === undefined) return false;
   if (previous.size !== now.size || previous.mtimeMs !== now.mtimeMs || previous.ino !== now.ino) return false;
@@ -58,10 +62,15 @@ export function isSafeRelativePath(path: string): boolean {
 }
 
 /** Entries under any of `prefixes` (a path or a folder of the snapshot); all when none is given. */
-export function selectEntries<T extends { path: string }>(entries: readonly T[], prefixes: readonly string[] | undefined): T[] {
+export function selectEntries<T extends { path: string }>(
+  entries: readonly T[],
+  prefixes: readonly string[] | undefined,
+): T[] {
   if (!prefixes || prefixes.length === 0) return [...entries];
   const clean = prefixes.map((p) => p.replace(/^\/+|\/+$/g, ''));
-  return entries.filter((e) => clean.some((p) => p === '' || e.path === p || e.path.startsWith(`${p}/`) || p.startsWith(`${e.path}/`)));
+  return entries.filter((e) =>
+    clean.some((p) => p === '' || e.path === p || e.path.startsWith(`${p}/`) || p.startsWith(`${e.path}/`)),
+  );
 }
 
 /** "20261127-023000U" → its time; ids are made from the UTC time the snapshot started. */
@@ -72,7 +81,11 @@ export function snapshotTime(id: string): string {
 }
 
 export function timeStamp(at: Date): string {
-  return at.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, '').replace('T', '-');
+  return at
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, '')
+    .replace('T', '-');
 }
 
 /**
@@ -80,7 +93,12 @@ export function timeStamp(at: Date): string {
  * the ones whose blobs were just written), then others spread evenly over the snapshot, within a
  * count and a byte budget.
  */
-export function restoreSample(entries: readonly SnapshotEntry[], readPaths: ReadonlySet<string>, maxFiles: number, maxBytes: number): string[] {
+export function restoreSample(
+  entries: readonly SnapshotEntry[],
+  readPaths: ReadonlySet<string>,
+  maxFiles: number,
+  maxBytes: number,
+): string[] {
   const files = entries.filter((e) => e.type === 'file');
   const fresh = files.filter((e) => readPaths.has(e.path));
   const rest = files.filter((e) => !readPaths.has(e.path));

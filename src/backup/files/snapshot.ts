@@ -14,10 +14,28 @@ import { fsyncDir } from '../fsync.js';
 import { acquireLock } from '../lock.js';
 import type { Repository } from '../repository.js';
 import { planAgeRetention, type AgePlan } from './age-retention.js';
-import { BlobWriter, deleteBlobs, hasBlob, listBlobs, openBlobStore, readDocument, writeDocument, type BlobStore } from './blob-store.js';
+import {
+  BlobWriter,
+  deleteBlobs,
+  hasBlob,
+  listBlobs,
+  openBlobStore,
+  readDocument,
+  writeDocument,
+  type BlobStore,
+} from './blob-store.js';
 import { storeFile, writeStoredFile } from './file-io.js';
 import { storageError } from './storage-error.js';
-import { canReuse, isSafeRelativePath, referencedBlobs, selectEntries, snapshotTime, timeStamp, unreferencedBlobs, type SnapshotEntry } from './snapshot-plan.js';
+import {
+  canReuse,
+  isSafeRelativePath,
+  referencedBlobs,
+  selectEntries,
+  snapshotTime,
+  timeStamp,
+  unreferencedBlobs,
+  type SnapshotEntry,
+} from './snapshot-plan.js';
 
 export interface SnapshotStats {
   files: number;
@@ -112,11 +130,18 @@ export async function takeSnapshot(repo: Repository, options: TakeSnapshotOption
   try {
     rootStat = await stat(options.source);
   } catch (error) {
-    throw new DrydockError('CONFIG_INVALID', `the directory to back up, ${options.source}, cannot be read: ${(error as NodeJS.ErrnoException).code ?? error}`, {
+    throw new DrydockError(
+      'CONFIG_INVALID',
+      `the directory to back up, ${options.source}, cannot be read: ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
+      {
+        hint: 'check backup.files.user_uploads.path',
+      },
+    );
+  }
+  if (!rootStat.isDirectory())
+    throw new DrydockError('CONFIG_INVALID', `${options.source} is not a directory`, {
       hint: 'check backup.files.user_uploads.path',
     });
-  }
-  if (!rootStat.isDirectory()) throw new DrydockError('CONFIG_INVALID', `${options.source} is not a directory`, { hint: 'check backup.files.user_uploads.path' });
   mkdirSync(snapshotsDir(store), { recursive: true });
   const release = acquireLock(lockScope(store), `a snapshot of ${options.source}`);
   try {
@@ -135,7 +160,19 @@ export async function takeSnapshot(repo: Repository, options: TakeSnapshotOption
     const id = newSnapshotId(store, options.at);
     const writer = new BlobWriter(store);
     const entries: SnapshotEntry[] = [];
-    const stats: SnapshotStats = { files: 0, dirs: 0, symlinks: 0, bytes: 0, readFiles: 0, readBytes: 0, reusedFiles: 0, newBlobs: 0, newStoredBytes: 0, skipped: [], readPaths: [] };
+    const stats: SnapshotStats = {
+      files: 0,
+      dirs: 0,
+      symlinks: 0,
+      bytes: 0,
+      readFiles: 0,
+      readBytes: 0,
+      reusedFiles: 0,
+      newBlobs: 0,
+      newStoredBytes: 0,
+      skipped: [],
+      readPaths: [],
+    };
     const dirsToVisit: string[] = [''];
     while (dirsToVisit.length) {
       const dir = dirsToVisit.shift()!;
@@ -159,13 +196,24 @@ export async function takeSnapshot(repo: Repository, options: TakeSnapshotOption
           stats.symlinks++;
         } else if (st.isFile()) {
           const prev = previous.get(item.rel);
-          const reuse = canReuse(prev, { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino }, {
-            rehash: options.rehash ?? false,
-            blobsPresent: (prev?.chunks ?? []).every((c) => hasBlob(store, c)),
-            previousStartedMs,
-          });
+          const reuse = canReuse(
+            prev,
+            { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino },
+            {
+              rehash: options.rehash ?? false,
+              blobsPresent: (prev?.chunks ?? []).every((c) => hasBlob(store, c)),
+              previousStartedMs,
+            },
+          );
           if (reuse && prev) {
-            entries.push({ ...base, type: 'file', size: prev.size, ino: st.ino, sha256: prev.sha256!, chunks: prev.chunks! });
+            entries.push({
+              ...base,
+              type: 'file',
+              size: prev.size,
+              ino: st.ino,
+              sha256: prev.sha256!,
+              chunks: prev.chunks!,
+            });
             stats.reusedFiles++;
           } else {
             let stored;
@@ -175,7 +223,14 @@ export async function takeSnapshot(repo: Repository, options: TakeSnapshotOption
               if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
               throw error;
             }
-            entries.push({ ...base, type: 'file', size: stored.size, ino: st.ino, sha256: stored.sha256, chunks: stored.chunks });
+            entries.push({
+              ...base,
+              type: 'file',
+              size: stored.size,
+              ino: st.ino,
+              sha256: stored.sha256,
+              chunks: stored.chunks,
+            });
             stats.readFiles++;
             stats.readBytes += stored.size;
             if (stats.readPaths.length < 1000) stats.readPaths.push(item.rel);
@@ -208,7 +263,12 @@ export async function takeSnapshot(repo: Repository, options: TakeSnapshotOption
     );
     return manifest;
   } catch (error) {
-    throw storageError(error, repo.root, `the snapshot of ${options.source}`, 'free space in the repository or shorten backup.files.user_uploads.retention');
+    throw storageError(
+      error,
+      repo.root,
+      `the snapshot of ${options.source}`,
+      'free space in the repository or shorten backup.files.user_uploads.retention',
+    );
   } finally {
     release();
   }
@@ -225,10 +285,19 @@ export interface SnapshotExpiry {
  * Deletes snapshots past retention (always keeping the newest), then every blob no kept snapshot
  * references. If any kept manifest cannot be read, no blob is deleted: what it references is unknown.
  */
-export function expireSnapshots(repo: Repository, now: Date, keepMs: number, options: { set?: string; dryRun?: boolean } = {}): SnapshotExpiry {
+export function expireSnapshots(
+  repo: Repository,
+  now: Date,
+  keepMs: number,
+  options: { set?: string; dryRun?: boolean } = {},
+): SnapshotExpiry {
   const store = openBlobStore(repo, options.set ?? 'uploads');
   const ids = listSnapshotIds(store);
-  const plan = planAgeRetention(ids.map((id) => ({ id, at: snapshotTime(id) })), now, keepMs);
+  const plan = planAgeRetention(
+    ids.map((id) => ({ id, at: snapshotTime(id) })),
+    now,
+    keepMs,
+  );
   if (options.dryRun) return { plan, removedSnapshots: [], removedBlobs: 0, freedBytes: 0 };
   mkdirSync(snapshotsDir(store), { recursive: true });
   const release = acquireLock(lockScope(store), 'snapshot expiry');
@@ -239,7 +308,9 @@ export function expireSnapshots(repo: Repository, now: Date, keepMs: number, opt
       try {
         return readSnapshot(store, id).entries;
       } catch (error) {
-        throw new DrydockError('VALIDATION_FAILED', `blob collection skipped: ${(error as Error).message}`, { details: { snapshot: id } });
+        throw new DrydockError('VALIDATION_FAILED', `blob collection skipped: ${(error as Error).message}`, {
+          details: { snapshot: id },
+        });
       }
     });
     const doomed = unreferencedBlobs(listBlobs(store), referencedBlobs(kept));
@@ -262,11 +333,18 @@ export interface RestoreSnapshotResult {
  * Restores a snapshot (or the paths under `paths`) into `to`, which must be absent or empty. Every
  * chunk is checked against its name and every file against its SHA-256; modes and mtimes are set.
  */
-export async function restoreSnapshot(repo: Repository, id: string, to: string, options: { set?: string; paths?: string[] } = {}): Promise<RestoreSnapshotResult> {
+export async function restoreSnapshot(
+  repo: Repository,
+  id: string,
+  to: string,
+  options: { set?: string; paths?: string[] } = {},
+): Promise<RestoreSnapshotResult> {
   const t0 = Date.now();
   const store = openBlobStore(repo, options.set ?? 'uploads');
-  if (!listSnapshotIds(store).includes(id)) throw new DrydockError('CONFIG_INVALID', `no snapshot ${id}`, { hint: 'list them with listUploadsSnapshots' });
-  if (existsSync(to) && readdirSync(to).length > 0) throw new DrydockError('CONFIG_INVALID', `${to} is not empty; restore into a new or empty directory`);
+  if (!listSnapshotIds(store).includes(id))
+    throw new DrydockError('CONFIG_INVALID', `no snapshot ${id}`, { hint: 'list them with listUploadsSnapshots' });
+  if (existsSync(to) && readdirSync(to).length > 0)
+    throw new DrydockError('CONFIG_INVALID', `${to} is not empty; restore into a new or empty directory`);
   let manifest: SnapshotManifest;
   try {
     manifest = readSnapshot(store, id);
@@ -274,7 +352,9 @@ export async function restoreSnapshot(repo: Repository, id: string, to: string, 
     throw new DrydockError('VALIDATION_FAILED', (error as Error).message);
   }
   const entries = selectEntries(manifest.entries, options.paths);
-  for (const e of entries) if (!isSafeRelativePath(e.path)) throw new DrydockError('VALIDATION_FAILED', `snapshot ${id} holds an unsafe path ${JSON.stringify(e.path)}`);
+  for (const e of entries)
+    if (!isSafeRelativePath(e.path))
+      throw new DrydockError('VALIDATION_FAILED', `snapshot ${id} holds an unsafe path ${JSON.stringify(e.path)}`);
   await mkdir(to, { recursive: true });
   let files = 0;
   let bytes = 0;
@@ -289,10 +369,15 @@ export async function restoreSnapshot(repo: Repository, id: string, to: string, 
       await mkdir(join(abs, '..'), { recursive: true });
       const handle = await open(abs, 'wx', 0o600);
       try {
-        await writeStoredFile(store, { chunks: e.chunks ?? [], sha256: e.sha256 ?? '', size: e.size }, async (chunk) => {
-          let done = 0;
-          while (done < chunk.length) done += (await handle.write(chunk, done, chunk.length - done)).bytesWritten;
-        }, `snapshot ${id}: ${e.path}`);
+        await writeStoredFile(
+          store,
+          { chunks: e.chunks ?? [], sha256: e.sha256 ?? '', size: e.size },
+          async (chunk) => {
+            let done = 0;
+            while (done < chunk.length) done += (await handle.write(chunk, done, chunk.length - done)).bytesWritten;
+          },
+          `snapshot ${id}: ${e.path}`,
+        );
         await handle.sync();
       } finally {
         await handle.close();

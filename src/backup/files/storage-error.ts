@@ -4,7 +4,10 @@ import { DrydockError } from '../../errors.js';
 export function storageError(error: unknown, repositoryRoot: string, what: string, hint: string): unknown {
   const code = (error as NodeJS.ErrnoException)?.code;
   if (code === 'ENOSPC' || code === 'EDQUOT') {
-    return new DrydockError('EXEC_FAILED', `the backup repository ${repositoryRoot} is full: ${what} was not kept`, { hint, cause: error });
+    return new DrydockError('EXEC_FAILED', `the backup repository ${repositoryRoot} is full: ${what} was not kept`, {
+      hint,
+      cause: error,
+    });
   }
   return error;
 }

@@ -12,8 +12,17 @@ export interface RedisExpireResult {
   removedPartials: string[];
 }
 
-export function expireRedisBackups(repo: Repository, now: Date, keepMs: number, options: { dryRun?: boolean } = {}): RedisExpireResult {
-  const plan = planAgeRetention(listRedisBackups(repo).map((r) => ({ id: r.id, at: r.startedAt })), now, keepMs);
+export function expireRedisBackups(
+  repo: Repository,
+  now: Date,
+  keepMs: number,
+  options: { dryRun?: boolean } = {},
+): RedisExpireResult {
+  const plan = planAgeRetention(
+    listRedisBackups(repo).map((r) => ({ id: r.id, at: r.startedAt })),
+    now,
+    keepMs,
+  );
   if (options.dryRun) return { plan, removed: [], removedPartials: [] };
   const release = acquireLock(redisLockScope(repo), 'Redis backup expiry');
   try {

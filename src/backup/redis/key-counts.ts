@@ -15,7 +15,9 @@ export interface DbComparison {
 }
 
 export function compareKeyCounts(before: Keyspace, after: Keyspace, restored: Keyspace): DbComparison[] {
-  const dbs = [...new Set([...Object.keys(before), ...Object.keys(after), ...Object.keys(restored)])].sort((a, b) => Number(a) - Number(b));
+  const dbs = [...new Set([...Object.keys(before), ...Object.keys(after), ...Object.keys(restored)])].sort(
+    (a, b) => Number(a) - Number(b),
+  );
   return dbs.map((db) => {
     const b = before[db] ?? { keys: 0, expires: 0 };
     const a = after[db] ?? { keys: 0, expires: 0 };

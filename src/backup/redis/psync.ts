@@ -60,7 +60,10 @@ export function parsePayloadHeader(line: string): PayloadHeader {
     return { transfer: 'diskless', mark: Buffer.from(mark, 'latin1') };
   }
   const m = /^\$(\d+)$/.exec(line);
-  if (!m) throw new Error(`expected the RDB payload header ($<length> or $EOF:<mark>), got ${JSON.stringify(line.slice(0, 80))}`);
+  if (!m)
+    throw new Error(
+      `expected the RDB payload header ($<length> or $EOF:<mark>), got ${JSON.stringify(line.slice(0, 80))}`,
+    );
   return { transfer: 'disk', length: Number(m[1]) };
 }
 
@@ -107,7 +110,10 @@ function unreachable(target: string, what: string, cause?: unknown): DrydockErro
 class Reader {
   private buf: Buffer = Buffer.alloc(0);
   private readonly it: AsyncIterator<Buffer>;
-  constructor(socket: Socket, private readonly target: string) {
+  constructor(
+    socket: Socket,
+    private readonly target: string,
+  ) {
     this.it = socket[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   }
 
@@ -187,7 +193,9 @@ function replyError(name: string, command: string, reply: string): DrydockError 
           : 'the Redis user needs the replication commands: ACL SETUSER <user> +psync +replconf +sync',
     });
   }
-  return new DrydockError('EXEC_FAILED', `Redis at ${name} answered ${command} with ${reply.slice(0, 200)}`, { details: { target: name } });
+  return new DrydockError('EXEC_FAILED', `Redis at ${name} answered ${command} with ${reply.slice(0, 200)}`, {
+    details: { target: name },
+  });
 }
 
 /** Streams one full RDB snapshot of the server to `onData`; resolves once the whole payload was handed over. */
@@ -201,7 +209,9 @@ export async function readRdbSnapshot(target: PsyncTarget, options: ReadSnapshot
     failure ??= error;
     socket.destroy(error);
   };
-  socket.setTimeout(idleMs, () => fail(unreachable(name, `sent nothing for ${idleMs} ms during the snapshot transfer`)));
+  socket.setTimeout(idleMs, () =>
+    fail(unreachable(name, `sent nothing for ${idleMs} ms during the snapshot transfer`)),
+  );
   const onAbort = () => fail(new DrydockError('ABORTED', `Redis snapshot from ${name} aborted`));
   options.signal?.addEventListener('abort', onAbort, { once: true });
   socket.on('error', (error) => {
@@ -244,7 +254,9 @@ export async function readRdbSnapshot(target: PsyncTarget, options: ReadSnapshot
       length: payload.transfer === 'disk' ? payload.length : null,
     };
     options.onHeader?.(header);
-    log(`full resync ${header.replid} at offset ${header.offset}, ${header.transfer} transfer${header.length === null ? '' : ` of ${header.length} bytes`}`);
+    log(
+      `full resync ${header.replid} at offset ${header.offset}, ${header.transfer} transfer${header.length === null ? '' : ` of ${header.length} bytes`}`,
+    );
 
     let bytes = 0;
     if (payload.transfer === 'disk') {

@@ -45,10 +45,14 @@ async function keyspaceOf(target: RedisTargetConfig, env: NodeJS.ProcessEnv | un
 function storageError(error: unknown, repo: Repository): unknown {
   const code = (error as NodeJS.ErrnoException)?.code;
   if (code === 'ENOSPC' || code === 'EDQUOT') {
-    return new DrydockError('EXEC_FAILED', `the backup repository ${repo.root} is full: the Redis backup was not kept`, {
-      hint: 'free space in the repository or shorten cache.backup.retention',
-      cause: error,
-    });
+    return new DrydockError(
+      'EXEC_FAILED',
+      `the backup repository ${repo.root} is full: the Redis backup was not kept`,
+      {
+        hint: 'free space in the repository or shorten cache.backup.retention',
+        cause: error,
+      },
+    );
   }
   return error;
 }
@@ -82,7 +86,13 @@ export async function runRedisBackup(options: RedisBackupOptions): Promise<Redis
     writer = new RdbWriter(join(dir, RDB_FILE), repo.settings.level, repo.key);
     const w = writer;
     const snapshot = await readRdbSnapshot(
-      { host: target.host, port: target.port, username: target.username, password, connectTimeoutMs: parsed.ok ? Math.max(parsed.value, 100) : 5000 },
+      {
+        host: target.host,
+        port: target.port,
+        username: target.username,
+        password,
+        connectTimeoutMs: parsed.ok ? Math.max(parsed.value, 100) : 5000,
+      },
       { onData: (chunk) => w.write(chunk), signal: options.signal, log },
     );
     const stored = writer.finish();
@@ -117,7 +127,12 @@ export async function runRedisBackup(options: RedisBackupOptions): Promise<Redis
     writer?.abort();
     rmSync(dir, { recursive: true, force: true });
     const reported = storageError(error, repo);
-    recordAttempt(repo, { at: now().toISOString(), kind: 'redis', ok: false, error: (reported as Error)?.message ?? String(reported) });
+    recordAttempt(repo, {
+      at: now().toISOString(),
+      kind: 'redis',
+      ok: false,
+      error: (reported as Error)?.message ?? String(reported),
+    });
     throw reported;
   } finally {
     release();

@@ -9,7 +9,18 @@
 // The RDB is cut into parts of PART_SIZE so each part goes through the repository's own object codec
 // (object-codec.ts) in memory, whatever the size of the RDB: nothing is staged on disk uncompressed.
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { fsyncDir, writeFileAtomic } from '../fsync.js';
 import { decodeObjectToBuffer, encodeObject, sha256Hex } from '../object-codec.js';
@@ -86,9 +97,14 @@ export function redisLockScope(repo: Repository): Repository {
 
 /** "20261127-020000R", unique in the repository. */
 export function newRedisBackupId(repo: Repository, at: Date): string {
-  const stamp = at.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, '').replace('T', '-');
+  const stamp = at
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, '')
+    .replace('T', '-');
   let id = `${stamp}R`;
-  for (let n = 1; existsSync(redisBackupDir(repo, id)) || existsSync(redisCatalogPath(repo, id)); n++) id = `${stamp}R${n}`;
+  for (let n = 1; existsSync(redisBackupDir(repo, id)) || existsSync(redisCatalogPath(repo, id)); n++)
+    id = `${stamp}R${n}`;
   return id;
 }
 
@@ -166,7 +182,13 @@ export class RdbWriter {
     if (this.pendingBytes > 0) this.flushPart(this.pendingBytes);
     fsyncSync(this.fd);
     closeSync(this.fd);
-    return { parts: this.parts, rawBytes: this.rawBytes, rawSha256: this.rawHash.digest('hex'), storedSize: this.position, rdbVersion: rdbVersionOf(this.head) };
+    return {
+      parts: this.parts,
+      rawBytes: this.rawBytes,
+      rawSha256: this.rawHash.digest('hex'),
+      storedSize: this.position,
+      rdbVersion: rdbVersionOf(this.head),
+    };
   }
 
   abort(): void {
@@ -204,22 +226,28 @@ export function readRedisBackup(repo: Repository, record: RedisBackupRecord, sin
     record.parts.forEach((part, n) => {
       const stored = Buffer.allocUnsafe(part.length);
       const got = readSync(fd, stored, 0, part.length, part.offset);
-      if (got !== part.length) throw new Error(`${record.id}/${RDB_FILE} part ${n} is truncated (${got} of ${part.length} bytes)`);
-      if (sha256Hex(stored) !== part.sha256) throw new Error(`${record.id}/${RDB_FILE} part ${n} is damaged (checksum mismatch)`);
+      if (got !== part.length)
+        throw new Error(`${record.id}/${RDB_FILE} part ${n} is truncated (${got} of ${part.length} bytes)`);
+      if (sha256Hex(stored) !== part.sha256)
+        throw new Error(`${record.id}/${RDB_FILE} part ${n} is damaged (checksum mismatch)`);
       let content: Buffer;
       try {
         content = decodeObjectToBuffer(stored, repo.key);
       } catch (error) {
-        throw new Error(`${record.id}/${RDB_FILE} part ${n} does not decode: ${(error as Error).message}`);
+        throw new Error(`${record.id}/${RDB_FILE} part ${n} does not decode: ${(error as Error).message}`, {
+          cause: error,
+        });
       }
-      if (content.length !== part.rawLength) throw new Error(`${record.id}/${RDB_FILE} part ${n} holds ${content.length} bytes, expected ${part.rawLength}`);
+      if (content.length !== part.rawLength)
+        throw new Error(`${record.id}/${RDB_FILE} part ${n} holds ${content.length} bytes, expected ${part.rawLength}`);
       whole.update(content);
       sink(content);
     });
   } finally {
     closeSync(fd);
   }
-  if (whole.digest('hex') !== record.rdbSha256) throw new Error(`${record.id}/${RDB_FILE}: the RDB does not match its recorded SHA-256`);
+  if (whole.digest('hex') !== record.rdbSha256)
+    throw new Error(`${record.id}/${RDB_FILE}: the RDB does not match its recorded SHA-256`);
 }
 
 /** Removes a backup: catalog entry first (durably), then its folder. */

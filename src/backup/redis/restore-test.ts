@@ -30,7 +30,11 @@ export interface RedisRestoreTestOptions {
   log?: (line: string) => void;
 }
 
-export async function restoreTestRedisBackup(repo: Repository, record: RedisBackupRecord, options: RedisRestoreTestOptions = {}): Promise<RedisRestoreTestResult> {
+export async function restoreTestRedisBackup(
+  repo: Repository,
+  record: RedisBackupRecord,
+  options: RedisRestoreTestOptions = {},
+): Promise<RedisRestoreTestResult> {
   const log = options.log ?? (() => {});
   const dir = mkdtempSync(join(options.scratchParent ?? tmpdir(), 'drydock-redis-restore-'));
   try {
@@ -42,7 +46,11 @@ export async function restoreTestRedisBackup(repo: Repository, record: RedisBack
         while (done < chunk.length) done += writeSync(fd, chunk, done, chunk.length - done);
       });
     } catch (error) {
-      throw new DrydockError('VALIDATION_FAILED', `Redis backup ${record.id} cannot be read back: ${(error as Error).message}`, { cause: error, details: { backup: record.id } });
+      throw new DrydockError(
+        'VALIDATION_FAILED',
+        `Redis backup ${record.id} cannot be read back: ${(error as Error).message}`,
+        { cause: error, details: { backup: record.id } },
+      );
     } finally {
       closeSync(fd);
     }
@@ -53,7 +61,15 @@ export async function restoreTestRedisBackup(repo: Repository, record: RedisBack
       const restored = parseKeyspace(await server.conn.info('keyspace'));
       const databases = compareKeyCounts(record.keyspaceBefore, record.keyspaceAfter, restored);
       log(`loaded into a scratch redis-server on port ${server.port} in ${server.loadMs} ms`);
-      return { backup: record.id, ok: databases.every((d) => d.ok), restored, databases, readMs, loadMs: server.loadMs, rdbBytes: record.rdbBytes };
+      return {
+        backup: record.id,
+        ok: databases.every((d) => d.ok),
+        restored,
+        databases,
+        readMs,
+        loadMs: server.loadMs,
+        rdbBytes: record.rdbBytes,
+      };
     } finally {
       await server.stop();
     }
@@ -80,7 +96,11 @@ export function restoreRedisBackupToFile(repo: Repository, record: RedisBackupRe
   } catch (error) {
     closeSync(fd);
     rmSync(tmp, { force: true });
-    throw new DrydockError('VALIDATION_FAILED', `Redis backup ${record.id} cannot be read back: ${(error as Error).message}`, { cause: error });
+    throw new DrydockError(
+      'VALIDATION_FAILED',
+      `Redis backup ${record.id} cannot be read back: ${(error as Error).message}`,
+      { cause: error },
+    );
   }
   closeSync(fd);
   if (existsSync(to)) {

@@ -38,15 +38,30 @@ export async function startScratchRedis(options: ScratchRedisOptions): Promise<S
   const t0 = Date.now();
   const child = spawn(
     bin,
-    ['--port', String(port), '--bind', '127.0.0.1', '--dir', options.dir, '--dbfilename', 'dump.rdb', '--save', '', '--appendonly', 'no', '--logfile', ''],
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      options.dir,
+      '--dbfilename',
+      'dump.rdb',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--logfile',
+      '',
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';
   const keep = (b: Buffer) => {
     output = (output + b.toString('utf8')).slice(-4000);
   };
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
   let spawnError: Error | undefined;
   child.once('error', (error) => {
     spawnError = error;
@@ -63,15 +78,30 @@ export async function startScratchRedis(options: ScratchRedisOptions): Promise<S
   let conn: RedisConnection | undefined;
   try {
     for (;;) {
-      if (spawnError) throw new DrydockError('EXEC_FAILED', `cannot start ${bin}: ${(spawnError as NodeJS.ErrnoException).code ?? spawnError.message}`, { hint: 'install redis-server (Debian package redis-server)' });
+      if (spawnError)
+        throw new DrydockError(
+          'EXEC_FAILED',
+          `cannot start ${bin}: ${(spawnError as NodeJS.ErrnoException).code ?? spawnError.message}`,
+          { hint: 'install redis-server (Debian package redis-server)' },
+        );
       if (child.exitCode !== null || child.signalCode !== null) {
         const lines = output.trim().split('\n').slice(-5).join(' | ');
-        throw new DrydockError('VALIDATION_FAILED', `the scratch redis-server could not load the RDB and exited: ${lines || `exit ${child.exitCode ?? child.signalCode}`}`);
+        throw new DrydockError(
+          'VALIDATION_FAILED',
+          `the scratch redis-server could not load the RDB and exited: ${lines || `exit ${child.exitCode ?? child.signalCode}`}`,
+        );
       }
       if (options.signal?.aborted) throw new DrydockError('ABORTED', 'restore test aborted');
-      if (Date.now() > deadline) throw new DrydockError('EXEC_FAILED', `the scratch redis-server on port ${port} did not finish loading in time`);
+      if (Date.now() > deadline)
+        throw new DrydockError(
+          'EXEC_FAILED',
+          `the scratch redis-server on port ${port} did not finish loading in time`,
+        );
       try {
-        conn ??= await connectRedis({ host: '127.0.0.1', port, connect_timeout: '1 second' }, { commandTimeoutMs: 10_000 });
+        conn ??= await connectRedis(
+          { host: '127.0.0.1', port, connect_timeout: '1 second' },
+          { commandTimeoutMs: 10_000 },
+        );
         const persistence = await conn.info('persistence');
         if (persistence.loading === '0') break;
       } catch (error) {

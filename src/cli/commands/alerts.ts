@@ -20,19 +20,29 @@ export function registerAlertCommands(program: Command): void {
       await withApp(program.opts<GlobalOptions>(), async (app) => {
         const store = new SqliteAlertStore(app.store.db);
         if (options.history) {
-          const rows = store.history({ ...(options.rule ? { rule: options.rule } : {}), limit: Number(options.limit) || 50 });
+          const rows = store.history({
+            ...(options.rule ? { rule: options.rule } : {}),
+            limit: Number(options.limit) || 50,
+          });
           return options.json ? printJson(rows) : print(formatAlertHistory(rows).trimEnd());
         }
-        const states = store.states(options.rule ? { rule: options.rule } : {}).filter((s) => options.all || s.status !== 'inactive');
+        const states = store
+          .states(options.rule ? { rule: options.rule } : {})
+          .filter((s) => options.all || s.status !== 'inactive');
         if (options.json) return printJson(states);
         print(formatAlertStates(states).trimEnd());
         const silences = store.activeSilences(app.clock.now().getTime());
-        for (const s of silences) print(`silenced: ${s.component} (#${s.id}, ${s.reason}${s.endsAt ? `, until ${new Date(s.endsAt).toISOString()}` : ''})`);
+        for (const s of silences)
+          print(
+            `silenced: ${s.component} (#${s.id}, ${s.reason}${s.endsAt ? `, until ${new Date(s.endsAt).toISOString()}` : ''})`,
+          );
       });
     });
   alerts
     .command('silence')
-    .description('silence alerts of a component (redis, redis:HOST:PORT, postgres, host, *) for a while; security alerts are never silenced')
+    .description(
+      'silence alerts of a component (redis, redis:HOST:PORT, postgres, host, *) for a while; security alerts are never silenced',
+    )
     .argument('<component>')
     .requiredOption('--for <duration>', 'how long, e.g. "2 hours"')
     .option('--reason <text>', 'why', 'silenced from the command line')
@@ -41,7 +51,10 @@ export function registerAlertCommands(program: Command): void {
       if (!d.ok) throw new DrydockError('CONFIG_INVALID', `--for: expected ${d.expected}`);
       await withApp(program.opts<GlobalOptions>(), async (app) => {
         const silences = new Silences(new SqliteAlertStore(app.store.db), app.clock);
-        const id = silences.begin(component, { reason: options.reason, endsAt: new Date(app.clock.now().getTime() + d.value) });
+        const id = silences.begin(component, {
+          reason: options.reason,
+          endsAt: new Date(app.clock.now().getTime() + d.value),
+        });
         print(`silence #${id} on ${component} for ${options.for}`);
       });
     });

@@ -2,7 +2,14 @@
 // schedules run through the engine (so they are gated, locked, recorded and notified like every
 // task); restore and the WAL commands act directly, because PostgreSQL or a person waits on them.
 import type { Command } from 'commander';
-import { expireBackups, listDatabaseBackups, restoreDatabase, verifyRepository, walGet, walPush } from '../../backup/commands.js';
+import {
+  expireBackups,
+  listDatabaseBackups,
+  restoreDatabase,
+  verifyRepository,
+  walGet,
+  walPush,
+} from '../../backup/commands.js';
 import { registerFilesBackupCommands } from '../../backup/files/cli.js';
 import { loadPolicy } from '../../policy/load.js';
 import { describeRun, table } from '../format.js';
@@ -32,14 +39,18 @@ async function runTask(program: Command, taskId: string, json: boolean | undefin
 
 export function registerBackupCommands(program: Command): void {
   const policy = () => loadPolicy(program.opts<GlobalOptions>().policy).policy;
-  const backup = program.command('backup').description('PostgreSQL, Redis and file backups: take, list, verify, expire');
+  const backup = program
+    .command('backup')
+    .description('PostgreSQL, Redis and file backups: take, list, verify, expire');
 
   backup
     .command('run')
     .description('take a PostgreSQL backup now, through the full lifecycle (full unless --incremental)')
     .option('--incremental', 'only the pages changed since the previous backup')
     .option('--json', 'print JSON')
-    .action((options: { incremental?: boolean; json?: boolean }) => runTask(program, options.incremental ? 'backup.database.incremental' : 'backup.database.full', options.json));
+    .action((options: { incremental?: boolean; json?: boolean }) =>
+      runTask(program, options.incremental ? 'backup.database.incremental' : 'backup.database.full', options.json),
+    );
 
   backup
     .command('list')
@@ -52,7 +63,15 @@ export function registerBackupCommands(program: Command): void {
       print(
         table(
           ['ID', 'KIND', 'PARENT', 'STARTED (UTC)', 'SIZE', 'STORED', 'WAL'],
-          records.map((r) => [r.id, r.kind, r.parent ?? '-', r.startedAt, mib(r.size), mib(r.storedSize), `${r.walStart}..${r.walStop}`]),
+          records.map((r) => [
+            r.id,
+            r.kind,
+            r.parent ?? '-',
+            r.startedAt,
+            mib(r.size),
+            mib(r.storedSize),
+            `${r.walStart}..${r.walStop}`,
+          ]),
         ),
       );
     });
@@ -65,7 +84,12 @@ export function registerBackupCommands(program: Command): void {
       const report = verifyRepository(policy());
       if (options.json) printJson(report);
       else print(JSON.stringify(report, null, 2));
-      if ('problems' in report && Array.isArray((report as { problems: unknown[] }).problems) && (report as { problems: unknown[] }).problems.length > 0) process.exitCode = 1;
+      if (
+        'problems' in report &&
+        Array.isArray((report as { problems: unknown[] }).problems) &&
+        (report as { problems: unknown[] }).problems.length > 0
+      )
+        process.exitCode = 1;
     });
 
   backup
@@ -81,7 +105,9 @@ export function registerBackupCommands(program: Command): void {
 
   backup
     .command('restore-test')
-    .description('restore the newest chain into a throwaway PostgreSQL and compare it with the values recorded at backup time')
+    .description(
+      'restore the newest chain into a throwaway PostgreSQL and compare it with the values recorded at backup time',
+    )
     .option('--json', 'print JSON')
     .action((options: { json?: boolean }) => runTask(program, 'backup.validation.restore_test', options.json));
 
@@ -105,7 +131,9 @@ export function registerBackupCommands(program: Command): void {
       print(JSON.stringify(result, null, 2));
     });
 
-  const wal = program.command('wal').description("WAL archiving: PostgreSQL's archive_command and restore_command call these");
+  const wal = program
+    .command('wal')
+    .description("WAL archiving: PostgreSQL's archive_command and restore_command call these");
   wal
     .command('push')
     .description('archive_command: store one WAL segment (compressed, checksummed); idempotent')

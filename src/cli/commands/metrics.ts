@@ -11,7 +11,9 @@ import { print, printJson, withApp, type GlobalOptions } from '../context.js';
 export function registerMetricsCommands(program: Command): void {
   const metrics = program
     .command('metrics')
-    .description('list collected series with their latest value, or print one series (e.g. redis_keys{target="127.0.0.1:6379"})')
+    .description(
+      'list collected series with their latest value, or print one series (e.g. redis_keys{target="127.0.0.1:6379"})',
+    )
     .argument('[series]', 'a metric name, optionally with labels')
     .option('--since <duration>', 'how far back to print one series', '24 hours')
     .option('--resolution <r>', 'raw, 5m, 1h or auto', 'auto')
@@ -21,8 +23,15 @@ export function registerMetricsCommands(program: Command): void {
         const store = new SqliteMetricsStore(app.store.db);
         const now = app.clock.now().getTime();
         const selector = series ? parseSeriesSelector(series) : null;
-        if (series && !selector) throw new DrydockError('CONFIG_INVALID', `cannot read series ${JSON.stringify(series)}`, { hint: 'write it like redis_keys or redis_keys{target="127.0.0.1:6379"}' });
-        const matching = selector ? store.series(selector.name).filter((s) => Object.entries(selector.labels).every(([k, v]) => s.labels[k] === v)) : [];
+        if (series && !selector)
+          throw new DrydockError('CONFIG_INVALID', `cannot read series ${JSON.stringify(series)}`, {
+            hint: 'write it like redis_keys or redis_keys{target="127.0.0.1:6379"}',
+          });
+        const matching = selector
+          ? store
+              .series(selector.name)
+              .filter((s) => Object.entries(selector.labels).every(([k, v]) => s.labels[k] === v))
+          : [];
         if (!selector || matching.length !== 1) {
           if (options.json) return printJson(selector ? matching : store.series());
           const list = formatSeriesList(store, now, selector?.name);
@@ -30,8 +39,14 @@ export function registerMetricsCommands(program: Command): void {
         }
         const since = parseDuration(options.since);
         if (!since.ok) throw new DrydockError('CONFIG_INVALID', `--since: expected ${since.expected}`);
-        const resolution = ['raw', '5m', '1h', 'auto'].includes(options.resolution) ? (options.resolution as 'raw' | '5m' | '1h' | 'auto') : 'auto';
-        const read = store.read(matching[0]!.name, matching[0]!.labels, { since: now - since.value, until: now, resolution });
+        const resolution = ['raw', '5m', '1h', 'auto'].includes(options.resolution)
+          ? (options.resolution as 'raw' | '5m' | '1h' | 'auto')
+          : 'auto';
+        const read = store.read(matching[0]!.name, matching[0]!.labels, {
+          since: now - since.value,
+          until: now,
+          resolution,
+        });
         if (options.json) return printJson(read);
         print(formatPoints(read.points, read.resolution).trimEnd());
       });
@@ -42,10 +57,22 @@ export function registerMetricsCommands(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (options: { json?: boolean }) => {
       await withApp(program.opts<GlobalOptions>(), async (app) => {
-        const monitoring = createMonitoring({ db: app.store.db, policy: app.loaded.policy, channels: buildChannels(app.loaded.policy, app.logger), clock: app.clock, log: app.logger });
+        const monitoring = createMonitoring({
+          db: app.store.db,
+          policy: app.loaded.policy,
+          channels: buildChannels(app.loaded.policy, app.logger),
+          clock: app.clock,
+          log: app.logger,
+        });
         const report = await monitoring.collector.collectOnce();
-        if (options.json) return printJson({ at: new Date(report.at).toISOString(), targets: report.targets, samples: report.samples.length });
-        for (const t of report.targets) print(`${t.up ? 'up  ' : 'DOWN'} ${t.kind} ${t.target}${t.error ? `: ${t.error}` : ''}`);
+        if (options.json)
+          return printJson({
+            at: new Date(report.at).toISOString(),
+            targets: report.targets,
+            samples: report.samples.length,
+          });
+        for (const t of report.targets)
+          print(`${t.up ? 'up  ' : 'DOWN'} ${t.kind} ${t.target}${t.error ? `: ${t.error}` : ''}`);
         print(`${report.samples.length} samples stored in ${report.durationMs.toFixed(0)} ms`);
         if (report.targets.some((t) => !t.up)) process.exitCode = 1;
       });

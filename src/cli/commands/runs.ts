@@ -14,34 +14,46 @@ export function registerRunCommands(program: Command): void {
     .argument('<task>', 'task id, e.g. database.vacuum')
     .option('--json', 'print the run record as JSON')
     .option('--force', 'run even inside a blackout or outside a maintenance window (recorded in the activity log)')
-    .option('--dry-run', `show what would be done without doing it (supported by: ${Object.keys(DRY_RUN_VARIANTS).join(', ')})`)
+    .option(
+      '--dry-run',
+      `show what would be done without doing it (supported by: ${Object.keys(DRY_RUN_VARIANTS).join(', ')})`,
+    )
     .action(async (taskId: string, options: { json?: boolean; force?: boolean; dryRun?: boolean }) => {
       const variant = options.dryRun ? DRY_RUN_VARIANTS[taskId] : undefined;
-      if (options.dryRun && !variant) throw new Error(`--dry-run is supported by ${Object.keys(DRY_RUN_VARIANTS).join(', ')}, not by ${taskId}`);
+      if (options.dryRun && !variant)
+        throw new Error(`--dry-run is supported by ${Object.keys(DRY_RUN_VARIANTS).join(', ')}, not by ${taskId}`);
       const tasks = variant ? IMPLEMENTED.map((t) => (t.id === taskId ? variant() : t)) : undefined;
-      await withApp(program.opts<GlobalOptions>(), async (app) => {
-        await app.daemon.register();
-        // Any process that works on the state cleans up after instances that died.
-        await app.daemon.recoverOrphans();
-        const stopHeartbeat = app.daemon.keepAlive();
-        const controller = new AbortController();
-        const onSignal = () => controller.abort(new Error('interrupted by signal'));
-        process.once('SIGINT', onSignal);
-        process.once('SIGTERM', onSignal);
-        try {
-          const run = await app.engine.run(taskId, { trigger: 'manual', signal: controller.signal, force: options.force ?? false });
-          const steps = await app.store.listSteps(run.id);
-          if (options.json) printJson({ ...run, steps });
-          else print(describeRun(run, steps));
-          if (variant) print('(dry run: nothing was changed)');
-          if (run.status !== 'succeeded') process.exitCode = run.status === 'skipped' ? 3 : 1;
-        } finally {
-          process.off('SIGINT', onSignal);
-          process.off('SIGTERM', onSignal);
-          stopHeartbeat();
-          await app.store.removeInstance(app.instanceId);
-        }
-      }, tasks ? { tasks } : {});
+      await withApp(
+        program.opts<GlobalOptions>(),
+        async (app) => {
+          await app.daemon.register();
+          // Any process that works on the state cleans up after instances that died.
+          await app.daemon.recoverOrphans();
+          const stopHeartbeat = app.daemon.keepAlive();
+          const controller = new AbortController();
+          const onSignal = () => controller.abort(new Error('interrupted by signal'));
+          process.once('SIGINT', onSignal);
+          process.once('SIGTERM', onSignal);
+          try {
+            const run = await app.engine.run(taskId, {
+              trigger: 'manual',
+              signal: controller.signal,
+              force: options.force ?? false,
+            });
+            const steps = await app.store.listSteps(run.id);
+            if (options.json) printJson({ ...run, steps });
+            else print(describeRun(run, steps));
+            if (variant) print('(dry run: nothing was changed)');
+            if (run.status !== 'succeeded') process.exitCode = run.status === 'skipped' ? 3 : 1;
+          } finally {
+            process.off('SIGINT', onSignal);
+            process.off('SIGTERM', onSignal);
+            stopHeartbeat();
+            await app.store.removeInstance(app.instanceId);
+          }
+        },
+        tasks ? { tasks } : {},
+      );
     });
 
   program
@@ -53,7 +65,10 @@ export function registerRunCommands(program: Command): void {
     .action(async (options: { task?: string; limit: string; json?: boolean }) => {
       await withApp(program.opts<GlobalOptions>(), async (app) => {
         if (options.task) app.registry.require(options.task);
-        const runs = await app.store.listRuns({ ...(options.task ? { taskId: options.task } : {}), limit: Number(options.limit) || 20 });
+        const runs = await app.store.listRuns({
+          ...(options.task ? { taskId: options.task } : {}),
+          limit: Number(options.limit) || 20,
+        });
         if (options.json) {
           printJson(await Promise.all(runs.map(async (r) => ({ ...r, steps: await app.store.listSteps(r.id) }))));
           return;
@@ -85,15 +100,33 @@ export function registerRunCommands(program: Command): void {
     .action(async (options: { json?: boolean }) => {
       await withApp(program.opts<GlobalOptions>(), async (app) => {
         const tasks = app.registry.implemented();
-        const last = await Promise.all(tasks.map(async (t) => ({ task: t.id, run: (await app.store.listRuns({ taskId: t.id, limit: 1 }))[0] ?? null })));
+        const last = await Promise.all(
+          tasks.map(async (t) => ({
+            task: t.id,
+            run: (await app.store.listRuns({ taskId: t.id, limit: 1 }))[0] ?? null,
+          })),
+        );
         const running = await app.store.openRuns();
         const instances = await app.store.listInstances();
         if (options.json) return printJson({ tasks: last, running, instances });
-        print(`state: ${app.store.kind} ${app.loaded.policy.state.path}; policy: ${app.loaded.file ?? 'built-in defaults'}`);
-        print(`instances: ${instances.length ? instances.map((i) => `${i.id} (${i.kind}, pid ${i.pid}, heartbeat ${iso(i.heartbeatAt)})`).join(', ') : 'none running'}`);
+        print(
+          `state: ${app.store.kind} ${app.loaded.policy.state.path}; policy: ${app.loaded.file ?? 'built-in defaults'}`,
+        );
+        print(
+          `instances: ${instances.length ? instances.map((i) => `${i.id} (${i.kind}, pid ${i.pid}, heartbeat ${iso(i.heartbeatAt)})`).join(', ') : 'none running'}`,
+        );
         print(`running now: ${running.length ? running.map((r) => `#${r.id} ${r.taskId}`).join(', ') : 'nothing'}`);
         print('');
-        print(table(['TASK', 'LAST RUN', 'STATUS', 'WHEN (UTC)', 'DETAIL'], last.map(({ task, run }) => (run ? [task, `#${run.id}`, run.status, iso(run.startedAt), detail(run)] : [task, '-', 'never run', '-', '']))));
+        print(
+          table(
+            ['TASK', 'LAST RUN', 'STATUS', 'WHEN (UTC)', 'DETAIL'],
+            last.map(({ task, run }) =>
+              run
+                ? [task, `#${run.id}`, run.status, iso(run.startedAt), detail(run)]
+                : [task, '-', 'never run', '-', ''],
+            ),
+          ),
+        );
         const failing = last.filter((l) => l.run && FAILED.has(l.run.status));
         if (failing.length > 0) process.exitCode = 1;
       });
@@ -116,7 +149,12 @@ export function registerRunCommands(program: Command): void {
           limit: Number(options.limit) || 50,
         });
         if (options.json) return printJson(entries);
-        print(table(['WHEN (UTC)', 'KIND', 'MESSAGE'], entries.map((e) => [iso(e.at), e.kind, e.message])));
+        print(
+          table(
+            ['WHEN (UTC)', 'KIND', 'MESSAGE'],
+            entries.map((e) => [iso(e.at), e.kind, e.message]),
+          ),
+        );
       });
     });
 }

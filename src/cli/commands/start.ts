@@ -56,8 +56,14 @@ export function registerStartCommand(program: Command): void {
     .option('--port <port>', 'HTTP port (default: policy http.port)')
     .action(async (options: { demo?: boolean; http: boolean; port?: string }) => {
       const global = program.opts<GlobalOptions>();
-      const app = await openApp({ ...(global.policy ? { policyPath: global.policy } : {}), kind: 'daemon', logger: createLogger(process.env.DRYDOCK_LOG_LEVEL ?? 'warn') });
-      print(`drydock: policy ${app.loaded.file ?? 'built-in defaults (Dokkerr spec)'}, state ${app.loaded.policy.state.path}, instance ${app.instanceId}`);
+      const app = await openApp({
+        ...(global.policy ? { policyPath: global.policy } : {}),
+        kind: 'daemon',
+        logger: createLogger(process.env.DRYDOCK_LOG_LEVEL ?? 'warn'),
+      });
+      print(
+        `drydock: policy ${app.loaded.file ?? 'built-in defaults (Dokkerr spec)'}, state ${app.loaded.policy.state.path}, instance ${app.instanceId}`,
+      );
       // Policy choices that are valid but probably not meant (no approver for a role, no rollback plan for regular windows, ...).
       for (const warning of app.windows.warnings) print(`warning: ${warning}`);
       if (options.demo) await runDemo(app);
@@ -70,12 +76,18 @@ export function registerStartCommand(program: Command): void {
       }
 
       const appDaemon = app.daemon;
-      appDaemon.onRun((run) => print(`${iso(app.clock.now())} run #${run.id} ${run.taskId}: ${run.status}${run.error ? ` — ${run.error}` : ''}`));
+      appDaemon.onRun((run) =>
+        print(
+          `${iso(app.clock.now())} run #${run.id} ${run.taskId}: ${run.status}${run.error ? ` — ${run.error}` : ''}`,
+        ),
+      );
       await appDaemon.start();
       const now = app.clock.now();
       print('\nscheduler running (UTC). Next runs:');
       for (const task of app.registry.implemented()) {
-        print(`  ${task.id.padEnd(32)} ${iso(nextSlot(task.schedule(app.loaded.policy), now))}  (${task.schedule(app.loaded.policy).text})`);
+        print(
+          `  ${task.id.padEnd(32)} ${iso(nextSlot(task.schedule(app.loaded.policy), now))}  (${task.schedule(app.loaded.policy).text})`,
+        );
       }
       print('Ctrl-C or SIGTERM stops it; what is running is recorded.');
 
@@ -86,12 +98,10 @@ export function registerStartCommand(program: Command): void {
           stopping = true;
           print(`\n${signal}: stopping; ${appDaemon.activeRuns} run(s) in progress will be recorded`);
           const grace = parseDuration(app.loaded.policy.engine.shutdown_grace);
-          appDaemon
-            .stop(`daemon stopped by ${signal}`, grace.ok ? grace.value : 30_000)
-            .finally(() => {
-              server?.close();
-              void app.close().then(resolve);
-            });
+          void appDaemon.stop(`daemon stopped by ${signal}`, grace.ok ? grace.value : 30_000).finally(() => {
+            server?.close();
+            void app.close().then(resolve);
+          });
         };
         process.once('SIGINT', () => stop('SIGINT'));
         process.once('SIGTERM', () => stop('SIGTERM'));

@@ -40,7 +40,11 @@ export function registerTaskCommands(program: Command): void {
               r.id,
               r.schedule,
               r.implemented ? (r.enabled ? iso(r.next) : 'disabled') : r.handledBy ? 'continuous' : '-',
-              r.implemented ? 'implemented' : r.handledBy ? `implemented by ${r.handledBy}` : `not implemented yet (${r.plannedIn})`,
+              r.implemented
+                ? 'implemented'
+                : r.handledBy
+                  ? `implemented by ${r.handledBy}`
+                  : `not implemented yet (${r.plannedIn})`,
             ]),
           ),
         );
@@ -58,7 +62,8 @@ export function registerTaskCommands(program: Command): void {
     .action(async (options: { days: string; all?: boolean; task?: string; every?: boolean; json?: boolean }) => {
       await withApp(program.opts<GlobalOptions>(), async (app) => {
         const days = Number(options.days);
-        if (!Number.isFinite(days) || days <= 0 || days > 400) throw new Error(`--days: expected a number of days between 1 and 400, got "${options.days}"`);
+        if (!Number.isFinite(days) || days <= 0 || days > 400)
+          throw new Error(`--days: expected a number of days between 1 and 400, got "${options.days}"`);
         const now = app.clock.now();
         const until = new Date(now.getTime() + days * 86_400_000);
         const tasks = options.task ? [app.registry.require(options.task)] : app.registry.all();
@@ -67,14 +72,16 @@ export function registerTaskCommands(program: Command): void {
         const extra = app.windows.service.openIntervals(now);
         const runs = gatePlannedRuns(planned, app.registry.all(), policy, extra);
         const calendar = calendarPlan(policy, now, until);
-        if (options.json) return printJson({ windows: [...calendar.windows, ...extra], blackouts: calendar.blackouts, runs });
+        if (options.json)
+          return printJson({ windows: [...calendar.windows, ...extra], blackouts: calendar.blackouts, runs });
         print(`Maintenance windows between ${iso(now)} and ${iso(until)} (UTC):`);
         for (const w of [...calendar.windows, ...extra]) print(`  ${formatInterval(w)}`);
         if (calendar.blackouts.length > 0) {
           print('Blackouts:');
           const shown = calendar.blackouts.slice(0, 20);
           for (const b of shown) print(`  ${b.period}: ${formatInterval(b)} (${b.detail})`);
-          if (calendar.blackouts.length > shown.length) print(`  ... and ${calendar.blackouts.length - shown.length} more`);
+          if (calendar.blackouts.length > shown.length)
+            print(`  ... and ${calendar.blackouts.length - shown.length} more`);
         }
         const moved = runs.filter((r) => r.gate.decision !== 'run').length;
         print(`\n${runs.length} runs (${moved} moved or skipped by windows and blackouts):`);
@@ -87,11 +94,23 @@ export function registerTaskCommands(program: Command): void {
           for (const id of frequent) {
             const own = runs.filter((r) => r.taskId === id);
             const held = own.filter((r) => r.gate.decision !== 'run').length;
-            print(`  ${id}: ${own[0]!.schedule}, ${own.length} runs, ${held} held back by blackouts/windows (--every lists them)`);
+            print(
+              `  ${id}: ${own[0]!.schedule}, ${own.length} runs, ${held} held back by blackouts/windows (--every lists them)`,
+            );
           }
         }
         const listed = runs.filter((r) => !frequent.has(r.taskId));
-        print(table(['WHEN (UTC)', 'TASK', 'SCHEDULE', 'GATE'], listed.map((r) => [iso(r.at), r.implemented ? r.taskId : `${r.taskId} (not implemented)`, r.schedule, gateText(r.gate)])));
+        print(
+          table(
+            ['WHEN (UTC)', 'TASK', 'SCHEDULE', 'GATE'],
+            listed.map((r) => [
+              iso(r.at),
+              r.implemented ? r.taskId : `${r.taskId} (not implemented)`,
+              r.schedule,
+              gateText(r.gate),
+            ]),
+          ),
+        );
       });
     });
 }

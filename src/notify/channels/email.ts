@@ -15,9 +15,16 @@ export function classifySmtpError(error: unknown): DeliveryResult {
   const e = error as { code?: string; responseCode?: number; response?: string; message?: string };
   const code = e.code ?? 'ERROR';
   // 4xx replies are temporary by SMTP's own rules; 5xx, bad auth and bad envelopes will not get better.
-  const retryable = e.responseCode !== undefined ? e.responseCode >= 400 && e.responseCode < 500 : !['EAUTH', 'EENVELOPE', 'EMESSAGE', 'ETLS'].includes(code);
+  const retryable =
+    e.responseCode !== undefined
+      ? e.responseCode >= 400 && e.responseCode < 500
+      : !['EAUTH', 'EENVELOPE', 'EMESSAGE', 'ETLS'].includes(code);
   const what = e.responseCode ? `SMTP ${e.responseCode}` : code;
-  return { ok: false, detail: redactor.text(`${what}: ${(e.response ?? e.message ?? String(error)).slice(0, 200)}`), retryable };
+  return {
+    ok: false,
+    detail: redactor.text(`${what}: ${(e.response ?? e.message ?? String(error)).slice(0, 200)}`),
+    retryable,
+  };
 }
 
 export function createEmailChannel(name: string, config: EmailConfig, env: NodeJS.ProcessEnv = process.env): Channel {
@@ -31,7 +38,10 @@ export function createEmailChannel(name: string, config: EmailConfig, env: NodeJ
     requireTLS: !config.secure && config.require_tls,
     ...(config.user ? { auth: { user: config.user, pass: password ?? '' } } : {}),
     // SNI carries host names only (RFC 6066); for an IP address the certificate is checked against the IP.
-    tls: { ...(config.ca_file ? { ca: readFileSync(config.ca_file, 'utf8') } : {}), ...(isIP(config.host) ? {} : { servername: config.host }) },
+    tls: {
+      ...(config.ca_file ? { ca: readFileSync(config.ca_file, 'utf8') } : {}),
+      ...(isIP(config.host) ? {} : { servername: config.host }),
+    },
     connectionTimeout: timeoutMs,
     greetingTimeout: timeoutMs,
     socketTimeout: timeoutMs,
@@ -54,8 +64,13 @@ export function createEmailChannel(name: string, config: EmailConfig, env: NodeJ
           headers: { 'X-Drydock-Notice': message.kind },
         });
         const rejected = (info.rejected ?? []).map(String);
-        if (rejected.length > 0 && (info.accepted ?? []).length === 0) return { ok: false, detail: `rejected: ${rejected.join(', ')}`, retryable: false };
-        return { ok: true, detail: redactor.text(`${info.response ?? 'accepted'} (${config.host}:${config.port})`), retryable: false };
+        if (rejected.length > 0 && (info.accepted ?? []).length === 0)
+          return { ok: false, detail: `rejected: ${rejected.join(', ')}`, retryable: false };
+        return {
+          ok: true,
+          detail: redactor.text(`${info.response ?? 'accepted'} (${config.host}:${config.port})`),
+          retryable: false,
+        };
       } catch (error) {
         return classifySmtpError(error);
       }

@@ -45,7 +45,11 @@ export function createSlackChannel(name: string, config: SlackConfig, env: NodeJ
         });
         const text = (await response.text()).slice(0, 100);
         const ok = response.status >= 200 && response.status < 300;
-        return { ok, detail: `HTTP ${response.status} from ${host}${ok ? '' : `: ${text}`}`, retryable: !ok && (response.status >= 500 || response.status === 429) };
+        return {
+          ok,
+          detail: `HTTP ${response.status} from ${host}${ok ? '' : `: ${text}`}`,
+          retryable: !ok && (response.status >= 500 || response.status === 429),
+        };
       } catch (error) {
         const cause = (error as { cause?: { code?: string } }).cause;
         return { ok: false, detail: `${cause?.code ?? (error as Error).name} reaching ${host}`, retryable: true };

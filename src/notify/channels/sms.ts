@@ -43,7 +43,9 @@ export function createSmsChannel(name: string, config: SmsConfig, env: NodeJS.Pr
           if (response.status < 200 || response.status >= 300) {
             return {
               ok: false,
-              detail: redactor.text(`HTTP ${response.status} from ${host} for ${number}${body.message ? `: ${body.message}` : ''}`),
+              detail: redactor.text(
+                `HTTP ${response.status} from ${host} for ${number}${body.message ? `: ${body.message}` : ''}`,
+              ),
               retryable: response.status >= 500 || response.status === 429,
             };
           }

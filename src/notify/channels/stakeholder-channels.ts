@@ -13,7 +13,11 @@ export interface StakeholderChannelDeps {
   env?: NodeJS.ProcessEnv;
 }
 
-export function createStakeholderChannel(name: string, config: ChannelConfig, deps: StakeholderChannelDeps = {}): Channel | null {
+export function createStakeholderChannel(
+  name: string,
+  config: ChannelConfig,
+  deps: StakeholderChannelDeps = {},
+): Channel | null {
   switch (config.type) {
     case 'email':
       return createEmailChannel(name, config, deps.env);

@@ -19,7 +19,11 @@ export function createWebhookChannel(name: string, config: WebhookConfig): Chann
     name,
     type: 'webhook',
     async send(message, signal) {
-      const headers: Record<string, string> = { 'content-type': 'application/json', 'idempotency-key': message.id, ...config.headers };
+      const headers: Record<string, string> = {
+        'content-type': 'application/json',
+        'idempotency-key': message.id,
+        ...config.headers,
+      };
       if (token) headers.authorization = `Bearer ${token}`;
       const target = new URL(config.url);
       try {
@@ -31,10 +35,18 @@ export function createWebhookChannel(name: string, config: WebhookConfig): Chann
         });
         await response.body?.cancel();
         const ok = response.status >= 200 && response.status < 300;
-        return { ok, detail: `HTTP ${response.status} from ${target.host}`, retryable: !ok && (response.status >= 500 || response.status === 429) };
+        return {
+          ok,
+          detail: `HTTP ${response.status} from ${target.host}`,
+          retryable: !ok && (response.status >= 500 || response.status === 429),
+        };
       } catch (error) {
         const cause = (error as { cause?: { code?: string } }).cause;
-        return { ok: false, detail: `${cause?.code ?? (error as Error).name} reaching ${target.host}`, retryable: true };
+        return {
+          ok: false,
+          detail: `${cause?.code ?? (error as Error).name} reaching ${target.host}`,
+          retryable: true,
+        };
       }
     },
   };

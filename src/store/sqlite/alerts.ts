@@ -40,15 +40,22 @@ export class SqliteAlertStore {
   constructor(private readonly db: SqliteDatabase) {}
 
   get(rule: string, key: string): AlertStateRow | null {
-    const row = this.db.prepare('SELECT * FROM alert_states WHERE rule = ? AND key = ?').get(rule, key) as Raw | undefined;
+    const row = this.db.prepare('SELECT * FROM alert_states WHERE rule = ? AND key = ?').get(rule, key) as
+      Raw | undefined;
     return row ? toState(row) : null;
   }
 
   states(filter: { status?: AlertStatus; rule?: string } = {}): AlertStateRow[] {
     const where: string[] = [];
     const args: unknown[] = [];
-    if (filter.status) (where.push('status = ?'), args.push(filter.status));
-    if (filter.rule) (where.push('rule = ?'), args.push(filter.rule));
+    if (filter.status) {
+      where.push('status = ?');
+      args.push(filter.status);
+    }
+    if (filter.rule) {
+      where.push('rule = ?');
+      args.push(filter.rule);
+    }
     const sql = `SELECT * FROM alert_states ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY rule, key`;
     return (this.db.prepare(sql).all(...args) as Raw[]).map(toState);
   }
@@ -67,15 +74,23 @@ export class SqliteAlertStore {
 
   addHistory(entry: Omit<AlertHistoryRow, 'id'>): void {
     this.db
-      .prepare('INSERT INTO alert_history (rule, key, at, event, from_status, to_status, value, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+      .prepare(
+        'INSERT INTO alert_history (rule, key, at, event, from_status, to_status, value, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      )
       .run(entry.rule, entry.key, entry.at, entry.event, entry.fromStatus, entry.toStatus, entry.value, entry.message);
   }
 
   history(filter: { rule?: string; key?: string; limit?: number } = {}): AlertHistoryRow[] {
     const where: string[] = [];
     const args: unknown[] = [];
-    if (filter.rule) (where.push('rule = ?'), args.push(filter.rule));
-    if (filter.key) (where.push('key = ?'), args.push(filter.key));
+    if (filter.rule) {
+      where.push('rule = ?');
+      args.push(filter.rule);
+    }
+    if (filter.key) {
+      where.push('key = ?');
+      args.push(filter.key);
+    }
     const sql = `SELECT * FROM alert_history ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
     return (this.db.prepare(sql).all(...args, filter.limit ?? 100) as Raw[]).map((r) => ({
       id: r.id as number,
@@ -96,21 +111,34 @@ export class SqliteAlertStore {
   }
 
   addSilence(s: Omit<SilenceRow, 'id' | 'liftedAt'>): number {
-    return Number(this.db.prepare('INSERT INTO alert_silences (component, reason, run_id, starts_at, ends_at) VALUES (?, ?, ?, ?, ?)').run(s.component, s.reason, s.runId, s.startsAt, s.endsAt).lastInsertRowid);
+    return Number(
+      this.db
+        .prepare('INSERT INTO alert_silences (component, reason, run_id, starts_at, ends_at) VALUES (?, ?, ?, ?, ?)')
+        .run(s.component, s.reason, s.runId, s.startsAt, s.endsAt).lastInsertRowid,
+    );
   }
 
   liftSilence(id: number, at: number): boolean {
-    return this.db.prepare('UPDATE alert_silences SET lifted_at = ? WHERE id = ? AND lifted_at IS NULL').run(at, id).changes > 0;
+    return (
+      this.db.prepare('UPDATE alert_silences SET lifted_at = ? WHERE id = ? AND lifted_at IS NULL').run(at, id)
+        .changes > 0
+    );
   }
 
   liftRunSilences(runId: number, at: number): number {
-    return this.db.prepare('UPDATE alert_silences SET lifted_at = ? WHERE run_id = ? AND lifted_at IS NULL').run(at, runId).changes;
+    return this.db
+      .prepare('UPDATE alert_silences SET lifted_at = ? WHERE run_id = ? AND lifted_at IS NULL')
+      .run(at, runId).changes;
   }
 
   activeSilences(at: number): SilenceRow[] {
-    return (this.db
-      .prepare('SELECT * FROM alert_silences WHERE starts_at <= ? AND (ends_at IS NULL OR ends_at > ?) AND (lifted_at IS NULL OR lifted_at > ?) ORDER BY id')
-      .all(at, at, at) as Raw[]).map((r) => ({
+    return (
+      this.db
+        .prepare(
+          'SELECT * FROM alert_silences WHERE starts_at <= ? AND (ends_at IS NULL OR ends_at > ?) AND (lifted_at IS NULL OR lifted_at > ?) ORDER BY id',
+        )
+        .all(at, at, at) as Raw[]
+    ).map((r) => ({
       id: r.id as number,
       component: r.component as string,
       reason: r.reason as string,

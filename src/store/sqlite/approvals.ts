@@ -44,41 +44,93 @@ export class ApprovalStore {
 
   add(a: Omit<ApprovalRecord, 'id'>): ApprovalRecord {
     const result = this.db
-      .prepare('INSERT INTO approvals (subject, person, role, decision, plan_hash, comment, at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .prepare(
+        'INSERT INTO approvals (subject, person, role, decision, plan_hash, comment, at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      )
       .run(a.subject, a.person, a.role, a.decision, a.planHash, a.comment, a.at.getTime());
     return { ...a, id: Number(result.lastInsertRowid) };
   }
 
   list(subject: string): ApprovalRecord[] {
-    const rows = this.db.prepare('SELECT * FROM approvals WHERE subject = ? ORDER BY at, id').all(subject) as Array<{ id: number; subject: string; person: string; role: string; decision: ApprovalDecision; plan_hash: string; comment: string | null; at: number }>;
-    return rows.map((r) => ({ id: r.id, subject: r.subject, person: r.person, role: r.role, decision: r.decision, planHash: r.plan_hash, comment: r.comment, at: new Date(r.at) }));
+    const rows = this.db.prepare('SELECT * FROM approvals WHERE subject = ? ORDER BY at, id').all(subject) as Array<{
+      id: number;
+      subject: string;
+      person: string;
+      role: string;
+      decision: ApprovalDecision;
+      plan_hash: string;
+      comment: string | null;
+      at: number;
+    }>;
+    return rows.map((r) => ({
+      id: r.id,
+      subject: r.subject,
+      person: r.person,
+      role: r.role,
+      decision: r.decision,
+      planHash: r.plan_hash,
+      comment: r.comment,
+      at: new Date(r.at),
+    }));
   }
 
   addTokenHash(person: string, hash: string, label: string, at: Date): number {
-    return Number(this.db.prepare('INSERT INTO api_tokens (person, token_hash, label, created_at) VALUES (?, ?, ?, ?)').run(person, hash, label, at.getTime()).lastInsertRowid);
+    return Number(
+      this.db
+        .prepare('INSERT INTO api_tokens (person, token_hash, label, created_at) VALUES (?, ?, ?, ?)')
+        .run(person, hash, label, at.getTime()).lastInsertRowid,
+    );
   }
 
   personForHash(hash: string): string | null {
-    const row = this.db.prepare('SELECT person FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL').get(hash) as { person: string } | undefined;
+    const row = this.db
+      .prepare('SELECT person FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL')
+      .get(hash) as { person: string } | undefined;
     return row?.person ?? null;
   }
 
   revokeTokens(person: string, at: Date): number {
-    return this.db.prepare('UPDATE api_tokens SET revoked_at = ? WHERE person = ? AND revoked_at IS NULL').run(at.getTime(), person).changes;
+    return this.db
+      .prepare('UPDATE api_tokens SET revoked_at = ? WHERE person = ? AND revoked_at IS NULL')
+      .run(at.getTime(), person).changes;
   }
 
   listTokens(): Array<{ id: number; person: string; label: string; createdAt: Date; revokedAt: Date | null }> {
-    const rows = this.db.prepare('SELECT id, person, label, created_at, revoked_at FROM api_tokens ORDER BY id').all() as Array<{ id: number; person: string; label: string; created_at: number; revoked_at: number | null }>;
-    return rows.map((r) => ({ id: r.id, person: r.person, label: r.label, createdAt: new Date(r.created_at), revokedAt: date(r.revoked_at) }));
+    const rows = this.db
+      .prepare('SELECT id, person, label, created_at, revoked_at FROM api_tokens ORDER BY id')
+      .all() as Array<{ id: number; person: string; label: string; created_at: number; revoked_at: number | null }>;
+    return rows.map((r) => ({
+      id: r.id,
+      person: r.person,
+      label: r.label,
+      createdAt: new Date(r.created_at),
+      revokedAt: date(r.revoked_at),
+    }));
   }
 
-  insertPatch(p: Omit<PatchRecord, 'id' | 'decidedBy' | 'decidedAt' | 'appliedAt' | 'notifiedAt' | 'warnedAt'> & { decidedBy?: string | null; decidedAt?: Date | null }): PatchRecord {
+  insertPatch(
+    p: Omit<PatchRecord, 'id' | 'decidedBy' | 'decidedAt' | 'appliedAt' | 'notifiedAt' | 'warnedAt'> & {
+      decidedBy?: string | null;
+      decidedAt?: Date | null;
+    },
+  ): PatchRecord {
     const result = this.db
       .prepare(
         `INSERT INTO security_patches (ref, title, severity, found_at, due_at, status, plan_hash, decided_by, decided_at, notify_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(p.ref, p.title, p.severity, p.foundAt.getTime(), p.dueAt.getTime(), p.status, p.planHash, p.decidedBy ?? null, p.decidedAt?.getTime() ?? null, p.notifyAt.getTime());
+      .run(
+        p.ref,
+        p.title,
+        p.severity,
+        p.foundAt.getTime(),
+        p.dueAt.getTime(),
+        p.status,
+        p.planHash,
+        p.decidedBy ?? null,
+        p.decidedAt?.getTime() ?? null,
+        p.notifyAt.getTime(),
+      );
     return this.patch(Number(result.lastInsertRowid))!;
   }
 
@@ -94,13 +146,34 @@ export class ApprovalStore {
 
   patches(statuses?: readonly PatchStatus[]): PatchRecord[] {
     const rows = statuses
-      ? this.db.prepare(`SELECT * FROM security_patches WHERE status IN (${statuses.map(() => '?').join(', ')}) ORDER BY due_at, id`).all(...statuses)
+      ? this.db
+          .prepare(
+            `SELECT * FROM security_patches WHERE status IN (${statuses.map(() => '?').join(', ')}) ORDER BY due_at, id`,
+          )
+          .all(...statuses)
       : this.db.prepare('SELECT * FROM security_patches ORDER BY due_at, id').all();
     return (rows as PatchRaw[]).map(toPatch);
   }
 
-  updatePatch(id: number, patch: { status?: PatchStatus; decidedBy?: string; decidedAt?: Date; appliedAt?: Date; notifiedAt?: Date; warnedAt?: Date }): void {
-    const map: Record<string, string> = { status: 'status', decidedBy: 'decided_by', decidedAt: 'decided_at', appliedAt: 'applied_at', notifiedAt: 'notified_at', warnedAt: 'warned_at' };
+  updatePatch(
+    id: number,
+    patch: {
+      status?: PatchStatus;
+      decidedBy?: string;
+      decidedAt?: Date;
+      appliedAt?: Date;
+      notifiedAt?: Date;
+      warnedAt?: Date;
+    },
+  ): void {
+    const map: Record<string, string> = {
+      status: 'status',
+      decidedBy: 'decided_by',
+      decidedAt: 'decided_at',
+      appliedAt: 'applied_at',
+      notifiedAt: 'notified_at',
+      warnedAt: 'warned_at',
+    };
     const sets: string[] = [];
     const args: unknown[] = [];
     for (const [key, value] of Object.entries(patch)) {

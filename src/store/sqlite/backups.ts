@@ -18,16 +18,33 @@ export class BackupCatalogStore {
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)
          ON CONFLICT (repository, id) DO UPDATE SET record = excluded.record, stored_size = excluded.stored_size, removed_at = NULL`,
       )
-      .run(repository, r.id, r.kind, r.parent, Date.parse(r.startedAt), Date.parse(r.stoppedAt), r.startLsn, r.stopLsn, r.timeline, r.size, r.storedSize, JSON.stringify(r));
+      .run(
+        repository,
+        r.id,
+        r.kind,
+        r.parent,
+        Date.parse(r.startedAt),
+        Date.parse(r.stoppedAt),
+        r.startLsn,
+        r.stopLsn,
+        r.timeline,
+        r.size,
+        r.storedSize,
+        JSON.stringify(r),
+      );
   }
 
   markRemoved(repository: string, id: string, at: Date): void {
-    this.db.prepare('UPDATE backups SET removed_at = ? WHERE repository = ? AND id = ? AND removed_at IS NULL').run(at.getTime(), repository, id);
+    this.db
+      .prepare('UPDATE backups SET removed_at = ? WHERE repository = ? AND id = ? AND removed_at IS NULL')
+      .run(at.getTime(), repository, id);
   }
 
   /** Kept backups, oldest first. */
   list(repository: string): BackupRecord[] {
-    const rows = this.db.prepare('SELECT record, removed_at FROM backups WHERE repository = ? AND removed_at IS NULL ORDER BY id').all(repository) as Row[];
+    const rows = this.db
+      .prepare('SELECT record, removed_at FROM backups WHERE repository = ? AND removed_at IS NULL ORDER BY id')
+      .all(repository) as Row[];
     return rows.map((row) => JSON.parse(row.record) as BackupRecord);
   }
 

@@ -50,18 +50,37 @@ export class DeliveryLog {
   constructor(private readonly db: SqliteDatabase) {}
 
   /** Inserts the row if new; returns the current row either way. */
-  open(row: { messageId: string; channel: string; recipient: string; kind: string; subject: string; windowId: number | null; at: Date }): DeliveryRow {
+  open(row: {
+    messageId: string;
+    channel: string;
+    recipient: string;
+    kind: string;
+    subject: string;
+    windowId: number | null;
+    at: Date;
+  }): DeliveryRow {
     this.db
       .prepare(
         `INSERT INTO deliveries (message_id, channel, recipient, kind, subject, window_id, status, attempts, detail, created_at, updated_at)
          VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, '', ?, ?) ON CONFLICT DO NOTHING`,
       )
-      .run(row.messageId, row.channel, row.recipient, row.kind, row.subject, row.windowId, row.at.getTime(), row.at.getTime());
+      .run(
+        row.messageId,
+        row.channel,
+        row.recipient,
+        row.kind,
+        row.subject,
+        row.windowId,
+        row.at.getTime(),
+        row.at.getTime(),
+      );
     return this.get(row.messageId, row.channel, row.recipient)!;
   }
 
   get(messageId: string, channel: string, recipient: string): DeliveryRow | null {
-    const raw = this.db.prepare('SELECT * FROM deliveries WHERE message_id = ? AND channel = ? AND recipient = ?').get(messageId, channel, recipient) as Raw | undefined;
+    const raw = this.db
+      .prepare('SELECT * FROM deliveries WHERE message_id = ? AND channel = ? AND recipient = ?')
+      .get(messageId, channel, recipient) as Raw | undefined;
     return raw ? toRow(raw) : null;
   }
 
@@ -81,18 +100,36 @@ export class DeliveryLog {
     return result.changes === 1;
   }
 
-  finish(messageId: string, channel: string, recipient: string, status: DeliveryStatus, detail: string, at: Date): void {
+  finish(
+    messageId: string,
+    channel: string,
+    recipient: string,
+    status: DeliveryStatus,
+    detail: string,
+    at: Date,
+  ): void {
     this.db
-      .prepare('UPDATE deliveries SET status = ?, detail = ?, updated_at = ? WHERE message_id = ? AND channel = ? AND recipient = ?')
+      .prepare(
+        'UPDATE deliveries SET status = ?, detail = ?, updated_at = ? WHERE message_id = ? AND channel = ? AND recipient = ?',
+      )
       .run(status, detail, at.getTime(), messageId, channel, recipient);
   }
 
   list(filter: { windowId?: number; status?: DeliveryStatus; messageId?: string } = {}): DeliveryRow[] {
     const where: string[] = [];
     const args: unknown[] = [];
-    if (filter.windowId !== undefined) { where.push('window_id = ?'); args.push(filter.windowId); }
-    if (filter.status) { where.push('status = ?'); args.push(filter.status); }
-    if (filter.messageId) { where.push('message_id = ?'); args.push(filter.messageId); }
+    if (filter.windowId !== undefined) {
+      where.push('window_id = ?');
+      args.push(filter.windowId);
+    }
+    if (filter.status) {
+      where.push('status = ?');
+      args.push(filter.status);
+    }
+    if (filter.messageId) {
+      where.push('message_id = ?');
+      args.push(filter.messageId);
+    }
     const sql = `SELECT * FROM deliveries ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at, message_id, channel, recipient`;
     return (this.db.prepare(sql).all(...args) as Raw[]).map(toRow);
   }
@@ -100,7 +137,9 @@ export class DeliveryLog {
   /** Everyone (channel + recipient) who was sent a notice about a window. */
   reachedFor(windowId: number): Array<{ channel: string; recipient: string }> {
     return this.db
-      .prepare("SELECT DISTINCT channel, recipient FROM deliveries WHERE window_id = ? AND status = 'sent' ORDER BY channel, recipient")
+      .prepare(
+        "SELECT DISTINCT channel, recipient FROM deliveries WHERE window_id = ? AND status = 'sent' ORDER BY channel, recipient",
+      )
       .all(windowId) as Array<{ channel: string; recipient: string }>;
   }
 }

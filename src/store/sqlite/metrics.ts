@@ -66,7 +66,10 @@ export class SqliteMetricsStore {
   readonly fiveMinuteMs: number;
   private readonly ids = new Map<string, number>();
 
-  constructor(private readonly db: SqliteDatabase, options: MetricsStoreOptions = {}) {
+  constructor(
+    private readonly db: SqliteDatabase,
+    options: MetricsStoreOptions = {},
+  ) {
     this.rawMs = options.rawMs ?? 2 * DAY;
     this.fiveMinuteMs = options.fiveMinuteMs ?? 14 * DAY;
   }
@@ -89,7 +92,9 @@ export class SqliteMetricsStore {
   write(samples: readonly Sample[]): void {
     if (samples.length === 0) return;
     const point = this.db.prepare('INSERT OR REPLACE INTO metric_points (series_id, at, value) VALUES (?, ?, ?)');
-    const last = this.db.prepare('UPDATE metric_series SET last_at = ?, last_value = ? WHERE id = ? AND (last_at IS NULL OR last_at <= ?)');
+    const last = this.db.prepare(
+      'UPDATE metric_series SET last_at = ?, last_value = ? WHERE id = ? AND (last_at IS NULL OR last_at <= ?)',
+    );
     this.db.transaction(() => {
       for (const s of samples) {
         if (!Number.isFinite(s.value)) continue;
@@ -101,10 +106,26 @@ export class SqliteMetricsStore {
   }
 
   series(name?: string): SeriesInfo[] {
-    const rows = (name
-      ? this.db.prepare('SELECT * FROM metric_series WHERE name = ? ORDER BY name, labels').all(name)
-      : this.db.prepare('SELECT * FROM metric_series ORDER BY name, labels').all()) as Array<{ id: number; name: string; labels: string; retention_ms: number; last_at: number | null; last_value: number | null }>;
-    return rows.map((r) => ({ id: r.id, name: r.name, labels: JSON.parse(r.labels) as Record<string, string>, retentionMs: r.retention_ms, lastAt: r.last_at, lastValue: r.last_value }));
+    const rows = (
+      name
+        ? this.db.prepare('SELECT * FROM metric_series WHERE name = ? ORDER BY name, labels').all(name)
+        : this.db.prepare('SELECT * FROM metric_series ORDER BY name, labels').all()
+    ) as Array<{
+      id: number;
+      name: string;
+      labels: string;
+      retention_ms: number;
+      last_at: number | null;
+      last_value: number | null;
+    }>;
+    return rows.map((r) => ({
+      id: r.id,
+      name: r.name,
+      labels: JSON.parse(r.labels) as Record<string, string>,
+      retentionMs: r.retention_ms,
+      lastAt: r.last_at,
+      lastValue: r.last_value,
+    }));
   }
 
   /** Series with a value no older than maxAgeMs: what /metrics serves. */
@@ -113,7 +134,8 @@ export class SqliteMetricsStore {
   }
 
   private mark(step: number): number | null {
-    const row = this.db.prepare('SELECT done_until FROM metric_rollup_marks WHERE step = ?').get(step) as { done_until: number } | undefined;
+    const row = this.db.prepare('SELECT done_until FROM metric_rollup_marks WHERE step = ?').get(step) as
+      { done_until: number } | undefined;
     return row?.done_until ?? null;
   }
 
@@ -121,22 +143,43 @@ export class SqliteMetricsStore {
    * Points of one series in [since, until]. `auto` reads the coarsest rollups only where finer
    * data has aged out, and fills the newest stretch from finer data not yet rolled up.
    */
-  read(name: string, labels: Record<string, string>, options: { since: number; until: number; resolution?: Resolution | 'auto' }): { resolution: Resolution; points: Point[] } {
-    const row = this.db.prepare('SELECT id FROM metric_series WHERE name = ? AND labels = ?').get(name, labelKey(labels)) as { id: number } | undefined;
-    const resolution = !options.resolution || options.resolution === 'auto' ? chooseResolution(options.since, options.until, this.rawMs, this.fiveMinuteMs) : options.resolution;
+  read(
+    name: string,
+    labels: Record<string, string>,
+    options: { since: number; until: number; resolution?: Resolution | 'auto' },
+  ): { resolution: Resolution; points: Point[] } {
+    const row = this.db
+      .prepare('SELECT id FROM metric_series WHERE name = ? AND labels = ?')
+      .get(name, labelKey(labels)) as { id: number } | undefined;
+    const resolution =
+      !options.resolution || options.resolution === 'auto'
+        ? chooseResolution(options.since, options.until, this.rawMs, this.fiveMinuteMs)
+        : options.resolution;
     if (!row) return { resolution, points: [] };
-    const raw = this.db.prepare('SELECT at, value, value AS min, value AS max FROM metric_points WHERE series_id = ? AND at >= ? AND at <= ? ORDER BY at');
-    const rolled = this.db.prepare('SELECT at, sum / count AS value, min, max FROM metric_rollups WHERE series_id = ? AND step = ? AND at >= ? AND at < ? ORDER BY at');
+    const raw = this.db.prepare(
+      'SELECT at, value, value AS min, value AS max FROM metric_points WHERE series_id = ? AND at >= ? AND at <= ? ORDER BY at',
+    );
+    const rolled = this.db.prepare(
+      'SELECT at, sum / count AS value, min, max FROM metric_rollups WHERE series_id = ? AND step = ? AND at >= ? AND at < ? ORDER BY at',
+    );
     if (resolution === 'raw') return { resolution, points: raw.all(row.id, options.since, options.until) as Point[] };
     const done5 = this.mark(STEP_MS['5m']) ?? options.since;
     if (resolution === '5m' || options.resolution === '5m') {
-      const points = [...(rolled.all(row.id, STEP_MS['5m'], options.since, Math.min(done5, options.until + 1)) as Point[]), ...(raw.all(row.id, Math.max(done5, options.since), options.until) as Point[])];
+      const points = [
+        ...(rolled.all(row.id, STEP_MS['5m'], options.since, Math.min(done5, options.until + 1)) as Point[]),
+        ...(raw.all(row.id, Math.max(done5, options.since), options.until) as Point[]),
+      ];
       return { resolution, points };
     }
     const done1 = this.mark(STEP_MS['1h']) ?? options.since;
     const points = [
       ...(rolled.all(row.id, STEP_MS['1h'], options.since, Math.min(done1, options.until + 1)) as Point[]),
-      ...(rolled.all(row.id, STEP_MS['5m'], Math.max(done1, options.since), Math.min(done5, options.until + 1)) as Point[]),
+      ...(rolled.all(
+        row.id,
+        STEP_MS['5m'],
+        Math.max(done1, options.since),
+        Math.min(done5, options.until + 1),
+      ) as Point[]),
       ...(raw.all(row.id, Math.max(done5, done1, options.since), options.until) as Point[]),
     ];
     return { resolution, points };
@@ -145,12 +188,18 @@ export class SqliteMetricsStore {
   /** Rolls up completed buckets and deletes what has aged out. Safe to call every minute. */
   compact(now: number): CompactReport {
     const report: CompactReport = { rolled5m: 0, rolled1h: 0, deletedPoints: 0, deletedRollups: 0, deletedSeries: 0 };
-    const setMark = this.db.prepare('INSERT INTO metric_rollup_marks (step, done_until) VALUES (?, ?) ON CONFLICT (step) DO UPDATE SET done_until = excluded.done_until');
+    const setMark = this.db.prepare(
+      'INSERT INTO metric_rollup_marks (step, done_until) VALUES (?, ?) ON CONFLICT (step) DO UPDATE SET done_until = excluded.done_until',
+    );
     this.db.transaction(() => {
       const s5 = STEP_MS['5m'];
       const s1 = STEP_MS['1h'];
       // Per series through the primary key: metric_points has no index on `at` alone.
-      const first = (this.db.prepare('SELECT min((SELECT min(at) FROM metric_points WHERE series_id = s.id)) AS at FROM metric_series s').get() as { at: number | null }).at;
+      const first = (
+        this.db
+          .prepare('SELECT min((SELECT min(at) FROM metric_points WHERE series_id = s.id)) AS at FROM metric_series s')
+          .get() as { at: number | null }
+      ).at;
       const from5 = this.mark(s5) ?? (first === null ? null : Math.floor(first / s5) * s5);
       const upto5 = Math.floor(now / s5) * s5;
       if (from5 !== null && from5 < upto5) {
@@ -164,7 +213,9 @@ export class SqliteMetricsStore {
         setMark.run(s5, upto5);
       }
       const done5 = this.mark(s5);
-      const firstRollup = (this.db.prepare(`SELECT min(at) AS at FROM metric_rollups WHERE step = ${s5}`).get() as { at: number | null }).at;
+      const firstRollup = (
+        this.db.prepare(`SELECT min(at) AS at FROM metric_rollups WHERE step = ${s5}`).get() as { at: number | null }
+      ).at;
       const from1 = this.mark(s1) ?? (firstRollup === null ? null : Math.floor(firstRollup / s1) * s1);
       const upto1 = done5 === null ? null : Math.floor(Math.min(now, done5) / s1) * s1;
       if (from1 !== null && upto1 !== null && from1 < upto1) {
@@ -179,17 +230,35 @@ export class SqliteMetricsStore {
       }
       // Raw points go once rolled up and older than the raw window; 5-minute rollups likewise.
       const rawCut = Math.min(now - this.rawMs, done5 ?? -Infinity);
-      if (Number.isFinite(rawCut)) report.deletedPoints += this.db.prepare('DELETE FROM metric_points WHERE series_id IN (SELECT id FROM metric_series) AND at < ?').run(rawCut).changes;
+      if (Number.isFinite(rawCut))
+        report.deletedPoints += this.db
+          .prepare('DELETE FROM metric_points WHERE series_id IN (SELECT id FROM metric_series) AND at < ?')
+          .run(rawCut).changes;
       const done1 = this.mark(s1);
       const fiveCut = Math.min(now - this.fiveMinuteMs, done1 ?? -Infinity);
-      if (Number.isFinite(fiveCut)) report.deletedRollups += this.db.prepare(`DELETE FROM metric_rollups WHERE step = ${s5} AND at < ?`).run(fiveCut).changes;
+      if (Number.isFinite(fiveCut))
+        report.deletedRollups += this.db
+          .prepare(`DELETE FROM metric_rollups WHERE step = ${s5} AND at < ?`)
+          .run(fiveCut).changes;
       // Everything older than the series' own retention.
-      const retentions = this.db.prepare('SELECT DISTINCT retention_ms AS r FROM metric_series').all() as Array<{ r: number }>;
+      const retentions = this.db.prepare('SELECT DISTINCT retention_ms AS r FROM metric_series').all() as Array<{
+        r: number;
+      }>;
       for (const { r } of retentions) {
         const cut = now - r;
-        report.deletedPoints += this.db.prepare('DELETE FROM metric_points WHERE at < ? AND series_id IN (SELECT id FROM metric_series WHERE retention_ms = ?)').run(cut, r).changes;
-        report.deletedRollups += this.db.prepare('DELETE FROM metric_rollups WHERE at < ? AND series_id IN (SELECT id FROM metric_series WHERE retention_ms = ?)').run(cut, r).changes;
-        const gone = this.db.prepare('DELETE FROM metric_series WHERE retention_ms = ? AND (last_at IS NULL OR last_at < ?) RETURNING id').all(r, cut) as Array<{ id: number }>;
+        report.deletedPoints += this.db
+          .prepare(
+            'DELETE FROM metric_points WHERE at < ? AND series_id IN (SELECT id FROM metric_series WHERE retention_ms = ?)',
+          )
+          .run(cut, r).changes;
+        report.deletedRollups += this.db
+          .prepare(
+            'DELETE FROM metric_rollups WHERE at < ? AND series_id IN (SELECT id FROM metric_series WHERE retention_ms = ?)',
+          )
+          .run(cut, r).changes;
+        const gone = this.db
+          .prepare('DELETE FROM metric_series WHERE retention_ms = ? AND (last_at IS NULL OR last_at < ?) RETURNING id')
+          .all(r, cut) as Array<{ id: number }>;
         report.deletedSeries += gone.length;
       }
       if (report.deletedSeries > 0) this.ids.clear();
@@ -200,7 +269,9 @@ export class SqliteMetricsStore {
   /** Bytes the metric tables use (SQLite dbstat when available, else page estimate). */
   storageBytes(): number | null {
     try {
-      const row = this.db.prepare("SELECT sum(pgsize) AS bytes FROM dbstat WHERE name LIKE 'metric%'").get() as { bytes: number | null };
+      const row = this.db.prepare("SELECT sum(pgsize) AS bytes FROM dbstat WHERE name LIKE 'metric%'").get() as {
+        bytes: number | null;
+      };
       return row.bytes;
     } catch {
       return null;

@@ -1,6 +1,14 @@
 // Maintenance windows, their status updates, status-page notices and component health in SQLite.
 import type { SqliteDatabase } from './open.js';
-import type { ChangeRecord, ValidationSummary, WindowKind, WindowOutcome, WindowRecord, WindowStatus, WindowUpdate } from '../../windows/types.js';
+import type {
+  ChangeRecord,
+  ValidationSummary,
+  WindowKind,
+  WindowOutcome,
+  WindowRecord,
+  WindowStatus,
+  WindowUpdate,
+} from '../../windows/types.js';
 
 interface Raw {
   id: number;
@@ -123,7 +131,18 @@ export class WindowStore {
         `INSERT INTO windows (kind, status, title, start_at, end_at, change, requested_by, created_at, updated_at, plan_hash)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(w.kind, w.status, w.title, w.start.getTime(), w.end.getTime(), JSON.stringify(w.change), w.requestedBy, w.at.getTime(), w.at.getTime(), w.planHash);
+      .run(
+        w.kind,
+        w.status,
+        w.title,
+        w.start.getTime(),
+        w.end.getTime(),
+        JSON.stringify(w.change),
+        w.requestedBy,
+        w.at.getTime(),
+        w.at.getTime(),
+        w.planHash,
+      );
     return this.get(Number(result.lastInsertRowid))!;
   }
 
@@ -146,50 +165,106 @@ export class WindowStore {
   }
 
   /** Windows overlapping [from, to) in the given statuses (all when omitted), by start. */
-  list(filter: { from?: Date; to?: Date; statuses?: readonly WindowStatus[]; limit?: number; newestFirst?: boolean } = {}): StoredWindow[] {
+  list(
+    filter: { from?: Date; to?: Date; statuses?: readonly WindowStatus[]; limit?: number; newestFirst?: boolean } = {},
+  ): StoredWindow[] {
     const where: string[] = [];
     const args: unknown[] = [];
-    if (filter.from) { where.push('end_at > ?'); args.push(filter.from.getTime()); }
-    if (filter.to) { where.push('start_at < ?'); args.push(filter.to.getTime()); }
-    if (filter.statuses) { where.push(`status IN (${filter.statuses.map(() => '?').join(', ')})`); args.push(...filter.statuses); }
+    if (filter.from) {
+      where.push('end_at > ?');
+      args.push(filter.from.getTime());
+    }
+    if (filter.to) {
+      where.push('start_at < ?');
+      args.push(filter.to.getTime());
+    }
+    if (filter.statuses) {
+      where.push(`status IN (${filter.statuses.map(() => '?').join(', ')})`);
+      args.push(...filter.statuses);
+    }
     const sql = `SELECT * FROM windows ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY start_at ${filter.newestFirst ? 'DESC' : 'ASC'}, id ${filter.limit ? `LIMIT ${Math.floor(filter.limit)}` : ''}`;
     return (this.db.prepare(sql).all(...args) as Raw[]).map(toWindow);
   }
 
   addUpdate(u: Omit<WindowUpdate, 'id'>): WindowUpdate {
-    const result = this.db.prepare('INSERT INTO window_updates (window_id, at, phase, message, author) VALUES (?, ?, ?, ?, ?)').run(u.windowId, u.at.getTime(), u.phase, u.message, u.author);
+    const result = this.db
+      .prepare('INSERT INTO window_updates (window_id, at, phase, message, author) VALUES (?, ?, ?, ?, ?)')
+      .run(u.windowId, u.at.getTime(), u.phase, u.message, u.author);
     return { ...u, id: Number(result.lastInsertRowid) };
   }
 
   updates(windowId: number): WindowUpdate[] {
-    const rows = this.db.prepare('SELECT * FROM window_updates WHERE window_id = ? ORDER BY at, id').all(windowId) as Array<{ id: number; window_id: number; at: number; phase: string; message: string; author: string }>;
-    return rows.map((r) => ({ id: r.id, windowId: r.window_id, at: new Date(r.at), phase: r.phase, message: r.message, author: r.author }));
+    const rows = this.db
+      .prepare('SELECT * FROM window_updates WHERE window_id = ? ORDER BY at, id')
+      .all(windowId) as Array<{
+      id: number;
+      window_id: number;
+      at: number;
+      phase: string;
+      message: string;
+      author: string;
+    }>;
+    return rows.map((r) => ({
+      id: r.id,
+      windowId: r.window_id,
+      at: new Date(r.at),
+      phase: r.phase,
+      message: r.message,
+      author: r.author,
+    }));
   }
 
   /** Publishes a status-page notice once per message id. */
   addNotice(n: Omit<StatusNotice, 'id'>): void {
     this.db
-      .prepare('INSERT INTO status_notices (message_id, at, kind, subject, text, window_id) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (message_id) DO NOTHING')
+      .prepare(
+        'INSERT INTO status_notices (message_id, at, kind, subject, text, window_id) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (message_id) DO NOTHING',
+      )
       .run(n.messageId, n.at.getTime(), n.kind, n.subject, n.text, n.windowId);
   }
 
   notices(filter: { windowId?: number; limit?: number } = {}): StatusNotice[] {
     const rows = (
       filter.windowId !== undefined
-        ? this.db.prepare('SELECT * FROM status_notices WHERE window_id = ? ORDER BY at DESC, id DESC').all(filter.windowId)
+        ? this.db
+            .prepare('SELECT * FROM status_notices WHERE window_id = ? ORDER BY at DESC, id DESC')
+            .all(filter.windowId)
         : this.db.prepare('SELECT * FROM status_notices ORDER BY at DESC, id DESC LIMIT ?').all(filter.limit ?? 50)
-    ) as Array<{ id: number; message_id: string; at: number; kind: string; subject: string; text: string; window_id: number | null }>;
-    return rows.map((r) => ({ id: r.id, messageId: r.message_id, at: new Date(r.at), kind: r.kind, subject: r.subject, text: r.text, windowId: r.window_id }));
+    ) as Array<{
+      id: number;
+      message_id: string;
+      at: number;
+      kind: string;
+      subject: string;
+      text: string;
+      window_id: number | null;
+    }>;
+    return rows.map((r) => ({
+      id: r.id,
+      messageId: r.message_id,
+      at: new Date(r.at),
+      kind: r.kind,
+      subject: r.subject,
+      text: r.text,
+      windowId: r.window_id,
+    }));
   }
 
   setComponent(name: string, status: ComponentStatus, detail: string, at: Date): void {
     this.db
-      .prepare('INSERT INTO components (name, status, detail, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET status = excluded.status, detail = excluded.detail, updated_at = excluded.updated_at')
+      .prepare(
+        'INSERT INTO components (name, status, detail, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET status = excluded.status, detail = excluded.detail, updated_at = excluded.updated_at',
+      )
       .run(name, status, detail, at.getTime());
   }
 
   components(): ComponentHealth[] {
-    const rows = this.db.prepare('SELECT * FROM components ORDER BY name').all() as Array<{ name: string; status: ComponentStatus; detail: string; updated_at: number }>;
+    const rows = this.db.prepare('SELECT * FROM components ORDER BY name').all() as Array<{
+      name: string;
+      status: ComponentStatus;
+      detail: string;
+      updated_at: number;
+    }>;
     return rows.map((r) => ({ name: r.name, status: r.status, detail: r.detail, updatedAt: new Date(r.updated_at) }));
   }
 }

@@ -15,7 +15,14 @@ import { backupIncrementalTask, validateBackup } from './postgres-backup.js';
 async function execute(ctx: TaskContext): Promise<BackupRecord> {
   const settings = ctx.policy.database.backup;
   const start = parseTimeOfDay(settings.window.start);
-  const deadline = start.ok ? windowDeadline(ctx.clock.now(), start.value.hour, start.value.minute, durationMs(settings.window.duration, 2 * 3_600_000)) : undefined;
+  const deadline = start.ok
+    ? windowDeadline(
+        ctx.clock.now(),
+        start.value.hour,
+        start.value.minute,
+        durationMs(settings.window.duration, 2 * 3_600_000),
+      )
+    : undefined;
   const signals = [ctx.signal];
   if (deadline) {
     const left = deadline.getTime() - ctx.clock.now().getTime();
@@ -25,16 +32,29 @@ async function execute(ctx: TaskContext): Promise<BackupRecord> {
   const signal = AbortSignal.any(signals);
   const record = await ctx.step(`${settings.type} backup inside the maintenance window`, async (step) => {
     try {
-      return await runPostgresBackup(postgresBackupOptions(ctx.policy, settings.type, { signal, log: (l) => step.output(l), retentionMs: durationMs(settings.retention, 30 * 86_400_000) }));
+      return await runPostgresBackup(
+        postgresBackupOptions(ctx.policy, settings.type, {
+          signal,
+          log: (l) => step.output(l),
+          retentionMs: durationMs(settings.retention, 30 * 86_400_000),
+        }),
+      );
     } catch (error) {
-      if (signal.aborted && !ctx.signal.aborted) throw new DrydockError('ABORTED', `the backup did not finish inside its window (ends ${deadline?.toISOString()})`, { hint: 'the partial backup was removed; widen database.backup.window.duration or use more processes' });
+      if (signal.aborted && !ctx.signal.aborted)
+        throw new DrydockError(
+          'ABORTED',
+          `the backup did not finish inside its window (ends ${deadline?.toISOString()})`,
+          { hint: 'the partial backup was removed; widen database.backup.window.duration or use more processes' },
+        );
       throw error;
     }
   });
   const r = record!;
   ctx.figure('backup.stored_bytes', { value: r.storedSize, unit: 'bytes' });
   ctx.figure('backup.duration', { value: r.durationMs, unit: 'ms' });
-  ctx.summary(`${r.kind} backup ${r.id}: ${(r.storedSize / 1048576).toFixed(1)} MiB stored in ${(r.durationMs / 1000).toFixed(1)} s`);
+  ctx.summary(
+    `${r.kind} backup ${r.id}: ${(r.storedSize / 1048576).toFixed(1)} MiB stored in ${(r.durationMs / 1000).toFixed(1)} s`,
+  );
   return r;
 }
 
@@ -44,7 +64,8 @@ export const databaseBackupTask: ImplementedTask<BackupRecord> = {
   implemented: true,
   disruptive: false,
   class: 'maintenance',
-  schedule: (policy) => toSchedule({ frequency: policy.database.backup.frequency, time: policy.database.backup.window.start }),
+  schedule: (policy) =>
+    toSchedule({ frequency: policy.database.backup.frequency, time: policy.database.backup.window.start }),
   resources: (policy) => [`backup-repo:${policy.backup.repository.path}`],
   execute,
   validate: (ctx, r) => validateBackup(ctx, r),

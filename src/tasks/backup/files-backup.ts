@@ -9,7 +9,14 @@ import { openRepository, type Repository } from '../../backup/repository.js';
 import { durationMs, repositorySettings } from '../../backup/settings.js';
 import { hasBlob, openBlobStore } from '../../backup/files/blob-store.js';
 import { listConfigVersions, versionConfigFiles, type ConfigFileResult } from '../../backup/files/config-versions.js';
-import { expireSnapshots, listSnapshotIds, readSnapshot, restoreSnapshot, takeSnapshot, type SnapshotManifest } from '../../backup/files/snapshot.js';
+import {
+  expireSnapshots,
+  listSnapshotIds,
+  readSnapshot,
+  restoreSnapshot,
+  takeSnapshot,
+  type SnapshotManifest,
+} from '../../backup/files/snapshot.js';
 import { restoreSample } from '../../backup/files/snapshot-plan.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,7 +27,13 @@ function mib(bytes: number): string {
   return `${(bytes / 1048576).toFixed(1)} MiB`;
 }
 
-async function attempt<T extends { id?: string | undefined }>(repo: Repository, kind: string, at: () => Date, work: () => Promise<T>, size: (r: T) => number): Promise<T> {
+async function attempt<T extends { id?: string | undefined }>(
+  repo: Repository,
+  kind: string,
+  at: () => Date,
+  work: () => Promise<T>,
+  size: (r: T) => number,
+): Promise<T> {
   try {
     const r = await work();
     recordAttempt(repo, { at: at().toISOString(), kind, ok: true, id: r.id, storedSize: size(r) });
@@ -39,7 +52,14 @@ async function executeUploads(ctx: TaskContext): Promise<SnapshotManifest> {
       repo,
       'files.user_uploads',
       () => ctx.clock.now(),
-      () => takeSnapshot(repo, { source: cfg.path, at: ctx.clock.now(), rehash: cfg.rehash, signal: ctx.signal, log: (line) => step.output(line) }),
+      () =>
+        takeSnapshot(repo, {
+          source: cfg.path,
+          at: ctx.clock.now(),
+          rehash: cfg.rehash,
+          signal: ctx.signal,
+          log: (line) => step.output(line),
+        }),
       (m) => m.stats.newStoredBytes,
     ),
   ))!;
@@ -56,11 +76,15 @@ async function executeUploads(ctx: TaskContext): Promise<SnapshotManifest> {
     `expire upload snapshots older than ${cfg.retention}`,
     async (step) => {
       const r = expireSnapshots(repo, ctx.clock.now(), durationMs(cfg.retention, 90 * 86_400_000));
-      step.output(`kept ${r.plan.keep.length} snapshot(s), removed ${r.removedSnapshots.length} [${r.removedSnapshots.join(', ')}], ${r.removedBlobs} unreferenced blob(s) (${r.freedBytes} bytes)`);
+      step.output(
+        `kept ${r.plan.keep.length} snapshot(s), removed ${r.removedSnapshots.length} [${r.removedSnapshots.join(', ')}], ${r.removedBlobs} unreferenced blob(s) (${r.freedBytes} bytes)`,
+      );
       const usage = storeUsage(openBlobStore(repo, 'uploads'), r.plan.keep);
       ctx.figure('uploads_backup.stored_total', { value: usage.storedBytes, unit: 'bytes' });
       ctx.figure('uploads_backup.dedup_ratio', { value: usage.ratio, unit: 'x' });
-      step.output(`${r.plan.keep.length} snapshot(s) hold ${usage.logicalBytes} bytes of files in ${usage.storedBytes} stored bytes (${usage.ratio.toFixed(2)}x)`);
+      step.output(
+        `${r.plan.keep.length} snapshot(s) hold ${usage.logicalBytes} bytes of files in ${usage.storedBytes} stored bytes (${usage.ratio.toFixed(2)}x)`,
+      );
     },
     { continueOnError: true },
   );
@@ -72,24 +96,44 @@ async function validateUploads(ctx: TaskContext, manifest: SnapshotManifest): Pr
   const store = openBlobStore(repo, 'uploads');
   const checks: ValidationCheck[] = [];
   const listed = listSnapshotIds(store).includes(manifest.id);
-  checks.push({ name: 'listed in the repository', ok: listed, detail: listed ? manifest.id : `${manifest.id} is not in files/uploads/snapshots` });
+  checks.push({
+    name: 'listed in the repository',
+    ok: listed,
+    detail: listed ? manifest.id : `${manifest.id} is not in files/uploads/snapshots`,
+  });
   try {
     const back = readSnapshot(store, manifest.id);
-    const missing = back.entries.flatMap((e) => (e.chunks ?? []).filter((c) => !hasBlob(store, c)).map((c) => `${e.path} (blob ${c})`));
-    checks.push({ name: 'manifest reads back', ok: back.entries.length === manifest.entries.length, detail: `${back.entries.length} entries` });
+    const missing = back.entries.flatMap((e) =>
+      (e.chunks ?? []).filter((c) => !hasBlob(store, c)).map((c) => `${e.path} (blob ${c})`),
+    );
+    checks.push({
+      name: 'manifest reads back',
+      ok: back.entries.length === manifest.entries.length,
+      detail: `${back.entries.length} entries`,
+    });
     const sample = restoreSample(back.entries, new Set(manifest.stats.readPaths ?? []), 32, 64 * 1048576);
     if (sample.length) {
       const scratch = mkdtempSync(join(tmpdir(), 'drydock-uploads-check-'));
       try {
         const r = await restoreSnapshot(repo, manifest.id, join(scratch, 'out'), { paths: sample });
-        checks.push({ name: 'sample restore', ok: r.files === sample.length, detail: `${r.files} file(s), ${r.bytes} bytes restored and matched their SHA-256` });
+        checks.push({
+          name: 'sample restore',
+          ok: r.files === sample.length,
+          detail: `${r.files} file(s), ${r.bytes} bytes restored and matched their SHA-256`,
+        });
       } catch (error) {
         checks.push({ name: 'sample restore', ok: false, detail: (error as Error).message });
       } finally {
         rmSync(scratch, { recursive: true, force: true });
       }
     }
-    checks.push({ name: 'every blob present', ok: missing.length === 0, detail: missing.length ? `missing: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''}` : `${new Set(back.entries.flatMap((e) => e.chunks ?? [])).size} blob(s)` });
+    checks.push({
+      name: 'every blob present',
+      ok: missing.length === 0,
+      detail: missing.length
+        ? `missing: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''}`
+        : `${new Set(back.entries.flatMap((e) => e.chunks ?? [])).size} blob(s)`,
+    });
   } catch (error) {
     checks.push({ name: 'manifest reads back', ok: false, detail: (error as Error).message });
   }
@@ -125,10 +169,13 @@ async function executeConfiguration(ctx: TaskContext): Promise<ConfigurationBack
       repo,
       'files.configuration',
       () => ctx.clock.now(),
-      async () => ({ files: await versionConfigFiles(repo, cfg.paths, { at: ctx.clock.now(), versioning: cfg.versioning }) }),
+      async () => ({
+        files: await versionConfigFiles(repo, cfg.paths, { at: ctx.clock.now(), versioning: cfg.versioning }),
+      }),
       () => 0,
     );
-    for (const f of r.files) step.output(`${f.path}: ${f.status}${f.version === undefined ? '' : ` (version ${f.version})`}`);
+    for (const f of r.files)
+      step.output(`${f.path}: ${f.status}${f.version === undefined ? '' : ` (version ${f.version})`}`);
     return r.files;
   }))!;
   const changed = files.filter((f) => f.status === 'new');
@@ -144,14 +191,27 @@ async function executeConfiguration(ctx: TaskContext): Promise<ConfigurationBack
 
 async function validateConfiguration(ctx: TaskContext, result: ConfigurationBackupResult): Promise<ValidationResult> {
   if (ctx.policy.backup.files.configuration.paths.length === 0) {
-    return { ok: false, checks: [{ name: 'files configured', ok: false, detail: 'backup.files.configuration.paths is empty: nothing is backed up' }] };
+    return {
+      ok: false,
+      checks: [
+        {
+          name: 'files configured',
+          ok: false,
+          detail: 'backup.files.configuration.paths is empty: nothing is backed up',
+        },
+      ],
+    };
   }
   const repo = openRepository(repositorySettings(ctx.policy));
   const checks: ValidationCheck[] = result.files.map((f) => {
     if (f.status === 'missing') return { name: f.path, ok: false, detail: f.error ?? 'missing' };
     const versions = listConfigVersions(repo, f.path);
     const ok = versions.some((v) => v.version === f.version);
-    return { name: f.path, ok, detail: ok ? `version ${f.version} of ${versions.length} stored` : `version ${f.version} is not listed` };
+    return {
+      name: f.path,
+      ok,
+      detail: ok ? `version ${f.version} of ${versions.length} stored` : `version ${f.version} is not listed`,
+    };
   });
   return { ok: checks.every((c) => c.ok), checks };
 }

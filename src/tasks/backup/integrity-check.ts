@@ -8,8 +8,13 @@ import { repositorySettings } from '../../backup/settings.js';
 
 async function execute(ctx: TaskContext): Promise<IntegrityReport> {
   const report = await ctx.step(`verify every object in ${ctx.policy.backup.repository.path}`, async (step) => {
-    const r = checkIntegrity(openRepository(repositorySettings(ctx.policy)), { signal: ctx.signal, binDirectory: ctx.policy.backup.postgres.bin_directory });
-    step.output(`${r.backups} backup(s), ${r.logicalBackups} logical dump(s), ${r.objects} object(s), ${r.walFiles} WAL file(s), ${(r.bytesRead / 1048576).toFixed(1)} MiB read`);
+    const r = checkIntegrity(openRepository(repositorySettings(ctx.policy)), {
+      signal: ctx.signal,
+      binDirectory: ctx.policy.backup.postgres.bin_directory,
+    });
+    step.output(
+      `${r.backups} backup(s), ${r.logicalBackups} logical dump(s), ${r.objects} object(s), ${r.walFiles} WAL file(s), ${(r.bytesRead / 1048576).toFixed(1)} MiB read`,
+    );
     for (const p of r.problems) step.output(`${p.backup}: ${p.file}: ${p.problem}`);
     return r;
   });
@@ -18,7 +23,11 @@ async function execute(ctx: TaskContext): Promise<IntegrityReport> {
   ctx.figure('integrity.objects', { value: r.objects, unit: 'objects' });
   ctx.figure('integrity.wal_files', { value: r.walFiles, unit: 'files' });
   ctx.figure('integrity.bytes_read', { value: r.bytesRead, unit: 'bytes' });
-  ctx.summary(r.problems.length === 0 ? `all ${r.objects} objects of ${r.backups} backup(s) and ${r.walFiles} WAL file(s) verified` : `${r.problems.length} damaged or missing file(s)`);
+  ctx.summary(
+    r.problems.length === 0
+      ? `all ${r.objects} objects of ${r.backups} backup(s) and ${r.walFiles} WAL file(s) verified`
+      : `${r.problems.length} damaged or missing file(s)`,
+  );
   return r;
 }
 
@@ -26,7 +35,8 @@ async function validate(_ctx: TaskContext, r: IntegrityReport): Promise<Validati
   const checks = r.problems.length
     ? r.problems.map((p) => ({ name: `${p.backup}: ${p.file}`, ok: false, detail: p.problem }))
     : [{ name: 'every stored object verified', ok: true, detail: `${r.objects} objects, ${r.walFiles} WAL files` }];
-  if (r.backups + r.logicalBackups === 0) checks.push({ name: 'repository holds a backup', ok: false, detail: 'no backup in the catalog' });
+  if (r.backups + r.logicalBackups === 0)
+    checks.push({ name: 'repository holds a backup', ok: false, detail: 'no backup in the catalog' });
   return { ok: checks.every((c) => c.ok), checks };
 }
 

@@ -20,20 +20,43 @@ async function execute(ctx: TaskContext): Promise<BackupMonitoringResult> {
   const repo = openRepository(repositorySettings(ctx.policy), { create: true });
   const pct = parsePercent(m.success_rate.threshold);
   const threshold = pct.ok ? pct.value : 99.9;
-  const rate = successRate(readAttempts(repo), ctx.clock.now(), durationMs(m.success_rate.window, 30 * 86_400_000), threshold);
+  const rate = successRate(
+    readAttempts(repo),
+    ctx.clock.now(),
+    durationMs(m.success_rate.window, 30 * 86_400_000),
+    threshold,
+  );
   const limit = parseThreshold(m.alerts.size_change);
   const sizeAlerts = sizeChangeAlerts(listBackups(repo), limit.ok ? limit.value.value : 20);
   ctx.figure('backup.success_rate', { value: rate.rate ?? 100, unit: '%' });
   ctx.figure('backup.failed_attempts', { value: rate.failed, unit: 'attempts' });
-  ctx.summary(rate.rate === null ? 'no backup attempts in the window' : `success rate ${rate.rate.toFixed(2)}% over ${rate.attempts} attempt(s) (threshold ${threshold}%)`);
-  for (const a of sizeAlerts) ctx.summary(`${a.kind} backup ${a.id} is ${a.changePercent > 0 ? '+' : ''}${a.changePercent}% against ${a.previous}`);
+  ctx.summary(
+    rate.rate === null
+      ? 'no backup attempts in the window'
+      : `success rate ${rate.rate.toFixed(2)}% over ${rate.attempts} attempt(s) (threshold ${threshold}%)`,
+  );
+  for (const a of sizeAlerts)
+    ctx.summary(
+      `${a.kind} backup ${a.id} is ${a.changePercent > 0 ? '+' : ''}${a.changePercent}% against ${a.previous}`,
+    );
   return { rate, threshold, sizeAlerts };
 }
 
 async function validate(_ctx: TaskContext, r: BackupMonitoringResult): Promise<ValidationResult> {
   const checks = [
-    { name: 'success rate', ok: r.rate.ok, detail: r.rate.rate === null ? 'no attempts' : `${r.rate.rate.toFixed(3)}% (${r.rate.failed} failed of ${r.rate.attempts}), threshold ${r.threshold}%` },
-    ...r.sizeAlerts.map((a) => ({ name: `size change ${a.id}`, ok: false, detail: `${a.changePercent}% against ${a.previous} (${a.previousSize} → ${a.size} bytes)` })),
+    {
+      name: 'success rate',
+      ok: r.rate.ok,
+      detail:
+        r.rate.rate === null
+          ? 'no attempts'
+          : `${r.rate.rate.toFixed(3)}% (${r.rate.failed} failed of ${r.rate.attempts}), threshold ${r.threshold}%`,
+    },
+    ...r.sizeAlerts.map((a) => ({
+      name: `size change ${a.id}`,
+      ok: false,
+      detail: `${a.changePercent}% against ${a.previous} (${a.previousSize} → ${a.size} bytes)`,
+    })),
   ];
   return { ok: checks.every((c) => c.ok), checks };
 }

@@ -19,7 +19,9 @@ import { executeLogical, validateLogical, type LogicalResult } from './logical.j
 
 async function executeBackup(ctx: TaskContext, kind: BackupKind): Promise<BackupRecord> {
   const record = await ctx.step(`${kind} backup of ${ctx.policy.backup.postgres.data_directory}`, async (step) => {
-    const r = await runPostgresBackup(postgresBackupOptions(ctx.policy, kind, { signal: ctx.signal, log: (line) => step.output(line) }));
+    const r = await runPostgresBackup(
+      postgresBackupOptions(ctx.policy, kind, { signal: ctx.signal, log: (line) => step.output(line) }),
+    );
     return r;
   });
   const r = record!;
@@ -28,20 +30,27 @@ async function executeBackup(ctx: TaskContext, kind: BackupKind): Promise<Backup
   ctx.figure('backup.data_bytes', { value: r.size, unit: 'bytes' });
   ctx.figure('backup.duration', { value: r.durationMs, unit: 'ms' });
   ctx.figure('backup.changed_files', { value: r.changedFiles, unit: 'files' });
-  ctx.summary(`${r.kind} backup ${r.id}: ${(r.size / 1048576).toFixed(1)} MiB of data, ${(r.storedSize / 1048576).toFixed(1)} MiB stored, ${(r.durationMs / 1000).toFixed(1)} s${r.parent ? `, parent ${r.parent}` : ''}`);
-  if (kind === 'incremental' && r.kind === 'full') ctx.summary('no earlier backup of this cluster: a full backup was taken instead');
+  ctx.summary(
+    `${r.kind} backup ${r.id}: ${(r.size / 1048576).toFixed(1)} MiB of data, ${(r.storedSize / 1048576).toFixed(1)} MiB stored, ${(r.durationMs / 1000).toFixed(1)} s${r.parent ? `, parent ${r.parent}` : ''}`,
+  );
+  if (kind === 'incremental' && r.kind === 'full')
+    ctx.summary('no earlier backup of this cluster: a full backup was taken instead');
 
   const repo = openRepository(repositorySettings(ctx.policy));
   const limit = parseThreshold(ctx.policy.backup.monitoring.alerts.size_change);
   const limitPercent = limit.ok ? limit.value.value : 20;
   for (const alert of sizeChangeAlerts(listBackups(repo), limitPercent).filter((a) => a.id === r.id)) {
-    ctx.summary(`size alert: ${alert.kind} backup is ${alert.changePercent > 0 ? '+' : ''}${alert.changePercent}% against ${alert.previous}`);
+    ctx.summary(
+      `size alert: ${alert.kind} backup is ${alert.changePercent > 0 ? '+' : ''}${alert.changePercent}% against ${alert.previous}`,
+    );
   }
   await ctx.step(
     'expire backups and WAL past retention',
     async (step) => {
       const result = expireRepository(repo, ctx.clock.now(), retentionRules(ctx.policy));
-      step.output(`removed ${result.removedBackups.length} backup(s) [${result.removedBackups.join(', ')}], ${result.removedPartials.length} interrupted folder(s), ${result.removedWal} WAL file(s)`);
+      step.output(
+        `removed ${result.removedBackups.length} backup(s) [${result.removedBackups.join(', ')}], ${result.removedPartials.length} interrupted folder(s), ${result.removedWal} WAL file(s)`,
+      );
     },
     { continueOnError: true },
   );
@@ -52,7 +61,7 @@ export async function validateBackup(ctx: TaskContext, record: BackupRecord): Pr
   const repo = openRepository(repositorySettings(ctx.policy));
   const records = listBackups(repo);
   const listed = records.some((b) => b.id === record.id);
-  let chainDetail = '';
+  let chainDetail: string;
   let chainOk = false;
   try {
     chainOk = resolveChain(records, record.id).length > 0;
@@ -60,20 +69,43 @@ export async function validateBackup(ctx: TaskContext, record: BackupRecord): Pr
   } catch (error) {
     chainDetail = describeError(error);
   }
-  const needed = segmentsBetween(record.timeline, parseLsn(record.startLsn), parseLsn(record.stopLsn), record.segmentSize);
+  const needed = segmentsBetween(
+    record.timeline,
+    parseLsn(record.startLsn),
+    parseLsn(record.stopLsn),
+    record.segmentSize,
+  );
   const missing = needed.filter((n) => findWal(repo, n).length === 0);
   const checks = [
-    { name: 'listed in the repository catalog', ok: listed, detail: listed ? record.id : `${record.id} is not in the catalog` },
+    {
+      name: 'listed in the repository catalog',
+      ok: listed,
+      detail: listed ? record.id : `${record.id} is not in the catalog`,
+    },
     { name: 'chain complete', ok: chainOk, detail: chainDetail },
-    { name: 'WAL archived', ok: missing.length === 0, detail: missing.length ? `missing ${missing.join(', ')}` : `${needed.length} segment(s) from ${record.walStart}` },
-    { name: 'stored something', ok: record.storedSize > 0 || record.kind === 'incremental', detail: `${record.storedSize} bytes` },
+    {
+      name: 'WAL archived',
+      ok: missing.length === 0,
+      detail: missing.length ? `missing ${missing.join(', ')}` : `${needed.length} segment(s) from ${record.walStart}`,
+    },
+    {
+      name: 'stored something',
+      ok: record.storedSize > 0 || record.kind === 'incremental',
+      detail: `${record.storedSize} bytes`,
+    },
   ];
   if (record.pageChecksums) {
     const bad = record.pageChecksums.corrupt;
     checks.push({
       name: 'PostgreSQL page checksums',
       ok: record.pageChecksums.corruptCount === 0,
-      detail: record.pageChecksums.corruptCount === 0 ? 'every data page verified' : `${record.pageChecksums.corruptCount} damaged page(s) in the database: ${bad.slice(0, 5).map((b) => `${b.path} block ${b.block}`).join(', ')}`,
+      detail:
+        record.pageChecksums.corruptCount === 0
+          ? 'every data page verified'
+          : `${record.pageChecksums.corruptCount} damaged page(s) in the database: ${bad
+              .slice(0, 5)
+              .map((b) => `${b.path} block ${b.block}`)
+              .join(', ')}`,
     });
   }
   return { ok: checks.every((c) => c.ok), checks };
@@ -93,7 +125,8 @@ function backupTask(kind: BackupKind): ImplementedTask<PostgresBackupResult> {
     schedule: (policy) => toSchedule(policy.backup.database[kind]),
     // One backup at a time per repository (the repository lock enforces it across processes too).
     resources: (policy) => [`backup-repo:${policy.backup.repository.path}`],
-    execute: (ctx) => (ctx.policy.backup.postgres.method === 'logical' ? executeLogical(ctx, kind) : executeBackup(ctx, kind)),
+    execute: (ctx) =>
+      ctx.policy.backup.postgres.method === 'logical' ? executeLogical(ctx, kind) : executeBackup(ctx, kind),
     validate: (ctx, r) => (isLogical(r) ? validateLogical(ctx, r) : validateBackup(ctx, r)),
     recoverInterrupted: async (ctx) => {
       // A kill -9 leaves an unlisted folder and perhaps a stale lock; both are cleared here (the

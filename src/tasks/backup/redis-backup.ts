@@ -21,8 +21,16 @@ function totalKeys(keyspace: RedisBackupRecord['keyspaceBefore']): number {
 
 async function execute(ctx: TaskContext): Promise<RedisBackupRecord> {
   const target = ctx.policy.targets.redis;
-  const record = (await ctx.step(`RDB snapshot of ${target.host}:${target.port} over the replication protocol`, (step) =>
-    runRedisBackup({ repository: repositorySettings(ctx.policy), target, signal: ctx.signal, log: (line) => step.output(line), now: () => ctx.clock.now() }),
+  const record = (await ctx.step(
+    `RDB snapshot of ${target.host}:${target.port} over the replication protocol`,
+    (step) =>
+      runRedisBackup({
+        repository: repositorySettings(ctx.policy),
+        target,
+        signal: ctx.signal,
+        log: (line) => step.output(line),
+        now: () => ctx.clock.now(),
+      }),
   ))!;
   ctx.figure('redis_backup.rdb_bytes', { value: record.rdbBytes, unit: 'bytes' });
   ctx.figure('redis_backup.stored_bytes', { value: record.storedSize, unit: 'bytes' });
@@ -36,8 +44,14 @@ async function execute(ctx: TaskContext): Promise<RedisBackupRecord> {
     `expire Redis backups older than ${ctx.policy.cache.backup.retention}`,
     async (step) => {
       const repo = openRepository(repositorySettings(ctx.policy));
-      const r = expireRedisBackups(repo, ctx.clock.now(), durationMs(ctx.policy.cache.backup.retention, 7 * 86_400_000));
-      step.output(`kept ${r.plan.keep.length}, removed ${r.removed.length} [${r.removed.join(', ')}], ${r.removedPartials.length} interrupted folder(s)`);
+      const r = expireRedisBackups(
+        repo,
+        ctx.clock.now(),
+        durationMs(ctx.policy.cache.backup.retention, 7 * 86_400_000),
+      );
+      step.output(
+        `kept ${r.plan.keep.length}, removed ${r.removed.length} [${r.removed.join(', ')}], ${r.removedPartials.length} interrupted folder(s)`,
+      );
     },
     { continueOnError: true },
   );
@@ -47,14 +61,28 @@ async function execute(ctx: TaskContext): Promise<RedisBackupRecord> {
 async function validate(ctx: TaskContext, record: RedisBackupRecord): Promise<ValidationResult> {
   const repo = openRepository(repositorySettings(ctx.policy));
   const listed = listRedisBackups(repo).some((r) => r.id === record.id);
-  const checks: ValidationCheck[] = [{ name: 'listed in the repository catalog', ok: listed, detail: listed ? record.id : `${record.id} is not in redis/catalog` }];
+  const checks: ValidationCheck[] = [
+    {
+      name: 'listed in the repository catalog',
+      ok: listed,
+      detail: listed ? record.id : `${record.id} is not in redis/catalog`,
+    },
+  ];
   try {
     const test = await restoreTestRedisBackup(repo, record, { signal: ctx.signal, log: (line) => ctx.log.info(line) });
-    checks.push({ name: 'read back and checksums', ok: true, detail: `${record.parts.length} part(s), ${record.rdbBytes} bytes, SHA-256 ${record.rdbSha256.slice(0, 12)}…` });
-    for (const db of test.databases) checks.push({ name: `restore test db${db.db}`, ok: db.ok, detail: describeComparison(db) });
-    if (!test.databases.length) checks.push({ name: 'restore test', ok: true, detail: 'empty dataset restored as empty' });
+    checks.push({
+      name: 'read back and checksums',
+      ok: true,
+      detail: `${record.parts.length} part(s), ${record.rdbBytes} bytes, SHA-256 ${record.rdbSha256.slice(0, 12)}…`,
+    });
+    for (const db of test.databases)
+      checks.push({ name: `restore test db${db.db}`, ok: db.ok, detail: describeComparison(db) });
+    if (!test.databases.length)
+      checks.push({ name: 'restore test', ok: true, detail: 'empty dataset restored as empty' });
     ctx.figure('redis_backup.restore_load', { value: test.loadMs, unit: 'ms' });
-    ctx.summary(`restore test: loaded in ${test.loadMs} ms, ${test.databases.filter((d) => d.ok).length}/${test.databases.length} database(s) match`);
+    ctx.summary(
+      `restore test: loaded in ${test.loadMs} ms, ${test.databases.filter((d) => d.ok).length}/${test.databases.length} database(s) match`,
+    );
   } catch (error) {
     checks.push({ name: 'restore test', ok: false, detail: describeError(error) });
   }

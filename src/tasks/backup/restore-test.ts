@@ -25,7 +25,9 @@ async function execute(ctx: TaskContext): Promise<RestoreTestResult> {
     const want = r.expected.find((e) => e.table === t.table);
     ctx.figure(`restore_test.${t.table}.rows`, { before: want?.rows, after: t.rows, unit: 'rows' });
   }
-  ctx.summary(`${r.backup} (chain of ${r.chain.length}) restored in ${(r.restoreMs / 1000).toFixed(1)} s, consistent after ${(r.recoveryMs / 1000).toFixed(1)} s; ${r.measured.length} table(s) compared, ${r.indexesChecked} index(es) checked`);
+  ctx.summary(
+    `${r.backup} (chain of ${r.chain.length}) restored in ${(r.restoreMs / 1000).toFixed(1)} s, consistent after ${(r.recoveryMs / 1000).toFixed(1)} s; ${r.measured.length} table(s) compared, ${r.indexesChecked} index(es) checked`,
+  );
   return r;
 }
 
@@ -34,14 +36,28 @@ async function validate(_ctx: TaskContext, r: RestoreTestResult): Promise<Valida
     { name: 'pg_verifybackup', ok: r.pgVerifybackup === 'backup successfully verified', detail: r.pgVerifybackup },
     { name: 'restored server reached consistency', ok: true, detail: `${r.recoveryMs} ms` },
     ...r.expected.map((want) => {
-      if (want.error) return { name: `table ${want.table}`, ok: false, detail: `could not be read when the backup was taken: ${want.error}` };
+      if (want.error)
+        return {
+          name: `table ${want.table}`,
+          ok: false,
+          detail: `could not be read when the backup was taken: ${want.error}`,
+        };
       const got = r.measured.find((m) => m.table === want.table);
       const ok = !!got && got.rows === want.rows && got.checksum === want.checksum;
-      return { name: `table ${want.table}`, ok, detail: got ? `${got.rows} rows (recorded ${want.rows}), checksum ${ok ? 'matches' : 'differs'}` : 'missing' };
+      return {
+        name: `table ${want.table}`,
+        ok,
+        detail: got ? `${got.rows} rows (recorded ${want.rows}), checksum ${ok ? 'matches' : 'differs'}` : 'missing',
+      };
     }),
     ...r.problems.filter((p) => p.startsWith('index ')).map((p) => ({ name: 'amcheck', ok: false, detail: p })),
   ];
-  if (r.expected.length === 0) checks.push({ name: 'tables recorded at backup time', ok: false, detail: 'none of backup.postgres.verify_tables existed when the backup was taken' });
+  if (r.expected.length === 0)
+    checks.push({
+      name: 'tables recorded at backup time',
+      ok: false,
+      detail: 'none of backup.postgres.verify_tables existed when the backup was taken',
+    });
   return { ok: checks.every((c) => c.ok), checks };
 }
 

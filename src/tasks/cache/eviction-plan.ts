@@ -27,7 +27,10 @@ export interface EvictionNeed {
   keysToFree: number;
 }
 
-export function memoryLimit(state: Pick<RedisMemoryState, 'maxmemory' | 'systemMemory'>): { limitBytes: number; measuredAgainst: 'maxmemory' | 'host memory' } {
+export function memoryLimit(state: Pick<RedisMemoryState, 'maxmemory' | 'systemMemory'>): {
+  limitBytes: number;
+  measuredAgainst: 'maxmemory' | 'host memory';
+} {
   return state.maxmemory > 0
     ? { limitBytes: state.maxmemory, measuredAgainst: 'maxmemory' }
     : { limitBytes: state.systemMemory, measuredAgainst: 'host memory' };
@@ -64,11 +67,16 @@ export function evictionPolicyAdvice(policy: string, maxmemory: number): PolicyA
     return {
       ok: false,
       order,
-      message: 'eviction policy is noeviction: when Redis reaches maxmemory it refuses writes instead of evicting; set maxmemory-policy (e.g. allkeys-lru)',
+      message:
+        'eviction policy is noeviction: when Redis reaches maxmemory it refuses writes instead of evicting; set maxmemory-policy (e.g. allkeys-lru)',
     };
   }
   if (maxmemory === 0) {
-    return { ok: false, order, message: `eviction policy is ${policy} but maxmemory is 0 (no limit), so Redis never evicts by itself; set maxmemory` };
+    return {
+      ok: false,
+      order,
+      message: `eviction policy is ${policy} but maxmemory is 0 (no limit), so Redis never evicts by itself; set maxmemory`,
+    };
   }
   return { ok: true, order, message: `eviction policy is ${policy}` };
 }

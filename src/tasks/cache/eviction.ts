@@ -71,7 +71,11 @@ end
 return {redis.call('UNLINK', unpack(KEYS)), bytes}`;
 const scripting = new WeakMap<RedisConnection, boolean>();
 
-async function measureKeys(conn: RedisConnection, keys: string[], order: 'idletime' | 'freq'): Promise<Array<number | null>> {
+async function measureKeys(
+  conn: RedisConnection,
+  keys: string[],
+  order: 'idletime' | 'freq',
+): Promise<Array<number | null>> {
   if (keys.length === 0) return [];
   const sub = order === 'freq' ? 'FREQ' : 'IDLETIME';
   if (scripting.get(conn) !== false) {
@@ -84,13 +88,23 @@ async function measureKeys(conn: RedisConnection, keys: string[], order: 'idleti
     }
   }
   // node-redis pipelines concurrent commands on one connection.
-  return Promise.all(keys.map((key) => conn.command(['OBJECT', sub, key]).then((v) => (v === null ? null : Number(v))).catch(() => null)));
+  return Promise.all(
+    keys.map((key) =>
+      conn
+        .command(['OBJECT', sub, key])
+        .then((v) => (v === null ? null : Number(v)))
+        .catch(() => null),
+    ),
+  );
 }
 
 async function unlinkKeys(conn: RedisConnection, keys: string[]): Promise<{ removed: number; bytes: number }> {
   if (scripting.get(conn) !== false) {
     try {
-      const [removed, bytes] = (await conn.command(['EVAL', UNLINK_SCRIPT, String(keys.length), ...keys])) as [number, number];
+      const [removed, bytes] = (await conn.command(['EVAL', UNLINK_SCRIPT, String(keys.length), ...keys])) as [
+        number,
+        number,
+      ];
       return { removed: Number(removed), bytes: Number(bytes) };
     } catch {
       scripting.set(conn, false);
@@ -102,14 +116,28 @@ async function unlinkKeys(conn: RedisConnection, keys: string[]): Promise<{ remo
 }
 
 /** One SCAN pass over the evictable namespaces, keeping the stalest `poolSize` keys. */
-async function collectCandidates(conn: RedisConnection, ctx: TaskContext, namespaces: string[], order: 'idletime' | 'freq', batch: number, poolSize: number) {
+async function collectCandidates(
+  conn: RedisConnection,
+  ctx: TaskContext,
+  namespaces: string[],
+  order: 'idletime' | 'freq',
+  batch: number,
+  poolSize: number,
+) {
   const pool = new StalenessPool(poolSize);
   let scanned = 0;
   for (const namespace of namespaces) {
     let cursor = '0';
     do {
       if (ctx.signal.aborted) throw new Error('aborted');
-      const reply = (await conn.command(['SCAN', cursor, 'MATCH', namespacePattern(namespace), 'COUNT', String(batch)])) as [string, string[]];
+      const reply = (await conn.command([
+        'SCAN',
+        cursor,
+        'MATCH',
+        namespacePattern(namespace),
+        'COUNT',
+        String(batch),
+      ])) as [string, string[]];
       cursor = String(reply[0]);
       const keys = reply[1].map(String).filter((key) => isEvictable(key, namespaces));
       scanned += keys.length;
@@ -124,7 +152,12 @@ async function collectCandidates(conn: RedisConnection, ctx: TaskContext, namesp
   return { candidates: pool.take(), scanned };
 }
 
-async function evict(ctx: TaskContext, conn: RedisConnection, before: RedisState, order: 'idletime' | 'freq'): Promise<Omit<EvictionResult, 'before' | 'target' | 'policyMessage' | 'acted'>> {
+async function evict(
+  ctx: TaskContext,
+  conn: RedisConnection,
+  before: RedisState,
+  order: 'idletime' | 'freq',
+): Promise<Omit<EvictionResult, 'before' | 'target' | 'policyMessage' | 'acted'>> {
   const cfg = ctx.policy.cache.eviction;
   const t = thresholds(ctx.policy);
   const batch = cfg.batch_size;
@@ -152,7 +185,9 @@ async function evict(ctx: TaskContext, conn: RedisConnection, before: RedisState
         freedThisPass += removed;
         bytesFreed += bytes;
         for (const key of chunk) if (removedSample.length < SAMPLE) removedSample.push(key);
-        step.output(`unlinked ${removed} keys (oldest idle ${found.candidates[i]!.staleness}${order === 'freq' ? ' (255-freq)' : ' s'})\n`);
+        step.output(
+          `unlinked ${removed} keys (oldest idle ${found.candidates[i]!.staleness}${order === 'freq' ? ' (255-freq)' : ' s'})\n`,
+        );
         state = await waitForLazyFree(conn);
         const now = evictionNeed(state, t);
         if (!now.memoryOver && !now.keysOver) return;
@@ -194,7 +229,9 @@ export const cacheEvictionTask: ImplementedTask<EvictionResult> = {
       }
       const namespaces = ctx.policy.cache.eviction.evictable_namespaces;
       if (namespaces.length === 0) {
-        ctx.summary('over threshold, but no namespace is marked evictable (cache.eviction.evictable_namespaces); nothing removed');
+        ctx.summary(
+          'over threshold, but no namespace is marked evictable (cache.eviction.evictable_namespaces); nothing removed',
+        );
         return { ...base, after: before, acted: false, keysFreed: 0, bytesFreed: 0, removedSample: [] };
       }
       const outcome = await evict(ctx, conn, before, advice.order);
@@ -202,7 +239,9 @@ export const cacheEvictionTask: ImplementedTask<EvictionResult> = {
       ctx.figure('redis.bytes_freed', { value: outcome.bytesFreed, unit: 'bytes' });
       ctx.figure('redis.used_memory', { before: before.usedMemory, after: outcome.after.usedMemory, unit: 'bytes' });
       ctx.figure('redis.keys', { before: before.keys, after: outcome.after.keys, unit: 'keys' });
-      ctx.summary(`removed ${outcome.keysFreed} keys (${mib(outcome.bytesFreed)}) from ${namespaces.join(', ')}; now ${describeState(outcome.after, t)}`);
+      ctx.summary(
+        `removed ${outcome.keysFreed} keys (${mib(outcome.bytesFreed)}) from ${namespaces.join(', ')}; now ${describeState(outcome.after, t)}`,
+      );
       return { ...base, ...outcome, acted: true };
     } finally {
       await conn.close();
@@ -218,7 +257,11 @@ export const cacheEvictionTask: ImplementedTask<EvictionResult> = {
       return {
         ok: !need.memoryOver && !need.keysOver,
         checks: [
-          { name: 'memory under threshold', ok: !need.memoryOver, detail: `${need.usedPercent.toFixed(1)}% of ${need.measuredAgainst} (threshold ${t.memoryPercent}%) on ${result.target}` },
+          {
+            name: 'memory under threshold',
+            ok: !need.memoryOver,
+            detail: `${need.usedPercent.toFixed(1)}% of ${need.measuredAgainst} (threshold ${t.memoryPercent}%) on ${result.target}`,
+          },
           { name: 'keys under threshold', ok: !need.keysOver, detail: `${state.keys} keys (threshold ${t.maxKeys})` },
         ],
       };

@@ -20,7 +20,10 @@ export interface ReplicationAssessment {
   problems: string[];
 }
 
-export function assessReplication(info: Record<string, string>, options: { maxLagMs: number; expected: readonly string[] }): ReplicationAssessment {
+export function assessReplication(
+  info: Record<string, string>,
+  options: { maxLagMs: number; expected: readonly string[] },
+): ReplicationAssessment {
   const role = info.role ?? 'unknown';
   const masterOffset = Number(info.master_repl_offset ?? 0);
   const replicas: ReplicaStatus[] = [];
@@ -36,17 +39,34 @@ export function assessReplication(info: Record<string, string>, options: { maxLa
     const behind = f.offset === undefined ? null : Math.max(0, masterOffset - Number(f.offset));
     let problem: string | undefined;
     if (state !== 'online') problem = `replica ${name} is ${state}, not online`;
-    else if (lag !== null && lag * 1000 > options.maxLagMs) problem = `replica ${name} lags ${lag} s (max ${options.maxLagMs / 1000} s)`;
-    replicas.push({ name, state, lagSeconds: lag, offsetBehind: behind, ok: !problem, ...(problem ? { problem } : {}) });
+    else if (lag !== null && lag * 1000 > options.maxLagMs)
+      problem = `replica ${name} lags ${lag} s (max ${options.maxLagMs / 1000} s)`;
+    replicas.push({
+      name,
+      state,
+      lagSeconds: lag,
+      offsetBehind: behind,
+      ok: !problem,
+      ...(problem ? { problem } : {}),
+    });
   }
   for (const name of options.expected) {
     if (!replicas.some((r) => r.name === name)) {
-      replicas.push({ name, state: 'disconnected', lagSeconds: null, offsetBehind: null, ok: false, problem: `replica ${name} is not connected` });
+      replicas.push({
+        name,
+        state: 'disconnected',
+        lagSeconds: null,
+        offsetBehind: null,
+        ok: false,
+        problem: `replica ${name} is not connected`,
+      });
     }
   }
   const problems = replicas.filter((r) => !r.ok).map((r) => r.problem!);
   // With no replica named in the policy, a lone primary is a valid set-up, not a failure.
-  if (role === 'master' && replicas.length === 0 && options.expected.length > 0) problems.push('no replica is connected');
-  if (role !== 'master' && role !== 'unknown') problems.push(`target is a ${role}, not a primary (master_link_status ${info.master_link_status ?? 'unknown'})`);
+  if (role === 'master' && replicas.length === 0 && options.expected.length > 0)
+    problems.push('no replica is connected');
+  if (role !== 'master' && role !== 'unknown')
+    problems.push(`target is a ${role}, not a primary (master_link_status ${info.master_link_status ?? 'unknown'})`);
   return { role, replicas, ok: problems.length === 0, problems };
 }

@@ -30,12 +30,21 @@ export const cacheReplicationTask: ImplementedTask<ReplicationResult> = {
     try {
       const info = (await ctx.step('INFO replication', async (step) => {
         const result = await conn.info('replication');
-        step.output(Object.entries(result).map(([k, v]) => `${k}:${v}`).join('\n'));
+        step.output(
+          Object.entries(result)
+            .map(([k, v]) => `${k}:${v}`)
+            .join('\n'),
+        );
         return result;
       }))!;
-      const assessment = assessReplication(info, { maxLagMs: maxLagMs(ctx), expected: ctx.policy.cache.replication.replicas });
+      const assessment = assessReplication(info, {
+        maxLagMs: maxLagMs(ctx),
+        expected: ctx.policy.cache.replication.replicas,
+      });
       for (const r of assessment.replicas) {
-        ctx.summary(`${r.name}: ${r.state}${r.lagSeconds === null ? '' : `, lag ${r.lagSeconds} s`}${r.offsetBehind === null ? '' : `, ${r.offsetBehind} bytes behind`}`);
+        ctx.summary(
+          `${r.name}: ${r.state}${r.lagSeconds === null ? '' : `, lag ${r.lagSeconds} s`}${r.offsetBehind === null ? '' : `, ${r.offsetBehind} bytes behind`}`,
+        );
         if (r.lagSeconds !== null) ctx.figure(`redis.replica_lag.${r.name}`, { value: r.lagSeconds, unit: 's' });
       }
       for (const problem of assessment.problems) ctx.summary(`problem: ${problem}`);
@@ -54,9 +63,16 @@ export const cacheReplicationTask: ImplementedTask<ReplicationResult> = {
     if (result.replicas.length === 0) {
       // Only a failure when the policy names replicas that should be there (they would be listed above as missing).
       const expected = ctx.policy.cache.replication.replicas.length > 0;
-      checks.push({ name: 'replicas', ok: !expected, detail: expected ? `no replica is connected to ${result.target}` : `no replica connected to ${result.target}, and none is expected (cache.replication.replicas is empty)` });
+      checks.push({
+        name: 'replicas',
+        ok: !expected,
+        detail: expected
+          ? `no replica is connected to ${result.target}`
+          : `no replica connected to ${result.target}, and none is expected (cache.replication.replicas is empty)`,
+      });
     }
-    if (result.role !== 'master') checks.push({ name: 'role', ok: false, detail: result.problems.at(-1) ?? `role ${result.role}` });
+    if (result.role !== 'master')
+      checks.push({ name: 'role', ok: false, detail: result.problems.at(-1) ?? `role ${result.role}` });
     return { ok: checks.every((c) => c.ok), checks };
   },
 };

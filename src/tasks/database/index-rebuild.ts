@@ -22,7 +22,13 @@ import {
   tableMissingError,
 } from '../../adapters/postgres.js';
 import { DrydockError, describeError } from '../../errors.js';
-import type { ImplementedTask, StepHandle, TaskContext, ValidationCheck, ValidationResult } from '../../engine/types.js';
+import type {
+  ImplementedTask,
+  StepHandle,
+  TaskContext,
+  ValidationCheck,
+  ValidationResult,
+} from '../../engine/types.js';
 import type { Policy } from '../../policy/schema.js';
 import { toSchedule } from '../../schedule/frequency.js';
 import { formatBytes } from './vacuum.js';
@@ -75,7 +81,8 @@ export const indexRebuildTask: ImplementedTask<IndexRebuildResult> = {
   disruptive: (policy) => !policy.database.index_rebuild.concurrent,
   class: 'maintenance',
   schedule: (policy) => toSchedule(policy.database.index_rebuild),
-  resources: (policy) => orderedTables(policy.database.index_rebuild).map(({ table }) => `pg:${policy.targets.postgres.database}.${table}`),
+  resources: (policy) =>
+    orderedTables(policy.database.index_rebuild).map(({ table }) => `pg:${policy.targets.postgres.database}.${table}`),
   execute: executeRebuild,
   validate: validateRebuild,
   recoverInterrupted,
@@ -105,7 +112,10 @@ interface Session {
 async function openSession(ctx: TaskContext, suffix = ''): Promise<Session> {
   const target = ctx.policy.targets.postgres;
   const client = await connectPostgres(target, { applicationName: `drydock:${indexRebuildTask.id}${suffix}` });
-  const lockTimeout = Math.max(1, durationMs(ctx.policy.database.index_rebuild.lock_timeout, 'database.index_rebuild.lock_timeout'));
+  const lockTimeout = Math.max(
+    1,
+    durationMs(ctx.policy.database.index_rebuild.lock_timeout, 'database.index_rebuild.lock_timeout'),
+  );
   await client.query(`SET lock_timeout = ${lockTimeout}`);
   await applyGentleMaintenance(client);
   const session: Session = { client, broken: false, detach: () => undefined };
@@ -125,10 +135,17 @@ async function closeSession(session: Session | undefined): Promise<void> {
 async function executeRebuild(ctx: TaskContext): Promise<IndexRebuildResult> {
   const target = ctx.policy.targets.postgres;
   const settings = ctx.policy.database.index_rebuild;
-  const result: IndexRebuildResult = { database: target.database, concurrent: settings.concurrent, leftovers: { dropped: [], kept: [] }, tables: [] };
+  const result: IndexRebuildResult = {
+    database: target.database,
+    concurrent: settings.concurrent,
+    leftovers: { dropped: [], kept: [] },
+    tables: [],
+  };
   let session = await ctx.step(`connect to ${describeTarget(target)}/${target.database}`, async (step) => {
     const s = await openSession(ctx);
-    step.output(`connected; lock_timeout ${settings.lock_timeout}, ${settings.concurrent ? 'concurrent' : 'blocking (concurrent: false)'} rebuilds, no parallel workers`);
+    step.output(
+      `connected; lock_timeout ${settings.lock_timeout}, ${settings.concurrent ? 'concurrent' : 'blocking (concurrent: false)'} rebuilds, no parallel workers`,
+    );
     return s;
   });
   if (!session) throw new DrydockError('INTERNAL', 'connect step returned nothing');
@@ -138,19 +155,27 @@ async function executeRebuild(ctx: TaskContext): Promise<IndexRebuildResult> {
       'drop indexes left by interrupted concurrent rebuilds',
       async (step) => {
         const live = session!;
-        const cleanup = await dropLeftovers(live.client, tables.map((t) => t.table));
+        const cleanup = await dropLeftovers(
+          live.client,
+          tables.map((t) => t.table),
+        );
         result.leftovers = cleanup;
         for (const line of describeCleanup(cleanup)) step.output(line);
       },
       { continueOnError: true },
     );
     if (result.leftovers.dropped.length > 0) {
-      ctx.summary(`dropped ${result.leftovers.dropped.length} invalid index(es) left by an interrupted REINDEX CONCURRENTLY: ${result.leftovers.dropped.join(', ')}`);
+      ctx.summary(
+        `dropped ${result.leftovers.dropped.length} invalid index(es) left by an interrupted REINDEX CONCURRENTLY: ${result.leftovers.dropped.join(', ')}`,
+      );
     }
     if (result.leftovers.kept.length > 0) ctx.summary(`could not drop yet: ${result.leftovers.kept.join('; ')}`);
 
     for (const { table, priority } of tables) {
-      if (ctx.signal.aborted) throw new DrydockError('ABORTED', `index rebuild stopped before table "${table}": the run was cancelled`, { retryable: true });
+      if (ctx.signal.aborted)
+        throw new DrydockError('ABORTED', `index rebuild stopped before table "${table}": the run was cancelled`, {
+          retryable: true,
+        });
       if (session.broken) {
         await closeSession(session);
         session = await openSession(ctx);
@@ -180,18 +205,31 @@ async function executeRebuild(ctx: TaskContext): Promise<IndexRebuildResult> {
   return result;
 }
 
-async function rebuildTable(ctx: TaskContext, session: Session, outcome: IndexTableOutcome, step: StepHandle): Promise<void> {
+async function rebuildTable(
+  ctx: TaskContext,
+  session: Session,
+  outcome: IndexTableOutcome,
+  step: StepHandle,
+): Promise<void> {
   const settings = ctx.policy.database.index_rebuild;
   const { client } = session;
   const resolved = await resolveTable(client, outcome.table);
-  if (!resolved) throw tableMissingError(outcome.table, ctx.policy.targets.postgres.database, 'database.index_rebuild.tables');
+  if (!resolved)
+    throw tableMissingError(outcome.table, ctx.policy.targets.postgres.database, 'database.index_rebuild.tables');
   let indexes: IndexInfo[];
   try {
     // Sizes come from opening the relations, which takes a lock: a locked table times out here already.
     indexes = await listIndexes(client, resolved.regclass);
     outcome.beforeBytes = await indexesSize(client, resolved.regclass);
   } catch (error) {
-    throw await rebuildFailure(ctx, session, error, outcome.table, resolved.regclass, `measuring the indexes of ${resolved.regclass}`);
+    throw await rebuildFailure(
+      ctx,
+      session,
+      error,
+      outcome.table,
+      resolved.regclass,
+      `measuring the indexes of ${resolved.regclass}`,
+    );
   }
   step.output(`${indexes.length} index(es), ${formatBytes(outcome.beforeBytes)} in total`);
 
@@ -211,13 +249,19 @@ async function rebuildTable(ctx: TaskContext, session: Session, outcome: IndexTa
       // Whatever the reason, the half-built copy must not stay: it slows every write to the table.
       const cleanup = await cleanUpAfterFailure(ctx, session, outcome.table);
       for (const line of describeCleanup(cleanup)) step.output(line);
-      if (cleanup.dropped.length > 0) ctx.summary(`dropped ${cleanup.dropped.join(', ')} left by the failed rebuild of ${index.name}`);
-      if (cleanup.kept.length > 0) ctx.summary(`left behind by the failed rebuild of ${index.name}, to be dropped by the next run: ${cleanup.kept.join('; ')}`);
+      if (cleanup.dropped.length > 0)
+        ctx.summary(`dropped ${cleanup.dropped.join(', ')} left by the failed rebuild of ${index.name}`);
+      if (cleanup.kept.length > 0)
+        ctx.summary(
+          `left behind by the failed rebuild of ${index.name}, to be dropped by the next run: ${cleanup.kept.join('; ')}`,
+        );
       throw failure;
     }
     entry.afterBytes = await relationSize(client, index.name);
     entry.ok = true;
-    step.output(`${sql}: ${formatBytes(entry.beforeBytes)} → ${formatBytes(entry.afterBytes)} in ${Date.now() - started} ms`);
+    step.output(
+      `${sql}: ${formatBytes(entry.beforeBytes)} → ${formatBytes(entry.afterBytes)} in ${Date.now() - started} ms`,
+    );
   }
   outcome.afterBytes = await indexesSize(client, resolved.regclass);
   step.output(`all indexes: ${formatBytes(outcome.beforeBytes)} → ${formatBytes(outcome.afterBytes)}`);
@@ -225,7 +269,14 @@ async function rebuildTable(ctx: TaskContext, session: Session, outcome: IndexTa
 }
 
 /** `action` is what was attempted, e.g. "REINDEX INDEX CONCURRENTLY listings_pkey". */
-async function rebuildFailure(ctx: TaskContext, session: Session, error: unknown, table: string, relation: string, action: string): Promise<DrydockError> {
+async function rebuildFailure(
+  ctx: TaskContext,
+  session: Session,
+  error: unknown,
+  table: string,
+  relation: string,
+  action: string,
+): Promise<DrydockError> {
   const settings = ctx.policy.database.index_rebuild;
   if (isLockTimeout(error) && !session.broken) {
     return lockTimeoutError(session.client, {
@@ -238,9 +289,16 @@ async function rebuildFailure(ctx: TaskContext, session: Session, error: unknown
       cause: error,
     });
   }
-  if (ctx.signal.aborted) return new DrydockError('ABORTED', `${action} on table "${table}" was cancelled: the run was stopped`, { retryable: true, cause: error });
+  if (ctx.signal.aborted)
+    return new DrydockError('ABORTED', `${action} on table "${table}" was cancelled: the run was stopped`, {
+      retryable: true,
+      cause: error,
+    });
   const how = isCancelled(error) || session.broken ? 'was cancelled or its session was terminated' : 'failed';
-  return new DrydockError('EXEC_FAILED', `${action} on table "${table}" ${how}: ${(error as Error).message}`, { retryable: true, cause: error });
+  return new DrydockError('EXEC_FAILED', `${action} on table "${table}" ${how}: ${(error as Error).message}`, {
+    retryable: true,
+    cause: error,
+  });
 }
 
 /** Drops what a failed rebuild left on `table`, on a fresh connection if the old one died with the rebuild. */
@@ -294,7 +352,11 @@ export interface Leftover {
  * public schema. Tables with an index build in progress right now are skipped: their invalid
  * index may belong to a rebuild that is still running, not to one that died.
  */
-export async function findLeftovers(client: pg.Client, tables: string[], options: { publicSchema?: boolean } = {}): Promise<Leftover[]> {
+export async function findLeftovers(
+  client: pg.Client,
+  tables: string[],
+  options: { publicSchema?: boolean } = {},
+): Promise<Leftover[]> {
   const oids: number[] = [];
   for (const table of tables) {
     const resolved = await resolveTable(client, table);
@@ -323,7 +385,11 @@ export async function findLeftovers(client: pg.Client, tables: string[], options
  * DROP INDEX CONCURRENTLY each leftover (a plain DROP INDEX would take an exclusive lock on the
  * table). A drop that times out on a lock is reported and left for the next run.
  */
-export async function dropLeftovers(client: pg.Client, tables: string[], options: { publicSchema?: boolean } = {}): Promise<LeftoverCleanup> {
+export async function dropLeftovers(
+  client: pg.Client,
+  tables: string[],
+  options: { publicSchema?: boolean } = {},
+): Promise<LeftoverCleanup> {
   const cleanup: LeftoverCleanup = { dropped: [], kept: [] };
   for (const leftover of await findLeftovers(client, tables, options)) {
     try {
@@ -347,7 +413,9 @@ function describeCleanup(cleanup: LeftoverCleanup): string[] {
 function summarise(ctx: TaskContext, result: IndexRebuildResult): void {
   for (const t of result.tables) {
     if (t.ok && t.beforeBytes !== undefined && t.afterBytes !== undefined) {
-      ctx.summary(`${t.table}: ${t.indexes.length} index(es) rebuilt${result.concurrent ? ' concurrently' : ''}, ${formatBytes(t.beforeBytes)} → ${formatBytes(t.afterBytes)}`);
+      ctx.summary(
+        `${t.table}: ${t.indexes.length} index(es) rebuilt${result.concurrent ? ' concurrently' : ''}, ${formatBytes(t.beforeBytes)} → ${formatBytes(t.afterBytes)}`,
+      );
     } else {
       ctx.summary(`${t.table}: not rebuilt: ${t.error ?? 'unknown error'}`);
     }
@@ -356,9 +424,14 @@ function summarise(ctx: TaskContext, result: IndexRebuildResult): void {
 
 /** After a crash: drops the invalid copies a killed REINDEX CONCURRENTLY left behind. */
 export async function recoverInterrupted(ctx: TaskContext): Promise<string[]> {
-  const client = await connectPostgres(ctx.policy.targets.postgres, { applicationName: `drydock:${indexRebuildTask.id}:recover` });
+  const client = await connectPostgres(ctx.policy.targets.postgres, {
+    applicationName: `drydock:${indexRebuildTask.id}:recover`,
+  });
   try {
-    const lockTimeout = Math.max(1, durationMs(ctx.policy.database.index_rebuild.lock_timeout, 'database.index_rebuild.lock_timeout'));
+    const lockTimeout = Math.max(
+      1,
+      durationMs(ctx.policy.database.index_rebuild.lock_timeout, 'database.index_rebuild.lock_timeout'),
+    );
     await client.query(`SET lock_timeout = ${lockTimeout}`);
     const tables = orderedTables(ctx.policy.database.index_rebuild).map((t) => t.table);
     return describeCleanup(await dropLeftovers(client, tables));
@@ -373,10 +446,14 @@ async function validateRebuild(ctx: TaskContext, result: IndexRebuildResult): Pr
     checks.push({
       name: `${t.table}.rebuilt`,
       ok: t.ok,
-      detail: t.ok ? `${t.indexes.length} index(es) rebuilt, ${formatBytes(t.beforeBytes ?? 0)} → ${formatBytes(t.afterBytes ?? 0)}` : (t.error ?? 'the step failed'),
+      detail: t.ok
+        ? `${t.indexes.length} index(es) rebuilt, ${formatBytes(t.beforeBytes ?? 0)} → ${formatBytes(t.afterBytes ?? 0)}`
+        : (t.error ?? 'the step failed'),
     });
   }
-  const client = await connectPostgres(ctx.policy.targets.postgres, { applicationName: `drydock:${indexRebuildTask.id}:validate` });
+  const client = await connectPostgres(ctx.policy.targets.postgres, {
+    applicationName: `drydock:${indexRebuildTask.id}:validate`,
+  });
   try {
     const oids: number[] = [];
     for (const t of result.tables) {
@@ -391,7 +468,10 @@ async function validateRebuild(ctx: TaskContext, result: IndexRebuildResult): Pr
     checks.push({
       name: 'no_invalid_indexes',
       ok: rows.length === 0,
-      detail: rows.length === 0 ? `pg_index.indisvalid is true for every index on ${result.tables.map((t) => t.table).join(', ')}` : `invalid: ${rows.map((r) => `${r.index} on ${r.table}`).join(', ')}`,
+      detail:
+        rows.length === 0
+          ? `pg_index.indisvalid is true for every index on ${result.tables.map((t) => t.table).join(', ')}`
+          : `invalid: ${rows.map((r) => `${r.index} on ${r.table}`).join(', ')}`,
     });
   } finally {
     await closeQuietly(client);

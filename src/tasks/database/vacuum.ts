@@ -19,7 +19,13 @@ import {
   tableMissingError,
 } from '../../adapters/postgres.js';
 import { DrydockError, describeError } from '../../errors.js';
-import type { ImplementedTask, StepHandle, TaskContext, ValidationCheck, ValidationResult } from '../../engine/types.js';
+import type {
+  ImplementedTask,
+  StepHandle,
+  TaskContext,
+  ValidationCheck,
+  ValidationResult,
+} from '../../engine/types.js';
 import type { Policy } from '../../policy/schema.js';
 import { toSchedule } from '../../schedule/frequency.js';
 
@@ -77,17 +83,24 @@ async function executeVacuum(ctx: TaskContext): Promise<VacuumResult> {
     // Session-wide: every VACUUM below gives up instead of queueing behind a long transaction
     // (and, worse, making every later query on that table queue behind it).
     // At least 1 ms: lock_timeout = 0 would mean "wait forever".
-    await c.query(`SET lock_timeout = ${Math.max(1, durationMs(settings.lock_timeout, 'database.vacuum.lock_timeout'))}`);
+    await c.query(
+      `SET lock_timeout = ${Math.max(1, durationMs(settings.lock_timeout, 'database.vacuum.lock_timeout'))}`,
+    );
     const costDelayMs = durationMs(settings.cost_delay, 'database.vacuum.cost_delay');
     await applyGentleMaintenance(c, { vacuumCostDelayMs: costDelayMs });
-    step.output(`connected; lock_timeout ${settings.lock_timeout}, vacuum_cost_delay ${costDelayMs} ms, no parallel workers`);
+    step.output(
+      `connected; lock_timeout ${settings.lock_timeout}, vacuum_cost_delay ${costDelayMs} ms, no parallel workers`,
+    );
     return c;
   });
   if (!client) throw new DrydockError('INTERNAL', 'connect step returned nothing');
   const detach = cancelOnAbort(client, target, ctx.signal);
   try {
     for (const table of settings.tables) {
-      if (ctx.signal.aborted) throw new DrydockError('ABORTED', `vacuum stopped before table "${table}": the run was cancelled`, { retryable: true });
+      if (ctx.signal.aborted)
+        throw new DrydockError('ABORTED', `vacuum stopped before table "${table}": the run was cancelled`, {
+          retryable: true,
+        });
       const outcome: VacuumTableOutcome = { table, ok: false, verbose: [] };
       result.tables.push(outcome);
       await ctx.step(
@@ -113,7 +126,13 @@ async function executeVacuum(ctx: TaskContext): Promise<VacuumResult> {
   return result;
 }
 
-async function vacuumTable(ctx: TaskContext, client: pg.Client, settings: VacuumPolicy, outcome: VacuumTableOutcome, step: StepHandle): Promise<void> {
+async function vacuumTable(
+  ctx: TaskContext,
+  client: pg.Client,
+  settings: VacuumPolicy,
+  outcome: VacuumTableOutcome,
+  step: StepHandle,
+): Promise<void> {
   const { table } = outcome;
   const resolved = await resolveTable(client, table);
   if (!resolved) throw tableMissingError(table, ctx.policy.targets.postgres.database, 'database.vacuum.tables');
@@ -122,11 +141,20 @@ async function vacuumTable(ctx: TaskContext, client: pg.Client, settings: Vacuum
   } catch (error) {
     // Measuring the size takes a lock too (pg_total_relation_size opens the table), so a lock
     // timeout can come from any statement here, not only from VACUUM itself.
-    throw error instanceof DrydockError ? error : await vacuumError(ctx, client, error, table, resolved.regclass, settings);
+    throw error instanceof DrydockError
+      ? error
+      : await vacuumError(ctx, client, error, table, resolved.regclass, settings);
   }
 }
 
-async function measureAndVacuum(ctx: TaskContext, client: pg.Client, settings: VacuumPolicy, outcome: VacuumTableOutcome, regclass: string, step: StepHandle): Promise<void> {
+async function measureAndVacuum(
+  ctx: TaskContext,
+  client: pg.Client,
+  settings: VacuumPolicy,
+  outcome: VacuumTableOutcome,
+  regclass: string,
+  step: StepHandle,
+): Promise<void> {
   const { table } = outcome;
   const before = await readTableStats(client, regclass);
   outcome.before = before;
@@ -156,11 +184,22 @@ async function measureAndVacuum(ctx: TaskContext, client: pg.Client, settings: V
 
 /** VACUUM's option list from the policy. FULL rewrites the table under an exclusive lock, so only when asked. */
 export function vacuumStatement(regclass: string, options: VacuumPolicy['options']): string {
-  const list = [options.full ? 'FULL' : undefined, options.analyze ? 'ANALYZE' : undefined, options.verbose ? 'VERBOSE' : undefined].filter(Boolean);
+  const list = [
+    options.full ? 'FULL' : undefined,
+    options.analyze ? 'ANALYZE' : undefined,
+    options.verbose ? 'VERBOSE' : undefined,
+  ].filter(Boolean);
   return list.length > 0 ? `VACUUM (${list.join(', ')}) ${regclass}` : `VACUUM ${regclass}`;
 }
 
-async function vacuumError(ctx: TaskContext, client: pg.Client, error: unknown, table: string, relation: string, settings: VacuumPolicy): Promise<DrydockError> {
+async function vacuumError(
+  ctx: TaskContext,
+  client: pg.Client,
+  error: unknown,
+  table: string,
+  relation: string,
+  settings: VacuumPolicy,
+): Promise<DrydockError> {
   if (isLockTimeout(error)) {
     return lockTimeoutError(client, {
       table,
@@ -174,7 +213,10 @@ async function vacuumError(ctx: TaskContext, client: pg.Client, error: unknown, 
   if (isCancelled(error) && ctx.signal.aborted) {
     return new DrydockError('ABORTED', `VACUUM of table "${table}" was cancelled`, { retryable: true, cause: error });
   }
-  return new DrydockError('EXEC_FAILED', `VACUUM of table "${table}" failed: ${(error as Error).message}`, { retryable: true, cause: error });
+  return new DrydockError('EXEC_FAILED', `VACUUM of table "${table}" failed: ${(error as Error).message}`, {
+    retryable: true,
+    cause: error,
+  });
 }
 
 /**
@@ -234,7 +276,9 @@ export function formatBytes(bytes: number): string {
 function summarise(ctx: TaskContext, result: VacuumResult): void {
   for (const t of result.tables) {
     if (t.ok && t.before && t.after) {
-      ctx.summary(`${t.table}: dead tuples ${t.before.deadTuples} → ${t.after.deadTuples}, size ${formatBytes(t.before.sizeBytes)} → ${formatBytes(t.after.sizeBytes)}`);
+      ctx.summary(
+        `${t.table}: dead tuples ${t.before.deadTuples} → ${t.after.deadTuples}, size ${formatBytes(t.before.sizeBytes)} → ${formatBytes(t.after.sizeBytes)}`,
+      );
     } else {
       ctx.summary(`${t.table}: not vacuumed: ${t.error ?? 'unknown error'}`);
     }
@@ -250,10 +294,14 @@ async function validateVacuum(ctx: TaskContext, result: VacuumResult): Promise<V
   if (vacuumed.length > 0) {
     // A fresh connection and fresh counters: the proof comes from PostgreSQL's own statistics,
     // not from what execute() believed it did.
-    const client = await connectPostgres(ctx.policy.targets.postgres, { applicationName: `drydock:${vacuumTask.id}:validate` });
+    const client = await connectPostgres(ctx.policy.targets.postgres, {
+      applicationName: `drydock:${vacuumTask.id}:validate`,
+    });
     try {
       // Reading a table's size takes a lock as well; validation must not hang behind a transaction either.
-      await client.query(`SET lock_timeout = ${Math.max(1, durationMs(ctx.policy.database.vacuum.lock_timeout, 'database.vacuum.lock_timeout'))}`);
+      await client.query(
+        `SET lock_timeout = ${Math.max(1, durationMs(ctx.policy.database.vacuum.lock_timeout, 'database.vacuum.lock_timeout'))}`,
+      );
       for (const t of vacuumed) checks.push(...(await checkTable(client, t, result.options)));
     } finally {
       await closeQuietly(client);
@@ -262,7 +310,11 @@ async function validateVacuum(ctx: TaskContext, result: VacuumResult): Promise<V
   return { ok: checks.every((c) => c.ok), checks };
 }
 
-async function checkTable(client: pg.Client, t: VacuumTableOutcome, options: VacuumResult['options']): Promise<ValidationCheck[]> {
+async function checkTable(
+  client: pg.Client,
+  t: VacuumTableOutcome,
+  options: VacuumResult['options'],
+): Promise<ValidationCheck[]> {
   const before = t.before!;
   const after = t.after!;
   const resolved = await resolveTable(client, t.table);
@@ -271,14 +323,22 @@ async function checkTable(client: pg.Client, t: VacuumTableOutcome, options: Vac
   try {
     now = await readTableStats(client, resolved.regclass);
   } catch (error) {
-    return [{ name: `${t.table}.vacuumed`, ok: false, detail: `could not read its statistics: ${(error as Error).message}` }];
+    return [
+      { name: `${t.table}.vacuumed`, ok: false, detail: `could not read its statistics: ${(error as Error).message}` },
+    ];
   }
   const checks: ValidationCheck[] = [];
   if (options.full) {
     // VACUUM FULL is a table rewrite (like CLUSTER): PostgreSQL does not count it in vacuum_count
     // or last_vacuum, but the table gets a new file.
     const rewritten = now.filenode !== before.filenode;
-    checks.push({ name: `${t.table}.vacuumed`, ok: rewritten, detail: rewritten ? `rewritten (filenode ${before.filenode} → ${now.filenode})` : `filenode unchanged (${now.filenode}): VACUUM FULL did not rewrite the table` });
+    checks.push({
+      name: `${t.table}.vacuumed`,
+      ok: rewritten,
+      detail: rewritten
+        ? `rewritten (filenode ${before.filenode} → ${now.filenode})`
+        : `filenode unchanged (${now.filenode}): VACUUM FULL did not rewrite the table`,
+    });
   } else {
     const advanced = now.vacuumCount > before.vacuumCount && later(now.lastVacuum, before.lastVacuum);
     checks.push({
@@ -296,7 +356,11 @@ async function checkTable(client: pg.Client, t: VacuumTableOutcome, options: Vac
     });
   }
   const fewer = after.deadTuples <= before.deadTuples;
-  checks.push({ name: `${t.table}.dead_tuples`, ok: fewer, detail: `${before.deadTuples} → ${after.deadTuples} dead tuples` });
+  checks.push({
+    name: `${t.table}.dead_tuples`,
+    ok: fewer,
+    detail: `${before.deadTuples} → ${after.deadTuples} dead tuples`,
+  });
   return checks;
 }
 

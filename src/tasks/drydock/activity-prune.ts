@@ -30,11 +30,14 @@ export const activityPruneTask: ImplementedTask<PruneResult> = {
     const store = ctx.store;
     if (!store) throw new DrydockError('INTERNAL', 'activity prune needs the state store');
     const cutoff = new Date(ctx.clock.now().getTime() - retentionMs(ctx.policy.activity_log.retention));
-    const deleted = (await ctx.step('delete entries older than retention', async (step) => {
-      const count = await store.pruneActivity(cutoff);
-      step.output(`deleted ${count} activity entries older than ${cutoff.toISOString()} (retention ${ctx.policy.activity_log.retention})`);
-      return count;
-    })) ?? 0;
+    const deleted =
+      (await ctx.step('delete entries older than retention', async (step) => {
+        const count = await store.pruneActivity(cutoff);
+        step.output(
+          `deleted ${count} activity entries older than ${cutoff.toISOString()} (retention ${ctx.policy.activity_log.retention})`,
+        );
+        return count;
+      })) ?? 0;
     await store.logActivity({
       at: ctx.clock.now(),
       kind: 'activity.pruned',
@@ -52,7 +55,13 @@ export const activityPruneTask: ImplementedTask<PruneResult> = {
     const stale = remaining.filter((e) => e.at < result.cutoff && e.kind !== 'activity.pruned');
     return {
       ok: stale.length === 0,
-      checks: [{ name: 'no entry older than retention', ok: stale.length === 0, detail: `${stale.length} entries older than ${result.cutoff.toISOString()} remain` }],
+      checks: [
+        {
+          name: 'no entry older than retention',
+          ok: stale.length === 0,
+          detail: `${stale.length} entries older than ${result.cutoff.toISOString()} remain`,
+        },
+      ],
     };
   },
 };

@@ -12,7 +12,8 @@ export function isInside(path: string, root: string): boolean {
 
 /** Lexical checks only (pure): returns an error message or null. */
 export function lexicalProblem(path: string, roots: readonly string[]): string | null {
-  if (roots.length === 0) return 'server.cleanup.roots is empty: clean-up only works inside configured root directories';
+  if (roots.length === 0)
+    return 'server.cleanup.roots is empty: clean-up only works inside configured root directories';
   for (const root of roots) {
     if (!isAbsolute(root)) return `root ${JSON.stringify(root)} is not an absolute path`;
     if (resolve(root) === sep) return 'root "/" is refused: clean-up never works on the whole file system';
@@ -20,7 +21,8 @@ export function lexicalProblem(path: string, roots: readonly string[]): string |
   if (!isAbsolute(path)) return `${JSON.stringify(path)} is not an absolute path`;
   const resolved = resolve(path);
   if (resolved === sep) return `${JSON.stringify(path)} points at "/", which clean-up refuses`;
-  if (!roots.some((root) => isInside(resolved, resolve(root)))) return `${resolved} is outside the configured roots (${roots.join(', ')})`;
+  if (!roots.some((root) => isInside(resolved, resolve(root))))
+    return `${resolved} is outside the configured roots (${roots.join(', ')})`;
   return null;
 }
 
@@ -38,15 +40,22 @@ async function real(path: string): Promise<string | null> {
  */
 export async function guardPath(path: string, roots: readonly string[], where: string): Promise<string> {
   const problem = lexicalProblem(path, roots);
-  if (problem) throw new DrydockError('CONFIG_INVALID', `${where}: ${problem}`, { hint: 'fix server.cleanup in the policy; nothing was deleted' });
+  if (problem)
+    throw new DrydockError('CONFIG_INVALID', `${where}: ${problem}`, {
+      hint: 'fix server.cleanup in the policy; nothing was deleted',
+    });
   const resolved = resolve(path);
   const target = await real(resolved);
   if (target === null) return resolved;
-  const realRoots = (await Promise.all(roots.map(async (r) => (await real(resolve(r))) ?? resolve(r))));
+  const realRoots = await Promise.all(roots.map(async (r) => (await real(resolve(r))) ?? resolve(r)));
   if (!realRoots.some((root) => isInside(target, root)) || target === sep) {
-    throw new DrydockError('CONFIG_INVALID', `${where}: ${resolved} is a link leading out of the configured roots (it resolves to ${target})`, {
-      hint: 'point the rule at the real directory inside a root; nothing was deleted',
-    });
+    throw new DrydockError(
+      'CONFIG_INVALID',
+      `${where}: ${resolved} is a link leading out of the configured roots (it resolves to ${target})`,
+      {
+        hint: 'point the rule at the real directory inside a root; nothing was deleted',
+      },
+    );
   }
   return target;
 }

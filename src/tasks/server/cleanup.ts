@@ -10,7 +10,15 @@ import type { Policy } from '../../policy/schema.js';
 import { toSchedule } from '../../schedule/frequency.js';
 import { guardPath, stillInside } from './cleanup-paths.js';
 import { planDeployments, readReleases } from './deployments.js';
-import { blockSize, decideRotation, expiredCopies, globToRegExp, parseSize, readLogState, rotateHead } from './log-rotation.js';
+import {
+  blockSize,
+  decideRotation,
+  expiredCopies,
+  globToRegExp,
+  parseSize,
+  readLogState,
+  rotateHead,
+} from './log-rotation.js';
 import { cleanTempDir } from './temp-files.js';
 
 export type CleanupCategory = 'log' | 'rotated_log' | 'temp' | 'deployment';
@@ -63,9 +71,18 @@ export async function checkCleanupRules(policy: Policy): Promise<CheckedRules> {
       const where = `server.cleanup.logs[${i}]`;
       const dir = await guard(dirname(rule.path), where);
       const maxSize = rule.max_size === undefined ? null : parseSize(rule.max_size);
-      if (rule.max_size !== undefined && maxSize === null) problems.push(`${where}.max_size: expected a size like "100MB", got ${JSON.stringify(rule.max_size)}`);
-      if (rule.max_size === undefined && rule.max_age === undefined) problems.push(`${where}: give max_size, max_age or both`);
-      if (dir) checked.logs.push({ dir, pattern: globToRegExp(basename(rule.path)), maxSize, maxAgeMs: rule.max_age ? ms(rule.max_age, 0) : null, where });
+      if (rule.max_size !== undefined && maxSize === null)
+        problems.push(`${where}.max_size: expected a size like "100MB", got ${JSON.stringify(rule.max_size)}`);
+      if (rule.max_size === undefined && rule.max_age === undefined)
+        problems.push(`${where}: give max_size, max_age or both`);
+      if (dir)
+        checked.logs.push({
+          dir,
+          pattern: globToRegExp(basename(rule.path)),
+          maxSize,
+          maxAgeMs: rule.max_age ? ms(rule.max_age, 0) : null,
+          where,
+        });
     }
   }
   if (wants.has('temp_files')) {
@@ -77,10 +94,19 @@ export async function checkCleanupRules(policy: Policy): Promise<CheckedRules> {
   if (wants.has('old_deployments') && cfg.deployments) {
     const root = await guard(cfg.deployments.root, 'server.cleanup.deployments.root');
     const keep = parseCount(cfg.retention.deployments);
-    if (root) checked.deployments = { root, currentLink: cfg.deployments.current_link, marker: cfg.deployments.success_marker, keep: keep.ok ? keep.value : 5 };
+    if (root)
+      checked.deployments = {
+        root,
+        currentLink: cfg.deployments.current_link,
+        marker: cfg.deployments.success_marker,
+        keep: keep.ok ? keep.value : 5,
+      };
   }
   if (problems.length > 0) {
-    throw new DrydockError('CONFIG_INVALID', `clean-up refused: ${problems.join('; ')}`, { hint: 'nothing was deleted', details: { problems } });
+    throw new DrydockError('CONFIG_INVALID', `clean-up refused: ${problems.join('; ')}`, {
+      hint: 'nothing was deleted',
+      details: { problems },
+    });
   }
   return checked;
 }
@@ -109,7 +135,13 @@ async function rotateLogs(ctx: TaskContext, rules: CheckedRules['logs'], dryRun:
         blockSize: await blockSize(path),
       });
       if (decision.rotate) {
-        const action: CleanupAction = { action: 'rotate', category: 'log', path, bytes: decision.cut, reason: decision.reason };
+        const action: CleanupAction = {
+          action: 'rotate',
+          category: 'log',
+          path,
+          bytes: decision.cut,
+          reason: decision.reason,
+        };
         if (!dryRun) action.to = await rotateHead(path, decision.cut, now);
         result.actions.push(action);
       } else result.kept.push({ path, reason: decision.reason });
@@ -117,13 +149,24 @@ async function rotateLogs(ctx: TaskContext, rules: CheckedRules['logs'], dryRun:
         const copyPath = join(rule.dir, copy.name);
         const size = (await stat(copyPath).catch(() => null))?.size ?? 0;
         if (!dryRun) await unlink(copyPath);
-        result.actions.push({ action: 'delete', category: 'rotated_log', path: copyPath, bytes: size, reason: `rotated copy older than ${ctx.policy.server.cleanup.retention.logs}` });
+        result.actions.push({
+          action: 'delete',
+          category: 'rotated_log',
+          path: copyPath,
+          bytes: size,
+          reason: `rotated copy older than ${ctx.policy.server.cleanup.retention.logs}`,
+        });
       }
     }
   }
 }
 
-async function cleanDeployments(ctx: TaskContext, rule: NonNullable<CheckedRules['deployments']>, dryRun: boolean, result: CleanupResult) {
+async function cleanDeployments(
+  ctx: TaskContext,
+  rule: NonNullable<CheckedRules['deployments']>,
+  dryRun: boolean,
+  result: CleanupResult,
+) {
   const { releases, current } = await readReleases(rule.root, rule.currentLink, rule.marker);
   const plan = planDeployments(releases, current, rule.keep, ctx.clock.now().getTime());
   for (const k of plan.keep) result.kept.push({ path: join(rule.root, k.name), reason: k.reason });
@@ -159,7 +202,9 @@ export function createCleanupTask(options: CleanupTaskOptions = {}): Implemented
       const result: CleanupResult = { dryRun, actions: [], kept: [], problems: [] };
       const verb = dryRun ? 'would ' : '';
       const list = (category: CleanupCategory) => (step: { output(text: string): void }) => {
-        for (const a of result.actions.filter((x) => x.category === category || (category === 'log' && x.category === 'rotated_log'))) {
+        for (const a of result.actions.filter(
+          (x) => x.category === category || (category === 'log' && x.category === 'rotated_log'),
+        )) {
           step.output(`${verb}${a.action} ${a.path}${a.to ? ` -> ${a.to}` : ''} (${a.bytes} bytes): ${a.reason}\n`);
         }
       };
@@ -173,7 +218,13 @@ export function createCleanupTask(options: CleanupTaskOptions = {}): Implemented
         await ctx.step('temp files', async (step) => {
           for (const rule of rules.temp) {
             for (const d of await cleanTempDir(rule.dir, ctx.clock.now().getTime(), rule.olderThanMs, dryRun)) {
-              result.actions.push({ action: 'delete', category: 'temp', path: d.path, bytes: d.bytes, reason: `${d.kind} last modified ${new Date(d.mtime).toISOString()}` });
+              result.actions.push({
+                action: 'delete',
+                category: 'temp',
+                path: d.path,
+                bytes: d.bytes,
+                reason: `${d.kind} last modified ${new Date(d.mtime).toISOString()}`,
+              });
             }
           }
           list('temp')(step);
@@ -184,12 +235,15 @@ export function createCleanupTask(options: CleanupTaskOptions = {}): Implemented
         await ctx.step('old deployments', async (step) => {
           await cleanDeployments(ctx, rule, dryRun, result);
           list('deployment')(step);
-          for (const k of result.kept.filter((x) => x.path.startsWith(rule.root))) step.output(`keep ${k.path}: ${k.reason}\n`);
+          for (const k of result.kept.filter((x) => x.path.startsWith(rule.root)))
+            step.output(`keep ${k.path}: ${k.reason}\n`);
         });
       }
       const deleted = result.actions.filter((a) => a.action === 'delete');
       const rotated = result.actions.filter((a) => a.action === 'rotate');
-      ctx.summary(`${dryRun ? 'dry run: would rotate' : 'rotated'} ${rotated.length} log(s), ${dryRun ? 'would delete' : 'deleted'} ${deleted.length} item(s) (${deleted.reduce((s, a) => s + a.bytes, 0)} bytes)`);
+      ctx.summary(
+        `${dryRun ? 'dry run: would rotate' : 'rotated'} ${rotated.length} log(s), ${dryRun ? 'would delete' : 'deleted'} ${deleted.length} item(s) (${deleted.reduce((s, a) => s + a.bytes, 0)} bytes)`,
+      );
       for (const a of result.actions) ctx.summary(`${verb}${a.action} ${a.path}${a.to ? ` -> ${basename(a.to)}` : ''}`);
       for (const p of result.problems) ctx.summary(`problem: ${p}`);
       ctx.figure('cleanup.deleted', { value: deleted.length, unit: 'items' });
@@ -202,17 +256,33 @@ export function createCleanupTask(options: CleanupTaskOptions = {}): Implemented
       const exists = async (p: string) => (await stat(p).catch(() => null)) !== null;
       const checks = [];
       const lingering = [];
-      for (const a of result.actions.filter((x) => x.action === 'delete')) if (await exists(a.path)) lingering.push(a.path);
-      checks.push({ name: 'deleted items are gone', ok: lingering.length === 0, detail: lingering.length ? `still present: ${lingering.join(', ')}` : `${result.actions.filter((x) => x.action === 'delete').length} item(s)` });
+      for (const a of result.actions.filter((x) => x.action === 'delete'))
+        if (await exists(a.path)) lingering.push(a.path);
+      checks.push({
+        name: 'deleted items are gone',
+        ok: lingering.length === 0,
+        detail: lingering.length
+          ? `still present: ${lingering.join(', ')}`
+          : `${result.actions.filter((x) => x.action === 'delete').length} item(s)`,
+      });
       const copies = result.actions.filter((a) => a.action === 'rotate' && a.to);
       const missing = [];
       for (const a of copies) if (!(await exists(a.to!))) missing.push(a.to!);
-      checks.push({ name: 'rotated copies written', ok: missing.length === 0, detail: missing.length ? `missing: ${missing.join(', ')}` : `${copies.length} copy(ies)` });
+      checks.push({
+        name: 'rotated copies written',
+        ok: missing.length === 0,
+        detail: missing.length ? `missing: ${missing.join(', ')}` : `${copies.length} copy(ies)`,
+      });
       const d = ctx.policy.server.cleanup.deployments;
       if (d) {
         const current = join(d.root, d.current_link);
-        const ok = !(await exists(d.root)) || (await exists(current)) || !(await readdir(d.root)).includes(d.current_link);
-        checks.push({ name: 'current release intact', ok, detail: ok ? `${current} resolves` : `${current} no longer resolves` });
+        const ok =
+          !(await exists(d.root)) || (await exists(current)) || !(await readdir(d.root)).includes(d.current_link);
+        checks.push({
+          name: 'current release intact',
+          ok,
+          detail: ok ? `${current} resolves` : `${current} no longer resolves`,
+        });
       }
       return { ok: checks.every((c) => c.ok), checks };
     },

@@ -20,7 +20,13 @@ export interface DeploymentPlan {
 
 export const FAILED_RELEASE_GRACE_MS = 86_400_000;
 
-export function planDeployments(releases: readonly Release[], current: string | null, keep: number, now: number, graceMs = FAILED_RELEASE_GRACE_MS): DeploymentPlan {
+export function planDeployments(
+  releases: readonly Release[],
+  current: string | null,
+  keep: number,
+  now: number,
+  graceMs = FAILED_RELEASE_GRACE_MS,
+): DeploymentPlan {
   const plan: DeploymentPlan = { keep: [], remove: [] };
   const good = releases
     .filter((r) => r.successful)
@@ -32,14 +38,22 @@ export function planDeployments(releases: readonly Release[], current: string | 
   });
   for (const r of releases.filter((x) => !x.successful)) {
     if (r.name === current) plan.keep.push({ name: r.name, reason: 'current release (no success marker)' });
-    else if (now - r.mtime > graceMs) plan.remove.push({ name: r.name, reason: 'failed or half-written release (no success marker), untouched for over a day' });
+    else if (now - r.mtime > graceMs)
+      plan.remove.push({
+        name: r.name,
+        reason: 'failed or half-written release (no success marker), untouched for over a day',
+      });
     else plan.keep.push({ name: r.name, reason: 'no success marker yet: may still be deploying' });
   }
   return plan;
 }
 
-export async function readReleases(root: string, currentLink: string, marker: string): Promise<{ releases: Release[]; current: string | null }> {
-  let current: string | null = null;
+export async function readReleases(
+  root: string,
+  currentLink: string,
+  marker: string,
+): Promise<{ releases: Release[]; current: string | null }> {
+  let current: string | null;
   try {
     const link = await readlink(join(root, currentLink));
     const target = resolve(root, link);

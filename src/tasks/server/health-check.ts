@@ -32,19 +32,29 @@ export function createHealthCheckTask(options: HealthCheckOptions = {}): Impleme
       const readings: HostReadings = {};
       const wants = new Set(cfg.checks);
       if (wants.has('disk_usage')) {
-        readings.disks = await ctx.step('disk usage', async (step) => {
-          const disks = await diskUsage(cfg.mounts);
-          for (const d of disks) step.output(`${d.mount} (${d.fs}, ${d.type}): ${d.usedPercent.toFixed(1)}%\n`);
-          return disks;
-        }, { continueOnError: true });
+        readings.disks = await ctx.step(
+          'disk usage',
+          async (step) => {
+            const disks = await diskUsage(cfg.mounts);
+            for (const d of disks) step.output(`${d.mount} (${d.fs}, ${d.type}): ${d.usedPercent.toFixed(1)}%\n`);
+            return disks;
+          },
+          { continueOnError: true },
+        );
       }
-      if (wants.has('memory_usage')) readings.memory = await ctx.step('memory usage', () => memoryUsage(), { continueOnError: true });
+      if (wants.has('memory_usage'))
+        readings.memory = await ctx.step('memory usage', () => memoryUsage(), { continueOnError: true });
       if (wants.has('cpu_load')) {
-        readings.cpuPercent = await ctx.step('cpu load', async () => {
-          const before = cpuSnapshot();
-          await new Promise((r) => setTimeout(r, sampleMs));
-          return cpuPercent(before, cpuSnapshot());
-        }, { continueOnError: true }) ?? null;
+        readings.cpuPercent =
+          (await ctx.step(
+            'cpu load',
+            async () => {
+              const before = cpuSnapshot();
+              await new Promise((r) => setTimeout(r, sampleMs));
+              return cpuPercent(before, cpuSnapshot());
+            },
+            { continueOnError: true },
+          )) ?? null;
         readings.load1m = loadAverage1m();
       }
       if (wants.has('service_status') && cfg.services.length > 0) {
@@ -56,20 +66,27 @@ export function createHealthCheckTask(options: HealthCheckOptions = {}): Impleme
       }
       const checks = evaluateHealth(readings, thresholdsFrom(ctx.policy.server.monitoring.alerts));
       // A reading that could not be taken is a failed check, never a silently missing one.
-      if (wants.has('disk_usage') && readings.disks === undefined) checks.push({ name: 'disk', ok: false, detail: 'disk usage could not be read (see the step error)' });
+      if (wants.has('disk_usage') && readings.disks === undefined)
+        checks.push({ name: 'disk', ok: false, detail: 'disk usage could not be read (see the step error)' });
       for (const mount of cfg.mounts) {
-        if (readings.disks && !readings.disks.some((d) => d.mount === mount)) checks.push({ name: `disk ${mount}`, ok: false, detail: `${mount} is not a mounted file system` });
+        if (readings.disks && !readings.disks.some((d) => d.mount === mount))
+          checks.push({ name: `disk ${mount}`, ok: false, detail: `${mount} is not a mounted file system` });
       }
-      if (wants.has('memory_usage') && readings.memory === undefined) checks.push({ name: 'memory', ok: false, detail: 'memory usage could not be read (see the step error)' });
+      if (wants.has('memory_usage') && readings.memory === undefined)
+        checks.push({ name: 'memory', ok: false, detail: 'memory usage could not be read (see the step error)' });
       for (const c of checks) {
         ctx.summary(`${c.ok ? 'ok' : 'ALERT'} ${c.name}: ${c.detail}`);
-        if (c.value !== undefined) ctx.figure(`host.${c.name.replace(/\s+/g, '.')}`, { value: Number(c.value.toFixed(2)), unit: '%' });
+        if (c.value !== undefined)
+          ctx.figure(`host.${c.name.replace(/\s+/g, '.')}`, { value: Number(c.value.toFixed(2)), unit: '%' });
       }
       return { readings, checks };
     },
 
     async validate(_ctx, result): Promise<ValidationResult> {
-      return { ok: result.checks.every((c) => c.ok), checks: result.checks.map(({ name, ok, detail }) => ({ name, ok, detail })) };
+      return {
+        ok: result.checks.every((c) => c.ok),
+        checks: result.checks.map(({ name, ok, detail }) => ({ name, ok, detail })),
+      };
     },
   };
 }

@@ -40,22 +40,41 @@ export function evaluateHealth(readings: HostReadings, t: HealthThresholds): Hea
   const checks: HealthCheck[] = [];
   for (const disk of readings.disks ?? []) {
     const bad = breaches(t.disk, disk.usedPercent);
-    checks.push({ name: `disk ${disk.mount}`, ok: !bad, value: disk.usedPercent, detail: `${disk.mount} ${pct(disk.usedPercent)} used (alert ${t.disk.text})` });
+    checks.push({
+      name: `disk ${disk.mount}`,
+      ok: !bad,
+      value: disk.usedPercent,
+      detail: `${disk.mount} ${pct(disk.usedPercent)} used (alert ${t.disk.text})`,
+    });
   }
   if (readings.memory) {
     const bad = breaches(t.memory, readings.memory.usedPercent);
-    checks.push({ name: 'memory', ok: !bad, value: readings.memory.usedPercent, detail: `${pct(readings.memory.usedPercent)} used (alert ${t.memory.text})` });
+    checks.push({
+      name: 'memory',
+      ok: !bad,
+      value: readings.memory.usedPercent,
+      detail: `${pct(readings.memory.usedPercent)} used (alert ${t.memory.text})`,
+    });
   }
   if (readings.cpuPercent !== undefined) {
     if (readings.cpuPercent === null) checks.push({ name: 'cpu', ok: false, detail: 'CPU load could not be measured' });
     else {
       const bad = breaches(t.cpu, readings.cpuPercent);
       const load = readings.load1m === undefined ? '' : `, load average ${readings.load1m.toFixed(2)}`;
-      checks.push({ name: 'cpu', ok: !bad, value: readings.cpuPercent, detail: `${pct(readings.cpuPercent)} busy${load} (alert ${t.cpu.text})` });
+      checks.push({
+        name: 'cpu',
+        ok: !bad,
+        value: readings.cpuPercent,
+        detail: `${pct(readings.cpuPercent)} busy${load} (alert ${t.cpu.text})`,
+      });
     }
   }
   for (const service of readings.services ?? []) {
-    checks.push({ name: `service ${service.name}`, ok: service.state === 'up', detail: `${service.state}: ${service.detail}` });
+    checks.push({
+      name: `service ${service.name}`,
+      ok: service.state === 'up',
+      detail: `${service.state}: ${service.detail}`,
+    });
   }
   return checks;
 }

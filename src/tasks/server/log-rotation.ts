@@ -48,8 +48,15 @@ export function decideRotation(input: RotationInput): RotationDecision {
   const byAge = input.maxAgeMs !== null && input.size > 0 && input.now - since >= input.maxAgeMs;
   if (!bySize && !byAge) return { rotate: false, reason: 'under max_size and max_age', cut: 0 };
   const cut = Math.floor((input.size - 1) / input.blockSize) * input.blockSize;
-  const why = bySize ? `larger than ${input.maxSize} bytes (${input.size})` : `older than max_age since ${new Date(since).toISOString()}`;
-  if (cut <= 0) return { rotate: false, reason: `${why}, but smaller than one file-system block (${input.blockSize} bytes); kept until it grows`, cut: 0 };
+  const why = bySize
+    ? `larger than ${input.maxSize} bytes (${input.size})`
+    : `older than max_age since ${new Date(since).toISOString()}`;
+  if (cut <= 0)
+    return {
+      rotate: false,
+      reason: `${why}, but smaller than one file-system block (${input.blockSize} bytes); kept until it grows`,
+      cut: 0,
+    };
   return { rotate: true, reason: why, cut };
 }
 
@@ -87,7 +94,10 @@ export function expiredCopies(copies: readonly RotatedCopy[], now: number, reten
 
 /** "*.log" style pattern on a base name. */
 export function globToRegExp(pattern: string): RegExp {
-  const body = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]');
+  const body = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '[^/]*')
+    .replace(/\?/g, '[^/]');
   return new RegExp(`^${body}$`);
 }
 
@@ -105,7 +115,12 @@ export interface LogState {
 export async function readLogState(path: string): Promise<LogState> {
   const s = await stat(path, { bigint: false });
   const created = s.birthtimeMs > 0 ? s.birthtimeMs : s.ctimeMs;
-  return { path, size: s.size, createdAt: created, copies: rotatedCopies(basename(path), await readdir(dirname(path))) };
+  return {
+    path,
+    size: s.size,
+    createdAt: created,
+    copies: rotatedCopies(basename(path), await readdir(dirname(path))),
+  };
 }
 
 /** Copies the first `cut` bytes gzip-compressed, then removes them from the live file in place. Returns the rotated file. */
@@ -119,7 +134,11 @@ export async function rotateHead(path: string, cut: number, at: Date): Promise<s
     stampAt += 1;
   } while (existing.has(basename(target)));
   const part = `${target}.part`;
-  await pipeline(createReadStream(path, { start: 0, end: cut - 1 }), createGzip(), createWriteStream(part, { flags: 'wx' }));
+  await pipeline(
+    createReadStream(path, { start: 0, end: cut - 1 }),
+    createGzip(),
+    createWriteStream(part, { flags: 'wx' }),
+  );
   const handle = await open(part, 'r');
   await handle.sync();
   await handle.close();
@@ -129,9 +148,13 @@ export async function rotateHead(path: string, cut: number, at: Date): Promise<s
   } catch (error) {
     await unlink(target).catch(() => undefined);
     const detail = ((error as { stderr?: string }).stderr ?? (error as Error).message).trim();
-    throw new DrydockError('EXEC_FAILED', `${path}: cannot rotate without losing lines: fallocate --collapse-range failed (${detail})`, {
-      hint: 'lossless rotation needs ext4 or XFS; the log was left untouched',
-    });
+    throw new DrydockError(
+      'EXEC_FAILED',
+      `${path}: cannot rotate without losing lines: fallocate --collapse-range failed (${detail})`,
+      {
+        hint: 'lossless rotation needs ext4 or XFS; the log was left untouched',
+      },
+    );
   }
   return target;
 }

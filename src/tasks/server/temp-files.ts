@@ -17,7 +17,12 @@ export function isExpired(mtimeMs: number, now: number, olderThanMs: number): bo
 }
 
 /** Lists (and unless dryRun, deletes) what is older than the cut-off under `dir`. */
-export async function cleanTempDir(dir: string, now: number, olderThanMs: number, dryRun: boolean): Promise<TempDeletion[]> {
+export async function cleanTempDir(
+  dir: string,
+  now: number,
+  olderThanMs: number,
+  dryRun: boolean,
+): Promise<TempDeletion[]> {
   const out: TempDeletion[] = [];
   const walk = async (path: string, top: boolean): Promise<boolean> => {
     let entries: string[];
@@ -39,7 +44,12 @@ export async function cleanTempDir(dir: string, now: number, olderThanMs: number
           remaining -= 1;
         }
       } else if (isExpired(info.mtimeMs, now, olderThanMs)) {
-        out.push({ path: child, bytes: info.isSymbolicLink() ? 0 : info.size, kind: info.isSymbolicLink() ? 'link' : 'file', mtime: info.mtimeMs });
+        out.push({
+          path: child,
+          bytes: info.isSymbolicLink() ? 0 : info.size,
+          kind: info.isSymbolicLink() ? 'link' : 'file',
+          mtime: info.mtimeMs,
+        });
         if (!dryRun) await unlink(child).catch(() => undefined);
         remaining -= 1;
       }

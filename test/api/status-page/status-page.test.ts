@@ -13,7 +13,6 @@ import { statusPageRoutes } from '../../../src/api/status-page/routes.js';
 import { statusSnapshot } from '../../../src/api/status-page/data.js';
 import { serveApp } from '../../approvals/serve.js';
 
-const HOUR = 3_600_000;
 const ROLLBACK = 'Restore the 01:00 base backup and replay WAL to 01:59';
 
 let db: SqliteDatabase;
@@ -33,13 +32,50 @@ async function buildHistory(): Promise<void> {
   db = openSqlite(':memory:');
   clock = fixedClock(new Date('2026-11-01T00:00:00Z'));
   const channels = new Map<string, Channel>();
-  service = new WindowsService({ db, policy, clock, channels, healthCheck: async () => ({ ok: true, checks: [{ name: 'api', ok: true, detail: 'HTTP 200' }] }), sleep: async () => {} });
-  channels.set('status', createStakeholderChannel('status', policy.channels.status!, { statusPage: service.statusPublisher })!);
+  service = new WindowsService({
+    db,
+    policy,
+    clock,
+    channels,
+    healthCheck: async () => ({ ok: true, checks: [{ name: 'api', ok: true, detail: 'HTTP 200' }] }),
+    sleep: async () => {},
+  });
+  channels.set(
+    'status',
+    createStakeholderChannel('status', policy.channels.status!, { statusPage: service.statusPublisher })!,
+  );
   const change = { rollbackPlan: ROLLBACK, owner: 'Alice', requestedBy: 'Alice', standby: ['Carol'] };
-  const redis = await service.scheduleWindow({ ...change, title: 'Redis 7.2 upgrade', summary: 'Upgrade the cache servers to Redis 7.2.', components: ['Cache'], start: new Date('2026-11-15T02:00:00Z'), end: new Date('2026-11-15T04:00:00Z') });
-  const pg = await service.scheduleWindow({ ...change, title: 'PostgreSQL 15.8 upgrade', summary: 'Minor upgrade of the primary and its replica; writes pause for up to 10 minutes.', components: ['Database', 'API'], start: new Date('2026-11-29T02:00:00Z'), end: new Date('2026-11-29T04:00:00Z') });
-  const lb = await service.scheduleWindow({ ...change, title: 'Load balancer swap', summary: 'Replace the load balancer pair.', components: ['API'], start: new Date('2026-11-22T02:00:00Z'), end: new Date('2026-11-22T03:00:00Z') });
-  await service.scheduleWindow({ ...change, kind: 'regular', title: 'Monthly maintenance', summary: 'Operating system and runtime updates.', components: ['API'] });
+  const redis = await service.scheduleWindow({
+    ...change,
+    title: 'Redis 7.2 upgrade',
+    summary: 'Upgrade the cache servers to Redis 7.2.',
+    components: ['Cache'],
+    start: new Date('2026-11-15T02:00:00Z'),
+    end: new Date('2026-11-15T04:00:00Z'),
+  });
+  const pg = await service.scheduleWindow({
+    ...change,
+    title: 'PostgreSQL 15.8 upgrade',
+    summary: 'Minor upgrade of the primary and its replica; writes pause for up to 10 minutes.',
+    components: ['Database', 'API'],
+    start: new Date('2026-11-29T02:00:00Z'),
+    end: new Date('2026-11-29T04:00:00Z'),
+  });
+  const lb = await service.scheduleWindow({
+    ...change,
+    title: 'Load balancer swap',
+    summary: 'Replace the load balancer pair.',
+    components: ['API'],
+    start: new Date('2026-11-22T02:00:00Z'),
+    end: new Date('2026-11-22T03:00:00Z'),
+  });
+  await service.scheduleWindow({
+    ...change,
+    kind: 'regular',
+    title: 'Monthly maintenance',
+    summary: 'Operating system and runtime updates.',
+    components: ['API'],
+  });
   await service.cancelWindow(lb.window.id, 'the new hardware was not delivered', 'Alice');
   clock.set(new Date('2026-11-15T02:00:00Z'));
   await service.startWindow(redis.window.id, 'Alice');
@@ -48,8 +84,24 @@ async function buildHistory(): Promise<void> {
   clock.set(new Date('2026-11-15T03:30:00Z'));
   await service.completeWindow(redis.window.id, {}, 'Alice');
   clock.set(new Date('2026-11-26T12:00:00Z'));
-  await service.scheduleWindow({ ...change, kind: 'emergency', taskClass: 'critical_bug', title: 'Secret emergency request', summary: 'not public yet', start: new Date('2026-11-26T14:00:00Z'), end: new Date('2026-11-26T15:00:00Z') });
-  const withdrawn = await service.scheduleWindow({ ...change, kind: 'emergency', taskClass: 'critical_bug', title: 'Withdrawn emergency request', summary: 'never announced', start: new Date('2026-11-26T16:00:00Z'), end: new Date('2026-11-26T17:00:00Z') });
+  await service.scheduleWindow({
+    ...change,
+    kind: 'emergency',
+    taskClass: 'critical_bug',
+    title: 'Secret emergency request',
+    summary: 'not public yet',
+    start: new Date('2026-11-26T14:00:00Z'),
+    end: new Date('2026-11-26T15:00:00Z'),
+  });
+  const withdrawn = await service.scheduleWindow({
+    ...change,
+    kind: 'emergency',
+    taskClass: 'critical_bug',
+    title: 'Withdrawn emergency request',
+    summary: 'never announced',
+    start: new Date('2026-11-26T16:00:00Z'),
+    end: new Date('2026-11-26T17:00:00Z'),
+  });
   await service.cancelWindow(withdrawn.window.id, 'not needed after all', 'Alice');
   clock.set(new Date('2026-11-29T02:00:00Z'));
   await service.startWindow(pg.window.id, 'Alice');
@@ -61,11 +113,23 @@ async function buildHistory(): Promise<void> {
 
 beforeAll(async () => {
   await buildHistory();
-  const app = new Hono().route('/status', statusPageRoutes({ store: service.store, clock, title: 'Dokkerr status', components: ['Search'] }));
+  const app = new Hono().route(
+    '/status',
+    statusPageRoutes({ store: service.store, clock, title: 'Dokkerr status', components: ['Search'] }),
+  );
   server = await serveApp(app);
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
   mkdirSync('test-results', { recursive: true });
 });
@@ -78,7 +142,12 @@ afterAll(async () => {
 
 describe('public status page in headless Chromium', () => {
   it('shows a phone visitor components, the maintenance in progress, what is scheduled and recent history, without JavaScript', async () => {
-    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, javaScriptEnabled: false });
+    const context = await browser.newContext({
+      viewport: { width: 390, height: 844 },
+      deviceScaleFactor: 2,
+      isMobile: true,
+      javaScriptEnabled: false,
+    });
     try {
       const page = await context.newPage();
       const response = await page.goto(`${server.url}/status`);
@@ -109,10 +178,21 @@ describe('public status page in headless Chromium', () => {
       expect(history).toMatch(/Load balancer swap[\s\S]*Cancelled/);
 
       const body = await page.locator('body').innerText();
-      for (const secret of ['Secret emergency request', 'Withdrawn emergency request', ROLLBACK, 'Carol', 'Approved by']) expect(body).not.toContain(secret);
+      for (const secret of [
+        'Secret emergency request',
+        'Withdrawn emergency request',
+        ROLLBACK,
+        'Carol',
+        'Approved by',
+      ])
+        expect(body).not.toContain(secret);
       expect(await page.locator('script').count()).toBe(0);
       // Readable on a phone: nothing wider than the screen, text at a readable size.
-      const widths = await page.locator('main').evaluate((el) => ({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth, font: getComputedStyle(el).fontSize }));
+      const widths = await page.locator('main').evaluate((el) => ({
+        scroll: document.documentElement.scrollWidth,
+        client: document.documentElement.clientWidth,
+        font: getComputedStyle(el).fontSize,
+      }));
       expect(widths.scroll).toBeLessThanOrEqual(widths.client);
       expect(parseFloat(widths.font)).toBeGreaterThanOrEqual(16);
     } finally {
@@ -129,7 +209,9 @@ describe('public status page in headless Chromium', () => {
       expect(page.url()).toBe(`${server.url}/status/feed.atom`);
       await page.goto(`${server.url}/status`);
       await page.screenshot({ path: 'test-results/status-page-desktop.png', fullPage: true });
-      const json = (await (await fetch(`${server.url}/status/status.json`)).json()) as ReturnType<typeof statusSnapshot>;
+      const json = (await (await fetch(`${server.url}/status/status.json`)).json()) as ReturnType<
+        typeof statusSnapshot
+      >;
       expect(json.overall).toEqual({ status: 'under_maintenance', text: 'Maintenance in progress' });
       expect(json.upcoming.map((w) => w.title)).toEqual(['Monthly maintenance']);
       expect(JSON.stringify(json)).not.toContain(ROLLBACK);
@@ -141,7 +223,9 @@ describe('public status page in headless Chromium', () => {
         return {
           error: doc.getElementsByTagName('parsererror').length,
           root: doc.documentElement.namespaceURI,
-          titles: Array.from(doc.getElementsByTagName("entry")).map((e) => e.getElementsByTagName('title')[0]?.textContent ?? ''),
+          titles: Array.from(doc.getElementsByTagName('entry')).map(
+            (e) => e.getElementsByTagName('title')[0]?.textContent ?? '',
+          ),
         };
       }, xml);
       expect(parsed.error).toBe(0);

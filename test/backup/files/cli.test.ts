@@ -38,8 +38,11 @@ beforeAll(async () => {
   writeFileSync(join(work, 'app.yml'), 'v: 1\n');
   policy = testPolicy({
     targets: { redis: { host: '127.0.0.1', port: redis.port } },
-    backup: { repository: { path: join(work, 'repo') }, files: { user_uploads: { path: join(work, 'uploads') }, configuration: { paths: [join(work, 'app.yml')] } } },
-  } as never);
+    backup: {
+      repository: { path: join(work, 'repo') },
+      files: { user_uploads: { path: join(work, 'uploads') }, configuration: { paths: [join(work, 'app.yml')] } },
+    },
+  });
 });
 
 afterAll(async () => {
@@ -69,10 +72,18 @@ describe('backup commands', () => {
     expect((await cli('redis', 'list'))[0]).toMatch(new RegExp(`${redisRecord.id} .*db0=3`));
     await cli('redis', 'restore', redisRecord.id, '--to', join(work, 'dump.rdb'));
     expect(readFileSync(join(work, 'dump.rdb')).subarray(0, 5).toString()).toBe('REDIS');
-    expect(await cli('redis', 'test')).toEqual(['ok   db0: 3 key(s) restored, expected 3', expect.stringMatching(/restore test passed/)]);
+    expect(await cli('redis', 'test')).toEqual([
+      'ok   db0: 3 key(s) restored, expected 3',
+      expect.stringMatching(/restore test passed/),
+    ]);
 
-    expect((await cli('verify-files')).at(-1)).toMatch(/1 Redis backup\(s\), 1 upload snapshot\(s\), 1 configuration file history\(ies\), \d+ blob\(s\): all good/);
-    const store = openBlobStore(openRepository({ path: join(work, 'repo'), compression: 'zstd', level: 1, processes: 1 }), 'uploads');
+    expect((await cli('verify-files')).at(-1)).toMatch(
+      /1 Redis backup\(s\), 1 upload snapshot\(s\), 1 configuration file history\(ies\), \d+ blob\(s\): all good/,
+    );
+    const store = openBlobStore(
+      openRepository({ path: join(work, 'repo'), compression: 'zstd', level: 1, processes: 1 }),
+      'uploads',
+    );
     rmSync(blobPath(store, listBlobs(store)[0]!));
     process.exitCode = 0;
     const out = await cli('verify-files');

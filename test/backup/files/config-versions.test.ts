@@ -6,7 +6,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { blobPath, listBlobs, openBlobStore } from '../../../src/backup/files/blob-store.js';
-import { listConfigVersions, pendingConfigChanges, restoreConfigVersion, versionConfigFiles } from '../../../src/backup/files/config-versions.js';
+import {
+  listConfigVersions,
+  pendingConfigChanges,
+  restoreConfigVersion,
+  versionConfigFiles,
+} from '../../../src/backup/files/config-versions.js';
 import { checkFileBackups } from '../../../src/backup/files/integrity.js';
 import { openRepository, type Repository } from '../../../src/backup/repository.js';
 import { configurationBackupTask } from '../../../src/tasks/backup/files-backup.js';
@@ -38,12 +43,21 @@ describe('configuration versions', () => {
     chmodSync(app, 0o640);
     const at = (n: number) => ({ at: new Date(Date.UTC(2026, 10, 27, n)), versioning: true });
 
-    expect((await versionConfigFiles(repo, [app, nginx], at(1))).map((r) => [r.status, r.version])).toEqual([['new', 1], ['new', 1]]);
-    expect((await versionConfigFiles(repo, [app, nginx], at(2))).map((r) => r.status)).toEqual(['unchanged', 'unchanged']);
+    expect((await versionConfigFiles(repo, [app, nginx], at(1))).map((r) => [r.status, r.version])).toEqual([
+      ['new', 1],
+      ['new', 1],
+    ]);
+    expect((await versionConfigFiles(repo, [app, nginx], at(2))).map((r) => r.status)).toEqual([
+      'unchanged',
+      'unchanged',
+    ]);
     expect(await pendingConfigChanges(repo, [app, nginx])).toEqual([]);
     writeFileSync(app, 'port: 4000\n');
     expect(await pendingConfigChanges(repo, [app, nginx])).toEqual([app]);
-    expect((await versionConfigFiles(repo, [app, nginx], at(3))).map((r) => [r.status, r.version])).toEqual([['new', 2], ['unchanged', 1]]);
+    expect((await versionConfigFiles(repo, [app, nginx], at(3))).map((r) => [r.status, r.version])).toEqual([
+      ['new', 2],
+      ['unchanged', 1],
+    ]);
     // Back to the first content: a new version (3), sharing version 1's blob.
     const blobsBefore = listBlobs(openBlobStore(repo, 'config')).length;
     writeFileSync(app, 'port: 3000\n');
@@ -55,7 +69,12 @@ describe('configuration versions', () => {
       [2, '2026-11-27T03:00:00.000Z', 11],
       [3, '2026-11-27T04:00:00.000Z', 11],
     ]);
-    expect(listConfigVersions(repo).map((v) => `${v.path}@${v.version}`)).toEqual([`${app}@1`, `${app}@2`, `${app}@3`, `${nginx}@1`]);
+    expect(listConfigVersions(repo).map((v) => `${v.path}@${v.version}`)).toEqual([
+      `${app}@1`,
+      `${app}@2`,
+      `${app}@3`,
+      `${nginx}@1`,
+    ]);
 
     const elsewhere = join(work, 'out', 'app.v2.yml');
     const r1 = await restoreConfigVersion(repo, app, 2, { to: elsewhere });
@@ -70,7 +89,9 @@ describe('configuration versions', () => {
     expect(readFileSync(app, 'utf8')).toBe('port: 4000\n');
     await restoreConfigVersion(repo, app, 4);
     expect(readFileSync(app, 'utf8')).toBe('port: 9999 # hand edit\n');
-    await expect(restoreConfigVersion(repo, app, 42)).rejects.toThrow(/no version 42 of .*app\.yml \(stored versions: 1, 2, 3, 4, 5\)/);
+    await expect(restoreConfigVersion(repo, app, 42)).rejects.toThrow(
+      /no version 42 of .*app\.yml \(stored versions: 1, 2, 3, 4, 5\)/,
+    );
     expect(checkFileBackups(repo).problems).toEqual([]);
   });
 
@@ -89,7 +110,10 @@ describe('configuration versions', () => {
     const repo = newRepo('repo-3');
     const f = join(etc, 'damaged.conf');
     writeFileSync(f, 'x'.repeat(5000));
-    const [missing, ok] = await versionConfigFiles(repo, [join(etc, 'absent.conf'), f], { at: new Date(), versioning: true });
+    const [missing, ok] = await versionConfigFiles(repo, [join(etc, 'absent.conf'), f], {
+      at: new Date(),
+      versioning: true,
+    });
     expect(missing).toMatchObject({ status: 'missing', error: `${join(etc, 'absent.conf')} does not exist` });
     expect(ok).toMatchObject({ status: 'new', version: 1 });
     const store = openBlobStore(repo, 'config');
@@ -98,7 +122,13 @@ describe('configuration versions', () => {
     bytes[5]! ^= 0x01;
     writeFileSync(blobPath(store, blob!), bytes);
     const problems = checkFileBackups(repo).problems;
-    expect(problems).toEqual([{ backup: 'files/config', file: `blobs/${blob!.slice(0, 2)}/${blob}`, problem: expect.stringMatching(new RegExp(`blob ${blob} is damaged.*damaged\\.conf v1`)) }]);
+    expect(problems).toEqual([
+      {
+        backup: 'files/config',
+        file: `blobs/${blob!.slice(0, 2)}/${blob}`,
+        problem: expect.stringMatching(new RegExp(`blob ${blob} is damaged.*damaged\\.conf v1`)),
+      },
+    ]);
     writeFileSync(f, 'current');
     await expect(restoreConfigVersion(repo, f, 1)).rejects.toThrow(/version 1 of .*damaged\.conf: blob .* is damaged/);
     expect(readFileSync(f, 'utf8')).toBe('current');
@@ -111,7 +141,9 @@ describe('backup.files.configuration task', () => {
   it('versions the configured files on change and validates them; an empty list fails validation', async () => {
     const a = join(etc, 'task-a.yml');
     writeFileSync(a, 'a: 1\n');
-    const policy = testPolicy({ backup: { repository: { path: join(work, 'repo-task') }, files: { configuration: { paths: [a] } } } } as never);
+    const policy = testPolicy({
+      backup: { repository: { path: join(work, 'repo-task') }, files: { configuration: { paths: [a] } } },
+    });
     expect(configurationBackupTask.schedule(policy)).toEqual({ kind: 'event', text: 'on change' });
     const ctx = testContext(policy, 'backup.files.configuration');
     const r1 = await configurationBackupTask.execute(ctx);
@@ -122,7 +154,7 @@ describe('backup.files.configuration task', () => {
     expect(r2.files[0]!.status).toBe('unchanged');
     expect(ctx2.summaries).toContain('no configuration file changed (1 checked)');
 
-    const empty = testPolicy({ backup: { repository: { path: join(work, 'repo-task') } } } as never);
+    const empty = testPolicy({ backup: { repository: { path: join(work, 'repo-task') } } });
     const ctx3 = testContext(empty);
     const r3 = await configurationBackupTask.execute(ctx3);
     const v = await configurationBackupTask.validate(ctx3, r3);

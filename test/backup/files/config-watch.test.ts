@@ -24,8 +24,16 @@ describe('configuration backup on change', () => {
     writeFileSync(file, 'port: 3000\n');
     const clock = fixedClock(new Date('2026-11-26T10:00:00Z'));
     app = await testApp(
-      { backup: { repository: { path: join(dir, 'repo') }, files: { configuration: { paths: [file] } } }, maintenance_windows: { blackout: { periods: [] } } },
-      { clock, tasks: (await import('../../../src/tasks/registry.js')).IMPLEMENTED.filter((t) => t.id === 'backup.files.configuration') },
+      {
+        backup: { repository: { path: join(dir, 'repo') }, files: { configuration: { paths: [file] } } },
+        maintenance_windows: { blackout: { periods: [] } },
+      },
+      {
+        clock,
+        tasks: (await import('../../../src/tasks/registry.js')).IMPLEMENTED.filter(
+          (t) => t.id === 'backup.files.configuration',
+        ),
+      },
     );
     await app.daemon.register();
     const runs = async () => (await app!.store.listRuns({ taskId: 'backup.files.configuration' })).reverse();
@@ -44,6 +52,9 @@ describe('configuration backup on change', () => {
     await app.daemon.tick();
     await settle(app);
     const all = await runs();
-    expect(all.map((r) => [r.trigger, r.status])).toEqual([['change', 'succeeded'], ['change', 'succeeded']]);
+    expect(all.map((r) => [r.trigger, r.status])).toEqual([
+      ['change', 'succeeded'],
+      ['change', 'succeeded'],
+    ]);
   });
 });

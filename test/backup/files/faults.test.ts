@@ -25,9 +25,14 @@ describe('kill -9 in the middle of a snapshot', () => {
   it('lists nothing partial, and the next snapshot succeeds, takes the stale lock over and the orphans are collected', async () => {
     const src = join(work, 'uploads');
     mkdirSync(src);
-    for (let i = 0; i < 40; i++) writeFileSync(join(src, `f${String(i).padStart(2, '0')}.bin`), randomBytes(3 * 1024 * 1024));
+    for (let i = 0; i < 40; i++)
+      writeFileSync(join(src, `f${String(i).padStart(2, '0')}.bin`), randomBytes(3 * 1024 * 1024));
     const repoPath = join(work, 'repo');
-    const child = spawn(process.execPath, ['--import', 'tsx', join(PROJECT, 'test/backup/files/fixtures/snapshot-child.ts'), src, repoPath], { stdio: 'ignore', cwd: PROJECT });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(PROJECT, 'test/backup/files/fixtures/snapshot-child.ts'), src, repoPath],
+      { stdio: 'ignore', cwd: PROJECT },
+    );
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     const blobsDir = join(repoPath, 'files', 'uploads', 'blobs');
     const deadline = Date.now() + 30_000;
@@ -65,7 +70,11 @@ describe('kill -9 in the middle of a snapshot', () => {
     // A second killed run's orphans are collected by the next expiry.
     writeFileSync(join(src, 'extra.bin'), randomBytes(1000));
     const before = listBlobs(store).length;
-    const child2 = spawn(process.execPath, ['--import', 'tsx', join(PROJECT, 'test/backup/files/fixtures/snapshot-child.ts'), src, repoPath], { stdio: 'ignore', cwd: PROJECT });
+    const child2 = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(PROJECT, 'test/backup/files/fixtures/snapshot-child.ts'), src, repoPath],
+      { stdio: 'ignore', cwd: PROJECT },
+    );
     await new Promise<void>((resolve) => child2.once('exit', () => resolve()));
     const [, second] = listSnapshotIds(store);
     rmSync(join(store.root, 'snapshots', `${second}.json.zst`)); // as if killed before its manifest
@@ -82,13 +91,18 @@ describe('a full repository disk', () => {
     mkdirSync(small);
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', small]);
     mounted = small;
-    const repo = openRepository({ path: join(small, 'repo'), compression: 'zstd', level: 1, processes: 1 }, { create: true });
+    const repo = openRepository(
+      { path: join(small, 'repo'), compression: 'zstd', level: 1, processes: 1 },
+      { create: true },
+    );
     const src = join(work, 'uploads-full');
     mkdirSync(src);
     writeFileSync(join(src, 'small.bin'), randomBytes(100_000));
     const kept = await takeSnapshot(repo, { source: src, at: new Date('2026-11-26T02:30:00Z') });
     writeFileSync(join(src, 'big.bin'), randomBytes(6 * 1024 * 1024));
-    await expect(takeSnapshot(repo, { source: src, at: new Date('2026-11-27T02:30:00Z') })).rejects.toThrow(/backup repository .* is full: the snapshot of .* was not kept/);
+    await expect(takeSnapshot(repo, { source: src, at: new Date('2026-11-27T02:30:00Z') })).rejects.toThrow(
+      /backup repository .* is full: the snapshot of .* was not kept/,
+    );
     const store = openBlobStore(repo, 'uploads');
     expect(listSnapshotIds(store)).toEqual([kept.id]);
     const out = join(work, 'restored-full');

@@ -1,9 +1,31 @@
 // Pure decisions of the file backups.
 import { describe, expect, it } from 'vitest';
-import { canReuse, isSafeRelativePath, referencedBlobs, restoreSample, selectEntries, snapshotTime, unreferencedBlobs, type SnapshotEntry } from '../../../src/backup/files/snapshot-plan.js';
-import { decideConfigVersion, keptConfigVersions, type ConfigVersion } from '../../../src/backup/files/config-versions.js';
+import {
+  canReuse,
+  isSafeRelativePath,
+  referencedBlobs,
+  restoreSample,
+  selectEntries,
+  snapshotTime,
+  unreferencedBlobs,
+  type SnapshotEntry,
+} from '../../../src/backup/files/snapshot-plan.js';
+import {
+  decideConfigVersion,
+  keptConfigVersions,
+  type ConfigVersion,
+} from '../../../src/backup/files/config-versions.js';
 
-const prev: SnapshotEntry = { path: 'a.jpg', type: 'file', mode: 0o644, mtimeMs: 1_000_000, size: 10, ino: 7, sha256: 'ff', chunks: ['c1'] };
+const prev: SnapshotEntry = {
+  path: 'a.jpg',
+  type: 'file',
+  mode: 0o644,
+  mtimeMs: 1_000_000,
+  size: 10,
+  ino: 7,
+  sha256: 'ff',
+  chunks: ['c1'],
+};
 const opts = { rehash: false, blobsPresent: true, previousStartedMs: 2_000_000 };
 
 describe('reusing unchanged files', () => {
@@ -20,7 +42,9 @@ describe('reusing unchanged files', () => {
     expect(canReuse({ ...prev, type: 'symlink' }, { size: 10, mtimeMs: 1_000_000, ino: 7 }, opts)).toBe(false);
   });
   it('reads a file modified within a second of the previous snapshot start (same mtime tick)', () => {
-    expect(canReuse(prev, { size: 10, mtimeMs: 1_000_000, ino: 7 }, { ...opts, previousStartedMs: 1_000_500 })).toBe(false);
+    expect(canReuse(prev, { size: 10, mtimeMs: 1_000_000, ino: 7 }, { ...opts, previousStartedMs: 1_000_500 })).toBe(
+      false,
+    );
   });
 });
 
@@ -35,7 +59,8 @@ describe('garbage collection', () => {
 describe('restore paths', () => {
   it('accepts only relative paths without . or ..', () => {
     for (const ok of ['a', 'a/b.jpg', '.hidden', 'x/..y']) expect(isSafeRelativePath(ok), ok).toBe(true);
-    for (const bad of ['', '/etc/passwd', '../x', 'a/../../x', 'a//b', 'a/./b', 'a\\b']) expect(isSafeRelativePath(bad), bad).toBe(false);
+    for (const bad of ['', '/etc/passwd', '../x', 'a/../../x', 'a//b', 'a/./b', 'a\\b'])
+      expect(isSafeRelativePath(bad), bad).toBe(false);
   });
   it('selects entries under the given paths, with their parent folders', () => {
     const entries = ['u', 'u/1', 'u/1/a.jpg', 'u/2', 'u/2/b.jpg', 'u/10.jpg'].map((path) => ({ path }));
@@ -49,7 +74,15 @@ describe('restore paths', () => {
 });
 
 describe('configuration versions', () => {
-  const v = (version: number, sha256: string): ConfigVersion => ({ version, sha256, at: '', size: 1, mode: 0o644, mtimeMs: 0, chunks: [] });
+  const v = (version: number, sha256: string): ConfigVersion => ({
+    version,
+    sha256,
+    at: '',
+    size: 1,
+    mode: 0o644,
+    mtimeMs: 0,
+    chunks: [],
+  });
   it('stores a first version, nothing when unchanged, the next number when changed', () => {
     expect(decideConfigVersion([], 'aa')).toEqual({ store: true, version: 1 });
     expect(decideConfigVersion([v(1, 'aa')], 'aa')).toEqual({ store: false, version: 1 });
@@ -63,7 +96,10 @@ describe('configuration versions', () => {
 
 describe('sample restore after a snapshot', () => {
   const file = (path: string, size: number): SnapshotEntry => ({ path, type: 'file', mode: 0o644, mtimeMs: 0, size });
-  const entries = [{ ...file('d', 0), type: 'dir' as const }, ...Array.from({ length: 100 }, (_, i) => file(`d/f${i}`, 10))];
+  const entries = [
+    { ...file('d', 0), type: 'dir' as const },
+    ...Array.from({ length: 100 }, (_, i) => file(`d/f${i}`, 10)),
+  ];
   it('takes the files read this time first, then spreads over the rest', () => {
     const sample = restoreSample(entries, new Set(['d/f50', 'd/f99']), 5, 1000);
     expect(sample.slice(0, 2)).toEqual(['d/f50', 'd/f99']);

@@ -1,7 +1,23 @@
 // User upload snapshots on real files: deduplication, restore (content, modes, mtimes, symlinks),
 // retention with blob collection, damage reported by name, encryption, and the task itself.
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  truncateSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,7 +33,10 @@ let work: string;
 const day = 86_400_000;
 
 function newRepo(name: string, encryptionKey?: string): Repository {
-  return openRepository({ path: join(work, name), compression: 'zstd', level: 1, processes: 1, encryptionKey }, { create: true });
+  return openRepository(
+    { path: join(work, name), compression: 'zstd', level: 1, processes: 1, encryptionKey },
+    { create: true },
+  );
 }
 
 /** An uploads folder: nested folders, an empty file, a 9 MiB file (3 chunks), two files with the same content, a symlink, odd modes. */
@@ -36,7 +55,15 @@ function makeUploads(dir: string): void {
   chmodSync(join(dir, 'avatars'), 0o750);
   symlinkSync('listings/42/photo1.jpg', join(dir, 'cover.jpg'));
   const old = new Date('2025-01-02T03:04:05Z');
-  for (const f of ['listings/42/photo1.jpg', 'listings/42/video.mp4', 'avatars/u1.png', 'avatars/u2.png', 'avatars/empty.txt', 'notes.txt']) utimesSync(join(dir, f), old, old);
+  for (const f of [
+    'listings/42/photo1.jpg',
+    'listings/42/video.mp4',
+    'avatars/u1.png',
+    'avatars/u2.png',
+    'avatars/empty.txt',
+    'notes.txt',
+  ])
+    utimesSync(join(dir, f), old, old);
 }
 
 /** path → [type, mode, size, mtime, content hash or link target] for every entry of a tree. */
@@ -47,7 +74,9 @@ function describeTree(root: string): Record<string, string> {
     const st = lstatSync(abs);
     if (st.isSymbolicLink()) out[rel] = `link ${readlinkSync(abs)}`;
     else if (st.isDirectory()) out[rel] = `dir ${(st.mode & 0o7777).toString(8)}`;
-    else out[rel] = `file ${(st.mode & 0o7777).toString(8)} ${st.size} ${Math.round(st.mtimeMs)} ${readFileSync(abs).toString('base64').slice(0, 40)}`;
+    else
+      out[rel] =
+        `file ${(st.mode & 0o7777).toString(8)} ${st.size} ${Math.round(st.mtimeMs)} ${readFileSync(abs).toString('base64').slice(0, 40)}`;
   }
   return out;
 }
@@ -93,7 +122,9 @@ describe('upload snapshots', () => {
     // The first snapshot still restores what was there then.
     const out1b = join(work, 'restore-a1b');
     await restoreSnapshot(repo, s1.id, out1b, { paths: ['listings/42'] });
-    expect(readFileSync(join(out1b, 'listings/42/photo1.jpg')).equals(readFileSync(join(out1, 'listings/42/photo1.jpg')))).toBe(true);
+    expect(
+      readFileSync(join(out1b, 'listings/42/photo1.jpg')).equals(readFileSync(join(out1, 'listings/42/photo1.jpg'))),
+    ).toBe(true);
     expect(existsSync(join(out1b, 'notes.txt'))).toBe(false);
 
     const usage = storeUsage(store, [s1.id, s2.id]);
@@ -162,7 +193,9 @@ describe('upload snapshots', () => {
     expect(text.find((t) => t.includes(blobOf('b.bin')))).toMatch(/damaged.*b\.bin/);
     expect(text.find((t) => t.includes(blobOf('c.bin')))).toMatch(/missing.*c\.bin/);
     expect(text.find((t) => t.includes(`${s2.id}.json.zst`))).toMatch(/damaged/);
-    await expect(restoreSnapshot(repo, s.id, join(work, 'restore-c'))).rejects.toThrow(/a\.bin: blob [0-9a-f]{64} is damaged/);
+    await expect(restoreSnapshot(repo, s.id, join(work, 'restore-c'))).rejects.toThrow(
+      /a\.bin: blob [0-9a-f]{64} is damaged/,
+    );
   });
 
   it('in an encrypted repository names blobs by HMAC and stores no plaintext', async () => {
@@ -189,21 +222,33 @@ describe('backup.files.user_uploads task', () => {
   it('snapshots the configured directory, validates it and reports figures; a missing directory fails clearly', async () => {
     const src = join(work, 'uploads-e');
     makeUploads(src);
-    const policy = testPolicy({ backup: { repository: { path: join(work, 'repo-e') }, files: { user_uploads: { path: src } } } } as never);
+    const policy = testPolicy({
+      backup: { repository: { path: join(work, 'repo-e') }, files: { user_uploads: { path: src } } },
+    });
     const ctx = testContext(policy, 'backup.files.user_uploads');
     const manifest = await userUploadsBackupTask.execute(ctx);
     expect(manifest.stats.files).toBe(6);
     const validation = await userUploadsBackupTask.validate(ctx, manifest);
     expect(validation.ok, JSON.stringify(validation.checks)).toBe(true);
-    expect(validation.checks.find((c) => c.name === 'sample restore')?.detail).toMatch(/^6 file\(s\), \d+ bytes restored and matched/);
+    expect(validation.checks.find((c) => c.name === 'sample restore')?.detail).toMatch(
+      /^6 file\(s\), \d+ bytes restored and matched/,
+    );
     expect(ctx.figures['uploads_backup.files']).toEqual({ value: 6, unit: 'files' });
     expect(ctx.findStep('expire upload snapshots')?.ok).toBe(true);
     expect(userUploadsBackupTask.schedule(policy)).toMatchObject({ kind: 'cron' });
 
-    const missing = testPolicy({ backup: { repository: { path: join(work, 'repo-e') }, files: { user_uploads: { path: join(work, 'nope') } } } } as never);
+    const missing = testPolicy({
+      backup: { repository: { path: join(work, 'repo-e') }, files: { user_uploads: { path: join(work, 'nope') } } },
+    });
     await expect(userUploadsBackupTask.execute(testContext(missing))).rejects.toThrow(/nope, cannot be read: ENOENT/);
-    const history = readFileSync(join(work, 'repo-e', 'history.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { kind: string; ok: boolean });
-    expect(history.map((h) => [h.kind, h.ok])).toEqual([['files.user_uploads', true], ['files.user_uploads', false]]);
+    const history = readFileSync(join(work, 'repo-e', 'history.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { kind: string; ok: boolean });
+    expect(history.map((h) => [h.kind, h.ok])).toEqual([
+      ['files.user_uploads', true],
+      ['files.user_uploads', false],
+    ]);
     expect(relative(work, src)).toBe('uploads-e');
   });
 });

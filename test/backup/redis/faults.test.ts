@@ -36,7 +36,11 @@ afterAll(async () => {
 describe('Redis backup faults', () => {
   it('kill -9 mid-backup lists nothing; the next backup succeeds and clears the partial folder', async () => {
     const repoPath = join(work, 'repo');
-    const child = spawn(process.execPath, ['--import', 'tsx', join(PROJECT, 'test/backup/redis/fixtures/backup-child.ts'), String(redis.port), repoPath], { stdio: 'ignore', cwd: PROJECT });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(PROJECT, 'test/backup/redis/fixtures/backup-child.ts'), String(redis.port), repoPath],
+      { stdio: 'ignore', cwd: PROJECT },
+    );
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     const folders = join(repoPath, 'redis', 'backups');
     const deadline = Date.now() + 30_000;
@@ -77,7 +81,9 @@ describe('Redis backup faults', () => {
       // Random values barely compress: about 6 MiB stored for a 2 MiB disk.
       for (let i = 0; i < 8; i++) await conn.command(['SET', `r${i}`, randomBytes(1024 * 1024).toString('base64')]);
       await conn.close();
-      await expect(runRedisBackup({ repository: settings, target: { host: '127.0.0.1', port: other.port } })).rejects.toThrow(/backup repository .* is full: the Redis backup was not kept/);
+      await expect(
+        runRedisBackup({ repository: settings, target: { host: '127.0.0.1', port: other.port } }),
+      ).rejects.toThrow(/backup repository .* is full: the Redis backup was not kept/);
       const repo = openRepository(settings);
       expect(listRedisBackups(repo).map((r) => r.id)).toEqual([kept.id]);
       expect(readdirSync(join(small, 'repo', 'redis', 'backups'))).toEqual([kept.id]);

@@ -1,7 +1,16 @@
 // Redis backups against real servers: throwaway redis-servers (password, several databases, keys
 // with a TTL, diskless and disk-based transfers) and the shared local Redis, which keeps nothing on
 // disk. Each backup is restore-tested by loading it into another throwaway redis-server.
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,7 +19,12 @@ import { readAttempts } from '../../../src/backup/history.js';
 import { checkRedisBackups } from '../../../src/backup/redis/integrity.js';
 import { expireRedisBackups } from '../../../src/backup/redis/expire.js';
 import { runRedisBackup } from '../../../src/backup/redis/rdb-backup.js';
-import { listRedisBackups, RDB_FILE, redisBackupDir, type RedisBackupRecord } from '../../../src/backup/redis/rdb-store.js';
+import {
+  listRedisBackups,
+  RDB_FILE,
+  redisBackupDir,
+  type RedisBackupRecord,
+} from '../../../src/backup/redis/rdb-store.js';
 import { restoreTestRedisBackup } from '../../../src/backup/redis/restore-test.js';
 import { openRepository, type RepositorySettings } from '../../../src/backup/repository.js';
 import { cacheBackupTask } from '../../../src/tasks/backup/redis-backup.js';
@@ -28,7 +42,10 @@ function repoSettings(name: string, extra: Partial<RepositorySettings> = {}): Re
 
 async function fill(port: number, password?: string): Promise<void> {
   const env = { REDIS_TEST_PW: password ?? '' };
-  const conn = await connectRedis({ host: '127.0.0.1', port, ...(password ? { password: { env: 'REDIS_TEST_PW' } } : {}) }, { env });
+  const conn = await connectRedis(
+    { host: '127.0.0.1', port, ...(password ? { password: { env: 'REDIS_TEST_PW' } } : {}) },
+    { env },
+  );
   try {
     // db0: 5000 plain keys and 20 with a long TTL; db3: 120 hashes; db7: a list, a set, a sorted set, a stream.
     for (let i = 0; i < 5000; i += 500) {
@@ -69,19 +86,35 @@ describe('cache.backup task', () => {
     const policy = testPolicy({
       targets: { redis: { host: '127.0.0.1', port: diskless.port, password: { env: 'DRYDOCK_TEST_REDIS_PW' } } },
       backup: { repository: { path: join(work, 'task-repo') } },
-    } as never);
+    });
     const ctx = testContext(policy, 'cache.backup');
     const record = await cacheBackupTask.execute(ctx);
     expect(record.transfer).toBe('diskless');
-    expect(record.keyspaceBefore).toEqual({ '0': { keys: 5020, expires: 20 }, '3': { keys: 120, expires: 0 }, '7': { keys: 4, expires: 0 } });
+    expect(record.keyspaceBefore).toEqual({
+      '0': { keys: 5020, expires: 20 },
+      '3': { keys: 120, expires: 0 },
+      '7': { keys: 4, expires: 0 },
+    });
     expect(record.rdbVersion).toBeGreaterThanOrEqual(9);
     expect(record.storedSize).toBeGreaterThan(0);
     const validation = await cacheBackupTask.validate(ctx, record);
     expect(validation.ok, JSON.stringify(validation.checks)).toBe(true);
-    expect(validation.checks.map((c) => c.detail)).toEqual(expect.arrayContaining(['db0: 5020 key(s) restored, expected 5000-5020', 'db3: 120 key(s) restored, expected 120']));
-    const everything = JSON.stringify({ steps: ctx.steps.map((s) => [s.name, s.output, String(s.error ?? '')]), summaries: ctx.summaries, validation, record });
+    expect(validation.checks.map((c) => c.detail)).toEqual(
+      expect.arrayContaining([
+        'db0: 5020 key(s) restored, expected 5000-5020',
+        'db3: 120 key(s) restored, expected 120',
+      ]),
+    );
+    const everything = JSON.stringify({
+      steps: ctx.steps.map((s) => [s.name, s.output, JSON.stringify(s.error ?? '')]),
+      summaries: ctx.summaries,
+      validation,
+      record,
+    });
     expect(everything).not.toContain(PASSWORD);
-    const repoText = readFileSync(join(work, 'task-repo', 'redis', 'catalog', `${record.id}.json`), 'utf8') + readFileSync(join(work, 'task-repo', 'history.jsonl'), 'utf8');
+    const repoText =
+      readFileSync(join(work, 'task-repo', 'redis', 'catalog', `${record.id}.json`), 'utf8') +
+      readFileSync(join(work, 'task-repo', 'history.jsonl'), 'utf8');
     expect(repoText).not.toContain(PASSWORD);
     expect(cacheBackupTask.schedule(policy)).toMatchObject({ kind: 'cron' });
   });
@@ -141,8 +174,15 @@ describe('encryption and least privilege', () => {
         target: { host: '127.0.0.1', port: server.port, username: 'reader', password: { env: 'R_PW' } },
         env,
       }).catch((e: unknown) => e);
-      expect(error).toMatchObject({ code: 'TARGET_AUTH_FAILED', hint: expect.stringContaining('+psync +replconf +sync') });
-      const record = await runRedisBackup({ repository: repoSettings('acl-repo'), target: { host: '127.0.0.1', port: server.port, username: 'backup', password: { env: 'B_PW' } }, env });
+      expect(error).toMatchObject({
+        code: 'TARGET_AUTH_FAILED',
+        hint: expect.stringContaining('+psync +replconf +sync'),
+      });
+      const record = await runRedisBackup({
+        repository: repoSettings('acl-repo'),
+        target: { host: '127.0.0.1', port: server.port, username: 'backup', password: { env: 'B_PW' } },
+        env,
+      });
       expect(record.keyspaceAfter).toEqual({ '0': { keys: 1, expires: 0 } });
     } finally {
       await server.stop();
@@ -165,7 +205,10 @@ describe('failures', () => {
   });
 
   it('an unreachable server fails naming host:port', async () => {
-    const error = await runRedisBackup({ repository: repoSettings('down-repo'), target: { host: '127.0.0.1', port: 1, connect_timeout: '1 second' } }).catch((e: unknown) => e);
+    const error = await runRedisBackup({
+      repository: repoSettings('down-repo'),
+      target: { host: '127.0.0.1', port: 1, connect_timeout: '1 second' },
+    }).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'TARGET_UNREACHABLE' });
     expect((error as Error).message).toContain('127.0.0.1:1');
   });

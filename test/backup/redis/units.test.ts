@@ -18,7 +18,10 @@ describe('replication protocol parsing', () => {
   });
 
   it('reads +FULLRESYNC', () => {
-    expect(parseFullResync('+FULLRESYNC 8de1787ba490483314a4d30f1c628bc5025eb761 2038')).toEqual({ replid: '8de1787ba490483314a4d30f1c628bc5025eb761', offset: 2038 });
+    expect(parseFullResync('+FULLRESYNC 8de1787ba490483314a4d30f1c628bc5025eb761 2038')).toEqual({
+      replid: '8de1787ba490483314a4d30f1c628bc5025eb761',
+      offset: 2038,
+    });
     expect(parseFullResync('+CONTINUE')).toBeNull();
   });
 
@@ -33,7 +36,8 @@ describe('replication protocol parsing', () => {
     for (const size of [1, 3, 7, 39, 40, 41, 64, stream.length]) {
       const scanner = new EofMarkScanner(mark);
       const out: Buffer[] = [];
-      for (let i = 0; i < stream.length && !scanner.done; i += size) out.push(scanner.push(stream.subarray(i, i + size)));
+      for (let i = 0; i < stream.length && !scanner.done; i += size)
+        out.push(scanner.push(stream.subarray(i, i + size)));
       expect(scanner.done).toBe(true);
       expect(Buffer.concat(out).equals(payload)).toBe(true);
     }
@@ -47,7 +51,9 @@ describe('replication protocol parsing', () => {
 
 describe('key counts', () => {
   it('parses INFO keyspace', () => {
-    expect(parseKeyspace({ db0: 'keys=3,expires=1,avg_ttl=100', db12: 'keys=7,expires=0,avg_ttl=0', used_memory: '1' })).toEqual({
+    expect(
+      parseKeyspace({ db0: 'keys=3,expires=1,avg_ttl=100', db12: 'keys=7,expires=0,avg_ttl=0', used_memory: '1' }),
+    ).toEqual({
       '0': { keys: 3, expires: 1 },
       '12': { keys: 7, expires: 0 },
     });
@@ -55,7 +61,11 @@ describe('key counts', () => {
 
   it('is exact when nothing changed and no key has a TTL', () => {
     const ks = { '0': { keys: 10, expires: 0 } };
-    expect(compareKeyCounts(ks, ks, { '0': { keys: 10, expires: 0 } })[0]).toMatchObject({ ok: true, min: 10, max: 10 });
+    expect(compareKeyCounts(ks, ks, { '0': { keys: 10, expires: 0 } })[0]).toMatchObject({
+      ok: true,
+      min: 10,
+      max: 10,
+    });
     expect(compareKeyCounts(ks, ks, { '0': { keys: 9, expires: 0 } })[0]!.ok).toBe(false);
     expect(compareKeyCounts(ks, ks, {})[0]).toMatchObject({ ok: false, restored: 0 });
   });
@@ -63,7 +73,11 @@ describe('key counts', () => {
   it('allows keys with a TTL to have expired, and a count between before and after', () => {
     const before = { '0': { keys: 10, expires: 4 } };
     const after = { '0': { keys: 12, expires: 4 } };
-    expect(compareKeyCounts(before, after, { '0': { keys: 6, expires: 0 } })[0]).toMatchObject({ ok: true, min: 6, max: 12 });
+    expect(compareKeyCounts(before, after, { '0': { keys: 6, expires: 0 } })[0]).toMatchObject({
+      ok: true,
+      min: 6,
+      max: 12,
+    });
     expect(compareKeyCounts(before, after, { '0': { keys: 5, expires: 0 } })[0]!.ok).toBe(false);
     expect(compareKeyCounts(before, after, { '0': { keys: 13, expires: 0 } })[0]!.ok).toBe(false);
   });
@@ -81,7 +95,10 @@ describe('age retention', () => {
     expect(planAgeRetention(items, now, 7 * day)).toEqual({ keep: ['b3', 'b0'], expire: ['b10', 'b8'] });
   });
   it('always keeps the newest, however old', () => {
-    const items = [{ id: 'old', at: '2020-01-01T00:00:00Z' }, { id: 'older', at: '2019-01-01T00:00:00Z' }];
+    const items = [
+      { id: 'old', at: '2020-01-01T00:00:00Z' },
+      { id: 'older', at: '2019-01-01T00:00:00Z' },
+    ];
     expect(planAgeRetention(items, now, 7 * day)).toEqual({ keep: ['old'], expire: ['older'] });
   });
 });

@@ -1,11 +1,20 @@
 import { describe, expect, it } from 'vitest';
-import { StalenessPool, evictionNeed, evictionPolicyAdvice, isEvictable, namespacePattern } from '../../../src/tasks/cache/eviction-plan.js';
+import {
+  StalenessPool,
+  evictionNeed,
+  evictionPolicyAdvice,
+  isEvictable,
+  namespacePattern,
+} from '../../../src/tasks/cache/eviction-plan.js';
 
 const GiB = 1024 ** 3;
 
 describe('evictionNeed', () => {
   it('measures against maxmemory when set', () => {
-    const need = evictionNeed({ usedMemory: 900, maxmemory: 1000, systemMemory: 16 * GiB, keys: 10 }, { memoryPercent: 80, maxKeys: 100 });
+    const need = evictionNeed(
+      { usedMemory: 900, maxmemory: 1000, systemMemory: 16 * GiB, keys: 10 },
+      { memoryPercent: 80, maxKeys: 100 },
+    );
     expect(need.measuredAgainst).toBe('maxmemory');
     expect(need.usedPercent).toBe(90);
     expect(need.memoryOver).toBe(true);
@@ -13,13 +22,19 @@ describe('evictionNeed', () => {
     expect(need.keysOver).toBe(false);
   });
   it('measures maxmemory 0 against host memory, never 0% or infinitely full', () => {
-    const need = evictionNeed({ usedMemory: 2 * GiB, maxmemory: 0, systemMemory: 8 * GiB, keys: 0 }, { memoryPercent: 80, maxKeys: 100 });
+    const need = evictionNeed(
+      { usedMemory: 2 * GiB, maxmemory: 0, systemMemory: 8 * GiB, keys: 0 },
+      { memoryPercent: 80, maxKeys: 100 },
+    );
     expect(need.measuredAgainst).toBe('host memory');
     expect(need.usedPercent).toBe(25);
     expect(need.memoryOver).toBe(false);
   });
   it('counts keys to remove over the key threshold', () => {
-    const need = evictionNeed({ usedMemory: 1, maxmemory: 1000, systemMemory: GiB, keys: 1_000_500 }, { memoryPercent: 80, maxKeys: 1_000_000 });
+    const need = evictionNeed(
+      { usedMemory: 1, maxmemory: 1000, systemMemory: GiB, keys: 1_000_500 },
+      { memoryPercent: 80, maxKeys: 1_000_000 },
+    );
     expect(need.keysOver).toBe(true);
     expect(need.keysToFree).toBe(500);
   });

@@ -72,7 +72,10 @@ describe('cache.eviction against a real redis-server', () => {
     await fill('cache:', 2000, value);
     const used = Number((await conn.info('memory')).used_memory);
     await conn.command(['CONFIG', 'SET', 'maxmemory', String(Math.floor(used / 0.92))]);
-    const policy = policyFrom({ targets: { redis: target() }, cache: { eviction: { evictable_namespaces: ['cache:'], batch_size: 100 } } });
+    const policy = policyFrom({
+      targets: { redis: target() },
+      cache: { eviction: { evictable_namespaces: ['cache:'], batch_size: 100 } },
+    });
     const run = taskContext(policy);
     const result = await cacheEvictionTask.execute(run.ctx);
     expect(run.summary.join('\n')).toMatch(/warning: eviction policy is noeviction/);
@@ -89,7 +92,10 @@ describe('cache.eviction against a real redis-server', () => {
     await conn.command(['FLUSHALL']);
     await conn.command(['CONFIG', 'SET', 'maxmemory-policy', 'allkeys-lru']);
     await fill('cache:', 10);
-    const policy = policyFrom({ targets: { redis: target() }, cache: { eviction: { evictable_namespaces: ['cache:'] } } });
+    const policy = policyFrom({
+      targets: { redis: target() },
+      cache: { eviction: { evictable_namespaces: ['cache:'] } },
+    });
     const run = taskContext(policy);
     const result = await cacheEvictionTask.execute(run.ctx);
     expect(result.acted).toBe(false);

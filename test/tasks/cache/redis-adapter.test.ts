@@ -10,9 +10,17 @@ afterAll(async () => {
 
 describe('parseInfo', () => {
   it('reads key:value lines and replica fields', () => {
-    const info = parseInfo('# Replication\r\nrole:master\r\nslave0:ip=127.0.0.1,port=7001,state=online,offset=10,lag=1\r\n\r\n');
+    const info = parseInfo(
+      '# Replication\r\nrole:master\r\nslave0:ip=127.0.0.1,port=7001,state=online,offset=10,lag=1\r\n\r\n',
+    );
     expect(info.role).toBe('master');
-    expect(parseInfoFields(info.slave0!)).toEqual({ ip: '127.0.0.1', port: '7001', state: 'online', offset: '10', lag: '1' });
+    expect(parseInfoFields(info.slave0!)).toEqual({
+      ip: '127.0.0.1',
+      port: '7001',
+      state: 'online',
+      offset: '10',
+      lag: '1',
+    });
   });
 });
 

@@ -20,9 +20,13 @@ export interface TestRedis {
 export async function startRedis(args: string[] = [], fixedPort?: number): Promise<TestRedis> {
   const dir = mkdtempSync(join(tmpdir(), 'drydock-redis-'));
   const port = fixedPort ?? (await freePort());
-  const child = spawn('/usr/bin/redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...args], {
-    stdio: 'ignore',
-  });
+  const child = spawn(
+    '/usr/bin/redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...args],
+    {
+      stdio: 'ignore',
+    },
+  );
   const deadline = Date.now() + 10_000;
   for (;;) {
     try {

@@ -16,16 +16,32 @@ describe('assessReplication', () => {
     expect(a.replicas[0]!.offsetBehind).toBe(10);
   });
   it('reports an expected replica that is missing', () => {
-    const a = assessReplication({ role: 'master', master_repl_offset: '0' }, { maxLagMs: 5000, expected: ['10.0.0.3:6380'] });
+    const a = assessReplication(
+      { role: 'master', master_repl_offset: '0' },
+      { maxLagMs: 5000, expected: ['10.0.0.3:6380'] },
+    );
     expect(a.problems).toContain('replica 10.0.0.3:6380 is not connected');
   });
   it('ignores a backup snapshot connection (port 0, wait_bgsave) and accepts a lone primary when no replica is expected', () => {
-    const backup = { role: 'master', master_repl_offset: '0', slave0: 'ip=127.0.0.1,port=0,state=wait_bgsave,offset=0,lag=0' };
-    expect(assessReplication(backup, { maxLagMs: 5000, expected: [] })).toMatchObject({ ok: true, replicas: [], problems: [] });
-    expect(assessReplication(backup, { maxLagMs: 5000, expected: ['10.0.0.3:6380'] }).problems).toEqual(['replica 10.0.0.3:6380 is not connected']);
+    const backup = {
+      role: 'master',
+      master_repl_offset: '0',
+      slave0: 'ip=127.0.0.1,port=0,state=wait_bgsave,offset=0,lag=0',
+    };
+    expect(assessReplication(backup, { maxLagMs: 5000, expected: [] })).toMatchObject({
+      ok: true,
+      replicas: [],
+      problems: [],
+    });
+    expect(assessReplication(backup, { maxLagMs: 5000, expected: ['10.0.0.3:6380'] }).problems).toEqual([
+      'replica 10.0.0.3:6380 is not connected',
+    ]);
   });
   it('accepts a replica online under max lag', () => {
-    const a = assessReplication({ role: 'master', slave0: 'ip=h,port=1,state=online,offset=0,lag=1' }, { maxLagMs: 5000, expected: ['h:1'] });
+    const a = assessReplication(
+      { role: 'master', slave0: 'ip=h,port=1,state=online,offset=0,lag=1' },
+      { maxLagMs: 5000, expected: ['h:1'] },
+    );
     expect(a.ok).toBe(true);
   });
 });
@@ -64,7 +80,12 @@ describe('cache.replication against a real primary and replica', () => {
       const validation = await cacheReplicationTask.validate(none.ctx, result);
       expect(validation.ok).toBe(true);
       expect(validation.checks[0]!.detail).toContain('none is expected');
-      const named = taskContext(policyFrom({ targets: { redis: { host: lone.host, port: lone.port } }, cache: { replication: { replicas: ['127.0.0.1:1'] } } }));
+      const named = taskContext(
+        policyFrom({
+          targets: { redis: { host: lone.host, port: lone.port } },
+          cache: { replication: { replicas: ['127.0.0.1:1'] } },
+        }),
+      );
       const missing = await cacheReplicationTask.validate(named.ctx, await cacheReplicationTask.execute(named.ctx));
       expect(missing.ok).toBe(false);
       expect(missing.checks.map((c) => c.detail)).toContain('replica 127.0.0.1:1 is not connected');
@@ -75,7 +96,10 @@ describe('cache.replication against a real primary and replica', () => {
 
   it('passes while the replica is connected, fails naming it and its lag while it is paused, and when it is stopped', async () => {
     const name = `127.0.0.1:${replica.port}`;
-    const policy = policyFrom({ targets: { redis: { host: primary.host, port: primary.port } }, cache: { replication: { max_lag: '2 seconds', replicas: [name] } } });
+    const policy = policyFrom({
+      targets: { redis: { host: primary.host, port: primary.port } },
+      cache: { replication: { max_lag: '2 seconds', replicas: [name] } },
+    });
 
     const healthy = taskContext(policy);
     const ok = await cacheReplicationTask.execute(healthy.ctx);

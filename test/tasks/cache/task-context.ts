@@ -25,7 +25,10 @@ export function policyFrom(input: PolicyInput): Policy {
   return policySchema.parse({ ...input, backup: { ...backup, repository: { ...repository, path } } });
 }
 
-export function taskContext(policy: Policy, options: { clock?: Clock; taskId?: string; signal?: AbortSignal } = {}): RecordedRun {
+export function taskContext(
+  policy: Policy,
+  options: { clock?: Clock; taskId?: string; signal?: AbortSignal } = {},
+): RecordedRun {
   const record: RecordedRun = { steps: [], figures: {}, summary: [], ctx: undefined as unknown as TaskContext };
   record.ctx = {
     runId: 1,
@@ -37,7 +40,11 @@ export function taskContext(policy: Policy, options: { clock?: Clock; taskId?: s
     async step(name, fn, stepOptions) {
       let output = '';
       try {
-        const value = await fn({ output: (text) => { output += text; } });
+        const value = await fn({
+          output: (text) => {
+            output += text;
+          },
+        });
         record.steps.push({ name, ok: true, output });
         return value;
       } catch (error) {

@@ -55,7 +55,10 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, tim
 /** Waits until backend `pid` is in REINDEX CONCURRENTLY's "waiting for writers" phase, i.e. its _ccnew exists. */
 async function waitForReindexWaiting(pid: number): Promise<string> {
   return waitFor(`pid ${pid} to wait in REINDEX CONCURRENTLY`, async () => {
-    const { rows } = await admin.query<{ phase: string }>('SELECT phase FROM pg_stat_progress_create_index WHERE pid = $1', [pid]);
+    const { rows } = await admin.query<{ phase: string }>(
+      'SELECT phase FROM pg_stat_progress_create_index WHERE pid = $1',
+      [pid],
+    );
     const phase = rows[0]?.phase;
     return phase?.startsWith('waiting for writers') ? phase : undefined;
   });
@@ -93,7 +96,11 @@ describe('database.index_rebuild', () => {
       expect(bytes.after).toBeLessThan(bytes.before! * 0.9);
     }
     expect(ctx.findStep('reindex listings')!.output).toContain('REINDEX INDEX CONCURRENTLY listings_city_price_idx');
-    expect(result.tables.find((t) => t.table === 'listings')!.indexes.map((i) => i.index)).toEqual(['listings_city_price_idx', 'listings_owner_id_idx', 'listings_pkey']);
+    expect(result.tables.find((t) => t.table === 'listings')!.indexes.map((i) => i.index)).toEqual([
+      'listings_city_price_idx',
+      'listings_owner_id_idx',
+      'listings_pkey',
+    ]);
 
     const validation = await indexRebuildTask.validate(ctx, result);
     expect(validation.checks.filter((c) => !c.ok)).toEqual([]);
@@ -101,7 +108,10 @@ describe('database.index_rebuild', () => {
   });
 
   it('fails only the step of a missing table, naming it', async () => {
-    const ctx = testContext(policyFor({ tables: { high_priority: ['listings', 'no_such_table'], normal: ['reviews'] } }), indexRebuildTask.id);
+    const ctx = testContext(
+      policyFor({ tables: { high_priority: ['listings', 'no_such_table'], normal: ['reviews'] } }),
+      indexRebuildTask.id,
+    );
     const result = await indexRebuildTask.execute(ctx);
     const missing = ctx.findStep('reindex no_such_table')!;
     expect(missing.ok).toBe(false);
@@ -138,8 +148,12 @@ describe('database.index_rebuild', () => {
     const result = await indexRebuildTask.execute(ctx);
     const cleanup = ctx.findStep('drop indexes left by interrupted concurrent rebuilds')!;
     expect(cleanup.ok).toBe(true);
-    expect(cleanup.output).toMatch(/dropped invalid index listings_city_price_idx_ccnew \(on listings, .*\), left by an interrupted REINDEX CONCURRENTLY/);
-    expect(ctx.summaries[0]).toContain('dropped 1 invalid index(es) left by an interrupted REINDEX CONCURRENTLY: listings_city_price_idx_ccnew');
+    expect(cleanup.output).toMatch(
+      /dropped invalid index listings_city_price_idx_ccnew \(on listings, .*\), left by an interrupted REINDEX CONCURRENTLY/,
+    );
+    expect(ctx.summaries[0]).toContain(
+      'dropped 1 invalid index(es) left by an interrupted REINDEX CONCURRENTLY: listings_city_price_idx_ccnew',
+    );
     expect(result.leftovers.dropped).toHaveLength(1);
     // The leftover was not "rebuilt" as if it were a real index.
     expect(result.tables.flatMap((t) => t.indexes.map((i) => i.index))).not.toContain('listings_city_price_idx_ccnew');
@@ -150,7 +164,10 @@ describe('database.index_rebuild', () => {
 
   it('drops the _ccnew its own rebuild left when that rebuild is terminated', async () => {
     const writer = await openWriter('users');
-    const ctx = testContext(policyFor({ lock_timeout: '30 seconds', tables: { high_priority: ['users'], normal: ['reviews'] } }), indexRebuildTask.id);
+    const ctx = testContext(
+      policyFor({ lock_timeout: '30 seconds', tables: { high_priority: ['users'], normal: ['reviews'] } }),
+      indexRebuildTask.id,
+    );
     const run = indexRebuildTask.execute(ctx);
     try {
       const pid = await waitFor('the task to start rebuilding users', async () => {
@@ -207,10 +224,13 @@ describe('database.index_rebuild', () => {
     expect(message).toContain('UPDATE listings SET id = id');
     // The half-built copy could not be dropped while the writer was still there; the run says so.
     expect(blocked.output).toMatch(/could not drop invalid index listings_city_price_idx_ccnew/);
-    for (const table of ['users', 'reviews', 'notifications']) expect(ctx.findStep(`reindex ${table}`)!.error, table).toBeUndefined();
+    for (const table of ['users', 'reviews', 'notifications'])
+      expect(ctx.findStep(`reindex ${table}`)!.error, table).toBeUndefined();
     const validation = await indexRebuildTask.validate(ctx, result);
     expect(validation.ok).toBe(false);
-    expect(validation.checks.find((c) => c.name === 'no_invalid_indexes')!.detail).toContain('listings_city_price_idx_ccnew on listings');
+    expect(validation.checks.find((c) => c.name === 'no_invalid_indexes')!.detail).toContain(
+      'listings_city_price_idx_ccnew on listings',
+    );
 
     const next = testContext(policyFor(), indexRebuildTask.id);
     const nextResult = await indexRebuildTask.execute(next);
@@ -223,7 +243,9 @@ describe('database.index_rebuild', () => {
     const rebuilder = await db.connect();
     try {
       const pid = (await rebuilder.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
-      const killed = rebuilder.query('REINDEX INDEX CONCURRENTLY notifications_user_id_read_at_idx').catch((e: unknown) => e);
+      const killed = rebuilder
+        .query('REINDEX INDEX CONCURRENTLY notifications_user_id_read_at_idx')
+        .catch((e: unknown) => e);
       await waitForReindexWaiting(pid);
       await admin.query('SELECT pg_terminate_backend($1)', [pid]);
       await killed;
@@ -237,12 +259,16 @@ describe('database.index_rebuild', () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).toContain('dropped invalid index notifications_user_id_read_at_idx_ccnew');
     expect(await invalidIndexes()).toEqual([]);
-    expect(await recoverInterrupted(testContext(policyFor(), indexRebuildTask.id))).toEqual(['no invalid _ccnew/_ccold index left by an interrupted rebuild']);
+    expect(await recoverInterrupted(testContext(policyFor(), indexRebuildTask.id))).toEqual([
+      'no invalid _ccnew/_ccold index left by an interrupted rebuild',
+    ]);
   });
 
   it('reports unreachable PostgreSQL with host and port', async () => {
     const port = await closedPort();
-    const error = await indexRebuildTask.execute(testContext(policyFor({}, port), indexRebuildTask.id)).catch((e: unknown) => e);
+    const error = await indexRebuildTask
+      .execute(testContext(policyFor({}, port), indexRebuildTask.id))
+      .catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'TARGET_UNREACHABLE', retryable: true });
     expect((error as Error).message).toContain(`127.0.0.1:${port}`);
   });
@@ -250,6 +276,8 @@ describe('database.index_rebuild', () => {
   it('declares its weekly schedule and every table it rebuilds, high priority first', () => {
     const policy = policyFor();
     expect(indexRebuildTask.schedule(policy)).toMatchObject({ kind: 'cron', expression: '0 4 * * 0' });
-    expect(indexRebuildTask.resources(policy)).toEqual(['listings', 'users', 'reviews', 'notifications'].map((t) => `pg:${db.name}.${t}`));
+    expect(indexRebuildTask.resources(policy)).toEqual(
+      ['listings', 'users', 'reviews', 'notifications'].map((t) => `pg:${db.name}.${t}`),
+    );
   });
 });

@@ -192,16 +192,38 @@ describe('database.vacuum', () => {
     try {
       // Trust auth accepts the connection; the password is resolved but must not leak anywhere.
       const policy = testPolicy({
-        targets: { postgres: { host: db.target.host, port: db.target.port, database: db.name, password: { env: 'DRYDOCK_TEST_VACUUM_PASSWORD' } } },
+        targets: {
+          postgres: {
+            host: db.target.host,
+            port: db.target.port,
+            database: db.name,
+            password: { env: 'DRYDOCK_TEST_VACUUM_PASSWORD' },
+          },
+        },
         database: { vacuum: { tables: ['listings', 'nope'] } },
       });
       const ctx = testContext(policy, vacuumTask.id);
       await vacuumTask.execute(ctx);
-      const everything = JSON.stringify([ctx.steps.map((s) => [s.name, s.output, String(s.error)]), ctx.summaries, ctx.figures]);
+      const everything = JSON.stringify([
+        ctx.steps.map((s) => [s.name, s.output, String(s.error)]),
+        ctx.summaries,
+        ctx.figures,
+      ]);
       expect(everything).not.toContain(secret);
-      const unreachable = testPolicy({ targets: { postgres: { host: db.target.host, port: await closedPort(), database: db.name, password: { env: 'DRYDOCK_TEST_VACUUM_PASSWORD' } } } });
+      const unreachable = testPolicy({
+        targets: {
+          postgres: {
+            host: db.target.host,
+            port: await closedPort(),
+            database: db.name,
+            password: { env: 'DRYDOCK_TEST_VACUUM_PASSWORD' },
+          },
+        },
+      });
       const error = await vacuumTask.execute(testContext(unreachable, vacuumTask.id)).catch((e: unknown) => e);
-      expect(JSON.stringify({ message: (error as Error).message, hint: (error as DrydockError).hint })).not.toContain(secret);
+      expect(JSON.stringify({ message: (error as Error).message, hint: (error as DrydockError).hint })).not.toContain(
+        secret,
+      );
       delete process.env.DRYDOCK_TEST_VACUUM_PASSWORD;
       const missing = await vacuumTask.execute(testContext(policy, vacuumTask.id)).catch((e: unknown) => e);
       expect(missing).toMatchObject({ code: 'SECRET_MISSING' });
@@ -212,10 +234,14 @@ describe('database.vacuum', () => {
   });
 
   it('names a missing database and points at `drydock demo seed`', async () => {
-    const policy = testPolicy({ targets: { postgres: { host: db.target.host, port: db.target.port, database: `${db.name}_missing` } } });
+    const policy = testPolicy({
+      targets: { postgres: { host: db.target.host, port: db.target.port, database: `${db.name}_missing` } },
+    });
     const error = await vacuumTask.execute(testContext(policy, vacuumTask.id)).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'TARGET_UNREACHABLE', retryable: false });
-    expect((error as Error).message).toBe(`database "${db.name}_missing" does not exist on PostgreSQL at 127.0.0.1:${db.target.port}`);
+    expect((error as Error).message).toBe(
+      `database "${db.name}_missing" does not exist on PostgreSQL at 127.0.0.1:${db.target.port}`,
+    );
     expect((error as DrydockError).hint).toContain('drydock demo seed');
   });
 
@@ -242,7 +268,11 @@ describe('database.vacuum', () => {
   it('declares its schedule and the tables it holds', () => {
     const policy = policyFor();
     expect(vacuumTask.schedule(policy)).toMatchObject({ kind: 'cron', expression: '0 3 * * *' });
-    expect(vacuumTask.resources(policy)).toEqual([`pg:${db.name}.listings`, `pg:${db.name}.bookings`, `pg:${db.name}.messages`]);
+    expect(vacuumTask.resources(policy)).toEqual([
+      `pg:${db.name}.listings`,
+      `pg:${db.name}.bookings`,
+      `pg:${db.name}.messages`,
+    ]);
     expect(isDisruptive(vacuumTask, policy)).toBe(false);
   });
 });

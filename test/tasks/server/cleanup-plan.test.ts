@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { lexicalProblem } from '../../../src/tasks/server/cleanup-paths.js';
 import { planDeployments, type Release } from '../../../src/tasks/server/deployments.js';
-import { decideRotation, expiredCopies, globToRegExp, parseSize, rotatedCopies, rotationStamp } from '../../../src/tasks/server/log-rotation.js';
+import {
+  decideRotation,
+  expiredCopies,
+  globToRegExp,
+  parseSize,
+  rotatedCopies,
+  rotationStamp,
+} from '../../../src/tasks/server/log-rotation.js';
 
 const DAY = 86_400_000;
 
@@ -38,7 +45,13 @@ describe('decideRotation', () => {
 describe('rotated copies', () => {
   it('finds and expires copies by the stamp in their name', () => {
     const now = Date.UTC(2026, 10, 26);
-    const names = ['app.log', `app.log.${rotationStamp(new Date(now - 31 * DAY))}.gz`, `app.log.${rotationStamp(new Date(now - DAY))}.gz`, 'app.log.old.gz', 'other.log.20260101T000000000Z.gz'];
+    const names = [
+      'app.log',
+      `app.log.${rotationStamp(new Date(now - 31 * DAY))}.gz`,
+      `app.log.${rotationStamp(new Date(now - DAY))}.gz`,
+      'app.log.old.gz',
+      'other.log.20260101T000000000Z.gz',
+    ];
     const copies = rotatedCopies('app.log', names);
     expect(copies).toHaveLength(2);
     expect(expiredCopies(copies, now, 30 * DAY).map((c) => c.at)).toEqual([now - 31 * DAY]);
@@ -55,11 +68,26 @@ describe('rotated copies', () => {
 
 describe('planDeployments', () => {
   const now = 100 * DAY;
-  const ok = (name: string, day: number): Release => ({ name, successful: true, deployedAt: day * DAY, mtime: day * DAY });
+  const ok = (name: string, day: number): Release => ({
+    name,
+    successful: true,
+    deployedAt: day * DAY,
+    mtime: day * DAY,
+  });
   const bad = (name: string, day: number): Release => ({ name, successful: false, deployedAt: null, mtime: day * DAY });
 
   it('keeps the newest 5 successful; failed releases neither count nor push good ones out', () => {
-    const releases = [ok('r1', 1), ok('r2', 2), ok('r3', 3), ok('r4', 4), ok('r5', 5), ok('r6', 6), ok('r7', 7), bad('r8', 8), bad('r9', 99.9)];
+    const releases = [
+      ok('r1', 1),
+      ok('r2', 2),
+      ok('r3', 3),
+      ok('r4', 4),
+      ok('r5', 5),
+      ok('r6', 6),
+      ok('r7', 7),
+      bad('r8', 8),
+      bad('r9', 99.9),
+    ];
     const plan = planDeployments(releases, 'r7', 5, now);
     expect(plan.keep.map((k) => k.name).sort()).toEqual(['r3', 'r4', 'r5', 'r6', 'r7', 'r9']);
     expect(plan.remove.map((r) => r.name).sort()).toEqual(['r1', 'r2', 'r8']);

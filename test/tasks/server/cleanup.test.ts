@@ -1,5 +1,15 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -40,8 +50,14 @@ describe('log rotation with a writer running', () => {
     ]);
     const exited = new Promise<number | null>((resolve) => writer.once('exit', resolve));
     let running = true;
-    void exited.then(() => { running = false; });
-    const policy = policyFrom({ server: { cleanup: { roots: [root], tasks: ['log_rotation'], logs: [{ path: join(logs, '*.log'), max_size: '32KB' }] } } });
+    void exited.then(() => {
+      running = false;
+    });
+    const policy = policyFrom({
+      server: {
+        cleanup: { roots: [root], tasks: ['log_rotation'], logs: [{ path: join(logs, '*.log'), max_size: '32KB' }] },
+      },
+    });
     const task = createCleanupTask();
     let rotations = 0;
     while (running) {
@@ -53,9 +69,12 @@ describe('log rotation with a writer running', () => {
     }
     expect(await exited).toBe(0);
     expect(rotations).toBeGreaterThanOrEqual(3);
-    const copies = readdirSync(logs).filter((n) => n.endsWith('.gz')).sort();
+    const copies = readdirSync(logs)
+      .filter((n) => n.endsWith('.gz'))
+      .sort();
     expect(copies.length).toBe(rotations);
-    const text = copies.map((n) => gunzipSync(readFileSync(join(logs, n))).toString()).join('') + readFileSync(log, 'utf8');
+    const text =
+      copies.map((n) => gunzipSync(readFileSync(join(logs, n))).toString()).join('') + readFileSync(log, 'utf8');
     const got = text.split('\n').filter(Boolean);
     expect(got.length).toBe(lines);
     expect(got.every((line, i) => line === `line ${i + 1} of the api log`)).toBe(true);
@@ -69,7 +88,11 @@ describe('log rotation with a writer running', () => {
     const recent = join(logs, `web.log.${rotationStamp(new Date(Date.now() - 2 * DAY))}.gz`);
     writeFileSync(old, 'old');
     writeFileSync(recent, 'recent');
-    const policy = policyFrom({ server: { cleanup: { roots: [root], tasks: ['log_rotation'], logs: [{ path: join(logs, 'web.log'), max_age: '1 day' }] } } });
+    const policy = policyFrom({
+      server: {
+        cleanup: { roots: [root], tasks: ['log_rotation'], logs: [{ path: join(logs, 'web.log'), max_age: '1 day' }] },
+      },
+    });
     const run = taskContext(policy);
     const result = await createCleanupTask().execute(run.ctx);
     expect(result.actions.map((a) => [a.action, a.path])).toEqual([['delete', old]]);
@@ -86,9 +109,15 @@ describe('log rotation on a file system without collapse-range (tmpfs)', () => {
       const log = join(shm, 'app.log');
       const content = Array.from({ length: 3000 }, (_, i) => `line ${i + 1}`).join('\n') + '\n';
       writeFileSync(log, content);
-      const policy = policyFrom({ server: { cleanup: { roots: [shm], tasks: ['log_rotation'], logs: [{ path: log, max_size: '4KB' }] } } });
-      const error = await createCleanupTask().execute(taskContext(policy).ctx).catch((e: unknown) => e);
-      expect((error as DrydockError).message).toMatch(/cannot rotate without losing lines: fallocate --collapse-range failed/);
+      const policy = policyFrom({
+        server: { cleanup: { roots: [shm], tasks: ['log_rotation'], logs: [{ path: log, max_size: '4KB' }] } },
+      });
+      const error = await createCleanupTask()
+        .execute(taskContext(policy).ctx)
+        .catch((e: unknown) => e);
+      expect((error as DrydockError).message).toMatch(
+        /cannot rotate without losing lines: fallocate --collapse-range failed/,
+      );
       expect(readFileSync(log, 'utf8')).toBe(content);
       expect(readdirSync(shm)).toEqual(['app.log']);
     } finally {
@@ -115,10 +144,17 @@ describe('temp files', () => {
     const t = new Date(Date.now() - 10 * DAY);
     lutimesSync(join(tmp, 'link-out'), t, t);
 
-    const policy = policyFrom({ server: { cleanup: { roots: [root], tasks: ['temp_files'], temp: [{ dir: tmp, older_than: '7 days' }] } } });
+    const policy = policyFrom({
+      server: { cleanup: { roots: [root], tasks: ['temp_files'], temp: [{ dir: tmp, older_than: '7 days' }] } },
+    });
     const dry = taskContext(policy);
     const planned = await createCleanupTask({ dryRun: true }).execute(dry.ctx);
-    const expected = [join(tmp, 'link-out'), join(tmp, 'old.bin'), join(tmp, 'session-1'), join(tmp, 'session-1', 'part')].sort();
+    const expected = [
+      join(tmp, 'link-out'),
+      join(tmp, 'old.bin'),
+      join(tmp, 'session-1'),
+      join(tmp, 'session-1', 'part'),
+    ].sort();
     expect(planned.actions.map((a) => a.path).sort()).toEqual(expected);
     expect(existsSync(join(tmp, 'old.bin'))).toBe(true);
     expect(dry.summary[0]).toMatch(/^dry run: would rotate 0 log\(s\), would delete 4 item/);
@@ -151,12 +187,27 @@ describe('old deployments', () => {
     make('2026-11-09-failed', 10, false);
     make('2026-11-10-half', 0, false);
     symlinkSync(join(releases, '2026-11-01'), join(releases, 'current')); // rolled back to the oldest
-    const policy = policyFrom({ server: { cleanup: { roots: [root], tasks: ['old_deployments'], deployments: { root: releases } } } });
+    const policy = policyFrom({
+      server: { cleanup: { roots: [root], tasks: ['old_deployments'], deployments: { root: releases } } },
+    });
     const run = taskContext(policy);
     const task = createCleanupTask();
     const result = await task.execute(run.ctx);
-    expect(result.actions.map((a) => a.path.slice(releases.length + 1)).sort()).toEqual(['2026-11-02', '2026-11-03', '2026-11-09-failed']);
-    expect(readdirSync(releases).sort()).toEqual(['2026-11-01', '2026-11-04', '2026-11-05', '2026-11-06', '2026-11-07', '2026-11-08', '2026-11-10-half', 'current']);
+    expect(result.actions.map((a) => a.path.slice(releases.length + 1)).sort()).toEqual([
+      '2026-11-02',
+      '2026-11-03',
+      '2026-11-09-failed',
+    ]);
+    expect(readdirSync(releases).sort()).toEqual([
+      '2026-11-01',
+      '2026-11-04',
+      '2026-11-05',
+      '2026-11-06',
+      '2026-11-07',
+      '2026-11-08',
+      '2026-11-10-half',
+      'current',
+    ]);
     expect((await task.validate(run.ctx, result)).ok).toBe(true);
   });
 });
@@ -164,7 +215,9 @@ describe('old deployments', () => {
 describe('refused rules', () => {
   const refused = async (cleanup: Record<string, unknown>) => {
     const policy = policyFrom({ server: { cleanup } });
-    const error = await createCleanupTask().execute(taskContext(policy).ctx).catch((e: unknown) => e);
+    const error = await createCleanupTask()
+      .execute(taskContext(policy).ctx)
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DrydockError);
     expect((error as DrydockError).code).toBe('CONFIG_INVALID');
     return (error as DrydockError).message;
@@ -174,11 +227,21 @@ describe('refused rules', () => {
     writeFileSync(join(outside, 'old'), 'x');
     age(join(outside, 'old'), 30);
     symlinkSync(outside, join(root, 'escape'));
-    expect(await refused({ roots: [root], temp: [{ dir: '/', older_than: '1 day' }] })).toMatch(/temp\[0\]\.dir: "\/" points at "\/"/);
-    expect(await refused({ roots: ['/'], temp: [{ dir: '/tmp', older_than: '1 day' }] })).toMatch(/root "\/" is refused/);
-    expect(await refused({ roots: [root], temp: [{ dir: outside, older_than: '1 day' }] })).toMatch(/outside the configured roots/);
-    expect(await refused({ roots: [root], temp: [{ dir: join(root, 'escape'), older_than: '1 day' }] })).toMatch(/link leading out of the configured roots/);
-    expect(await refused({ roots: [root], deployments: { root: join(root, 'escape') } })).toMatch(/deployments\.root: .* link leading out/);
+    expect(await refused({ roots: [root], temp: [{ dir: '/', older_than: '1 day' }] })).toMatch(
+      /temp\[0\]\.dir: "\/" points at "\/"/,
+    );
+    expect(await refused({ roots: ['/'], temp: [{ dir: '/tmp', older_than: '1 day' }] })).toMatch(
+      /root "\/" is refused/,
+    );
+    expect(await refused({ roots: [root], temp: [{ dir: outside, older_than: '1 day' }] })).toMatch(
+      /outside the configured roots/,
+    );
+    expect(await refused({ roots: [root], temp: [{ dir: join(root, 'escape'), older_than: '1 day' }] })).toMatch(
+      /link leading out of the configured roots/,
+    );
+    expect(await refused({ roots: [root], deployments: { root: join(root, 'escape') } })).toMatch(
+      /deployments\.root: .* link leading out/,
+    );
     expect(existsSync(join(outside, 'old'))).toBe(true);
   });
 });

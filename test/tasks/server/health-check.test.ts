@@ -72,7 +72,9 @@ describe('service status against real services', () => {
     expect(refused).toMatchObject({ state: 'down' });
     expect(refused.detail).toContain('ECONNREFUSED');
     expect((await serviceStatus({ name: 'web', http: `http://127.0.0.1:${httpPort}/` })).state).toBe('up');
-    expect((await serviceStatus({ name: 'web', http: `http://127.0.0.1:${httpPort}/broken` })).detail).toContain('HTTP 503');
+    expect((await serviceStatus({ name: 'web', http: `http://127.0.0.1:${httpPort}/broken` })).detail).toContain(
+      'HTTP 503',
+    );
     expect((await serviceStatus({ name: 'redis', process: 'redis-server' })).state).toBe('up');
     expect((await serviceStatus({ name: 'ghost', process: 'no-such-process-xyz' })).state).toBe('down');
   });
@@ -105,7 +107,9 @@ describe('server.health_check on this host', () => {
   });
 
   it('fails the disk check when the threshold is below the real usage', async () => {
-    const policy = policyFrom({ server: { monitoring: { alerts: { disk: '> 0%' } }, health_check: { checks: ['disk_usage'] } } });
+    const policy = policyFrom({
+      server: { monitoring: { alerts: { disk: '> 0%' } }, health_check: { checks: ['disk_usage'] } },
+    });
     const task = createHealthCheckTask();
     const run = taskContext(policy);
     const validation = await task.validate(run.ctx, await task.execute(run.ctx));
@@ -114,11 +118,16 @@ describe('server.health_check on this host', () => {
   });
 
   it('fails for a configured mount that is not mounted', async () => {
-    const policy = policyFrom({ server: { health_check: { checks: ['disk_usage'], mounts: ['/', '/srv/not-mounted'] } } });
+    const policy = policyFrom({
+      server: { health_check: { checks: ['disk_usage'], mounts: ['/', '/srv/not-mounted'] } },
+    });
     const task = createHealthCheckTask();
     const run = taskContext(policy);
     const validation = await task.validate(run.ctx, await task.execute(run.ctx));
-    expect(validation.checks.find((c) => c.name === 'disk /srv/not-mounted')).toMatchObject({ ok: false, detail: '/srv/not-mounted is not a mounted file system' });
+    expect(validation.checks.find((c) => c.name === 'disk /srv/not-mounted')).toMatchObject({
+      ok: false,
+      detail: '/srv/not-mounted is not a mounted file system',
+    });
     expect(validation.checks.some((c) => c.name === 'disk /')).toBe(true);
   });
 });
