@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'VALIDATION_FAILED'
   | 'ABORTED'
   | 'EXEC_FAILED'
+  | 'EXEC_TIMEOUT'
   | 'INTERNAL';
 
 export class DrydockError extends Error {
