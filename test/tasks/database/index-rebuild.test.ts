@@ -2,7 +2,7 @@
 // is killed half-way and the run that cleans up after it.
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { churn, flushStats, seedDemo } from '../../../src/demo/seed.js';
+import { churn, flushStats, markDemoDatabase, seedDemo } from '../../../src/demo/seed.js';
 import { DrydockError } from '../../../src/errors.js';
 import type { PolicyInput } from '../../../src/policy/schema.js';
 import { indexRebuildTask, recoverInterrupted } from '../../../src/tasks/database/index-rebuild.js';
@@ -14,6 +14,7 @@ let admin: pg.Client;
 
 beforeAll(async () => {
   db = await freshDatabase('index_rebuild');
+  await markDemoDatabase(db.target);
   await seedDemo({ target: db.target, scale: 0.3 });
   admin = await db.connect();
 });
