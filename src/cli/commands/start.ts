@@ -9,6 +9,9 @@ import { startDemoInfrastructure, type DemoInfrastructure } from '../../demo/inf
 import { seedDemo } from '../../demo/seed.js';
 import { runTour } from '../../demo/tour.js';
 import { DrydockError } from '../../errors.js';
+import { isDisruptive } from '../../engine/types.js';
+import { taskEnabled } from '../../schedule/planner.js';
+import { unannouncedWindowWarning } from '../../windows/regular-marks.js';
 import { createLogger } from '../../logger.js';
 import { parseDuration } from '../../policy/phrases.js';
 import { nextSlot } from '../../schedule/frequency.js';
@@ -90,6 +93,17 @@ export function registerStartCommand(program: Command): void {
       );
       // Policy choices that are valid but probably not meant (no approver for a role, no rollback plan for regular windows, ...).
       for (const warning of app.windows.warnings) print(`warning: ${warning}`);
+      const policy = app.loaded.policy;
+      const unannounced = unannouncedWindowWarning(
+        policy,
+        app.clock.now(),
+        app.windows.service.listWindows({ from: new Date(app.clock.now().getTime() - 86_400_000) }),
+        app.registry
+          .implemented()
+          .filter((t) => taskEnabled(t, policy) && isDisruptive(t, policy))
+          .map((t) => t.id),
+      );
+      if (unannounced) print(`warning: ${unannounced}`);
       if (demo) {
         const rows = await runTour(app, demo, print);
         print('\n=== Summary of the tour');
