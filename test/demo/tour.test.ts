@@ -53,7 +53,9 @@ describe('drydock start --demo', () => {
         .slice(3)
         .filter((line) => /^\S+/.test(line) && !line.startsWith('the demo'))
         .map((line) => line.split(/\s{2,}/));
-      const outcomes = Object.fromEntries(rows.map(([task, outcome]) => [task, outcome]));
+      const outcomes: Record<string, string> = Object.fromEntries(
+        rows.map(([task, outcome]): [string, string] => [task ?? '', outcome ?? '']),
+      );
       expect(Object.keys(outcomes)).toEqual(
         expect.arrayContaining([
           'database.vacuum',
