@@ -127,17 +127,23 @@ async function unlinkKeys(conn: RedisConnection, keys: string[]): Promise<{ remo
   return { removed, bytes: sizes.reduce<number>((sum, v) => sum + (typeof v === 'number' ? v : 0), 0) };
 }
 
-/** One SCAN pass over the evictable namespaces, keeping the stalest `poolSize` keys. */
+/** Keys asked of each SCAN call: enough to keep round trips few, small enough that no call is slow. */
+const SCAN_COUNT = 1000;
+
+/**
+ * One SCAN pass over the evictable namespaces, keeping the stalest `poolSize` keys. The idle times
+ * of one batch are read while the next SCAN call is already on its way (two round trips overlap).
+ */
 async function collectCandidates(
   conn: RedisConnection,
   ctx: TaskContext,
   namespaces: string[],
   order: 'idletime' | 'freq',
-  batch: number,
   poolSize: number,
 ) {
   const pool = new StalenessPool(poolSize);
   let scanned = 0;
+  let pending: Promise<void> = Promise.resolve();
   for (const namespace of namespaces) {
     let cursor = '0';
     do {
@@ -148,19 +154,23 @@ async function collectCandidates(
         'MATCH',
         namespacePattern(namespace),
         'COUNT',
-        String(batch),
+        String(SCAN_COUNT),
       ])) as [string, string[]];
       cursor = String(reply[0]);
       const keys = reply[1].map(String).filter((key) => isEvictable(key, namespaces));
       scanned += keys.length;
-      const measured = await measureKeys(conn, keys, order);
-      keys.forEach((key, i) => {
-        const m = measured.values[i];
-        if (m === null || m === undefined) return; // expired or removed meanwhile
-        pool.add({ key, staleness: stalenessOf(order, m, measured.at) });
-      });
+      const measuring = measureKeys(conn, keys, order);
+      await pending;
+      pending = measuring.then((measured) =>
+        keys.forEach((key, i) => {
+          const m = measured.values[i];
+          if (m === null || m === undefined) return; // expired or removed meanwhile
+          pool.add({ key, staleness: stalenessOf(order, m, measured.at) });
+        }),
+      );
     } while (cursor !== '0');
   }
+  await pending;
   return { candidates: pool.take(), scanned };
 }
 
@@ -182,7 +192,7 @@ async function evict(
     if (!need.memoryOver && !need.keysOver) break;
     const poolSize = planSize(need, state, batch);
     const found = await ctx.step(`scan evictable namespaces (pass ${pass + 1})`, async (step) => {
-      const result = await collectCandidates(conn, ctx, cfg.evictable_namespaces, order, batch, poolSize);
+      const result = await collectCandidates(conn, ctx, cfg.evictable_namespaces, order, poolSize);
       step.output(`${result.scanned} evictable keys seen, ${result.candidates.length} stalest kept as candidates\n`);
       return result;
     });
