@@ -38,14 +38,14 @@ export function builtInRules(policy: Policy): Array<Omit<AlertRule, 'forMs' | 'r
   return [
     {
       name: 'redis_hit_rate',
-      metric: 'redis_hit_rate_percent',
+      metric: 'redis_hit_rate_ratio',
       condition: threshold(cache.hit_rate, 'cache.metrics.alerts.hit_rate'),
       class: 'maintenance',
       title: 'Redis hit rate',
     },
     {
       name: 'redis_memory',
-      metric: 'redis_memory_used_percent',
+      metric: 'redis_memory_used_ratio',
       condition: threshold(cache.memory, 'cache.metrics.alerts.memory'),
       class: 'maintenance',
       title: 'Redis memory',
@@ -66,21 +66,21 @@ export function builtInRules(policy: Policy): Array<Omit<AlertRule, 'forMs' | 'r
     },
     {
       name: 'host_disk',
-      metric: 'host_disk_used_percent',
+      metric: 'host_disk_used_ratio',
       condition: threshold(host.disk, 'server.monitoring.alerts.disk'),
       class: 'maintenance',
       title: 'Disk usage',
     },
     {
       name: 'host_memory',
-      metric: 'host_memory_used_percent',
+      metric: 'host_memory_used_ratio',
       condition: threshold(host.memory, 'server.monitoring.alerts.memory'),
       class: 'maintenance',
       title: 'Host memory',
     },
     {
       name: 'host_cpu',
-      metric: 'host_cpu_busy_percent',
+      metric: 'host_cpu_busy_ratio',
       condition: threshold(host.cpu, 'server.monitoring.alerts.cpu'),
       class: 'maintenance',
       title: 'CPU load',
@@ -110,7 +110,7 @@ export function builtInRules(policy: Policy): Array<Omit<AlertRule, 'forMs' | 'r
     },
     {
       name: 'backup_size_change',
-      metric: 'backup_size_change_percent',
+      metric: 'backup_size_change_ratio',
       condition: threshold(policy.backup.monitoring.alerts.size_change, 'backup.monitoring.alerts.size_change'),
       class: 'maintenance',
       title: 'Backup size change',
@@ -149,9 +149,14 @@ export function alertRules(policy: Policy): AlertRule[] {
   return [...rules.values()];
 }
 
-/** A metric in seconds against a threshold written in ms ("> 100ms") is compared in ms. */
+/**
+ * A metric in seconds against a threshold written in ms ("> 100ms") is compared in ms; a 0-1 ratio
+ * against a threshold written in percent ("> 90%") is compared in percent.
+ */
 export function observedForRule(rule: Pick<AlertRule, 'metric' | 'condition'>, value: number): number {
-  return rule.condition.unit === 'ms' && rule.metric.endsWith('_seconds') ? value * 1000 : value;
+  if (rule.condition.unit === 'ms' && rule.metric.endsWith('_seconds')) return value * 1000;
+  if (rule.condition.unit === 'percent' && rule.metric.endsWith('_ratio')) return value * 100;
+  return value;
 }
 
 /** The component an alert is about, which silences match: redis:<host:port>, postgres:<host:port/db>, host, host:service:<name>, backup. */
