@@ -176,6 +176,10 @@ export const policySchema = z
           normal: tableList.default(['reviews', 'notifications']),
         }),
         lock_timeout: duration().default('5 seconds'),
+        /** Only B-tree indexes whose estimated bloat reaches this are rebuilt (others without an estimate always are). */
+        min_bloat: percent().default('20%'),
+        /** Wait between two rebuilds, so the application catches up between them. */
+        pause: duration().default('2 seconds'),
       }),
     }),
     cache: obj({
