@@ -104,8 +104,8 @@ describe('seedDemo', () => {
       await client.query('CREATE TABLE users (id int PRIMARY KEY, email text)');
       await client.query("INSERT INTO users VALUES (1, 'real@customer.example')");
       await client.end();
-      for (const attempt of [seedDemo({ target: other.target, scale: 0.1 }), dropDemo(other.target)]) {
-        const error = await attempt.catch((e: unknown) => e);
+      for (const attempt of [() => seedDemo({ target: other.target, scale: 0.1 }), () => dropDemo(other.target)]) {
+        const error = await attempt().catch((e: unknown) => e);
         expect(error).toMatchObject({ code: 'CONFIG_INVALID' });
         expect((error as Error).message).toContain(`database "${other.name}" on 127.0.0.1:5432`);
         expect((error as Error).message).toContain('Drydock did not create it as a demo database');
