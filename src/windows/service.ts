@@ -9,7 +9,6 @@ import { audience, deliver, type DeliveryReport, type SenderDeps, type Target } 
 import { renderNotice, formatSpan, type NoticeContext, type NoticeKindName } from '../notify/notice-templates.js';
 import type { StatusPagePublisher } from '../notify/channels/status-page.js';
 import type { Channel, OutboundMessage } from '../notify/types.js';
-import { parseDuration } from '../policy/phrases.js';
 import { redactor } from '../policy/redact.js';
 import type { Policy } from '../policy/schema.js';
 import { ApprovalStore, type ApprovalRecord } from '../store/sqlite/approvals.js';
@@ -80,13 +79,12 @@ export class WindowsService {
     this.deliveries = new DeliveryLog(deps.db);
     this.approvals = new ApprovalStore(deps.db);
     const delivery = deps.policy.maintenance_windows.delivery;
-    const backoff = parseDuration(delivery.backoff);
     this.sender = {
       log: this.deliveries,
       channels: deps.channels,
       clock: deps.clock,
       attempts: delivery.attempts,
-      backoffMs: backoff.ok ? backoff.value : 30_000,
+      backoffMs: delivery.backoff.ms,
       ...(deps.sleep ? { sleep: deps.sleep } : {}),
       ...(deps.activity ? { activity: deps.activity } : {}),
     };

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fixedClock } from '../../src/engine/clock.js';
 import type { ImplementedTask } from '../../src/engine/types.js';
-import { toSchedule } from '../../src/schedule/frequency.js';
+import { schedule } from '../helpers/phrases.js';
 import { activityPruneTask } from '../../src/tasks/drydock/activity-prune.js';
 import { testApp, type TestApp } from '../helpers/app.js';
 
@@ -23,7 +23,7 @@ function counting(
     implemented: true,
     disruptive: false,
     class: 'maintenance',
-    schedule: () => toSchedule({ frequency, time: '03:00 UTC' }),
+    schedule: () => schedule(frequency, '03:00 UTC'),
     resources: () => [],
     execute: async () => {
       counter.n++;

@@ -53,7 +53,7 @@ export function registerAlertCommands(program: Command): void {
         const silences = new Silences(new SqliteAlertStore(app.store.db), app.clock);
         const id = silences.begin(component, {
           reason: options.reason,
-          endsAt: new Date(app.clock.now().getTime() + d.value),
+          endsAt: new Date(app.clock.now().getTime() + d.value.ms),
         });
         print(`silence #${id} on ${component} for ${options.for}`);
       });

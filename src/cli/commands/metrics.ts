@@ -43,7 +43,7 @@ export function registerMetricsCommands(program: Command): void {
           ? (options.resolution as 'raw' | '5m' | '1h' | 'auto')
           : 'auto';
         const read = store.read(matching[0]!.name, matching[0]!.labels, {
-          since: now - since.value,
+          since: now - since.value.ms,
           until: now,
           resolution,
         });

@@ -144,7 +144,7 @@ export function registerRunCommands(program: Command): void {
         const since = parseDuration(options.since);
         if (!since.ok) throw new Error(`--since: expected ${since.expected}, got "${options.since}"`);
         const entries = await app.store.listActivity({
-          since: new Date(app.clock.now().getTime() - since.value),
+          since: new Date(app.clock.now().getTime() - since.value.ms),
           ...(options.task ? { taskId: options.task } : {}),
           limit: Number(options.limit) || 50,
         });

@@ -4,7 +4,6 @@ import { createApi } from '../../api/server.js';
 import { connectPostgres } from '../../adapters/postgres.js';
 import { seedDemo } from '../../demo/seed.js';
 import { createLogger } from '../../logger.js';
-import { parseDuration } from '../../policy/phrases.js';
 import { nextSlot } from '../../schedule/frequency.js';
 import { openApp, type App } from '../../app.js';
 import { describeRun, iso, table } from '../format.js';
@@ -97,8 +96,7 @@ export function registerStartCommand(program: Command): void {
           if (stopping) return;
           stopping = true;
           print(`\n${signal}: stopping; ${appDaemon.activeRuns} run(s) in progress will be recorded`);
-          const grace = parseDuration(app.loaded.policy.engine.shutdown_grace);
-          void appDaemon.stop(`daemon stopped by ${signal}`, grace.ok ? grace.value : 30_000).finally(() => {
+          void appDaemon.stop(`daemon stopped by ${signal}`, app.loaded.policy.engine.shutdown_grace.ms).finally(() => {
             server?.close();
             void app.close().then(resolve);
           });

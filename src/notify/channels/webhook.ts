@@ -1,4 +1,3 @@
-import { parseDuration } from '../../policy/phrases.js';
 import { resolveSecret } from '../../policy/secrets.js';
 import type { ChannelConfig } from '../../policy/schema.js';
 import type { Channel, OutboundMessage } from '../types.js';
@@ -13,8 +12,7 @@ function payload(format: WebhookConfig['format'], message: OutboundMessage): unk
 /** POSTs JSON (Drydock's own shape, or Slack-compatible `{text}`) with global fetch. */
 export function createWebhookChannel(name: string, config: WebhookConfig): Channel {
   const token = resolveSecret(config.token, `channels.${name}.token`);
-  const timeout = parseDuration(config.timeout);
-  const timeoutMs = timeout.ok ? timeout.value : 10_000;
+  const timeoutMs = config.timeout.ms;
   return {
     name,
     type: 'webhook',

@@ -1,5 +1,5 @@
 // Pure: host readings against the spec's thresholds → named checks.
-import { breaches, parseThreshold, type Threshold } from '../../policy/phrases.js';
+import type { Threshold } from '../../policy/values.js';
 import type { DiskUsage, MemoryUsage } from '../../host/sample.js';
 import type { ServiceStatus } from '../../host/services.js';
 
@@ -25,21 +25,12 @@ export interface HealthCheck {
   value?: number;
 }
 
-export function thresholdsFrom(alerts: { disk: string; memory: string; cpu: string }): HealthThresholds {
-  const parse = (text: string) => {
-    const parsed = parseThreshold(text);
-    if (!parsed.ok) throw new Error(`invalid threshold ${JSON.stringify(text)}: expected ${parsed.expected}`);
-    return parsed.value;
-  };
-  return { disk: parse(alerts.disk), memory: parse(alerts.memory), cpu: parse(alerts.cpu) };
-}
-
 const pct = (n: number) => `${n.toFixed(1)}%`;
 
 export function evaluateHealth(readings: HostReadings, t: HealthThresholds): HealthCheck[] {
   const checks: HealthCheck[] = [];
   for (const disk of readings.disks ?? []) {
-    const bad = breaches(t.disk, disk.usedPercent);
+    const bad = t.disk.breachedBy(disk.usedPercent);
     checks.push({
       name: `disk ${disk.mount}`,
       ok: !bad,
@@ -48,7 +39,7 @@ export function evaluateHealth(readings: HostReadings, t: HealthThresholds): Hea
     });
   }
   if (readings.memory) {
-    const bad = breaches(t.memory, readings.memory.usedPercent);
+    const bad = t.memory.breachedBy(readings.memory.usedPercent);
     checks.push({
       name: 'memory',
       ok: !bad,
@@ -59,7 +50,7 @@ export function evaluateHealth(readings: HostReadings, t: HealthThresholds): Hea
   if (readings.cpuPercent !== undefined) {
     if (readings.cpuPercent === null) checks.push({ name: 'cpu', ok: false, detail: 'CPU load could not be measured' });
     else {
-      const bad = breaches(t.cpu, readings.cpuPercent);
+      const bad = t.cpu.breachedBy(readings.cpuPercent);
       const load = readings.load1m === undefined ? '' : `, load average ${readings.load1m.toFixed(2)}`;
       checks.push({
         name: 'cpu',
