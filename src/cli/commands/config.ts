@@ -6,6 +6,8 @@ import { policySchema } from '../../policy/schema.js';
 import { redactor } from '../../policy/redact.js';
 import { toPhrases } from '../../policy/values.js';
 import { windowsPolicyProblems } from '../../windows/policy-check.js';
+import { buildChannels } from '../../notify/channels/registry.js';
+import { createLogger } from '../../logger.js';
 import { print, printJson, type GlobalOptions } from '../context.js';
 
 export function policyJsonSchema(): unknown {
@@ -21,8 +23,14 @@ export function registerConfigCommands(program: Command): void {
       const global = program.opts<GlobalOptions>();
       const loaded = loadPolicy(global.policy);
       print(`${loaded.file ?? 'built-in defaults'}: ok`);
-      // The same warnings `drydock start` prints: valid, but probably not what was meant.
-      for (const warning of windowsPolicyProblems(loaded.policy)) print(`warning: ${warning}`);
+      // The same warnings `drydock start` prints: valid, but probably not what was meant, or a channel
+      // this environment cannot build (a secret not set): its messages would be recorded as failed.
+      const { problems } = buildChannels(loaded.policy, {
+        logger: createLogger('silent'),
+        env: process.env,
+        statusPage: { publish: () => undefined },
+      });
+      for (const warning of [...windowsPolicyProblems(loaded.policy), ...problems]) print(`warning: ${warning}`);
     });
   config
     .command('print')

@@ -64,7 +64,7 @@ export function registerStartCommand(program: Command): void {
         `drydock: policy ${app.loaded.file ?? 'built-in defaults (Dokkerr spec)'}, state ${app.loaded.policy.state.path}, instance ${app.instanceId}`,
       );
       // Policy choices that are valid but probably not meant (no approver for a role, no rollback plan for regular windows, ...).
-      for (const warning of app.windows.warnings) print(`warning: ${warning}`);
+      for (const warning of [...app.windows.warnings, ...app.channelProblems]) print(`warning: ${warning}`);
       if (options.demo) await runDemo(app);
 
       let server: ReturnType<typeof serve> | null = null;

@@ -1,8 +1,9 @@
+// A generic JSON webhook (Drydock's own shape or Slack-compatible `{text}`), with an optional bearer token.
 import { resolveSecret } from '../../policy/secrets.js';
 import type { ChannelConfig } from '../../policy/schema.js';
 import type { Channel, OutboundMessage } from '../types.js';
 
-type WebhookConfig = Extract<ChannelConfig, { type: 'webhook' }>;
+export type WebhookConfig = Extract<ChannelConfig, { type: 'webhook' }>;
 
 function payload(format: WebhookConfig['format'], message: OutboundMessage): unknown {
   if (format === 'slack') return { text: `*${message.subject}*\n${message.text}` };
@@ -10,8 +11,12 @@ function payload(format: WebhookConfig['format'], message: OutboundMessage): unk
 }
 
 /** POSTs JSON (Drydock's own shape, or Slack-compatible `{text}`) with global fetch. */
-export function createWebhookChannel(name: string, config: WebhookConfig): Channel {
-  const token = resolveSecret(config.token, `channels.${name}.token`);
+export function createWebhookChannel(
+  name: string,
+  config: WebhookConfig,
+  env: NodeJS.ProcessEnv = process.env,
+): Channel {
+  const token = resolveSecret(config.token, `channels.${name}.token`, env);
   const timeoutMs = config.timeout.ms;
   return {
     name,
