@@ -121,7 +121,7 @@ describe('policy', () => {
       exceptions: { security: true, critical_bugs: true },
     });
     expect(p.activity_log.retention).toBe('400 days');
-    expect(Object.keys(p.channels)).toEqual(['log']);
+    expect(p.channels).toEqual({ log: { type: 'log' } });
   });
 
   it('needs only what differs', () => {
@@ -195,7 +195,7 @@ describe('policy', () => {
   it('refuses an oversized policy and a billion-laughs document with the file and the reason', () => {
     const big = `# ${'x'.repeat(MAX_POLICY_BYTES)}\n`;
     expect(() => parsePolicyText(big, '/etc/drydock.yaml')).toThrow(
-      /^\/etc\/drydock\.yaml: 1 problem\n  \(file\): the policy is \d+ bytes; more than 1048576 bytes is refused/,
+      /^\/etc\/drydock\.yaml: 1 problem\n {2}\(file\): the policy is \d+ bytes; more than 1048576 bytes is refused/,
     );
     const laughs = ['a: &a [x, x, x, x, x, x, x, x, x]'];
     for (const [i, name] of ['b', 'c', 'd', 'e', 'f', 'g', 'h', 'i'].entries()) {
@@ -203,7 +203,7 @@ describe('policy', () => {
       laughs.push(`${name}: &${name} [${Array(9).fill(`*${prev}`).join(', ')}]`);
     }
     expect(() => parsePolicyText(laughs.join('\n'), '/etc/drydock.yaml')).toThrow(
-      /^\/etc\/drydock\.yaml: 1 problem\n  \(yaml\): Excessive alias count/,
+      /^\/etc\/drydock\.yaml: 1 problem\n {2}\(yaml\): Excessive alias count/,
     );
   });
 
