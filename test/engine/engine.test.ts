@@ -300,9 +300,9 @@ describe('run lifecycle', () => {
     await expect(app.engine.run('network.dns.health_check', { trigger: 'manual' })).rejects.toThrow(
       /not implemented in this version/,
     );
-    await expect(app.engine.run('vacuum', { trigger: 'manual' })).rejects.toMatchObject({
-      message: 'unknown task "vacuum"',
-      hint: 'did you mean database.vacuum?',
+    await expect(app.engine.run('propagation', { trigger: 'manual' })).rejects.toMatchObject({
+      message: 'unknown task "propagation"',
+      hint: 'did you mean network.dns.propagation?',
     });
     expect(await app.store.listRuns()).toEqual([]);
   });

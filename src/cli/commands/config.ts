@@ -30,7 +30,8 @@ export function registerConfigCommands(program: Command): void {
         env: process.env,
         statusPage: { publish: () => undefined },
       });
-      for (const warning of [...windowsPolicyProblems(loaded.policy), ...problems]) print(`warning: ${warning}`);
+      for (const warning of [...windowsPolicyProblems(loaded.policy), ...problems])
+        process.stderr.write(`warning: ${warning}\n`);
     });
   config
     .command('print')
