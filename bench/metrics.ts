@@ -189,14 +189,14 @@ async function main() {
       for (let at = now - day * DAY; at < now - (day - 1) * DAY; at += MIN) {
         for (let s = 0; s < SERIES; s += 1)
           batch.push({
-            name: 'redis_memory_used_percent',
+            name: 'redis_memory_used_ratio',
             labels: { target: `10.0.0.${s}:6379` },
             value: 40 + Math.sin(at / 3.6e6) * 10 + s,
             at,
             retentionMs: 90 * DAY,
           });
         batch.push({
-          name: 'redis_memory_used_percent',
+          name: 'redis_memory_used_ratio',
           labels,
           value: 50 + Math.sin(at / 3.6e6) * 20,
           at,
@@ -215,13 +215,13 @@ async function main() {
       return median(xs);
     };
     const rawBytes = sstore.storageBytes();
-    const full = sstore.read('redis_memory_used_percent', labels, {
+    const full = sstore.read('redis_memory_used_ratio', labels, {
       since: now - 90 * DAY,
       until: now,
       resolution: 'raw',
     });
     const rawMs = time(
-      () => sstore.read('redis_memory_used_percent', labels, { since: now - 90 * DAY, until: now, resolution: 'raw' }),
+      () => sstore.read('redis_memory_used_ratio', labels, { since: now - 90 * DAY, until: now, resolution: 'raw' }),
       5,
     );
     say(
@@ -230,13 +230,13 @@ async function main() {
     const t0 = performance.now();
     sstore.compact(now);
     const compactMs = performance.now() - t0;
-    const auto = sstore.read('redis_memory_used_percent', labels, { since: now - 90 * DAY, until: now });
-    const autoMs = time(() => sstore.read('redis_memory_used_percent', labels, { since: now - 90 * DAY, until: now }));
+    const auto = sstore.read('redis_memory_used_ratio', labels, { since: now - 90 * DAY, until: now });
+    const autoMs = time(() => sstore.read('redis_memory_used_ratio', labels, { since: now - 90 * DAY, until: now }));
     say(
       `- downsampled (auto: ${auto.resolution} rollups, 5-minute and raw for the newest stretch): ${auto.points.length} points in ${autoMs.toFixed(2)} ms (median of 20)`,
     );
-    const week = sstore.read('redis_memory_used_percent', labels, { since: now - 7 * DAY, until: now });
-    const weekMs = time(() => sstore.read('redis_memory_used_percent', labels, { since: now - 7 * DAY, until: now }));
+    const week = sstore.read('redis_memory_used_ratio', labels, { since: now - 7 * DAY, until: now });
+    const weekMs = time(() => sstore.read('redis_memory_used_ratio', labels, { since: now - 7 * DAY, until: now }));
     say(`- 7 days (auto: ${week.resolution}): ${week.points.length} points in ${weekMs.toFixed(2)} ms`);
     say(`- first compaction of ${SERIES + 1} series x 90 days: ${compactMs.toFixed(0)} ms`);
     // Steady state: what the collector's compaction costs every 5 minutes.
@@ -246,13 +246,13 @@ async function main() {
       for (let at = now + (cycle - 1) * 5 * MIN; at < now + cycle * 5 * MIN; at += MIN) {
         for (let s = 0; s < SERIES; s += 1)
           batch.push({
-            name: 'redis_memory_used_percent',
+            name: 'redis_memory_used_ratio',
             labels: { target: `10.0.0.${s}:6379` },
             value: 40 + s,
             at,
             retentionMs: 90 * DAY,
           });
-        batch.push({ name: 'redis_memory_used_percent', labels, value: 50, at, retentionMs: 90 * DAY });
+        batch.push({ name: 'redis_memory_used_ratio', labels, value: 50, at, retentionMs: 90 * DAY });
       }
       sstore.write(batch);
       const c0 = performance.now();

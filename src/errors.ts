@@ -2,6 +2,8 @@
 // whether trying again could help (BullMQ's UnrecoverableError idea, as a flag).
 export type ErrorCode =
   | 'CONFIG_INVALID'
+  /** A command line that cannot be carried out as given (a bad option value, an unknown task id): exit 2. */
+  | 'USAGE'
   | 'SECRET_MISSING'
   | 'TARGET_UNREACHABLE'
   | 'TARGET_AUTH_FAILED'

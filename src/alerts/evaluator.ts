@@ -8,9 +8,10 @@ import type { Channel, OutboundMessage } from '../notify/types.js';
 import type { Policy } from '../policy/schema.js';
 import type { SqliteAlertStore } from '../store/sqlite/alerts.js';
 import { labelKey } from '../store/sqlite/metrics.js';
+import { collectionIntervalMs } from '../metrics/collector.js';
 import { alertRules, componentOf, observedForRule, type AlertRule } from './rules.js';
 import type { Silences } from './silences.js';
-import { INACTIVE, stepAlert, type AlertNotification } from './state-machine.js';
+import { INACTIVE, stepAlert, stepGap, type AlertNotification, type AlertStep } from './state-machine.js';
 
 export interface Observations {
   at: number;
@@ -36,6 +37,12 @@ export interface AlertEvaluatorOptions {
   clock?: Clock;
   log?: Logger;
   rules?: AlertRule[];
+  /**
+   * Longest time between two points of a series that still counts as one unbroken stretch
+   * (default 1.5 collection intervals, so one missed round is a gap). A pending alert whose last
+   * point is older starts over; a firing one whose series stops for longer ends ("no data").
+   */
+  maxGapMs?: number;
 }
 
 const SUBJECT_LABELS = ['kind', 'target', 'replica', 'mount', 'service', 'table'];
@@ -48,7 +55,8 @@ export function describeSeries(labels: Record<string, string>): string {
 export function formatObserved(rule: Pick<AlertRule, 'metric' | 'condition'>, value: number): string {
   if (rule.metric.endsWith('_seconds'))
     return rule.condition.unit === 'ms' ? `${(value * 1000).toFixed(1)} ms` : `${Number(value.toFixed(3))} s`;
-  if (rule.condition.unit === 'percent' || rule.metric.endsWith('_percent')) return `${value.toFixed(1)}%`;
+  if (rule.metric.endsWith('_ratio')) return `${(value * 100).toFixed(1)}%`;
+  if (rule.condition.unit === 'percent') return `${value.toFixed(1)}%`;
   return String(Number(value.toFixed(3)));
 }
 
@@ -63,11 +71,13 @@ export function alertText(rule: AlertRule, labels: Record<string, string>, value
 export class AlertEvaluator {
   readonly rules: AlertRule[];
   private readonly clock: Clock;
+  private readonly maxGapMs: number;
   private lastPruneAt = 0;
 
   constructor(private readonly options: AlertEvaluatorOptions) {
     this.rules = options.rules ?? alertRules(options.policy);
     this.clock = options.clock ?? systemClock;
+    this.maxGapMs = options.maxGapMs ?? 1.5 * collectionIntervalMs(options.policy);
   }
 
   async evaluate(observations: Observations): Promise<AlertEvent[]> {
@@ -80,12 +90,16 @@ export class AlertEvaluator {
       store.pruneHistory(at - this.options.policy.activity_log.retention.ms);
     }
     for (const rule of this.rules) {
+      const seen = new Set<string>();
       for (const sample of observations.samples) {
         if (sample.name !== rule.metric) continue;
         const key = labelKey(sample.labels);
+        seen.add(key);
         const component = componentOf(sample.name, sample.labels);
         const stored = store.get(rule.name, key);
-        const prev = stored ?? INACTIVE;
+        // A pending alert whose previous point is too old did not hold "for" its duration: it starts over.
+        const stale = stored?.status === 'pending' && at - stored.updatedAt > this.maxGapMs;
+        const prev = stored && !stale ? stored : INACTIVE;
         const breached = rule.condition.breachedBy(observedForRule(rule, sample.value));
         const silenceReason = rule.class === 'security' ? null : silences.reason(component, new Date(at));
         const step = stepAlert(prev, {
@@ -159,6 +173,81 @@ export class AlertEvaluator {
           }
         }
       }
+      // Series this rule watched that have no point this round: a gap, never a silent carry-over.
+      for (const stored of store.states({ rule: rule.name })) {
+        if (stored.status === 'inactive' || seen.has(stored.key) || at - stored.updatedAt <= this.maxGapMs) continue;
+        events.push(...(await this.gap(rule, stored, stepGap(stored, at), at)));
+      }
+    }
+    return events;
+  }
+
+  private async gap(
+    rule: AlertRule,
+    stored: NonNullable<ReturnType<SqliteAlertStore['get']>>,
+    step: AlertStep,
+    at: number,
+  ): Promise<AlertEvent[]> {
+    const { store } = this.options;
+    const events: AlertEvent[] = [];
+    const what = `${rule.title}: ${describeSeries(stored.labels)}`;
+    store.put({
+      ...step.state,
+      rule: rule.name,
+      key: stored.key,
+      labels: stored.labels,
+      component: stored.component,
+      message: stored.message,
+      updatedAt: at,
+    });
+    const record = (event: AlertEvent, fromTo?: { from: string; to: string }) => {
+      events.push(event);
+      store.addHistory({
+        rule: rule.name,
+        key: stored.key,
+        at,
+        event: event.kind,
+        fromStatus: (fromTo?.from as never) ?? null,
+        toStatus: (fromTo?.to as never) ?? null,
+        value: null,
+        message: event.message,
+      });
+    };
+    const base = { rule: rule.name, key: stored.key, component: stored.component };
+    if (step.transition)
+      record(
+        {
+          ...base,
+          kind: 'transition',
+          message: `${step.transition.from} → ${step.transition.to}: ${what}: no data this round`,
+        },
+        step.transition,
+      );
+    if (step.notify) {
+      const since = stored.since ? ` since ${new Date(stored.since).toISOString()}` : '';
+      const message: OutboundMessage = {
+        id: `alert:${rule.name}:${stored.key}:resolved:${at}`,
+        kind: 'alert.resolved',
+        subject: `[RESOLVED] ${what}`,
+        text: `${what}: no data (the series has a gap, so the condition cannot be said to hold); it had fired${since}.`,
+        data: {
+          rule: rule.name,
+          metric: rule.metric,
+          labels: stored.labels,
+          condition: rule.condition.text,
+          class: rule.class,
+          notification: 'resolved',
+          reason: 'no data',
+          at: new Date(at).toISOString(),
+        },
+      };
+      for (const result of await this.send(message))
+        record({
+          ...base,
+          kind: result.ok ? 'sent' : 'send_failed',
+          notification: 'resolved',
+          message: `resolved (no data) via ${result.channel}: ${result.detail}`,
+        });
     }
     return events;
   }

@@ -30,13 +30,13 @@ export function builtInRules(policy: Policy): Array<BuiltIn & { name: BuiltInAle
   const lagMs = policy.cache.replication.max_lag.ms;
   const rules = {
     redis_hit_rate: {
-      metric: 'redis_hit_rate_percent',
+      metric: 'redis_hit_rate_ratio',
       condition: cache.hit_rate,
       class: 'maintenance',
       title: 'Redis hit rate',
     },
     redis_memory: {
-      metric: 'redis_memory_used_percent',
+      metric: 'redis_memory_used_ratio',
       condition: cache.memory,
       class: 'maintenance',
       title: 'Redis memory',
@@ -53,14 +53,14 @@ export function builtInRules(policy: Policy): Array<BuiltIn & { name: BuiltInAle
       class: 'maintenance',
       title: 'Redis replica lag',
     },
-    host_disk: { metric: 'host_disk_used_percent', condition: host.disk, class: 'maintenance', title: 'Disk usage' },
+    host_disk: { metric: 'host_disk_used_ratio', condition: host.disk, class: 'maintenance', title: 'Disk usage' },
     host_memory: {
-      metric: 'host_memory_used_percent',
+      metric: 'host_memory_used_ratio',
       condition: host.memory,
       class: 'maintenance',
       title: 'Host memory',
     },
-    host_cpu: { metric: 'host_cpu_busy_percent', condition: host.cpu, class: 'maintenance', title: 'CPU load' },
+    host_cpu: { metric: 'host_cpu_busy_ratio', condition: host.cpu, class: 'maintenance', title: 'CPU load' },
     service_down: { metric: 'host_service_up', condition: below1, class: 'maintenance', title: 'Service down' },
     target_down: { metric: 'drydock_target_up', condition: below1, class: 'maintenance', title: 'Target unreachable' },
     // Reported by the backup tasks as metric samples; a failure alerts at once (backup.monitoring.alerts.failure).
@@ -72,7 +72,7 @@ export function builtInRules(policy: Policy): Array<BuiltIn & { name: BuiltInAle
       forMs: 0,
     },
     backup_size_change: {
-      metric: 'backup_size_change_percent',
+      metric: 'backup_size_change_ratio',
       condition: policy.backup.monitoring.alerts.size_change,
       class: 'maintenance',
       title: 'Backup size change',
@@ -107,9 +107,14 @@ export function alertRules(policy: Policy): AlertRule[] {
   return [...rules.values()];
 }
 
-/** A metric in seconds against a threshold written in ms ("> 100ms") is compared in ms. */
+/**
+ * A metric in seconds against a threshold written in ms ("> 100ms") is compared in ms; a 0-1 ratio
+ * against a threshold written in percent ("> 90%") is compared in percent.
+ */
 export function observedForRule(rule: Pick<AlertRule, 'metric' | 'condition'>, value: number): number {
-  return rule.condition.unit === 'ms' && rule.metric.endsWith('_seconds') ? value * 1000 : value;
+  if (rule.condition.unit === 'ms' && rule.metric.endsWith('_seconds')) return value * 1000;
+  if (rule.condition.unit === 'percent' && rule.metric.endsWith('_ratio')) return value * 100;
+  return value;
 }
 
 /** The component an alert is about, which silences match: redis:<host:port>, postgres:<host:port/db>, host, host:service:<name>, backup. */

@@ -82,3 +82,24 @@ export function stepAlert(prev: AlertInstanceState, o: AlertObservation): AlertS
   if (o.silenced) return out(firing, null, due);
   return out({ ...firing, notified: true, lastSentAt: o.now }, due);
 }
+
+/**
+ * The series had no point this round (no data: a target down, no lookups for a ratio, a stalled
+ * collector). No data is not a breach and not a recovery either: a pending alert starts over, and
+ * a firing one ends (it could otherwise never resolve without traffic). A "resolved" message goes
+ * out only for a firing that was sent; the caller words it as "no data", not "back within".
+ */
+export function stepGap(prev: AlertInstanceState, now: number): AlertStep {
+  if (prev.status === 'inactive') return { state: prev, transition: null, notify: null, held: null };
+  const state: AlertInstanceState = {
+    ...INACTIVE,
+    value: null,
+    lastSentAt: prev.status === 'firing' && prev.notified ? now : prev.lastSentAt,
+  };
+  return {
+    state,
+    transition: { from: prev.status, to: 'inactive' },
+    notify: prev.status === 'firing' && prev.notified ? 'resolved' : null,
+    held: null,
+  };
+}

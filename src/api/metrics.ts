@@ -1,12 +1,34 @@
 // Drydock's own run metrics in Prometheus format, computed from the store at scrape time so that
 // several instances sharing one state report the same numbers.
-import { Gauge, Registry } from 'prom-client';
+import { readFileSync } from 'node:fs';
+import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Registry as TaskRegistry } from '../tasks/registry.js';
 import type { Store } from '../store/types.js';
+
+/** Drydock's version, from its package.json. */
+export const DRYDOCK_VERSION = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
 
 export function createRunMetrics(app: { store: Store; registry: TaskRegistry }): Registry {
   const registry = new Registry();
   const tasks = () => app.registry.implemented();
+  // The process and runtime series every Node.js exporter has (process_cpu_seconds_total,
+  // process_resident_memory_bytes, nodejs_eventloop_lag_seconds, nodejs_heap_size_used_bytes, ...).
+  collectDefaultMetrics({ register: registry });
+  // prom-client names three gauges "..._total", which Prometheus reserves for counters (promtool
+  // check metrics rejects them); the same counts stay available by type in nodejs_active_handles,
+  // nodejs_active_requests and nodejs_active_resources.
+  for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'])
+    registry.removeSingleMetric(name);
+
+  const build = new Gauge({
+    name: 'drydock_build_info',
+    help: 'Always 1; the labels say which Drydock and which Node.js this process runs.',
+    labelNames: ['version', 'nodejs_version'],
+    registers: [registry],
+  });
+  build.set({ version: DRYDOCK_VERSION, nodejs_version: process.versions.node }, 1);
 
   new Gauge({
     name: 'drydock_task_last_run_timestamp_seconds',

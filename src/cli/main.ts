@@ -24,7 +24,10 @@ export function buildProgram(): Command {
       '-p, --policy <file>',
       'policy file (default: $DRYDOCK_POLICY, else ./drydock.yaml, else the built-in defaults)',
     )
-    .showHelpAfterError();
+    .showHelpAfterError()
+    // Before the commands are added, so every subcommand inherits it: a usage error throws a
+    // CommanderError (exit 2 below) instead of exiting with commander's own code 1.
+    .exitOverride();
   registerStartCommand(program);
   registerRunCommands(program);
   registerTaskCommands(program);
@@ -44,10 +47,12 @@ export function buildProgram(): Command {
   return program;
 }
 
+/** Errors that mean "the command or the policy was wrong", not "the work failed": exit 2. */
+const USAGE_CODES = new Set<string>(['CONFIG_INVALID', 'USAGE', 'TASK_UNKNOWN']);
+
 /** Exit codes: 0 ok, 1 a run or command failed, 2 invalid policy or usage, 3 a run was skipped. */
 export async function main(argv: string[]): Promise<void> {
   const program = buildProgram();
-  program.exitOverride();
   try {
     await program.parseAsync(argv);
   } catch (error) {
@@ -62,7 +67,7 @@ export async function main(argv: string[]): Promise<void> {
     }
     const code = error instanceof DrydockError ? ` [${error.code}]` : '';
     process.stderr.write(`drydock: ${redactor.text(describeError(error))}${code}\n`);
-    process.exitCode = error instanceof DrydockError && error.code === 'CONFIG_INVALID' ? 2 : 1;
+    process.exitCode = error instanceof DrydockError && USAGE_CODES.has(error.code) ? 2 : 1;
   }
 }
 

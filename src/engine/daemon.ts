@@ -194,7 +194,16 @@ export class Daemon {
     await this.settlePeriodic();
     const open = [...this.running.values()];
     for (const run of open) run.controller.abort(new Error(reason));
-    await Promise.race([Promise.allSettled(open.map((r) => r.promise)), new Promise((r) => setTimeout(r, graceMs))]);
+    // An idle daemon stops at once; a busy one as soon as its runs are recorded, or after the grace
+    // period. The grace timer is cleared either way, so it never holds the process open.
+    let graceTimer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.allSettled(open.map((r) => r.promise)),
+      new Promise<void>((resolve) => {
+        graceTimer = setTimeout(resolve, graceMs);
+      }),
+    ]);
+    clearTimeout(graceTimer);
     const now = this.deps.clock.now();
     // Anything that did not finish inside the grace period is still recorded.
     for (const run of await this.deps.store.openRuns()) {

@@ -17,11 +17,10 @@ export const METRIC_FAMILIES: Record<string, MetricFamily> = {
     type: 'gauge',
     scope: 'server',
   },
-  host_disk_used_percent: {
-    help: 'Disk space used on the mount, percent (used / (used + available), like df).',
+  host_disk_used_ratio: {
+    help: 'Disk space used on the mount, 0-1 (used / (used + available), like df).',
     type: 'gauge',
     scope: 'server',
-    unit: '%',
   },
   host_disk_used_bytes: { help: 'Disk space used on the mount, bytes.', type: 'gauge', scope: 'server', unit: 'bytes' },
   host_disk_size_bytes: {
@@ -30,18 +29,16 @@ export const METRIC_FAMILIES: Record<string, MetricFamily> = {
     scope: 'server',
     unit: 'bytes',
   },
-  host_memory_used_percent: {
-    help: 'Host memory in use (total - available), percent.',
+  host_memory_used_ratio: {
+    help: 'Host memory in use, (total - available) / total, 0-1.',
     type: 'gauge',
     scope: 'server',
-    unit: '%',
   },
   host_memory_total_bytes: { help: 'Host memory, bytes.', type: 'gauge', scope: 'server', unit: 'bytes' },
-  host_cpu_busy_percent: {
-    help: 'CPU busy time over the last collection interval, percent of all cores.',
+  host_cpu_busy_ratio: {
+    help: 'CPU busy time over the last collection interval, share of all cores, 0-1.',
     type: 'gauge',
     scope: 'server',
-    unit: '%',
   },
   host_load1: { help: 'One-minute load average.', type: 'gauge', scope: 'server' },
   host_service_up: {
@@ -61,17 +58,15 @@ export const METRIC_FAMILIES: Record<string, MetricFamily> = {
     scope: 'cache',
     unit: 'bytes',
   },
-  redis_memory_used_percent: {
-    help: 'Redis used memory as a percent of maxmemory (of host memory when maxmemory is 0).',
+  redis_memory_used_ratio: {
+    help: 'Redis used memory / maxmemory (/ host memory when maxmemory is 0), 0-1.',
     type: 'gauge',
     scope: 'cache',
-    unit: '%',
   },
-  redis_hit_rate_percent: {
-    help: 'Keyspace hits / (hits + misses) over the last collection interval, percent.',
+  redis_hit_rate_ratio: {
+    help: 'Keyspace hits / (hits + misses) over the last collection interval, 0-1; absent when there were no lookups.',
     type: 'gauge',
     scope: 'cache',
-    unit: '%',
   },
   redis_latency_seconds: {
     help: 'Round-trip time of a PING from Drydock, seconds (median of three).',
@@ -116,11 +111,10 @@ export const METRIC_FAMILIES: Record<string, MetricFamily> = {
     type: 'gauge',
     scope: 'server',
   },
-  backup_size_change_percent: {
-    help: 'Absolute size change of the newest backup of this kind against the one before, percent (from the backup repository).',
+  backup_size_change_ratio: {
+    help: 'Absolute size change of the newest backup of this kind against the one before, 0-1 (from the backup repository).',
     type: 'gauge',
     scope: 'server',
-    unit: '%',
   },
 };
 

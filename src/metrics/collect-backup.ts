@@ -28,9 +28,9 @@ export function backupMetrics(
     if (!last || !prev || prev.storedSize === 0) continue;
     // Growth and shrinkage both count: "> 20%" is compared with the absolute change.
     out.push({
-      name: 'backup_size_change_percent',
+      name: 'backup_size_change_ratio',
       labels: { kind },
-      value: Math.abs(((last.storedSize - prev.storedSize) / prev.storedSize) * 100),
+      value: Math.abs((last.storedSize - prev.storedSize) / prev.storedSize),
     });
   }
   return out;

@@ -23,16 +23,16 @@ export class HostCollector {
     ]);
     for (const d of disks) {
       const labels = { mount: d.mount };
-      out.push({ name: 'host_disk_used_percent', labels, value: d.usedPercent });
+      out.push({ name: 'host_disk_used_ratio', labels, value: d.usedPercent / 100 });
       out.push({ name: 'host_disk_used_bytes', labels, value: d.usedBytes });
       out.push({ name: 'host_disk_size_bytes', labels, value: d.sizeBytes });
     }
-    out.push({ name: 'host_memory_used_percent', labels: {}, value: memory.usedPercent });
+    out.push({ name: 'host_memory_used_ratio', labels: {}, value: memory.usedPercent / 100 });
     out.push({ name: 'host_memory_total_bytes', labels: {}, value: memory.totalBytes });
     const now = cpuSnapshot();
     const busy = cpuPercent(this.cpu, now);
     this.cpu = now;
-    if (busy !== null) out.push({ name: 'host_cpu_busy_percent', labels: {}, value: busy });
+    if (busy !== null) out.push({ name: 'host_cpu_busy_ratio', labels: {}, value: busy / 100 });
     out.push({ name: 'host_load1', labels: {}, value: loadAverage1m() });
     for (const s of services) {
       // An unknown state (e.g. no systemd here) is a gap, not a 0.

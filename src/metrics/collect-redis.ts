@@ -31,14 +31,14 @@ export function redisMetrics(
     { name: 'redis_evicted_keys_total', labels, value: Number(info.evicted_keys ?? 0) },
     { name: 'redis_connected_replicas', labels, value: Number(info.connected_slaves ?? 0) },
   ];
-  if (limitBytes > 0) values.push({ name: 'redis_memory_used_percent', labels, value: (used / limitBytes) * 100 });
+  if (limitBytes > 0) values.push({ name: 'redis_memory_used_ratio', labels, value: used / limitBytes });
   // Hit rate over the interval; after a restart (counters went down) or on the first round, since start.
   const restarted = previous !== undefined && (counters.hits < previous.hits || counters.misses < previous.misses);
   const base = previous && !restarted ? previous : { hits: 0, misses: 0 };
   const hits = counters.hits - base.hits;
   const lookups = hits + (counters.misses - base.misses);
   // No lookups: no hit rate (a gap), never a false 0%.
-  if (lookups > 0) values.push({ name: 'redis_hit_rate_percent', labels, value: (hits / lookups) * 100 });
+  if (lookups > 0) values.push({ name: 'redis_hit_rate_ratio', labels, value: hits / lookups });
   for (const [key, value] of Object.entries(info)) {
     if (!/^slave\d+$/.test(key)) continue;
     const f = parseInfoFields(value);

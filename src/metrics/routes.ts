@@ -2,7 +2,7 @@
 import { Hono } from 'hono';
 import { systemClock, type Clock } from '../engine/clock.js';
 import { parseDuration } from '../policy/phrases.js';
-import type { SqliteMetricsStore } from '../store/sqlite/metrics.js';
+import type { SeriesInfo, SqliteMetricsStore } from '../store/sqlite/metrics.js';
 import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from './prometheus.js';
 
 export interface MetricsRoutesOptions {
@@ -14,9 +14,43 @@ export interface MetricsRoutesOptions {
   extra?: () => Promise<string> | string;
 }
 
+/**
+ * The latest value of every series that is current: written in its target's latest round, and
+ * that round reached the target. When a target stops answering, its series disappear at once (a
+ * gap) and only drydock_target_up{...} 0 remains; nothing old is served as if it were current.
+ */
+export function currentSeries(series: readonly SeriesInfo[], now: number, staleMs: number): SeriesInfo[] {
+  const rounds = new Map<string, { at: number; up: boolean }>();
+  for (const s of series)
+    if (s.name === 'drydock_target_up' && s.lastAt !== null)
+      rounds.set(`${s.labels.kind}|${s.labels.target}`, { at: s.lastAt, up: s.lastValue === 1 });
+  return series.filter((s) => {
+    if (s.lastAt === null || now - s.lastAt > staleMs) return false;
+    if (s.name === 'drydock_target_up') return true;
+    const key = targetKeyOf(s.name, s.labels, rounds);
+    const round = key === null ? undefined : rounds.get(key);
+    // A series of no known target (e.g. a custom one) keeps only the staleness bound.
+    if (!round) return true;
+    return round.up && s.lastAt >= round.at;
+  });
+}
+
+/** Which collection target a series comes from, as "kind|target" (the labels of drydock_target_up). */
+function targetKeyOf(
+  name: string,
+  labels: Record<string, string>,
+  rounds: ReadonlyMap<string, unknown>,
+): string | null {
+  if (name.startsWith('redis_')) return `redis|${labels.target}`;
+  if (name.startsWith('pg_')) return `postgres|${labels.target}`;
+  if (name.startsWith('host_')) return 'host|localhost';
+  if (name.startsWith('backup_')) return [...rounds.keys()].find((k) => k.startsWith('backup|')) ?? null;
+  return null;
+}
+
 export function renderStoreMetrics(store: SqliteMetricsStore, now: number, staleMs = 5 * 60_000): string {
   return renderPrometheus(
-    store.latest(now, staleMs).map((s) => ({ name: s.name, labels: s.labels, value: s.lastValue! })),
+    currentSeries(store.series(), now, staleMs).map((s) => ({ name: s.name, labels: s.labels, value: s.lastValue! })),
   );
 }
 

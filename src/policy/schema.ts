@@ -559,7 +559,7 @@ export const policySchema = z
           identifier('a rule name'),
           z.strictObject({
             enabled: bool().default(true),
-            /** A metric family, e.g. redis_memory_used_percent, host_disk_used_percent. */
+            /** A metric family, e.g. redis_memory_used_ratio, host_disk_used_ratio. */
             metric: str('a metric name').optional(),
             condition: threshold().optional(),
             for: duration().optional(),

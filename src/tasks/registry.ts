@@ -6,6 +6,7 @@
 // manager map + completeness test). Adding a task: its file, and one line here (moving its id out
 // of NOT_IMPLEMENTED when the spec already lists it).
 import type { ImplementedTask, PlannedTask, TaskClass, TaskDefinition } from '../engine/types.js';
+import { distance } from 'fastest-levenshtein';
 import { DrydockError } from '../errors.js';
 import type { Policy } from '../policy/schema.js';
 import { Frequency, TimeOfDay } from '../policy/values.js';
@@ -196,9 +197,10 @@ export function createRegistry(implemented: ReadonlyArray<ImplementedTask> = IMP
     require(id) {
       const task = byId.get(id);
       if (!task) {
-        const close = all
-          .map((t) => t.id)
-          .filter((candidate) => candidate.split('.').pop() === id.split('.').pop() || candidate.startsWith(id));
+        const close = closestIds(
+          id,
+          all.map((t) => t.id),
+        );
         throw new DrydockError('TASK_UNKNOWN', `unknown task "${id}"`, {
           hint: close.length ? `did you mean ${close.join(', ')}?` : 'run `drydock tasks` to list them',
         });
@@ -207,4 +209,24 @@ export function createRegistry(implemented: ReadonlyArray<ImplementedTask> = IMP
     },
     implemented: () => all.filter((t): t is ImplementedTask => t.implemented),
   };
+}
+
+/**
+ * The ids closest to a mistyped one: by edit distance (a typo such as "database.vacum"), or sharing
+ * its last part or its beginning ("vacuum", "backup."). At most three, closest first.
+ */
+export function closestIds(id: string, ids: readonly string[]): string[] {
+  const last = (text: string) => text.split('.').pop() ?? text;
+  // Allow about one edit in three characters of the last part, at least one.
+  const limit = Math.max(1, Math.floor(last(id).length / 3));
+  return ids
+    .map((candidate) => {
+      const typo = distance(id, candidate);
+      const related = last(candidate) === last(id) || (id.length >= 3 && candidate.startsWith(id));
+      return { candidate, score: related ? 0 : typo <= limit ? typo : Infinity };
+    })
+    .filter((c) => c.score !== Infinity)
+    .sort((a, b) => a.score - b.score || a.candidate.localeCompare(b.candidate))
+    .slice(0, 3)
+    .map((c) => c.candidate);
 }

@@ -33,7 +33,7 @@ function setup(policyInput: Parameters<typeof policyFrom>[0] = {}) {
   const observe = (value: number, target = '127.0.0.1:6379') =>
     evaluator.evaluate({
       at: clock.now().getTime(),
-      samples: [{ name: 'redis_memory_used_percent', labels: { target }, value }],
+      samples: [{ name: 'redis_memory_used_ratio', labels: { target }, value: value / 100 }],
     });
   return { db, clock, policy, store, silences, evaluator, observe };
 }
@@ -79,10 +79,12 @@ describe('AlertEvaluator with SQLite state and a real HTTP channel', () => {
     expect(silences.isSilenced('redis:10.0.0.9:6379', clock.now())).toBe(false);
     await observe(95);
     await observe(95, '10.0.0.9:6379'); // another Redis is not covered
-    await evaluator.evaluate({
-      at: clock.now().getTime(),
-      samples: [{ name: 'redis_rejected_auth', labels: { target: '127.0.0.1:6379' }, value: 3 }],
-    });
+    const intrusion = () =>
+      evaluator.evaluate({
+        at: clock.now().getTime(),
+        samples: [{ name: 'redis_rejected_auth', labels: { target: '127.0.0.1:6379' }, value: 3 }],
+      });
+    await intrusion();
     expect(sink.received.map((m) => `${m.kind} ${(m.data.labels as Record<string, string>).target}`)).toEqual([
       'alert.firing 10.0.0.9:6379',
       'alert.firing 127.0.0.1:6379',
@@ -90,10 +92,14 @@ describe('AlertEvaluator with SQLite state and a real HTTP channel', () => {
     expect(sink.received[1]!.data.rule).toBe('redis_intrusion');
     clock.advance(MIN);
     await observe(95);
+    await observe(95, '10.0.0.9:6379');
+    await intrusion();
     expect(sink.received).toHaveLength(2);
     expect(silences.liftRun(42)).toBe(1);
     clock.advance(MIN);
     await observe(95);
+    await observe(95, '10.0.0.9:6379');
+    await intrusion();
     expect(sink.received.map((m) => m.kind)).toEqual(['alert.firing', 'alert.firing', 'alert.firing']);
     expect(sink.received[2]!.data.rule).toBe('redis_memory');
     db.close();
@@ -140,6 +146,49 @@ describe('AlertEvaluator with SQLite state and a real HTTP channel', () => {
     } finally {
       await redis.stop();
     }
+    db.close();
+  });
+
+  it('no data is not 0 %: a gap resets pending, so two single misses minutes apart never fire', async () => {
+    sink.received.length = 0;
+    const { db, clock, store, evaluator } = setup({ alerts: { for: '5 minutes' } });
+    const hitRate = (value: number | null) =>
+      evaluator.evaluate({
+        at: clock.now().getTime(),
+        samples: value === null ? [] : [{ name: 'redis_hit_rate_ratio', labels: { target: '127.0.0.1:6379' }, value }],
+      });
+    // A miss, then 3 rounds without lookups (no point), then another miss, and so on for 20 minutes.
+    for (let minute = 0; minute < 20; minute += 1) {
+      await hitRate(minute % 4 === 0 ? 0 : null);
+      clock.advance(MIN);
+    }
+    expect(sink.received).toEqual([]);
+    // Each miss made it pending; each gap after it started it over.
+    const history = store.history({ rule: 'redis_hit_rate' }).reverse();
+    expect(history.map((h) => h.toStatus)).toEqual(Array(5).fill(['pending', 'inactive']).flat());
+    // Sustained traffic with a low hit rate still fires after `for`.
+    for (let minute = 0; minute <= 5; minute += 1) {
+      await hitRate(0.5);
+      clock.advance(MIN);
+    }
+    expect(sink.received.map((m) => m.kind)).toEqual(['alert.firing']);
+    expect(sink.received[0]!.text).toContain('at 50.0% (alert when < 80%)');
+    db.close();
+  });
+
+  it('a firing alert whose series stops ends with a "no data" message, not a false recovery', async () => {
+    sink.received.length = 0;
+    const { db, clock, store, evaluator, observe } = setup({ alerts: { for: '0' } });
+    await observe(95);
+    clock.advance(MIN);
+    await evaluator.evaluate({ at: clock.now().getTime(), samples: [] });
+    expect(sink.received.map((m) => m.kind)).toEqual(['alert.firing']);
+    clock.advance(MIN);
+    await evaluator.evaluate({ at: clock.now().getTime(), samples: [] });
+    expect(sink.received.map((m) => m.kind)).toEqual(['alert.firing', 'alert.resolved']);
+    expect(sink.received[1]!.text).toContain('no data');
+    expect(sink.received[1]!.text).not.toContain('back within');
+    expect(store.states({ rule: 'redis_memory' })[0]!.status).toBe('inactive');
     db.close();
   });
 });

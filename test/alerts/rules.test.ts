@@ -55,9 +55,9 @@ describe('alertRules', () => {
 
 describe('components', () => {
   it('names the component of a series and matches silences by prefix', () => {
-    expect(componentOf('redis_memory_used_percent', { target: '10.0.0.1:6379' })).toBe('redis:10.0.0.1:6379');
+    expect(componentOf('redis_memory_used_ratio', { target: '10.0.0.1:6379' })).toBe('redis:10.0.0.1:6379');
     expect(componentOf('drydock_target_up', { kind: 'postgres', target: 'db:5432/app' })).toBe('postgres:db:5432/app');
-    expect(componentOf('host_disk_used_percent', { mount: '/' })).toBe('host');
+    expect(componentOf('host_disk_used_ratio', { mount: '/' })).toBe('host');
     expect(componentCovers('redis', 'redis:10.0.0.1:6379')).toBe(true);
     expect(componentCovers('postgres:db:5432', 'postgres:db:5432/app')).toBe(true);
     expect(componentCovers('redis:10.0.0.1:6379', 'redis:10.0.0.1:63790')).toBe(false);

@@ -65,6 +65,11 @@ describe('HTTP API', () => {
     const text = await response.text();
     expect(text).toContain('# TYPE drydock_task_last_run_success gauge');
     expect(text).toMatch(/drydock_task_last_run_success\{task="database.vacuum"\} 1/);
+    // Prometheus conventions: a build-info series, the process and runtime series, ratios 0-1.
+    expect(text).toMatch(/^drydock_build_info\{version="\d+\.\d+\.\d+",nodejs_version="20\.\d+\.\d+"\} 1$/m);
+    expect(text).toMatch(/^process_resident_memory_bytes \d+/m);
+    expect(text).toMatch(/^nodejs_eventloop_lag_seconds /m);
+    expect(text).not.toMatch(/_percent\b/);
     const checked = execFileSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
     expect(checked).toBe('');
   });

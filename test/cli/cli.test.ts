@@ -131,6 +131,29 @@ describe('drydock config', () => {
   });
 });
 
+describe('usage errors', () => {
+  it.each([
+    [['history', '--bogus'], /unknown option '--bogus'/],
+    [['show'], /missing required argument 'run'/],
+    [['show', 'abc'], /value 'abc' is invalid for argument 'run'/],
+    [['plan', '--days', '0'], /option '--days <n>' argument '0' is invalid\. expected a whole number from 1 to 400/],
+    [['history', '--limit', 'abc'], /option '--limit <n>' argument 'abc' is invalid/],
+    [['activity', '--since', 'soon'], /option '--since <duration>' argument 'soon' is invalid/],
+    [
+      ['restore', '--to', '/nonexistent', '--target-time', 'yesterday'],
+      /argument 'yesterday' is invalid\. expected a date and time/,
+    ],
+    [['start', '--port', '99999'], /argument '99999' is invalid/],
+    [['run', 'database.vacum'], /unknown task "database\.vacum"\. did you mean database\.vacuum\?/],
+    [['run', 'server.health_chek', '--dry-run'], /did you mean server\.health_check\?/],
+  ])('drydock %j exits 2 with a message and changes nothing', async (args, message) => {
+    const file = writePolicy('usage.yaml', { targets: { postgres: targetFor(db.name) } });
+    const result = await drydock(['--policy', file, ...args], dir);
+    expect(result.code, result.stderr).toBe(2);
+    expect(result.stderr).toMatch(message);
+  });
+});
+
 describe('drydock tasks and plan', () => {
   it('lists every procedure and says plainly which are not implemented', async () => {
     const result = await drydock(['tasks'], dir);
@@ -210,7 +233,7 @@ describe('drydock run --dry-run', () => {
     expect(result.stdout).toContain('(dry run: nothing was changed)');
     expect(existsSync(old)).toBe(true);
     const refused = await drydock(['--policy', file, 'run', 'database.vacuum', '--dry-run'], dir);
-    expect(refused.code).toBe(1);
+    expect(refused.code).toBe(2);
     expect(refused.stderr).toContain('--dry-run is supported by server.cleanup, not by database.vacuum');
   });
 });
@@ -274,11 +297,63 @@ describe('crashes and signals', () => {
     }
   });
 
+  it('SIGTERM stops an idle daemon at once, not after the shutdown grace', async () => {
+    const file = writePolicy('idle.yaml', {
+      targets: { postgres: targetFor(db.name) },
+      engine: { shutdown_grace: '60 seconds' },
+    });
+    const { child, done } = start(['--policy', file, 'start', '--no-http'], dir);
+    let out = '';
+    child.stdout!.on('data', (c) => (out += c));
+    await waitFor('the scheduler to run', () => out.includes('scheduler running') || undefined);
+    // The slots caught up at start finish first; then the daemon is idle.
+    const store = openState();
+    await waitFor('the start-up runs to end', async () => ((await store.openRuns()).length === 0 ? true : undefined));
+    await store.close();
+    const sent = Date.now();
+    child.kill('SIGTERM');
+    const result = await done;
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain('SIGTERM: stopping; 0 run(s) in progress');
+    // Well inside the 60-second grace: nothing was running, so nothing is waited for.
+    expect(Date.now() - sent).toBeLessThan(15_000);
+  });
+
+  it('Ctrl-C on a foreground run aborts it cleanly and records it as interrupted', async () => {
+    const file = writePolicy('sigint.yaml', {
+      targets: { postgres: targetFor(db.name) },
+      database: { vacuum: { tables: ['listings'], lock_timeout: '60 seconds' } },
+    });
+    const holder = new pg.Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database: db.name });
+    await holder.connect();
+    await holder.query('BEGIN; LOCK TABLE listings IN ACCESS EXCLUSIVE MODE');
+    const { child, done } = start(['--policy', file, 'run', 'database.vacuum'], dir);
+    const store = openState();
+    try {
+      const running = await waitFor('the vacuum step to block on the lock', async () => {
+        const [run] = await store.openRuns('database.vacuum');
+        if (!run) return undefined;
+        const steps = await store.listSteps(run.id);
+        return steps.some((s) => s.name === 'vacuum listings' && s.status === 'running') ? run : undefined;
+      });
+      child.kill('SIGINT');
+      const result = await done;
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain('SIGINT: stopping the run');
+      expect((await store.getRun(running.id))!.status).toBe('interrupted');
+      expect(await store.listInstances()).toEqual([]);
+    } finally {
+      await holder.query('ROLLBACK');
+      await holder.end();
+      await store.close();
+    }
+  });
+
   it('SIGTERM stops the daemon gracefully and records what was running as interrupted', async () => {
     const file = writePolicy('term.yaml', {
       targets: { postgres: targetFor(db.name) },
       database: { vacuum: { tables: ['listings'], lock_timeout: '60 seconds', frequency: 'every 2 seconds' } },
-      engine: { shutdown_grace: '10 seconds' },
+      engine: { shutdown_grace: '60 seconds' },
     });
     const holder = new pg.Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database: db.name });
     await holder.connect();
@@ -292,10 +367,13 @@ describe('crashes and signals', () => {
         return (await store.listSteps(run.id)).some((s) => s.name === 'vacuum listings') ? run : undefined;
       });
       expect(running.trigger).toBe('schedule');
+      const sent = Date.now();
       child.kill('SIGTERM');
       const result = await done;
       expect(result.code, result.stderr).toBe(0);
       expect(result.stdout).toContain('SIGTERM: stopping');
+      // The cancelled run is recorded and the daemon exits: it does not sit out the 60-second grace.
+      expect(Date.now() - sent).toBeLessThan(20_000);
       const after = (await store.getRun(running.id))!;
       expect(after.status).toBe('interrupted');
       const kinds = (await store.listActivity({ limit: 200 })).map((a) => a.kind);

@@ -8,6 +8,7 @@ import type { ImplementedTask } from '../../src/engine/types.js';
 import { schedule } from '../helpers/phrases.js';
 import { activityPruneTask } from '../../src/tasks/drydock/activity-prune.js';
 import { testApp, type TestApp } from '../helpers/app.js';
+import { freshDatabase } from '../helpers/pg.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -282,20 +283,40 @@ describe('daemon periodic work', () => {
 });
 
 describe('alerts in the activity log', () => {
-  it('records an alert that fires for an unreachable target, naming it', async () => {
+  it('records an alert that fires for an unreachable target, naming it, and none for a reachable one', async () => {
     const clock = fixedClock(new Date('2026-11-26T10:00:00Z'));
-    const app = await testApp(
-      { targets: { redis: { port: 1, connect_timeout: '1 second' } }, alerts: { for: 'immediate' } },
-      { clock, tasks: [] },
-    );
-    apps.push(app);
-    await app.daemon.register();
-    await app.daemon.tick();
-    await app.daemon.settlePeriodic();
-    const alerts = await app.store.listActivity({ kind: 'alert.' });
-    expect(alerts.map((a) => a.kind)).toEqual(expect.arrayContaining(['alert.transition', 'alert.sent']));
-    const sent = alerts.filter((a) => a.kind === 'alert.sent').map((a) => a.message);
-    expect(sent).toEqual(expect.arrayContaining([expect.stringMatching(/^target_down redis:127\.0\.0\.1:1: /)]));
+    // Its own database, so the machine's databases (or their absence) never decide the outcome.
+    const db = await freshDatabase('daemon_alerts');
+    try {
+      const app = await testApp(
+        {
+          targets: {
+            redis: { port: 1, connect_timeout: '1 second' },
+            postgres: { host: db.target.host, port: db.target.port, user: 'postgres', database: db.name },
+          },
+          alerts: { for: 'immediate' },
+        },
+        { clock, tasks: [] },
+      );
+      apps.push(app);
+      await app.daemon.register();
+      await app.daemon.tick();
+      await app.daemon.settlePeriodic();
+      const alerts = await app.store.listActivity({ kind: 'alert.' });
+      // Only target_down is this test's business (the host's own CPU or disk may alert on a busy machine).
+      const sent = alerts
+        .filter((a) => a.kind === 'alert.sent' && a.message.startsWith('target_down'))
+        .map((a) => a.message);
+      expect(alerts.map((a) => a.kind)).toEqual(expect.arrayContaining(['alert.transition', 'alert.sent']));
+      expect(sent).toEqual([expect.stringMatching(/^target_down redis:127\.0\.0\.1:1: firing via log/)]);
+      const [state] = app.monitoring.alerts.states({ rule: 'target_down' }).filter((s) => s.status === 'firing');
+      expect(state!.message).toMatch(/redis 127\.0\.0\.1:1 is unreachable \(.*ECONNREFUSED/);
+      expect(
+        app.monitoring.metrics.series('drydock_target_up').find((s) => s.labels.kind === 'postgres')?.lastValue,
+      ).toBe(1);
+    } finally {
+      await db.drop();
+    }
   });
 });
 

@@ -31,7 +31,7 @@ describe('backupMetrics (pure)', () => {
     expect(values).toEqual([
       { name: 'backup_failed', labels: { kind: 'full' }, value: 0 },
       { name: 'backup_failed', labels: { kind: 'incremental' }, value: 1 },
-      { name: 'backup_size_change_percent', labels: { kind: 'full' }, value: 30 },
+      { name: 'backup_size_change_ratio', labels: { kind: 'full' }, value: 0.3 },
     ]);
   });
 });

@@ -20,7 +20,7 @@ writeFileSync(
     'alerts:',
     '  rules:',
     '    any_disk:',
-    '      metric: host_disk_used_percent',
+    '      metric: host_disk_used_ratio',
     '      condition: "> 0%"',
     '      for: "0"',
     '',

@@ -48,13 +48,13 @@ describe('redisMetrics (pure)', () => {
   };
   it('measures maxmemory 0 against host memory', () => {
     const { values } = redisMetrics('r:1', info, 0.5, undefined, 4 * GiB);
-    expect(values.find((v) => v.name === 'redis_memory_used_percent')!.value).toBe(12.5);
+    expect(values.find((v) => v.name === 'redis_memory_used_ratio')!.value).toBe(0.125);
     expect(values.find((v) => v.name === 'redis_memory_max_bytes')!.value).toBe(8 * GiB);
     expect(values.find((v) => v.name === 'redis_keys')!.value).toBe(5);
   });
   it('computes the hit rate over the interval, and leaves a gap when nothing was looked up', () => {
     const first = redisMetrics('r:1', info, 1, undefined, GiB);
-    expect(first.values.find((v) => v.name === 'redis_hit_rate_percent')!.value).toBe(90);
+    expect(first.values.find((v) => v.name === 'redis_hit_rate_ratio')!.value).toBe(0.9);
     const second = redisMetrics(
       'r:1',
       { ...info, keyspace_hits: '100', keyspace_misses: '50' },
@@ -62,9 +62,9 @@ describe('redisMetrics (pure)', () => {
       first.counters,
       GiB,
     );
-    expect(second.values.find((v) => v.name === 'redis_hit_rate_percent')!.value).toBe(20);
+    expect(second.values.find((v) => v.name === 'redis_hit_rate_ratio')!.value).toBe(0.2);
     const idle = redisMetrics('r:1', { ...info, keyspace_hits: '100', keyspace_misses: '50' }, 1, second.counters, GiB);
-    expect(idle.values.find((v) => v.name === 'redis_hit_rate_percent')).toBeUndefined();
+    expect(idle.values.find((v) => v.name === 'redis_hit_rate_ratio')).toBeUndefined();
   });
 });
 
@@ -100,11 +100,11 @@ describe('MetricsCollector against real Redis and PostgreSQL', () => {
     expect(report.targets.every((t) => t.up)).toBe(true);
     const names = new Set(report.samples.map((s) => s.name));
     for (const name of [
-      'host_disk_used_percent',
-      'host_memory_used_percent',
-      'host_cpu_busy_percent',
+      'host_disk_used_ratio',
+      'host_memory_used_ratio',
+      'host_cpu_busy_ratio',
       'host_service_up',
-      'redis_memory_used_percent',
+      'redis_memory_used_ratio',
       'redis_latency_seconds',
       'redis_keys',
       'pg_connections',
@@ -118,7 +118,7 @@ describe('MetricsCollector against real Redis and PostgreSQL', () => {
     const response = await metricsRoutes({ store }).request('/metrics');
     expect(response.headers.get('content-type')).toContain('text/plain; version=0.0.4');
     const text = await response.text();
-    expect(text).toContain('# HELP redis_memory_used_percent');
+    expect(text).toContain('# HELP redis_memory_used_ratio');
     expect(text).toMatch(/^drydock_target_up\{kind="postgres",target="127.0.0.1:5432\/postgres"\} 1$/m);
     const check = await promtoolCheck(text);
     expect(check.output).toBe('');
@@ -170,10 +170,16 @@ describe('MetricsCollector against real Redis and PostgreSQL', () => {
     clock.advance(60_000);
     const paused = await revived.collectOnce();
     expect(paused.targets[0]).toMatchObject({ up: false });
+    // /metrics serves the gap: drydock_target_up 0 and none of the old values as if current.
+    const served = await (await metricsRoutes({ store, clock }).request('/metrics')).text();
+    expect(served).toContain(`drydock_target_up{kind="redis",target="127.0.0.1:${redis.port}"} 0`);
+    expect(served).not.toMatch(new RegExp(`^redis_\\w+\\{[^}]*target="127\\.0\\.0\\.1:${redis.port}"`, 'm'));
     redis.resume();
     clock.advance(60_000);
     const back = await revived.collectOnce();
     expect(back.targets[0]).toMatchObject({ up: true });
+    const again = await (await metricsRoutes({ store, clock }).request('/metrics')).text();
+    expect(again).toMatch(new RegExp(`^redis_keys\\{target="127\\.0\\.0\\.1:${redis.port}"\\} \\d+$`, 'm'));
     const name = `127.0.0.1:${redis.port}`;
     const keys = store.read(
       'redis_keys',

@@ -9,8 +9,8 @@ import { policyFrom } from '../tasks/cache/task-context.js';
 describe('parseSeriesSelector', () => {
   it('reads a name with optional labels', () => {
     expect(parseSeriesSelector('redis_keys')).toEqual({ name: 'redis_keys', labels: {} });
-    expect(parseSeriesSelector('host_disk_used_percent{mount="/"}')).toEqual({
-      name: 'host_disk_used_percent',
+    expect(parseSeriesSelector('host_disk_used_ratio{mount="/"}')).toEqual({
+      name: 'host_disk_used_ratio',
       labels: { mount: '/' },
     });
     expect(parseSeriesSelector('x{a="1",b="q\\"x"}')).toEqual({ name: 'x', labels: { a: '1', b: 'q"x' } });
@@ -25,7 +25,7 @@ describe('createMonitoring against the local Redis and PostgreSQL', () => {
     const policy = policyFrom({
       targets: { postgres: { database: 'postgres' } },
       // Every disk is over 0%: the rule fires at once.
-      alerts: { rules: { any_disk: { metric: 'host_disk_used_percent', condition: '> 0%', for: '0' } } },
+      alerts: { rules: { any_disk: { metric: 'host_disk_used_ratio', condition: '> 0%', for: '0' } } },
     });
     const sent: string[] = [];
     const log: Channel = {
@@ -47,7 +47,7 @@ describe('createMonitoring against the local Redis and PostgreSQL', () => {
     expect(sent.some((s) => s.startsWith('[FIRING] any_disk: '))).toBe(true);
 
     const metrics = await (await monitoring.routes.request('/metrics')).text();
-    expect(metrics).toContain('# TYPE host_disk_used_percent gauge');
+    expect(metrics).toContain('# TYPE host_disk_used_ratio gauge');
     expect(metrics).toContain('drydock_runs_open 0');
 
     const alerts = (await (await monitoring.routes.request('/api/alerts')).json()) as Array<{

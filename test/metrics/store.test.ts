@@ -25,8 +25,8 @@ describe('SqliteMetricsStore', () => {
     const labels = { target: '127.0.0.1:6379' };
     const batch: Sample[] = [];
     for (let at = start; at < now; at += MIN) {
-      batch.push({ name: 'host_cpu_busy_percent', labels: {}, value: (at / MIN) % 100, at, retentionMs: 90 * DAY });
-      batch.push({ name: 'redis_memory_used_percent', labels, value: 50, at, retentionMs: 30 * DAY });
+      batch.push({ name: 'host_cpu_busy_ratio', labels: {}, value: (at / MIN) % 100, at, retentionMs: 90 * DAY });
+      batch.push({ name: 'redis_memory_used_ratio', labels, value: 50, at, retentionMs: 30 * DAY });
     }
     store.write(batch);
     const report = store.compact(now);
@@ -34,7 +34,7 @@ describe('SqliteMetricsStore', () => {
     expect(report.rolled1h).toBeGreaterThan(0);
 
     const t0 = performance.now();
-    const host = store.read('host_cpu_busy_percent', {}, { since: now - 90 * DAY, until: now });
+    const host = store.read('host_cpu_busy_ratio', {}, { since: now - 90 * DAY, until: now });
     const elapsed = performance.now() - t0;
     expect(host.resolution).toBe('1h');
     expect(elapsed).toBeLessThan(100);
@@ -45,16 +45,16 @@ describe('SqliteMetricsStore', () => {
     expect(host.points[0]!.max).toBeLessThanOrEqual(99);
 
     // Redis series keep 30 days only; raw points are gone after 2 days, 5-minute rollups after 14.
-    const redis = store.read('redis_memory_used_percent', labels, { since: now - 90 * DAY, until: now });
+    const redis = store.read('redis_memory_used_ratio', labels, { since: now - 90 * DAY, until: now });
     expect(redis.points[0]!.at).toBeGreaterThanOrEqual(now - 30 * DAY);
     const oldestRaw = db.prepare('SELECT min(at) AS at FROM metric_points').get() as { at: number };
     expect(oldestRaw.at).toBeGreaterThanOrEqual(now - 2 * DAY);
-    const recent = store.read('host_cpu_busy_percent', {}, { since: now - 60 * MIN, until: now });
+    const recent = store.read('host_cpu_busy_ratio', {}, { since: now - 60 * MIN, until: now });
     expect(recent.resolution).toBe('raw');
     expect(recent.points).toHaveLength(60);
 
     // A week: 5-minute buckets, no holes where raw points were rolled up.
-    const week = store.read('host_cpu_busy_percent', {}, { since: now - 7 * DAY, until: now });
+    const week = store.read('host_cpu_busy_ratio', {}, { since: now - 7 * DAY, until: now });
     expect(week.resolution).toBe('5m');
     const gaps = week.points.slice(1).filter((p, i) => p.at - week.points[i]!.at > 5 * MIN);
     expect(gaps).toHaveLength(0);

@@ -3,9 +3,10 @@ import type { Command } from 'commander';
 import { formatAlertHistory, formatAlertStates } from '../../alerts/format.js';
 import { Silences } from '../../alerts/silences.js';
 import { DrydockError } from '../../errors.js';
-import { parseDuration } from '../../policy/phrases.js';
+import { formatDuration } from '../../policy/phrases.js';
 import { SqliteAlertStore } from '../../store/sqlite/alerts.js';
 import { print, printJson, withApp, type GlobalOptions } from '../context.js';
+import { durationValue, integerBetween } from '../options.js';
 
 export function registerAlertCommands(program: Command): void {
   const alerts = program
@@ -14,15 +15,15 @@ export function registerAlertCommands(program: Command): void {
     .option('--history', 'print the state history instead')
     .option('--rule <name>', 'only this rule')
     .option('--all', 'include inactive alerts')
-    .option('--limit <n>', 'history entries', '50')
+    .option('--limit <n>', 'history entries (1-10000)', integerBetween(1, 10_000), 50)
     .option('--json', 'print JSON')
-    .action(async (options: { history?: boolean; rule?: string; all?: boolean; limit: string; json?: boolean }) => {
+    .action(async (options: { history?: boolean; rule?: string; all?: boolean; limit: number; json?: boolean }) => {
       await withApp(program.opts<GlobalOptions>(), async (app) => {
         const store = new SqliteAlertStore(app.store.db);
         if (options.history) {
           const rows = store.history({
             ...(options.rule ? { rule: options.rule } : {}),
-            limit: Number(options.limit) || 50,
+            limit: options.limit,
           });
           return options.json ? printJson(rows) : print(formatAlertHistory(rows).trimEnd());
         }
@@ -44,27 +45,25 @@ export function registerAlertCommands(program: Command): void {
       'silence alerts of a component (redis, redis:HOST:PORT, postgres, host, *) for a while; security alerts are never silenced',
     )
     .argument('<component>')
-    .requiredOption('--for <duration>', 'how long, e.g. "2 hours"')
+    .requiredOption('--for <duration>', 'how long, e.g. "2 hours"', durationValue)
     .option('--reason <text>', 'why', 'silenced from the command line')
-    .action(async (component: string, options: { for: string; reason: string }) => {
-      const d = parseDuration(options.for);
-      if (!d.ok) throw new DrydockError('CONFIG_INVALID', `--for: expected ${d.expected}`);
+    .action(async (component: string, options: { for: number; reason: string }) => {
       await withApp(program.opts<GlobalOptions>(), async (app) => {
         const silences = new Silences(new SqliteAlertStore(app.store.db), app.clock);
         const id = silences.begin(component, {
           reason: options.reason,
-          endsAt: new Date(app.clock.now().getTime() + d.value.ms),
+          endsAt: new Date(app.clock.now().getTime() + options.for),
         });
-        print(`silence #${id} on ${component} for ${options.for}`);
+        print(`silence #${id} on ${component} for ${formatDuration(options.for)}`);
       });
     });
   alerts
     .command('unsilence')
     .description('lift a silence by its number')
-    .argument('<id>')
-    .action(async (id: string) => {
+    .argument('<id>', 'silence number', integerBetween(1, Number.MAX_SAFE_INTEGER))
+    .action(async (id: number) => {
       await withApp(program.opts<GlobalOptions>(), async (app) => {
-        const lifted = new Silences(new SqliteAlertStore(app.store.db), app.clock).lift(Number(id));
+        const lifted = new Silences(new SqliteAlertStore(app.store.db), app.clock).lift(id);
         if (!lifted) throw new DrydockError('CONFIG_INVALID', `no open silence #${id}`);
         print(`silence #${id} lifted`);
       });

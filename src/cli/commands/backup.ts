@@ -14,26 +14,21 @@ import { registerFilesBackupCommands } from '../../backup/files/cli.js';
 import { loadPolicy } from '../../policy/load.js';
 import { describeRun, table } from '../format.js';
 import { print, printJson, withApp, type GlobalOptions } from '../context.js';
+import { instantText } from '../options.js';
+import { runExitCode, runInForeground } from '../run-task.js';
 
 function mib(bytes: number): string {
   return `${(bytes / 1048576).toFixed(1)} MiB`;
 }
 
+/** Like `drydock run`: Ctrl-C or SIGTERM aborts the run cleanly and it is recorded as interrupted. */
 async function runTask(program: Command, taskId: string, json: boolean | undefined): Promise<void> {
   await withApp(program.opts<GlobalOptions>(), async (app) => {
-    await app.daemon.register();
-    await app.daemon.recoverOrphans();
-    const stopHeartbeat = app.daemon.keepAlive();
-    try {
-      const run = await app.engine.run(taskId, { trigger: 'manual' });
-      const steps = await app.store.listSteps(run.id);
-      if (json) printJson({ ...run, steps });
-      else print(describeRun(run, steps));
-      if (run.status !== 'succeeded') process.exitCode = run.status === 'skipped' ? 3 : 1;
-    } finally {
-      stopHeartbeat();
-      await app.store.removeInstance(app.instanceId);
-    }
+    const run = await runInForeground(app, taskId);
+    const steps = await app.store.listSteps(run.id);
+    if (json) printJson({ ...run, steps });
+    else print(describeRun(run, steps));
+    process.exitCode = runExitCode(run);
   });
 }
 
@@ -119,7 +114,11 @@ export function registerBackupCommands(program: Command): void {
     .description('rebuild a PostgreSQL data directory from a full backup, its incrementals and the archived WAL')
     .requiredOption('--to <dir>', 'an empty or new directory')
     .option('--backup <id>', 'restore this backup (default: the newest)')
-    .option('--target-time <time>', 'recover to this moment (point-in-time recovery), e.g. "2026-11-26 23:12:21+00"')
+    .option(
+      '--target-time <time>',
+      'recover to this moment (point-in-time recovery), e.g. "2026-11-26 23:12:21+00"',
+      instantText,
+    )
     .option('--no-progress', 'no progress bar')
     .action(async (options: { to: string; backup?: string; targetTime?: string; progress: boolean }) => {
       const result = await restoreDatabase(policy(), {

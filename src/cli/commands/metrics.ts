@@ -1,10 +1,10 @@
 // `drydock metrics [SERIES] [--since 24h]` and `drydock metrics collect`: recent values in the terminal.
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { DrydockError } from '../../errors.js';
 import { formatPoints, formatSeriesList, parseSeriesSelector } from '../../metrics/format.js';
-import { parseDuration } from '../../policy/phrases.js';
 import { SqliteMetricsStore } from '../../store/sqlite/metrics.js';
 import { print, printJson, withApp, type GlobalOptions } from '../context.js';
+import { durationValue } from '../options.js';
 
 export function registerMetricsCommands(program: Command): void {
   const metrics = program
@@ -13,10 +13,12 @@ export function registerMetricsCommands(program: Command): void {
       'list collected series with their latest value, or print one series (e.g. redis_keys{target="127.0.0.1:6379"})',
     )
     .argument('[series]', 'a metric name, optionally with labels')
-    .option('--since <duration>', 'how far back to print one series', '24 hours')
-    .option('--resolution <r>', 'raw, 5m, 1h or auto', 'auto')
+    .option('--since <duration>', 'how far back to print one series, e.g. "24 hours"', durationValue, 86_400_000)
+    .addOption(
+      new Option('--resolution <r>', 'raw, 5m, 1h or auto').choices(['raw', '5m', '1h', 'auto']).default('auto'),
+    )
     .option('--json', 'print JSON')
-    .action(async (series: string | undefined, options: { since: string; resolution: string; json?: boolean }) => {
+    .action(async (series: string | undefined, options: { since: number; resolution: string; json?: boolean }) => {
       await withApp(program.opts<GlobalOptions>(), async (app) => {
         const store = new SqliteMetricsStore(app.store.db);
         const now = app.clock.now().getTime();
@@ -35,13 +37,9 @@ export function registerMetricsCommands(program: Command): void {
           const list = formatSeriesList(store, now, selector?.name);
           return print(matching.length > 1 ? `${list}Several series match; add labels to pick one.` : list.trimEnd());
         }
-        const since = parseDuration(options.since);
-        if (!since.ok) throw new DrydockError('CONFIG_INVALID', `--since: expected ${since.expected}`);
-        const resolution = ['raw', '5m', '1h', 'auto'].includes(options.resolution)
-          ? (options.resolution as 'raw' | '5m' | '1h' | 'auto')
-          : 'auto';
+        const resolution = options.resolution as 'raw' | '5m' | '1h' | 'auto';
         const read = store.read(matching[0]!.name, matching[0]!.labels, {
-          since: now - since.value.ms,
+          since: now - options.since,
           until: now,
           resolution,
         });

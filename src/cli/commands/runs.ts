@@ -1,9 +1,11 @@
 import type { Command } from 'commander';
-import { parseDuration } from '../../policy/phrases.js';
+import { DrydockError } from '../../errors.js';
 import type { RunRecord } from '../../store/types.js';
-import { DRY_RUN_VARIANTS, IMPLEMENTED } from '../../tasks/registry.js';
+import { DRY_RUN_VARIANTS, IMPLEMENTED, createRegistry } from '../../tasks/registry.js';
 import { describeRun, iso, runDuration, table } from '../format.js';
 import { print, printJson, withApp, type GlobalOptions } from '../context.js';
+import { durationValue, integerBetween } from '../options.js';
+import { runExitCode, runInForeground } from '../run-task.js';
 
 const FAILED = new Set(['failed', 'validation_failed', 'interrupted']);
 
@@ -20,37 +22,23 @@ export function registerRunCommands(program: Command): void {
     )
     .action(async (taskId: string, options: { json?: boolean; force?: boolean; dryRun?: boolean }) => {
       const variant = options.dryRun ? DRY_RUN_VARIANTS[taskId] : undefined;
+      // An unknown id is a usage error (exit 2) naming the closest ids, before anything is opened.
+      createRegistry().require(taskId);
       if (options.dryRun && !variant)
-        throw new Error(`--dry-run is supported by ${Object.keys(DRY_RUN_VARIANTS).join(', ')}, not by ${taskId}`);
+        throw new DrydockError(
+          'USAGE',
+          `--dry-run is supported by ${Object.keys(DRY_RUN_VARIANTS).join(', ')}, not by ${taskId}`,
+        );
       const tasks = variant ? IMPLEMENTED.map((t) => (t.id === taskId ? variant() : t)) : undefined;
       await withApp(
         program.opts<GlobalOptions>(),
         async (app) => {
-          await app.daemon.register();
-          // Any process that works on the state cleans up after instances that died.
-          await app.daemon.recoverOrphans();
-          const stopHeartbeat = app.daemon.keepAlive();
-          const controller = new AbortController();
-          const onSignal = () => controller.abort(new Error('interrupted by signal'));
-          process.once('SIGINT', onSignal);
-          process.once('SIGTERM', onSignal);
-          try {
-            const run = await app.engine.run(taskId, {
-              trigger: 'manual',
-              signal: controller.signal,
-              force: options.force ?? false,
-            });
-            const steps = await app.store.listSteps(run.id);
-            if (options.json) printJson({ ...run, steps });
-            else print(describeRun(run, steps));
-            if (variant) print('(dry run: nothing was changed)');
-            if (run.status !== 'succeeded') process.exitCode = run.status === 'skipped' ? 3 : 1;
-          } finally {
-            process.off('SIGINT', onSignal);
-            process.off('SIGTERM', onSignal);
-            stopHeartbeat();
-            await app.store.removeInstance(app.instanceId);
-          }
+          const run = await runInForeground(app, taskId, { force: options.force ?? false });
+          const steps = await app.store.listSteps(run.id);
+          if (options.json) printJson({ ...run, steps });
+          else print(describeRun(run, steps));
+          if (variant) print('(dry run: nothing was changed)');
+          process.exitCode = runExitCode(run);
         },
         tasks ? { tasks } : {},
       );
@@ -60,14 +48,14 @@ export function registerRunCommands(program: Command): void {
     .command('history')
     .description('past runs, newest first')
     .option('--task <id>', 'only this task')
-    .option('--limit <n>', 'how many', '20')
+    .option('--limit <n>', 'how many (1-10000)', integerBetween(1, 10_000), 20)
     .option('--json', 'print JSON (with steps)')
-    .action(async (options: { task?: string; limit: string; json?: boolean }) => {
+    .action(async (options: { task?: string; limit: number; json?: boolean }) => {
       await withApp(program.opts<GlobalOptions>(), async (app) => {
         if (options.task) app.registry.require(options.task);
         const runs = await app.store.listRuns({
           ...(options.task ? { taskId: options.task } : {}),
-          limit: Number(options.limit) || 20,
+          limit: options.limit,
         });
         if (options.json) {
           printJson(await Promise.all(runs.map(async (r) => ({ ...r, steps: await app.store.listSteps(r.id) }))));
@@ -81,11 +69,11 @@ export function registerRunCommands(program: Command): void {
   program
     .command('show')
     .description('one run with its steps, output, figures and validation')
-    .argument('<run>', 'run id')
+    .argument('<run>', 'run id', integerBetween(1, Number.MAX_SAFE_INTEGER))
     .option('--json', 'print JSON')
-    .action(async (id: string, options: { json?: boolean }) => {
+    .action(async (id: number, options: { json?: boolean }) => {
       await withApp(program.opts<GlobalOptions>(), async (app) => {
-        const run = await app.store.getRun(Number(id));
+        const run = await app.store.getRun(id);
         if (!run) throw new Error(`no run #${id}: see \`drydock history\``);
         const steps = await app.store.listSteps(run.id);
         if (options.json) printJson({ ...run, steps });
@@ -135,18 +123,16 @@ export function registerRunCommands(program: Command): void {
   program
     .command('activity')
     .description('the activity log: everything Drydock did, newest first')
-    .option('--since <duration>', 'how far back, e.g. "24 hours"', '7 days')
+    .option('--since <duration>', 'how far back, e.g. "24 hours"', durationValue, 7 * 86_400_000)
     .option('--task <id>', 'only this task')
-    .option('--limit <n>', 'how many', '50')
+    .option('--limit <n>', 'how many (1-10000)', integerBetween(1, 10_000), 50)
     .option('--json', 'print JSON')
-    .action(async (options: { since: string; task?: string; limit: string; json?: boolean }) => {
+    .action(async (options: { since: number; task?: string; limit: number; json?: boolean }) => {
       await withApp(program.opts<GlobalOptions>(), async (app) => {
-        const since = parseDuration(options.since);
-        if (!since.ok) throw new Error(`--since: expected ${since.expected}, got "${options.since}"`);
         const entries = await app.store.listActivity({
-          since: new Date(app.clock.now().getTime() - since.value.ms),
+          since: new Date(app.clock.now().getTime() - options.since),
           ...(options.task ? { taskId: options.task } : {}),
-          limit: Number(options.limit) || 50,
+          limit: options.limit,
         });
         if (options.json) return printJson(entries);
         print(

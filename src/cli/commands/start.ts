@@ -8,6 +8,7 @@ import { nextSlot } from '../../schedule/frequency.js';
 import { openApp, type App } from '../../app.js';
 import { describeRun, iso, table } from '../format.js';
 import { print, type GlobalOptions } from '../context.js';
+import { integerBetween } from '../options.js';
 
 async function demoDatabaseExists(app: App): Promise<boolean> {
   const target = app.loaded.policy.targets.postgres;
@@ -52,8 +53,8 @@ export function registerStartCommand(program: Command): void {
     .description('run the daemon: the schedule, the HTTP API, the dashboard and /metrics (SIGTERM stops it gracefully)')
     .option('--demo', "first create Dokkerr's demo database if missing and run each implemented task once")
     .option('--no-http', 'do not serve the HTTP API')
-    .option('--port <port>', 'HTTP port (default: policy http.port)')
-    .action(async (options: { demo?: boolean; http: boolean; port?: string }) => {
+    .option('--port <port>', 'HTTP port (default: policy http.port)', integerBetween(1, 65_535))
+    .action(async (options: { demo?: boolean; http: boolean; port?: number }) => {
       const global = program.opts<GlobalOptions>();
       const app = await openApp({
         ...(global.policy ? { policyPath: global.policy } : {}),
@@ -69,7 +70,7 @@ export function registerStartCommand(program: Command): void {
 
       let server: ReturnType<typeof serve> | null = null;
       if (options.http) {
-        const port = options.port ? Number(options.port) : app.loaded.policy.http.port;
+        const port = options.port ?? app.loaded.policy.http.port;
         server = serve({ fetch: createApi(app).fetch, hostname: app.loaded.policy.http.host, port });
         print(`\nHTTP: dashboard http://${app.loaded.policy.http.host}:${port}/ · API /api/runs · Prometheus /metrics`);
       }

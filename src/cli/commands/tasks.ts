@@ -6,6 +6,7 @@ import { gatePlannedRuns } from '../../windows/gate.js';
 import { isDisruptive, type GateDecision } from '../../engine/types.js';
 import { iso, table } from '../format.js';
 import { print, printJson, withApp, type GlobalOptions } from '../context.js';
+import { integerBetween } from '../options.js';
 
 export function registerTaskCommands(program: Command): void {
   program
@@ -54,16 +55,14 @@ export function registerTaskCommands(program: Command): void {
   program
     .command('plan')
     .description('print the exact upcoming runs in UTC')
-    .option('--days <n>', 'how many days ahead', '7')
+    .option('--days <n>', 'how many days ahead (1-400)', integerBetween(1, 400), 7)
     .option('--all', 'include procedures this version does not implement yet')
     .option('--task <id>', 'only this task')
     .option('--every', 'list each run of tasks that run hourly or more often (summarised by default)')
     .option('--json', 'print JSON')
-    .action(async (options: { days: string; all?: boolean; task?: string; every?: boolean; json?: boolean }) => {
+    .action(async (options: { days: number; all?: boolean; task?: string; every?: boolean; json?: boolean }) => {
       await withApp(program.opts<GlobalOptions>(), async (app) => {
-        const days = Number(options.days);
-        if (!Number.isFinite(days) || days <= 0 || days > 400)
-          throw new Error(`--days: expected a number of days between 1 and 400, got "${options.days}"`);
+        const days = options.days;
         const now = app.clock.now();
         const until = new Date(now.getTime() + days * 86_400_000);
         const tasks = options.task ? [app.registry.require(options.task)] : app.registry.all();

@@ -1,7 +1,8 @@
 // server.health_check (every 5 minutes): disk, memory, CPU load and service status against the
 // spec's thresholds (server.monitoring.alerts). A breach fails validation, naming what and how much.
 import type { ImplementedTask, ValidationResult } from '../../engine/types.js';
-import { cpuPercent, cpuSnapshot, diskUsage, loadAverage1m, memoryUsage } from '../../host/sample.js';
+import { processCpuMeter, type CpuMeter } from '../../host/cpu-meter.js';
+import { diskUsage, loadAverage1m, memoryUsage } from '../../host/sample.js';
 import { serviceStatus } from '../../host/services.js';
 import { toSchedule } from '../../schedule/frequency.js';
 import { evaluateHealth, type HealthCheck, type HostReadings } from './health-evaluate.js';
@@ -12,12 +13,12 @@ export interface HealthCheckResult {
 }
 
 export interface HealthCheckOptions {
-  /** How long CPU busy time is sampled. */
-  cpuSampleMs?: number;
+  /** Measures CPU busy time since the previous check; one per process by default. */
+  cpu?: CpuMeter;
 }
 
 export function createHealthCheckTask(options: HealthCheckOptions = {}): ImplementedTask<HealthCheckResult> {
-  const sampleMs = options.cpuSampleMs ?? 1000;
+  const meter = options.cpu ?? processCpuMeter;
   return {
     id: 'server.health_check',
     title: 'Host health check',
@@ -45,16 +46,17 @@ export function createHealthCheckTask(options: HealthCheckOptions = {}): Impleme
       if (wants.has('memory_usage'))
         readings.memory = await ctx.step('memory usage', () => memoryUsage(), { continueOnError: true });
       if (wants.has('cpu_load')) {
-        readings.cpuPercent =
-          (await ctx.step(
-            'cpu load',
-            async () => {
-              const before = cpuSnapshot();
-              await new Promise((r) => setTimeout(r, sampleMs));
-              return cpuPercent(before, cpuSnapshot());
-            },
-            { continueOnError: true },
-          )) ?? null;
+        const cpu = await ctx.step(
+          'cpu load',
+          async (step) => {
+            const reading = meter.read();
+            step.output(`${reading.busyPercent.toFixed(1)}% busy over ${reading.over}\n`);
+            return reading;
+          },
+          { continueOnError: true },
+        );
+        readings.cpuPercent = cpu?.busyPercent ?? null;
+        if (cpu) readings.cpuOver = cpu.over;
         readings.load1m = loadAverage1m();
       }
       if (wants.has('service_status') && cfg.services.length > 0) {
@@ -75,7 +77,7 @@ export function createHealthCheckTask(options: HealthCheckOptions = {}): Impleme
       if (wants.has('memory_usage') && readings.memory === undefined)
         checks.push({ name: 'memory', ok: false, detail: 'memory usage could not be read (see the step error)' });
       for (const c of checks) {
-        ctx.summary(`${c.ok ? 'ok' : 'ALERT'} ${c.name}: ${c.detail}`);
+        ctx.summary(`${c.warning ? 'WARN' : c.ok ? 'ok' : 'ALERT'} ${c.name}: ${c.detail}`);
         if (c.value !== undefined)
           ctx.figure(`host.${c.name.replace(/\s+/g, '.')}`, { value: Number(c.value.toFixed(2)), unit: '%' });
       }

@@ -5,6 +5,7 @@ import { parseSystemctlShow, serviceStatus } from '../../../src/host/services.js
 import { parsePolicy } from '../../../src/policy/load.js';
 import { evaluateHealth } from '../../../src/tasks/server/health-evaluate.js';
 import { createHealthCheckTask } from '../../../src/tasks/server/health-check.js';
+import { CpuMeter } from '../../../src/host/cpu-meter.js';
 import { freePort } from '../cache/redis-server.js';
 import { policyFrom, taskContext } from '../cache/task-context.js';
 
@@ -43,6 +44,32 @@ describe('evaluateHealth (pure)', () => {
     expect(selectDisks(rows, []).map((r) => r.mount)).toEqual(['/']);
     expect(selectDisks(rows, ['/etc/hosts']).map((r) => r.mount)).toEqual(['/etc/hosts']);
   });
+  it('a busy CPU is a warning that leaves notices to the host_cpu alert rule, never a failed check', () => {
+    const [cpu] = evaluateHealth({ cpuPercent: 97, cpuOver: 'the last 5 min 0 s', load1m: 3.9 }, spec);
+    expect(cpu).toMatchObject({ name: 'cpu', ok: true, warning: true, value: 97 });
+    expect(cpu!.detail).toBe(
+      '97.0% busy over the last 5 min 0 s, load average 3.90 (above > 90%; the host_cpu alert rule sends notices)',
+    );
+  });
+
+  it('measures CPU over the interval since the previous check, first from the load average', async () => {
+    let now = 1_000_000;
+    const meter = new CpuMeter(() => now);
+    const first = meter.read();
+    expect(first.over).toMatch(/^the 5-minute load average \d+\.\d\d on \d+ cores?$/);
+    // Too soon after the first reading for an interval: still the load average, same snapshot kept.
+    now += 2_000;
+    expect(meter.read().over).toMatch(/load average/);
+    // Burn some CPU so the interval has real busy time in it.
+    const until = Date.now() + 300;
+    while (Date.now() < until) Math.sqrt(Math.random());
+    now += 5 * 60_000;
+    const second = meter.read();
+    expect(second.over).toBe('the last 5 min 2 s');
+    expect(second.busyPercent).toBeGreaterThan(0);
+    expect(second.busyPercent).toBeLessThanOrEqual(100);
+  });
+
   it('computes CPU busy share between snapshots', () => {
     expect(cpuPercent({ idle: 100, total: 200 }, { idle: 150, total: 400 })).toBe(75);
     expect(cpuPercent({ idle: 1, total: 2 }, { idle: 1, total: 2 })).toBeNull();
@@ -95,7 +122,7 @@ describe('server.health_check on this host', () => {
         },
       },
     });
-    const task = createHealthCheckTask({ cpuSampleMs: 200 });
+    const task = createHealthCheckTask({ cpu: new CpuMeter() });
     const run = taskContext(policy);
     const result = await task.execute(run.ctx);
     expect(result.readings.disks!.length).toBeGreaterThan(0);
