@@ -45,7 +45,7 @@ describe('alertRules', () => {
     );
     // Overriding a built-in rule needs neither.
     const rules = alertRules(policyFrom({ alerts: { rules: { host_cpu: { for: '1 minute' } } } }));
-    expect(rules.find((r) => r.name === 'host_cpu')).toMatchObject({ metric: 'host_cpu_busy_percent', forMs: 60_000 });
+    expect(rules.find((r) => r.name === 'host_cpu')).toMatchObject({ metric: 'host_cpu_busy_ratio', forMs: 60_000 });
   });
   it('compares a seconds metric against a threshold in ms', () => {
     const latency = alertRules(policyFrom({})).find((r) => r.name === 'redis_latency')!;
