@@ -85,7 +85,7 @@ async function main() {
     }
     for (const port of redisPorts) {
       await waitFor(async () => {
-        const c = await connectRedis({ host: '127.0.0.1', port, connect_timeout: '1 second' });
+        const c = await connectRedis({ host: '127.0.0.1', port }, { connectTimeoutMs: 1000 });
         const args = ['MSET'];
         for (let k = 0; k < 1000; k += 1) args.push(`cache:${k}`, 'v');
         await c.command(args);

@@ -6,6 +6,7 @@ import { fixedClock } from '../src/engine/clock.js';
 import { createEmailChannel } from '../src/notify/channels/email.js';
 import { createSmsChannel } from '../src/notify/channels/sms.js';
 import { policySchema } from '../src/policy/schema.js';
+import { duration } from '../test/helpers/phrases.js';
 import { openSqlite } from '../src/store/sqlite/open.js';
 import { calendarOf, decide } from '../src/windows/calendar.js';
 import { statusPageRoutes } from '../src/api/status-page/routes.js';
@@ -38,7 +39,7 @@ const email = createEmailChannel(
     from: 'd@example.test',
     to: [],
     ca_file: cert.certFile,
-    timeout: '5 seconds',
+    timeout: duration('5 seconds'),
   },
   { P: 'benchpass' },
 );
@@ -64,7 +65,7 @@ const smsChannel = createSmsChannel(
     auth_token: { env: 'B' },
     from: '+1',
     to: [],
-    timeout: '5 seconds',
+    timeout: duration('5 seconds'),
   },
   { A: 'AC1', B: 'tok-bench' },
 );

@@ -8,7 +8,11 @@ import { systemClock, type Clock } from './engine/clock.js';
 import type { Gate } from './engine/types.js';
 import { createLogger } from './logger.js';
 import { redactor } from './policy/redact.js';
-import { Notifier, buildChannels } from './notify/notifier.js';
+import { Notifier } from './notify/notifier.js';
+import { buildChannels } from './notify/channels/registry.js';
+import { statusPagePublisher } from './notify/channels/status-page.js';
+import type { Channel } from './notify/types.js';
+import { WindowStore } from './store/sqlite/windows.js';
 import { loadPolicy, statePath, type LoadedPolicy } from './policy/load.js';
 import { openSqlite } from './store/sqlite/open.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
@@ -32,6 +36,10 @@ export interface App {
   engine: Engine;
   daemon: Daemon;
   notifier: Notifier;
+  /** Every channel of the policy by name, built once by the channel registry. */
+  channels: ReadonlyMap<string, Channel>;
+  /** Channels that could not be built (a secret not set, ...): their messages are recorded as failed. */
+  channelProblems: string[];
   /** Maintenance windows, approvals, patch SLAs and the status page (issue 5). */
   windows: WindowsModule;
   /** Metrics collection, alert rules and silences (issue 4). */
@@ -67,8 +75,14 @@ export async function openApp(options: AppOptions = {}): Promise<App> {
   const store = new SqliteStore(openSqlite(statePath(loaded)));
   const registry = createRegistry(options.tasks);
   const instanceId = `${options.kind ?? 'cli'}-${randomUUID().slice(0, 8)}`;
-  // The windows module adds the stakeholder channels (email, SMS, Slack, status page) to the core
-  // ones (log, webhook); the notifier and the windows service then share one set of channels.
+  // Every channel is built once, here, by the channel registry; the notifier, the windows service,
+  // the patch service and the alert evaluator share them. Status-page notices go to the windows store.
+  const { channels, problems: channelProblems } = buildChannels(loaded.policy, {
+    logger,
+    env: options.env ?? process.env,
+    statusPage: statusPagePublisher(new WindowStore(store.db), clock),
+  });
+  for (const problem of channelProblems) logger.warn({ problem }, 'notification channel cannot be built');
   // Windows check health before they start and validate after they end: by default that is a
   // recorded run of server.health_check (disk, memory, CPU and the configured services).
   let engineRef: Engine | null = null;
@@ -77,18 +91,18 @@ export async function openApp(options: AppOptions = {}): Promise<App> {
     db: store.db,
     policy: loaded.policy,
     clock,
-    channels: buildChannels(loaded.policy, logger),
+    channels,
     activity: (entry) => store.logActivity(entry),
     healthCheck,
     ...(options.env ? { env: options.env } : {}),
   });
-  const notifier = new Notifier(loaded.policy, windows.channels, store, clock, options.notifierOptions);
+  const notifier = new Notifier(loaded.policy, channels, store, clock, options.notifierOptions);
   const runMetrics = createRunMetrics({ store, registry });
   const backupCatalog = new BackupCatalogStore(store.db);
   const monitoring = createMonitoring({
     db: store.db,
     policy: loaded.policy,
-    channels: windows.channels,
+    channels,
     clock,
     log: logger,
     extraMetrics: () => runMetrics.metrics(),
@@ -135,6 +149,8 @@ export async function openApp(options: AppOptions = {}): Promise<App> {
     engine,
     daemon,
     notifier,
+    channels,
+    channelProblems,
     windows,
     monitoring,
     backupCatalog,

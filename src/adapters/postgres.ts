@@ -4,7 +4,6 @@
 import { setPriority } from 'node:os';
 import pg from 'pg';
 import { DrydockError } from '../errors.js';
-import { parseDuration } from '../policy/phrases.js';
 import { resolveSecret } from '../policy/secrets.js';
 import type { Policy } from '../policy/schema.js';
 
@@ -15,19 +14,13 @@ export interface ConnectOptions {
   database?: string;
   /** Shows up in pg_stat_activity, so a DBA can tell Drydock's sessions apart. */
   applicationName?: string;
+  /** Overrides target.connect_timeout (a collection round's own budget). */
+  connectTimeoutMs?: number;
 }
 
 /** "127.0.0.1:5432", the way every message names the server. */
 export function describeTarget(target: Pick<PostgresTarget, 'host' | 'port'>): string {
   return `${target.host}:${target.port}`;
-}
-
-/** A policy duration ("5 seconds", "500ms") in milliseconds; throws on a value the schema should have rejected. */
-export function durationMs(text: string, where: string): number {
-  const parsed = parseDuration(text);
-  if (!parsed.ok)
-    throw new DrydockError('CONFIG_INVALID', `${where}: expected ${parsed.expected}, got ${JSON.stringify(text)}`);
-  return parsed.value;
 }
 
 /** Always-quoted SQL identifier. */
@@ -57,7 +50,7 @@ export async function connectPostgres(target: PostgresTarget, options: ConnectOp
     database,
     // pg asks for a password only when the server demands one; undefined keeps trust/peer auth working.
     ...(password === undefined ? {} : { password }),
-    connectionTimeoutMillis: Math.max(1, durationMs(target.connect_timeout, 'targets.postgres.connect_timeout')),
+    connectionTimeoutMillis: Math.max(1, options.connectTimeoutMs ?? target.connect_timeout.ms),
     application_name: options.applicationName ?? 'drydock',
   });
   // Without a listener, a backend terminated while idle (pg_terminate_backend, server restart)
@@ -106,7 +99,7 @@ export function connectionError(
     });
   }
   const reason = /timeout expired|connection timeout/i.test(message)
-    ? `no answer within ${target.connect_timeout}`
+    ? `no answer within ${target.connect_timeout.text}`
     : err.code && !/^\d/.test(err.code) && !message.includes(err.code)
       ? `${err.code}: ${message}`
       : message;

@@ -3,7 +3,7 @@
 // must not hang a run), and errors that name the target as host:port.
 import { RedisClient } from '@redis/client';
 import { DrydockError } from '../errors.js';
-import { parseDuration } from '../policy/phrases.js';
+import type { Duration } from '../policy/values.js';
 import { resolveSecret } from '../policy/secrets.js';
 import type { SecretRef } from '../policy/schema.js';
 
@@ -17,11 +17,21 @@ export interface RedisTargetConfig {
   port: number;
   username?: string | undefined;
   password?: SecretRef | undefined;
-  /** "5 seconds"; also the per-command timeout unless commandTimeoutMs is given. */
-  connect_timeout?: string | undefined;
+  /** The policy's connect_timeout; also the per-command timeout unless commandTimeoutMs is given. */
+  connect_timeout?: Duration | undefined;
+}
+
+/** For servers that are not policy targets (throwaway servers Drydock starts itself). */
+const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
+
+/** The connect timeout for a target, in ms (at least 100). */
+export function redisConnectTimeoutMs(target: Pick<RedisTargetConfig, 'connect_timeout'>): number {
+  return Math.max(target.connect_timeout?.ms ?? DEFAULT_CONNECT_TIMEOUT_MS, 100);
 }
 
 export interface RedisConnectOptions {
+  /** Overrides target.connect_timeout (a collection round's own budget). */
+  connectTimeoutMs?: number;
   commandTimeoutMs?: number;
   env?: NodeJS.ProcessEnv;
 }
@@ -105,8 +115,8 @@ export async function connectRedis(
   options: RedisConnectOptions = {},
 ): Promise<RedisConnection> {
   const name = redisTargetName(target);
-  const parsed = parseDuration(target.connect_timeout ?? '5 seconds');
-  const connectTimeout = parsed.ok ? Math.max(parsed.value, 100) : 5000;
+  const connectTimeout =
+    options.connectTimeoutMs === undefined ? redisConnectTimeoutMs(target) : Math.max(options.connectTimeoutMs, 100);
   const commandTimeout = options.commandTimeoutMs ?? connectTimeout;
   const password = resolveSecret(target.password, 'targets.redis.password', options.env);
   const client = newClient({

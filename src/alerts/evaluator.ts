@@ -5,7 +5,6 @@ import { systemClock, type Clock } from '../engine/clock.js';
 import type { TargetStatus } from '../metrics/collector.js';
 import type { MetricValue } from '../metrics/types.js';
 import type { Channel, OutboundMessage } from '../notify/types.js';
-import { breaches, parseDuration } from '../policy/phrases.js';
 import type { Policy } from '../policy/schema.js';
 import type { SqliteAlertStore } from '../store/sqlite/alerts.js';
 import { labelKey } from '../store/sqlite/metrics.js';
@@ -88,8 +87,7 @@ export class AlertEvaluator {
     // History lives as long as the activity log (activity_log.retention); pruned at most hourly.
     if (at - this.lastPruneAt >= 3_600_000) {
       this.lastPruneAt = at;
-      const keep = parseDuration(this.options.policy.activity_log.retention);
-      if (keep.ok) store.pruneHistory(at - keep.value);
+      store.pruneHistory(at - this.options.policy.activity_log.retention.ms);
     }
     for (const rule of this.rules) {
       const seen = new Set<string>();
@@ -102,7 +100,7 @@ export class AlertEvaluator {
         // A pending alert whose previous point is too old did not hold "for" its duration: it starts over.
         const stale = stored?.status === 'pending' && at - stored.updatedAt > this.maxGapMs;
         const prev = stored && !stale ? stored : INACTIVE;
-        const breached = breaches(rule.condition, observedForRule(rule, sample.value));
+        const breached = rule.condition.breachedBy(observedForRule(rule, sample.value));
         const silenceReason = rule.class === 'security' ? null : silences.reason(component, new Date(at));
         const step = stepAlert(prev, {
           breached,

@@ -49,7 +49,7 @@ export function alertRoutes(options: { store: SqliteAlertStore; silences: Silenc
       if (typeof body.for !== 'string') return c.json({ error: 'for: expected a duration like "2 hours"' }, 400);
       const d = parseDuration(body.for);
       if (!d.ok) return c.json({ error: `for: expected ${d.expected}` }, 400);
-      endsAt = new Date(clock.now().getTime() + d.value);
+      endsAt = new Date(clock.now().getTime() + d.value.ms);
     }
     const id = options.silences.begin(body.component, { reason: body.reason, ...(endsAt ? { endsAt } : {}) });
     return c.json({ id }, 201);

@@ -1,8 +1,9 @@
 // Alert rules: the spec's thresholds are the built-in rules; policy `alerts.rules` adds rules,
-// changes them by name, or removes them with {enabled: false}. Pure.
-import { DrydockError } from '../errors.js';
-import { formatDuration, parseDuration, parseThreshold, type Threshold } from '../policy/phrases.js';
-import type { Policy } from '../policy/schema.js';
+// changes them by name, or removes them with {enabled: false}. Pure: the policy arrives resolved (and
+// validated: a new rule has a metric and a condition), so nothing here parses or can be invalid.
+import { formatDuration } from '../policy/phrases.js';
+import type { BuiltInAlertRule, Policy } from '../policy/schema.js';
+import { Threshold } from '../policy/values.js';
 
 export type AlertClass = 'maintenance' | 'security';
 
@@ -17,131 +18,88 @@ export interface AlertRule {
   title: string;
 }
 
-const threshold = (text: string, where: string): Threshold => {
-  const parsed = parseThreshold(text);
-  if (!parsed.ok)
-    throw new DrydockError('CONFIG_INVALID', `${where}: expected ${parsed.expected}, got ${JSON.stringify(text)}`);
-  return parsed.value;
-};
+type BuiltIn = Omit<AlertRule, 'name' | 'forMs' | 'repeatMs'> & { forMs?: number };
 
-const duration = (text: string, where: string): number => {
-  const parsed = parseDuration(text);
-  if (!parsed.ok)
-    throw new DrydockError('CONFIG_INVALID', `${where}: expected ${parsed.expected}, got ${JSON.stringify(text)}`);
-  return parsed.value;
-};
+const below1 = new Threshold('< 1', '<', 1, 'count');
+const above0 = new Threshold('> 0', '>', 0, 'count');
 
-export function builtInRules(policy: Policy): Array<Omit<AlertRule, 'forMs' | 'repeatMs'> & { forMs?: number }> {
+/** The spec's rules by name; `satisfies` keeps this list and BUILT_IN_ALERT_RULES (what the policy accepts) equal. */
+export function builtInRules(policy: Policy): Array<BuiltIn & { name: BuiltInAlertRule }> {
   const cache = policy.cache.metrics.alerts;
   const host = policy.server.monitoring.alerts;
-  const lagMs = duration(policy.cache.replication.max_lag, 'cache.replication.max_lag');
-  return [
-    {
-      name: 'redis_hit_rate',
+  const lagMs = policy.cache.replication.max_lag.ms;
+  const rules = {
+    redis_hit_rate: {
       metric: 'redis_hit_rate_ratio',
-      condition: threshold(cache.hit_rate, 'cache.metrics.alerts.hit_rate'),
+      condition: cache.hit_rate,
       class: 'maintenance',
       title: 'Redis hit rate',
     },
-    {
-      name: 'redis_memory',
+    redis_memory: {
       metric: 'redis_memory_used_ratio',
-      condition: threshold(cache.memory, 'cache.metrics.alerts.memory'),
+      condition: cache.memory,
       class: 'maintenance',
       title: 'Redis memory',
     },
-    {
-      name: 'redis_latency',
+    redis_latency: {
       metric: 'redis_latency_seconds',
-      condition: threshold(cache.latency, 'cache.metrics.alerts.latency'),
+      condition: cache.latency,
       class: 'maintenance',
       title: 'Redis latency',
     },
-    {
-      name: 'redis_replica_lag',
+    redis_replica_lag: {
       metric: 'redis_replica_lag_seconds',
-      condition: { op: '>', value: lagMs, unit: 'ms', text: `> ${formatDuration(lagMs)}` },
+      condition: new Threshold(`> ${formatDuration(lagMs)}`, '>', lagMs, 'ms'),
       class: 'maintenance',
       title: 'Redis replica lag',
     },
-    {
-      name: 'host_disk',
-      metric: 'host_disk_used_ratio',
-      condition: threshold(host.disk, 'server.monitoring.alerts.disk'),
-      class: 'maintenance',
-      title: 'Disk usage',
-    },
-    {
-      name: 'host_memory',
+    host_disk: { metric: 'host_disk_used_ratio', condition: host.disk, class: 'maintenance', title: 'Disk usage' },
+    host_memory: {
       metric: 'host_memory_used_ratio',
-      condition: threshold(host.memory, 'server.monitoring.alerts.memory'),
+      condition: host.memory,
       class: 'maintenance',
       title: 'Host memory',
     },
-    {
-      name: 'host_cpu',
-      metric: 'host_cpu_busy_ratio',
-      condition: threshold(host.cpu, 'server.monitoring.alerts.cpu'),
-      class: 'maintenance',
-      title: 'CPU load',
-    },
-    {
-      name: 'service_down',
-      metric: 'host_service_up',
-      condition: threshold('< 1', 'service_down'),
-      class: 'maintenance',
-      title: 'Service down',
-    },
-    {
-      name: 'target_down',
-      metric: 'drydock_target_up',
-      condition: threshold('< 1', 'target_down'),
-      class: 'maintenance',
-      title: 'Target unreachable',
-    },
+    host_cpu: { metric: 'host_cpu_busy_ratio', condition: host.cpu, class: 'maintenance', title: 'CPU load' },
+    service_down: { metric: 'host_service_up', condition: below1, class: 'maintenance', title: 'Service down' },
+    target_down: { metric: 'drydock_target_up', condition: below1, class: 'maintenance', title: 'Target unreachable' },
     // Reported by the backup tasks as metric samples; a failure alerts at once (backup.monitoring.alerts.failure).
-    {
-      name: 'backup_failed',
+    backup_failed: {
       metric: 'backup_failed',
-      condition: threshold('> 0', 'backup_failed'),
+      condition: above0,
       class: 'maintenance',
       title: 'Backup failed',
       forMs: 0,
     },
-    {
-      name: 'backup_size_change',
+    backup_size_change: {
       metric: 'backup_size_change_ratio',
-      condition: threshold(policy.backup.monitoring.alerts.size_change, 'backup.monitoring.alerts.size_change'),
+      condition: policy.backup.monitoring.alerts.size_change,
       class: 'maintenance',
       title: 'Backup size change',
       forMs: 0,
     },
-  ];
+  } satisfies Record<BuiltInAlertRule, BuiltIn>;
+  return Object.entries(rules).map(([name, rule]) => ({ ...rule, name: name as BuiltInAlertRule }));
 }
 
 export function alertRules(policy: Policy): AlertRule[] {
-  const forMs = duration(policy.alerts.for, 'alerts.for');
-  const repeatMs = duration(policy.alerts.repeat, 'alerts.repeat');
+  const forMs = policy.alerts.for.ms;
+  const repeatMs = policy.alerts.repeat.ms;
   const rules = new Map<string, AlertRule>();
   for (const r of builtInRules(policy)) rules.set(r.name, { ...r, forMs: r.forMs ?? forMs, repeatMs });
   for (const [name, o] of Object.entries(policy.alerts.rules)) {
-    const where = `alerts.rules.${name}`;
     if (!o.enabled) {
       rules.delete(name);
       continue;
     }
     const base = rules.get(name);
-    if (!base && (!o.metric || !o.condition)) {
-      throw new DrydockError('CONFIG_INVALID', `${where}: a new rule needs "metric" and "condition"`, {
-        hint: `built-in rules: ${[...rules.keys()].join(', ')}`,
-      });
-    }
+    // The schema guarantees a new rule (not built in) names its metric and condition.
     rules.set(name, {
       name,
       metric: o.metric ?? base!.metric,
-      condition: o.condition ? threshold(o.condition, `${where}.condition`) : base!.condition,
-      forMs: o.for ? duration(o.for, `${where}.for`) : (base?.forMs ?? forMs),
-      repeatMs: o.repeat ? duration(o.repeat, `${where}.repeat`) : (base?.repeatMs ?? repeatMs),
+      condition: o.condition ?? base!.condition,
+      forMs: o.for?.ms ?? base?.forMs ?? forMs,
+      repeatMs: o.repeat?.ms ?? base?.repeatMs ?? repeatMs,
       class: o.class,
       title: o.summary ?? base?.title ?? name,
     });

@@ -8,7 +8,7 @@ import { DrydockError } from '../errors.js';
 import { audience, deliver, type SenderDeps } from '../notify/deliver.js';
 import { formatWhen } from '../notify/notice-templates.js';
 import type { Channel, OutboundMessage } from '../notify/types.js';
-import { parseDuration, parseNoticeTiming, type NoticeTiming } from '../policy/phrases.js';
+import type { NoticeRule } from '../policy/values.js';
 import { redactor } from '../policy/redact.js';
 import type { Policy } from '../policy/schema.js';
 import { ApprovalStore, type PatchRecord, type PatchSeverity } from '../store/sqlite/approvals.js';
@@ -25,18 +25,12 @@ const BUSINESS_START_HOUR = 9;
 export interface PatchSla {
   slaMs: number;
   approval: 'automatic' | 'required';
-  notification: NoticeTiming;
+  notification: NoticeRule;
 }
 
 export function slaFor(policy: Policy, severity: PatchSeverity): PatchSla {
   const p = policy.security.patches[severity];
-  const sla = parseDuration(p.sla);
-  const timing = parseNoticeTiming(p.notification);
-  return {
-    slaMs: sla.ok ? sla.value : 7 * DAY,
-    approval: p.approval,
-    notification: timing.ok ? timing.value : { kind: 'immediate' },
-  };
+  return { slaMs: p.sla.ms, approval: p.approval, notification: p.notification.rule };
 }
 
 /** 09:00 UTC on the next Monday-Friday after `at` (the same day if before 09:00 on a weekday). */
@@ -48,7 +42,7 @@ export function nextBusinessDay(at: Date): Date {
 }
 
 /** When a notice with this timing goes out. */
-export function noticeAt(timing: NoticeTiming, at: Date): Date {
+export function noticeAt(timing: NoticeRule, at: Date): Date {
   switch (timing.kind) {
     case 'immediate':
       return at;
@@ -99,13 +93,12 @@ export class PatchService {
   constructor(private readonly deps: PatchDeps) {
     this.store = new ApprovalStore(deps.db);
     const delivery = deps.policy.maintenance_windows.delivery;
-    const backoff = parseDuration(delivery.backoff);
     this.sender = {
       log: new DeliveryLog(deps.db),
       channels: deps.channels,
       clock: deps.clock,
       attempts: delivery.attempts,
-      backoffMs: backoff.ok ? backoff.value : 30_000,
+      backoffMs: delivery.backoff.ms,
       ...(deps.sleep ? { sleep: deps.sleep } : {}),
       ...(deps.activity ? { activity: deps.activity } : {}),
     };

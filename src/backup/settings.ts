@@ -1,7 +1,6 @@
 // Policy → backup settings. Kept apart so every entry point reads the policy the same way.
 import { resolveSecret } from '../policy/secrets.js';
 import type { Policy } from '../policy/schema.js';
-import { parseDuration } from '../policy/phrases.js';
 import type { RepositorySettings } from './repository.js';
 
 export function repositorySettings(policy: Policy): RepositorySettings {
@@ -13,11 +12,6 @@ export function repositorySettings(policy: Policy): RepositorySettings {
     processes: r.processes,
     encryptionKey: resolveSecret(r.encryption_key, 'backup.repository.encryption_key'),
   };
-}
-
-export function durationMs(text: string, fallback: number): number {
-  const parsed = parseDuration(text);
-  return parsed.ok ? parsed.value : fallback;
 }
 
 import { statSync } from 'node:fs';
@@ -35,7 +29,7 @@ export function backupConnection(policy: Policy): pg.ClientConfig {
     user: t.user,
     database: t.database,
     ...(password === undefined ? {} : { password }),
-    connectionTimeoutMillis: Math.max(1, durationMs(t.connect_timeout, 5000)),
+    connectionTimeoutMillis: Math.max(1, t.connect_timeout.ms),
   };
 }
 
@@ -51,15 +45,15 @@ export function postgresBackupOptions(
     dataDirectory: policy.backup.postgres.data_directory,
     database: policy.targets.postgres.database,
     verifyTables: policy.backup.postgres.verify_tables,
-    archiveTimeoutMs: durationMs(policy.backup.postgres.archive_timeout, 300_000),
+    archiveTimeoutMs: policy.backup.postgres.archive_timeout.ms,
     ...extra,
   };
 }
 
 export function retentionRules(policy: Policy): RetentionRules {
   return {
-    fullMs: durationMs(policy.backup.database.full.retention, 30 * 86_400_000),
-    incrementalMs: durationMs(policy.backup.database.incremental.retention, 86_400_000),
+    fullMs: policy.backup.database.full.retention.ms,
+    incrementalMs: policy.backup.database.incremental.retention.ms,
   };
 }
 

@@ -28,7 +28,7 @@ export function numberUpTo(max: number): (value: string) => number {
 export function durationValue(value: string): number {
   const parsed = parseDuration(value);
   if (!parsed.ok) throw new InvalidArgumentError(`expected ${parsed.expected}.`);
-  return parsed.value;
+  return parsed.value.ms;
 }
 
 /**

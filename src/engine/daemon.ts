@@ -4,7 +4,6 @@
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { processAlive } from '../adapters/process.js';
-import { parseDuration } from '../policy/phrases.js';
 import { dueSlots, taskEnabled } from '../schedule/planner.js';
 import type { Registry } from '../tasks/registry.js';
 import type { RunRecord, Store } from '../store/types.js';
@@ -21,11 +20,6 @@ export interface DaemonDeps {
   instanceId: string;
   kind?: 'daemon' | 'cli';
 }
-
-const ms = (text: string): number => {
-  const parsed = parseDuration(text);
-  return parsed.ok ? parsed.value : 0;
-};
 
 export class Daemon {
   private lastTick: Date | null = null;
@@ -69,7 +63,7 @@ export class Daemon {
   async recoverOrphans(): Promise<number> {
     const { store, clock, engine } = this.deps;
     const now = clock.now();
-    const timeout = ms(engine.policy.engine.instance_timeout);
+    const timeout = engine.policy.engine.instance_timeout.ms;
     const instances = new Map((await store.listInstances()).map((i) => [i.id, i]));
     let recovered = 0;
     for (const run of await store.openRuns()) {
@@ -104,7 +98,7 @@ export class Daemon {
     const { store, clock, registry, engine } = this.deps;
     const now = clock.now();
     const policy = engine.policy;
-    const grace = ms(policy.engine.misfire_grace);
+    const grace = policy.engine.misfire_grace.ms;
     for (const task of registry.implemented()) {
       if (!taskEnabled(task, policy)) continue;
       for (const slot of dueSlots(task.schedule(policy), this.lastTick, now, grace)) {

@@ -2,7 +2,6 @@
 // with retries as the policy says. Every transition is written to the store and the activity log.
 import type { Logger } from 'pino';
 import { DrydockError, describeError, isRetryable } from '../errors.js';
-import { parseDuration } from '../policy/phrases.js';
 import { redactor } from '../policy/redact.js';
 import type { Policy } from '../policy/schema.js';
 import { retryDelay } from '../schedule/planner.js';
@@ -36,11 +35,6 @@ export interface RunRequest {
   /** Run despite the gates (windows, blackouts); the override is recorded in the activity log. */
   force?: boolean;
 }
-
-const ms = (text: string): number => {
-  const parsed = parseDuration(text);
-  return parsed.ok ? parsed.value : 0;
-};
 
 const sleep = (delay: number, signal: AbortSignal) =>
   new Promise<void>((resolve) => {
@@ -141,7 +135,7 @@ export class Engine {
     const { store, clock, policy } = this.deps;
     const resources = task.resources(policy);
     if (resources.length === 0) return true;
-    const deadline = Date.now() + ms(policy.engine.lock_wait);
+    const deadline = Date.now() + policy.engine.lock_wait.ms;
     let announced = false;
     for (;;) {
       const result = await store.acquireLocks(resources, run.id, task.id, this.deps.instanceId, clock.now());
@@ -151,7 +145,7 @@ export class Engine {
         await this.activity('run.waiting', run, `run #${run.id} waits: ${reason}`);
         announced = true;
       }
-      if (Date.now() >= deadline || signal.aborted) return `${reason} (waited ${policy.engine.lock_wait})`;
+      if (Date.now() >= deadline || signal.aborted) return `${reason} (waited ${policy.engine.lock_wait.text})`;
       await sleep(this.deps.lockPollMs ?? 1000, signal);
     }
   }
@@ -254,8 +248,8 @@ export class Engine {
     }
     const delay = retryDelay(
       run.attempt,
-      ms(override?.backoff ?? policy.engine.retry.backoff),
-      ms(override?.max_backoff ?? policy.engine.retry.max_backoff),
+      (override?.backoff ?? policy.engine.retry.backoff).ms,
+      (override?.max_backoff ?? policy.engine.retry.max_backoff).ms,
     );
     const dueAt = new Date(clock.now().getTime() + delay);
     await store.enqueueRetry({ taskId: task.id, dueAt, attempt: run.attempt + 1, retryOf: run.id });

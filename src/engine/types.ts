@@ -77,6 +77,8 @@ export interface ImplementedTask<R = unknown> {
   validate(ctx: TaskContext, result: R): Promise<ValidationResult>;
   /** Clean-up after a run of this task was interrupted (crash, kill -9, SIGTERM). Returns what it did. */
   recoverInterrupted?(ctx: TaskContext): Promise<string[]>;
+  /** A variant that shows what it would do and changes nothing (`drydock run ID --dry-run`). */
+  readonly dryRun?: () => ImplementedTask<R>;
 }
 
 /** A procedure of the spec that this version does not carry out yet. Never reported as run. */

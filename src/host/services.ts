@@ -4,7 +4,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { basename } from 'node:path';
 import { promisify } from 'node:util';
-import { parseDuration } from '../policy/phrases.js';
+import type { Duration } from '../policy/values.js';
 
 const run = promisify(execFile);
 
@@ -12,7 +12,7 @@ export type ServiceSpec =
   | { name: string; systemd: string }
   | { name: string; process: string }
   | { name: string; tcp: string }
-  | { name: string; http: string; timeout?: string };
+  | { name: string; http: string; timeout?: Duration };
 
 export interface ServiceStatus {
   name: string;
@@ -100,6 +100,5 @@ export async function serviceStatus(spec: ServiceSpec, timeoutMs = 5000): Promis
   if ('systemd' in spec) return { name: spec.name, kind: 'systemd', ...(await systemdStatus(spec.systemd)) };
   if ('process' in spec) return { name: spec.name, kind: 'process', ...(await processStatus(spec.process)) };
   if ('tcp' in spec) return { name: spec.name, kind: 'tcp', ...(await tcpStatus(spec.tcp, timeoutMs)) };
-  const parsed = spec.timeout ? parseDuration(spec.timeout) : undefined;
-  return { name: spec.name, kind: 'http', ...(await httpStatus(spec.http, parsed?.ok ? parsed.value : timeoutMs)) };
+  return { name: spec.name, kind: 'http', ...(await httpStatus(spec.http, spec.timeout?.ms ?? timeoutMs)) };
 }

@@ -12,10 +12,7 @@ const MAX_TABLES = 50;
 
 export async function collectPostgres(target: PostgresTarget, timeoutMs: number): Promise<MetricValue[]> {
   const name = postgresTargetName(target);
-  const client = await connectPostgres(
-    { ...target, connect_timeout: `${timeoutMs}ms` },
-    { applicationName: 'drydock-metrics' },
-  );
+  const client = await connectPostgres(target, { applicationName: 'drydock-metrics', connectTimeoutMs: timeoutMs });
   let timer: NodeJS.Timeout | undefined;
   const work = (async () => {
     await client.query(`SET statement_timeout = ${Math.max(1, timeoutMs)}`);

@@ -58,7 +58,7 @@ export async function collectRedis(
   hostMemory: number,
   timeoutMs: number,
 ): Promise<{ values: MetricValue[]; counters: RedisCounters }> {
-  const conn = await connectRedis({ ...target, connect_timeout: `${timeoutMs}ms` }, { commandTimeoutMs: timeoutMs });
+  const conn = await connectRedis(target, { connectTimeoutMs: timeoutMs, commandTimeoutMs: timeoutMs });
   try {
     const info = await conn.info('everything').catch(() => conn.info());
     const pings = [await conn.ping(), await conn.ping(), await conn.ping()].sort((a, b) => a - b);

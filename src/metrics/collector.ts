@@ -8,9 +8,7 @@ import type { PostgresTarget } from '../adapters/postgres.js';
 import { redisTargetName, type RedisTargetConfig } from '../adapters/redis.js';
 import { systemClock, type Clock } from '../engine/clock.js';
 import { describeError } from '../errors.js';
-import { parseDuration } from '../policy/phrases.js';
 import type { Policy } from '../policy/schema.js';
-import { parseFrequency } from '../schedule/frequency.js';
 import type { Sample, SqliteMetricsStore } from '../store/sqlite/metrics.js';
 import { familyOf } from './catalog.js';
 import { HostCollector } from './collect-host.js';
@@ -54,8 +52,6 @@ export interface MetricsCollectorOptions {
   log?: Logger;
 }
 
-const DAY = 86_400_000;
-
 export function targetsFromPolicy(policy: Policy): CollectorTargets {
   return {
     host: true,
@@ -65,24 +61,16 @@ export function targetsFromPolicy(policy: Policy): CollectorTargets {
   };
 }
 
-/** Collection interval from the policy: the shorter of cache.metrics.collection and server.monitoring.metrics.collection. */
+/**
+ * Collection interval from the policy: the shorter of cache.metrics.collection and
+ * server.monitoring.metrics.collection (the schema accepts only "every N ..." there).
+ */
 export function collectionIntervalMs(policy: Policy): number {
-  const ms = [policy.cache.metrics.collection, policy.server.monitoring.metrics.collection].map((text) => {
-    const f = parseFrequency(text);
-    return f.ok && f.value.kind === 'every' ? f.value.ms : 60_000;
-  });
-  return Math.min(...ms);
+  return Math.min(policy.cache.metrics.collection.ms, policy.server.monitoring.metrics.collection.ms);
 }
 
 export function retentionsFromPolicy(policy: Policy): Record<'cache' | 'server', number> {
-  const ms = (text: string, fallback: number) => {
-    const p = parseDuration(text);
-    return p.ok ? p.value : fallback;
-  };
-  return {
-    cache: ms(policy.cache.metrics.retention, 30 * DAY),
-    server: ms(policy.server.monitoring.metrics.retention, 90 * DAY),
-  };
+  return { cache: policy.cache.metrics.retention.ms, server: policy.server.monitoring.metrics.retention.ms };
 }
 
 export class MetricsCollector {

@@ -87,7 +87,7 @@ export function metricsRoutes(options: MetricsRoutesOptions): Hono {
     const now = clock.now().getTime();
     const resolution = c.req.query('resolution') as 'raw' | '5m' | '1h' | 'auto' | undefined;
     return c.json(
-      options.store.read(name, labels, { since: now - since.value, until: now, resolution: resolution ?? 'auto' }),
+      options.store.read(name, labels, { since: now - since.value.ms, until: now, resolution: resolution ?? 'auto' }),
     );
   });
   return app;

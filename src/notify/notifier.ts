@@ -1,14 +1,11 @@
 // Sends notices to the channels the policy names for each event, records every delivery in the
 // activity log, retries a failed delivery a few times with the same message id (so a receiver can
 // drop duplicates), and never throws: a notification failure never breaks maintenance.
-import type { Logger } from 'pino';
 import type { Policy } from '../policy/schema.js';
 import { redactor } from '../policy/redact.js';
 import type { Store } from '../store/types.js';
 import type { Clock } from '../engine/clock.js';
 import type { Channel, OutboundMessage } from './types.js';
-import { createLogChannel } from './channels/log.js';
-import { createWebhookChannel } from './channels/webhook.js';
 
 export type NotifyEvent = keyof Policy['notify'];
 
@@ -17,22 +14,13 @@ export interface NotifierOptions {
   backoffMs?: number;
 }
 
-export function buildChannels(policy: Policy, logger: Logger): Map<string, Channel> {
-  const channels = new Map<string, Channel>();
-  for (const [name, config] of Object.entries(policy.channels)) {
-    if (config.type === 'log') channels.set(name, createLogChannel(name, logger));
-    else if (config.type === 'webhook') channels.set(name, createWebhookChannel(name, config));
-  }
-  return channels;
-}
-
 export class Notifier {
   private readonly attempts: number;
   private readonly backoffMs: number;
 
   constructor(
     private readonly policy: Policy,
-    private readonly channels: Map<string, Channel>,
+    private readonly channels: ReadonlyMap<string, Channel>,
     private readonly store: Store,
     private readonly clock: Clock,
     options: NotifierOptions = {},
@@ -56,7 +44,18 @@ export class Notifier {
     context: { taskId?: string; runId?: number },
   ): Promise<void> {
     const channel = this.channels.get(name);
-    if (!channel) return;
+    if (!channel) {
+      // The policy is checked at load, so this is a channel set built for another policy: still recorded.
+      await this.record(
+        'notify.failed',
+        `${message.kind} notice to ${name} failed: no channel named "${name}"`,
+        name,
+        message,
+        0,
+        context,
+      );
+      return;
+    }
     let detail = '';
     for (let attempt = 1; attempt <= this.attempts; attempt++) {
       const result = await channel

@@ -119,7 +119,21 @@ export function parsePolicy(input: unknown, file: string | null = null): Policy 
   return result.data;
 }
 
+/** A policy is a few kilobytes; anything past this is refused before it is parsed. */
+export const MAX_POLICY_BYTES = 1024 * 1024;
+/** YAML aliases expanded at most this many times (a "billion laughs" document expands them exponentially). */
+const MAX_ALIAS_COUNT = 100;
+
 export function parsePolicyText(text: string, file: string | null = null): Policy {
+  const size = Buffer.byteLength(text, 'utf8');
+  if (size > MAX_POLICY_BYTES) {
+    throw new PolicyError(file, [
+      {
+        path: '(file)',
+        message: `the policy is ${size} bytes; more than ${MAX_POLICY_BYTES} bytes is refused as not a policy file`,
+      },
+    ]);
+  }
   const counter = new LineCounter();
   const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
@@ -135,7 +149,14 @@ export function parsePolicyText(text: string, file: string | null = null): Polic
       }),
     );
   }
-  const result = policySchema.safeParse(doc.toJS() ?? {});
+  let input: unknown;
+  try {
+    input = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (error) {
+    // yaml refuses a document whose aliases would expand past maxAliasCount (resource exhaustion).
+    throw new PolicyError(file, [{ path: '(yaml)', message: (error as Error).message }]);
+  }
+  const result = policySchema.safeParse(input ?? {});
   if (!result.success) throw new PolicyError(file, problemsFromZod(result.error.issues, doc, counter));
   return result.data;
 }

@@ -1,18 +1,30 @@
 // The policy: one zod schema whose defaults are exactly Dokkerr's maintenance procedures
 // (spec/maintenance-procedures.md). It gives the TypeScript types, the validation, the JSON Schema
-// (`drydock config schema`) and `drydock config print --defaults`.
+// (`drydock config schema`) and `drydock config print --defaults`. Parsing resolves every phrase into
+// its typed value (fields.ts), so `Policy`, the parsed result, is the resolved policy the rest of the
+// code receives; `PolicyInput` is what a policy file holds.
+//
+// How a policy file combines with the defaults (README "The policy"): a mapping merges key by key
+// into the defaults; a list replaces the default list whole; a named entry (a channel, a blackout
+// definition) replaces the built-in entry of the same name and leaves the other built-in entries.
 // Values the spec does not give (times of day for "daily" tasks, which day "weekly" means, ...)
 // are chosen here and listed in the README under "Where the spec is silent".
 import { z } from 'zod';
 import {
   bool,
+  byteSize,
+  calendarDate,
   duration,
   frequency,
   identifier,
   int,
+  interval,
   list,
+  monthDay,
+  namedEntries,
   noticeTiming,
   percent,
+  positiveDuration,
   str,
   threshold,
   timeOfDay,
@@ -48,7 +60,7 @@ const postgresTarget = obj({
   database: identifier('a database name').default('dokkerr'),
   user: str('a user name').default('postgres'),
   password: secretRef.optional(),
-  connect_timeout: duration().default('5 seconds'),
+  connect_timeout: duration().prefault('5 seconds'),
   /** Database to connect to when creating the demo database. */
   maintenance_database: identifier('a database name').default('postgres'),
 });
@@ -58,13 +70,13 @@ const redisTarget = obj({
   port: int(1).max(65535).default(6379),
   username: str().optional(),
   password: secretRef.optional(),
-  connect_timeout: duration().default('5 seconds'),
+  connect_timeout: duration().prefault('5 seconds'),
 });
 
 const retry = obj({
   attempts: int(1).max(20).default(3).meta({ description: 'Total attempts, the first included.' }),
-  backoff: duration().default('1 minute').meta({ description: 'Wait before the second attempt; doubles each time.' }),
-  max_backoff: duration().default('30 minutes'),
+  backoff: duration().prefault('1 minute').meta({ description: 'Wait before the second attempt; doubles each time.' }),
+  max_backoff: duration().prefault('30 minutes'),
 });
 
 const channel = z.discriminatedUnion('type', [
@@ -74,10 +86,10 @@ const channel = z.discriminatedUnion('type', [
     url: str('a URL').url({ message: 'expected an http(s) URL' }),
     /** Slack-compatible payload ({text}) or Drydock's own JSON. */
     format: z.enum(['json', 'slack']).default('json'),
-    headers: z.record(z.string(), z.string()).default({}),
+    headers: z.record(z.string(), z.string()).prefault({}),
     /** Sent as `Authorization: Bearer <token>` when set. */
     token: secretRef.optional(),
-    timeout: duration().default('10 seconds'),
+    timeout: duration().prefault('10 seconds'),
   }),
   // Issue 5's channels: email over SMTP, SMS over a Twilio-style HTTP API, Slack incoming webhooks, the status page.
   z.strictObject({
@@ -91,10 +103,10 @@ const channel = z.discriminatedUnion('type', [
     password: secretRef.optional(),
     from: str('an email address'),
     /** Extra recipients besides the stakeholders who chose this channel. */
-    to: list(str('an email address')).default([]),
+    to: list(str('an email address')).prefault([]),
     /** PEM file of a CA to trust (a private SMTP relay). */
     ca_file: str('a file path').optional(),
-    timeout: duration().default('10 seconds'),
+    timeout: duration().prefault('10 seconds'),
   }),
   z.strictObject({
     type: z.literal('sms'),
@@ -102,20 +114,20 @@ const channel = z.discriminatedUnion('type', [
     account_sid: secretRef,
     auth_token: secretRef,
     from: str('a phone number'),
-    to: list(str('a phone number')).default([]),
-    timeout: duration().default('10 seconds'),
+    to: list(str('a phone number')).prefault([]),
+    timeout: duration().prefault('10 seconds'),
   }),
   z.strictObject({
     type: z.literal('slack'),
     url: secretRef.meta({ description: 'The incoming-webhook URL holds its own secret, so it is a secret reference.' }),
-    timeout: duration().default('10 seconds'),
+    timeout: duration().prefault('10 seconds'),
   }),
   z.strictObject({
     type: z.literal('status_page'),
     /** The public page's heading and <title>. */
     title: str().default('System status'),
     /** Components listed on the page even before any health is recorded. */
-    components: list(str('a component name')).default([]),
+    components: list(str('a component name')).prefault([]),
     /** Absolute URL the page is served at, for the Atom feed's links. */
     base_url: str('a URL').url({ message: 'expected an http(s) URL' }).optional(),
   }),
@@ -136,115 +148,115 @@ export const policySchema = z
     engine: obj({
       retry,
       /** A missed slot younger than this still runs after a restart; older ones are recorded as missed. */
-      misfire_grace: duration().default('10 minutes'),
+      misfire_grace: duration().prefault('10 minutes'),
       /** How long a run waits for a table another run holds before it is skipped. */
-      lock_wait: duration().default('30 minutes'),
+      lock_wait: duration().prefault('30 minutes'),
       /** A daemon whose heartbeat is older than this is presumed dead; its open runs become interrupted. */
-      instance_timeout: duration().default('1 minute'),
-      shutdown_grace: duration().default('30 seconds'),
+      instance_timeout: duration().prefault('1 minute'),
+      shutdown_grace: duration().prefault('30 seconds'),
     }),
-    activity_log: obj({ retention: duration().default('400 days') }),
+    activity_log: obj({ retention: positiveDuration().prefault('400 days') }),
     database: obj({
       vacuum: obj({
         ...scheduleFields,
-        frequency: frequency().default('daily'),
-        time: timeOfDay().default('03:00 UTC'),
+        frequency: frequency().prefault('daily'),
+        time: timeOfDay().prefault('03:00 UTC'),
         tables: tableList.default(['listings', 'bookings', 'messages']),
         options: obj({ full: bool().default(false), analyze: bool().default(true), verbose: bool().default(true) }),
-        lock_timeout: duration().default('5 seconds'),
+        lock_timeout: duration().prefault('5 seconds'),
         /**
          * VACUUM's throttle (vacuum_cost_delay, 0 to 100 ms). 10 ms keeps the application's p99 within
          * 1.3x while a bloated table is vacuumed (2 ms, autovacuum's default, gave 3x); "0ms" turns it off.
          */
-        cost_delay: duration().default('10ms'),
+        cost_delay: duration().prefault('10ms'),
       }),
       backup: obj({
         ...scheduleFields,
-        frequency: frequency().default('daily'),
-        retention: duration().default('30 days'),
+        frequency: frequency().prefault('daily'),
+        retention: duration().prefault('30 days'),
         type: z.enum(['full', 'incremental']).default('incremental'),
-        window: obj({ start: timeOfDay().default('01:00 UTC'), duration: duration().default('2 hours') }),
+        window: obj({ start: timeOfDay().prefault('01:00 UTC'), duration: duration().prefault('2 hours') }),
       }),
       index_rebuild: obj({
         ...scheduleFields,
-        frequency: frequency().default('weekly'),
-        day: weekday().default('Sunday'),
-        time: timeOfDay().default('04:00 UTC'),
+        frequency: frequency().prefault('weekly'),
+        day: weekday().prefault('Sunday'),
+        time: timeOfDay().prefault('04:00 UTC'),
         concurrent: bool().default(true),
         tables: obj({
           high_priority: tableList.default(['listings', 'users']),
           normal: tableList.default(['reviews', 'notifications']),
         }),
-        lock_timeout: duration().default('5 seconds'),
+        lock_timeout: duration().prefault('5 seconds'),
         /** Only B-tree indexes whose estimated bloat reaches this are rebuilt (others without an estimate always are). */
-        min_bloat: percent().default('20%'),
+        min_bloat: percent().prefault('20%'),
         /** Wait between two rebuilds, so the application catches up between them. */
-        pause: duration().default('2 seconds'),
+        pause: duration().prefault('2 seconds'),
       }),
     }),
     cache: obj({
       eviction: obj({
         ...scheduleFields,
-        frequency: frequency().default('hourly'),
-        threshold: obj({ memory: percent().default('80%'), keys: int(1).default(1_000_000) }),
+        frequency: frequency().prefault('hourly'),
+        threshold: obj({ memory: percent().prefault('80%'), keys: int(1).default(1_000_000) }),
         /** Key prefixes that may be evicted; nothing else is ever touched. */
-        evictable_namespaces: list(str('a key prefix')).default([]),
+        evictable_namespaces: list(str('a key prefix')).prefault([]),
         batch_size: int(1).max(10_000).default(200),
       }),
       replication: obj({
-        sync_check: frequency().default('every 15 minutes'),
-        max_lag: duration().default('5 seconds'),
+        sync_check: frequency().prefault('every 15 minutes'),
+        max_lag: duration().prefault('5 seconds'),
         /** Replicas that must be connected ("host:port"); an empty list checks whichever the primary reports. */
-        replicas: list(str('a replica as host:port')).default([]),
+        replicas: list(str('a replica as host:port')).prefault([]),
       }),
       backup: obj({
         ...scheduleFields,
-        frequency: frequency().default('daily'),
-        time: timeOfDay().default('02:00 UTC'),
-        retention: duration().default('7 days'),
+        frequency: frequency().prefault('daily'),
+        time: timeOfDay().prefault('02:00 UTC'),
+        retention: duration().prefault('7 days'),
       }),
       metrics: obj({
-        collection: frequency().default('every 1 minute'),
-        retention: duration().default('30 days'),
+        collection: interval().prefault('every 1 minute'),
+        retention: duration().prefault('30 days'),
         alerts: obj({
-          hit_rate: threshold().default('< 80%'),
-          memory: threshold().default('> 90%'),
-          latency: threshold().default('> 100ms'),
+          hit_rate: threshold().prefault('< 80%'),
+          memory: threshold().prefault('> 90%'),
+          latency: threshold().prefault('> 100ms'),
         }),
         /** Further Redis servers to collect from (the main one is targets.redis). */
-        extra_targets: list(redisTarget).default([]),
+        extra_targets: list(redisTarget).prefault([]),
       }),
     }),
     security: obj({
       patches: obj({
         critical: obj({
-          sla: duration().default('24 hours'),
+          sla: duration().prefault('24 hours'),
           approval: z.enum(['automatic', 'required']).default('automatic'),
-          notification: noticeTiming().default('immediate'),
+          notification: noticeTiming().prefault('immediate'),
         }),
         high: obj({
-          sla: duration().default('72 hours'),
+          sla: duration().prefault('72 hours'),
           approval: z.enum(['automatic', 'required']).default('required'),
-          notification: noticeTiming().default('next business day'),
+          notification: noticeTiming().prefault('next business day'),
         }),
         medium: obj({
-          sla: duration().default('1 week'),
+          sla: duration().prefault('1 week'),
           approval: z.enum(['automatic', 'required']).default('required'),
-          notification: noticeTiming().default('weekly'),
+          notification: noticeTiming().prefault('weekly'),
         }),
       }),
       scans: obj({
         vulnerability: obj({
           ...scheduleFields,
-          frequency: frequency().default('daily'),
-          time: timeOfDay().default('05:00 UTC'),
+          frequency: frequency().prefault('daily'),
+          time: timeOfDay().prefault('05:00 UTC'),
           tool: str().default('Nessus'),
           scope: list(str()).default(['infrastructure', 'applications']),
         }),
         compliance: obj({
           ...scheduleFields,
-          frequency: frequency().default('monthly'),
-          time: timeOfDay().default('05:30 UTC'),
+          frequency: frequency().prefault('monthly'),
+          time: timeOfDay().prefault('05:30 UTC'),
           standards: list(str()).default(['PCI-DSS', 'GDPR', 'SOC2']),
         }),
       }),
@@ -252,9 +264,9 @@ export const policySchema = z
     dependencies: obj({
       npm: obj({
         ...scheduleFields,
-        frequency: frequency().default('weekly'),
-        day: weekday().default('Monday'),
-        time: timeOfDay().default('06:00 UTC'),
+        frequency: frequency().prefault('weekly'),
+        day: weekday().prefault('Monday'),
+        time: timeOfDay().prefault('06:00 UTC'),
         auto_merge: obj({ patch: bool().default(true), minor: bool().default(false), major: bool().default(false) }),
         security: obj({
           auto_merge: bool().default(true),
@@ -263,15 +275,15 @@ export const policySchema = z
       }),
       system: obj({
         ...scheduleFields,
-        frequency: frequency().default('monthly'),
-        time: timeOfDay().default('06:00 UTC'),
+        frequency: frequency().prefault('monthly'),
+        time: timeOfDay().prefault('06:00 UTC'),
         packages: list(str()).default(['os', 'runtime', 'tools']),
         testing: obj({ required: bool().default(true), environment: str().default('staging') }),
       }),
       docker: obj({
         ...scheduleFields,
-        frequency: frequency().default('monthly'),
-        time: timeOfDay().default('06:30 UTC'),
+        frequency: frequency().prefault('monthly'),
+        time: timeOfDay().prefault('06:30 UTC'),
         images: list(str()).default(['node', 'redis', 'postgres']),
         scan: obj({
           tool: str().default('Trivy'),
@@ -281,7 +293,7 @@ export const policySchema = z
     }),
     server: obj({
       health_check: obj({
-        frequency: frequency().default('every 5 minutes'),
+        frequency: frequency().prefault('every 5 minutes'),
         checks: list(z.enum(['disk_usage', 'memory_usage', 'cpu_load', 'service_status'])).default([
           'disk_usage',
           'memory_usage',
@@ -289,7 +301,7 @@ export const policySchema = z
           'service_status',
         ]),
         /** Mount points to check; an empty list checks every mounted file system with a size. */
-        mounts: list(str('a mount point')).default([]),
+        mounts: list(str('a mount point')).prefault([]),
         /** Services whose status is checked: a systemd unit, a process name, a TCP port or an HTTP URL. */
         services: list(
           z.union([
@@ -299,32 +311,36 @@ export const policySchema = z
             z.strictObject({
               name: str('a name'),
               http: str('a URL').url({ message: 'expected an http(s) URL' }),
-              timeout: duration().default('5 seconds'),
+              timeout: duration().prefault('5 seconds'),
             }),
           ]),
-        ).default([]),
+        ).prefault([]),
       }),
       cleanup: obj({
         ...scheduleFields,
-        frequency: frequency().default('daily'),
-        time: timeOfDay().default('04:30 UTC'),
+        frequency: frequency().prefault('daily'),
+        time: timeOfDay().prefault('04:30 UTC'),
         tasks: list(z.enum(['log_rotation', 'temp_files', 'old_deployments'])).default([
           'log_rotation',
           'temp_files',
           'old_deployments',
         ]),
-        retention: obj({ logs: duration().default('30 days'), deployments: versions().default('5 versions') }),
+        retention: obj({ logs: duration().prefault('30 days'), deployments: versions().prefault('5 versions') }),
         /** Directories clean-up may touch; every rule below must lie inside one of them. */
-        roots: list(str('a directory')).default([]),
+        roots: list(str('a directory')).prefault([]),
         /** Logs rotated when larger than max_size (bytes or "100MB") or older than max_age; rotated copies are gzip-compressed. */
         logs: list(
-          z.strictObject({
-            path: str('a log file path or a glob like /var/log/app/*.log'),
-            max_size: z.union([int(1), str('a size like "100MB"')]).optional(),
-            max_age: duration().optional(),
-          }),
-        ).default([]),
-        temp: list(z.strictObject({ dir: str('a directory'), older_than: duration().default('7 days') })).default([]),
+          z
+            .strictObject({
+              path: str('a log file path or a glob like /var/log/app/*.log'),
+              max_size: byteSize().optional(),
+              max_age: duration().optional(),
+            })
+            .refine((rule) => rule.max_size !== undefined || rule.max_age !== undefined, {
+              message: 'give max_size, max_age or both',
+            }),
+        ).prefault([]),
+        temp: list(z.strictObject({ dir: str('a directory'), older_than: duration().prefault('7 days') })).prefault([]),
         deployments: z
           .strictObject({
             root: str('a directory holding one sub-directory per release'),
@@ -335,29 +351,29 @@ export const policySchema = z
           .optional(),
       }),
       monitoring: obj({
-        metrics: obj({ collection: frequency().default('every 1 minute'), retention: duration().default('90 days') }),
+        metrics: obj({ collection: interval().prefault('every 1 minute'), retention: duration().prefault('90 days') }),
         alerts: obj({
-          disk: threshold().default('> 80%'),
-          memory: threshold().default('> 85%'),
-          cpu: threshold().default('> 90%'),
+          disk: threshold().prefault('> 80%'),
+          memory: threshold().prefault('> 85%'),
+          cpu: threshold().prefault('> 90%'),
         }),
       }),
     }),
     network: obj({
       firewall: obj({
-        review: frequency().default('monthly'),
-        updates: obj({ emergency: duration().default('immediate'), planned: frequency().default('weekly') }),
+        review: frequency().prefault('monthly'),
+        updates: obj({ emergency: duration().prefault('immediate'), planned: frequency().prefault('weekly') }),
       }),
       dns: obj({
-        health_check: frequency().default('hourly'),
-        propagation: obj({ check: frequency().default('every 15 minutes'), timeout: duration().default('24 hours') }),
+        health_check: frequency().prefault('hourly'),
+        propagation: obj({ check: frequency().prefault('every 15 minutes'), timeout: duration().prefault('24 hours') }),
       }),
       ssl: obj({
-        renewal: obj({ threshold: duration().default('30 days'), automatic: bool().default(true) }),
+        renewal: obj({ threshold: duration().prefault('30 days'), automatic: bool().default(true) }),
         validation: obj({
           ...scheduleFields,
-          frequency: frequency().default('daily'),
-          time: timeOfDay().default('06:00 UTC'),
+          frequency: frequency().prefault('daily'),
+          time: timeOfDay().prefault('06:00 UTC'),
           alerts: list(z.enum(['expiration', 'configuration'])).default(['expiration', 'configuration']),
         }),
       }),
@@ -366,7 +382,13 @@ export const policySchema = z
       /** Where backups and archived WAL live, and how they are stored (issue 3). */
       repository: obj({
         path: str('a directory').default('/var/lib/drydock/repository'),
-        compression: z.enum(['zstd', 'lz4', 'gzip']).default('zstd'),
+        /** Only zstd is implemented: the repository format, the copy and restore workers and WAL objects are zstd frames. */
+        compression: z
+          .enum(['zstd'], {
+            error: (issue) =>
+              `expected "zstd" (the only compression implemented; lz4 and gzip are not), got ${JSON.stringify(issue.input)}`,
+          })
+          .default('zstd'),
         /** zstd level 1 costs ~2% size against level 3 and is about twice as fast (notes/backup-performance.md). */
         level: int(1).max(19).default(1),
         /** Worker threads that read, hash, compress and write; one per core is the measured sweet spot. */
@@ -381,7 +403,7 @@ export const policySchema = z
         data_directory: str('a directory').default('/var/lib/postgresql/15/main'),
         bin_directory: str('a directory').default('/usr/lib/postgresql/15/bin'),
         /** Longest wait for pg_backup_stop to see the last WAL segment archived before the backup fails. */
-        archive_timeout: duration().default('5 minutes'),
+        archive_timeout: duration().prefault('5 minutes'),
         /** Command that PostgreSQL runs to fetch WAL during a restore; %f and %p as in restore_command. */
         restore_command: str().default('drydock wal get %f "%p"'),
         /** Tables whose row counts and content checksums are recorded at backup time and compared by the restore test. */
@@ -390,64 +412,70 @@ export const policySchema = z
       database: obj({
         full: obj({
           ...scheduleFields,
-          frequency: frequency().default('daily'),
-          time: timeOfDay().default('01:00 UTC'),
-          retention: duration().default('30 days'),
+          frequency: frequency().prefault('daily'),
+          time: timeOfDay().prefault('01:00 UTC'),
+          retention: duration().prefault('30 days'),
         }),
         incremental: obj({
           ...scheduleFields,
-          frequency: frequency().default('hourly'),
-          time: timeOfDay().default('00:30 UTC'),
-          retention: duration().default('24 hours'),
+          frequency: frequency().prefault('hourly'),
+          time: timeOfDay().prefault('00:30 UTC'),
+          retention: duration().prefault('24 hours'),
         }),
       }),
       validation: obj({
         restore_test: obj({
           ...scheduleFields,
-          frequency: frequency().default('weekly'),
-          day: weekday().default('Saturday'),
-          time: timeOfDay().default('07:00 UTC'),
+          frequency: frequency().prefault('weekly'),
+          day: weekday().prefault('Saturday'),
+          time: timeOfDay().prefault('07:00 UTC'),
         }),
         integrity_check: obj({
           ...scheduleFields,
-          frequency: frequency().default('daily'),
-          time: timeOfDay().default('07:00 UTC'),
+          frequency: frequency().prefault('daily'),
+          time: timeOfDay().prefault('07:00 UTC'),
         }),
       }),
       files: obj({
         user_uploads: obj({
           ...scheduleFields,
-          frequency: frequency().default('daily'),
-          time: timeOfDay().default('02:30 UTC'),
-          retention: duration().default('90 days'),
+          frequency: frequency().prefault('daily'),
+          time: timeOfDay().prefault('02:30 UTC'),
+          retention: duration().prefault('90 days'),
           /** The directory of user uploads, backed up as snapshots deduplicated by content. */
           path: str('a directory').default('/var/lib/dokkerr/uploads'),
           /** Re-read every file; by default a file whose size, mtime and inode are unchanged reuses its previous chunks. */
           rehash: bool().default(false),
         }),
         configuration: obj({
-          frequency: frequency().default('on change'),
+          frequency: frequency().prefault('on change'),
           /** true keeps every version; false keeps only the newest. */
           versioning: bool().default(true),
           /** Configuration files stored as a new version each time their content changes. */
-          paths: list(str('a file path')).default([]),
+          paths: list(str('a file path')).prefault([]),
         }),
       }),
       monitoring: obj({
-        success_rate: obj({ threshold: percent().default('99.9%'), window: duration().default('30 days') }),
-        alerts: obj({ failure: noticeTiming().default('immediate'), size_change: threshold().default('> 20%') }),
+        success_rate: obj({ threshold: percent().prefault('99.9%'), window: duration().prefault('30 days') }),
+        alerts: obj({ failure: noticeTiming().prefault('immediate'), size_change: threshold().prefault('> 20%') }),
       }),
     }),
     maintenance_windows: obj({
       regular: obj({
         window: obj({
-          day: weekday().default('Sunday'),
-          time: timeRange().default('02:00-06:00 UTC'),
-          frequency: frequency().default('monthly'),
+          day: weekday().prefault('Sunday'),
+          time: timeRange().prefault('02:00-06:00 UTC'),
+          /** A maintenance window recurs monthly (on the week_of_month'th day) or weekly. */
+          frequency: z
+            .enum(['monthly', 'weekly'], {
+              error: (issue) =>
+                `expected a maintenance window frequency, "monthly" or "weekly", got ${JSON.stringify(issue.input)}`,
+            })
+            .default('monthly'),
           /** Which Sunday of the month: 1-4 or "last". The spec does not say; the first is the default. */
           week_of_month: z.union([int(1).max(4), z.literal('last')]).default(1),
         }),
-        notification: obj({ advance: duration().default('7 days'), reminder: duration().default('24 hours') }),
+        notification: obj({ advance: duration().prefault('7 days'), reminder: duration().prefault('24 hours') }),
         /**
          * The change record the daemon uses to schedule and announce each regular window by itself,
          * `advance` ahead. Nothing is announced until a rollback plan and an owner are given: a
@@ -460,14 +488,14 @@ export const policySchema = z
           ),
           rollback_plan: str('a rollback plan').optional(),
           owner: str('a stakeholder name').optional(),
-          standby: list(str('a stakeholder name')).default([]),
-          components: list(str('a component')).default([]),
+          standby: list(str('a stakeholder name')).prefault([]),
+          components: list(str('a component')).prefault([]),
         }),
       }),
       emergency: obj({
         approval: list(str('a role')).default(['CTO', 'Head of Operations']),
         notification: obj({
-          minimum: duration().default('1 hour'),
+          minimum: duration().prefault('1 hour'),
           channels: list(z.enum(['email', 'sms', 'status_page', 'webhook'])).default(['email', 'sms', 'status_page']),
         }),
       }),
@@ -475,42 +503,32 @@ export const policySchema = z
         /** The blackout periods in force, by name; each is defined under `definitions`. */
         periods: list(str('a period name')).default(['holiday_season', 'major_events', 'business_hours']),
         /** What each period covers: date ranges, yearly recurring ranges ("12-15" to "01-05" crosses the year) and weekly hours. */
-        definitions: z
-          .record(
-            str('a period name'),
-            z.strictObject({
-              /** Absolute ranges, ISO dates or date-times in UTC; a bare end date includes that whole day. */
-              dates: list(
-                z.strictObject({
-                  from: str('an ISO date like "2026-11-27"'),
-                  to: str('an ISO date like "2026-11-30"'),
+        definitions: namedEntries(
+          str('a period name'),
+          z.strictObject({
+            /** Absolute ranges, ISO dates or date-times in UTC; a bare end date includes that whole day. */
+            dates: list(
+              z
+                .strictObject({
+                  from: calendarDate('2026-11-27'),
+                  to: calendarDate('2026-11-30'),
                   name: str().optional(),
-                }),
-              ).default([]),
-              /** Every year from MM-DD to MM-DD inclusive (UTC). */
-              yearly: list(
-                z.strictObject({
-                  from: str('a month-day like "12-15"').regex(/^\d{2}-\d{2}$/, {
-                    message: 'expected a month-day like "12-15"',
-                  }),
-                  to: str('a month-day like "01-05"').regex(/^\d{2}-\d{2}$/, {
-                    message: 'expected a month-day like "01-05"',
-                  }),
-                }),
-              ).default([]),
-              /** Every week on these days during this UTC time range. */
-              weekly: list(z.strictObject({ days: list(weekday()).min(1), time: timeRange() })).default([]),
-            }),
-          )
-          .default({
-            holiday_season: { dates: [], yearly: [{ from: '12-15', to: '01-05' }], weekly: [] },
-            major_events: { dates: [], yearly: [], weekly: [] },
+                })
+                .refine((d) => d.to.end > d.from.start, { message: '"to" must come after "from"', path: ['to'] }),
+            ).prefault([]),
+            /** Every year from MM-DD to MM-DD inclusive (UTC). */
+            yearly: list(z.strictObject({ from: monthDay('12-15'), to: monthDay('01-05') })).prefault([]),
+            /** Every week on these days during this UTC time range. */
+            weekly: list(z.strictObject({ days: list(weekday()).min(1), time: timeRange() })).prefault([]),
+          }),
+          {
+            holiday_season: { yearly: [{ from: '12-15', to: '01-05' }] },
+            major_events: {},
             business_hours: {
-              dates: [],
-              yearly: [],
               weekly: [{ days: ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday'], time: '09:00-18:00 UTC' }],
             },
-          }),
+          },
+        ),
         exceptions: obj({ security: bool().default(true), critical_bugs: bool().default(true) }),
         /**
          * Task ids (a trailing * matches a prefix) that blackouts do not hold back: checks and metrics
@@ -531,13 +549,13 @@ export const policySchema = z
       /** Notices: when true, a window whose notices could not be delivered does not start. */
       notices_required: bool().default(false),
       /** Attempts per delivery before it is logged as failed, and the wait before the second. */
-      delivery: obj({ attempts: int(1).max(10).default(3), backoff: duration().default('30 seconds') }),
+      delivery: obj({ attempts: int(1).max(10).default(3), backoff: duration().prefault('30 seconds') }),
     }),
     alerts: obj({
       /** How long a condition must hold before the alert fires (Prometheus's `for`). */
-      for: duration().default('5 minutes'),
+      for: duration().prefault('5 minutes'),
       /** While an alert lasts it is sent again this often. */
-      repeat: duration().default('4 hours'),
+      repeat: duration().prefault('4 hours'),
       channels: list(identifier('a channel name')).default(['log']),
       /** Rules added or overriding the spec's built-in ones by name; {enabled: false} removes one. */
       rules: z
@@ -555,9 +573,10 @@ export const policySchema = z
             summary: str().optional(),
           }),
         )
-        .default({}),
+        .prefault({}),
     }),
-    channels: z.record(identifier('a channel name'), channel).default({ log: { type: 'log' } }),
+    /** Channels by name; the built-in `log` channel stays unless the policy defines its own `log`. */
+    channels: namedEntries(identifier('a channel name'), channel, { log: { type: 'log' } }),
     notify: obj({
       /** Channels told before a run starts (the spec's notifyStakeholders). */
       start: list(identifier('a channel name')).default(['log']),
@@ -567,15 +586,15 @@ export const policySchema = z
     stakeholders: list(
       z.strictObject({
         name: str('a name'),
-        roles: list(str('a role')).default([]),
+        roles: list(str('a role')).prefault([]),
         email: str('an email address').email({ message: 'expected an email address' }).optional(),
         phone: str('a phone number').optional(),
         /** Channels (by name) that reach this person; email/sms channels use the address/phone above. */
-        channels: list(identifier('a channel name')).default([]),
+        channels: list(identifier('a channel name')).prefault([]),
         /** This person's API token for approvals, as a secret reference; Drydock keeps only its hash. */
         token: secretRef.optional(),
       }),
-    ).default([]),
+    ).prefault([]),
     /** Per-task overrides by task id: enable/disable, retry policy. */
     tasks: z
       .record(
@@ -591,30 +610,77 @@ export const policySchema = z
             .optional(),
         }),
       )
-      .default({}),
+      .prefault({}),
   })
-  .superRefine(
-    (policy, ctx) => {
-      // Runs even when other parts failed, so every problem is listed at once; the input may be malformed here.
-      const raw = policy as unknown as { channels?: unknown; notify?: unknown };
-      const channels = raw.channels && typeof raw.channels === 'object' ? raw.channels : { log: {} };
-      const known = new Set(Object.keys(channels));
-      const notify = raw.notify && typeof raw.notify === 'object' ? (raw.notify as Record<string, unknown>) : {};
-      for (const [event, names] of Object.entries(notify)) {
-        if (!Array.isArray(names)) continue;
-        names.forEach((name, i) => {
-          if (typeof name === 'string' && !known.has(name)) {
-            ctx.addIssue({
-              code: 'custom',
-              path: ['notify', event, i],
-              message: `unknown channel "${name}" (defined: ${[...known].join(', ') || 'none'})`,
-            });
-          }
+  .superRefine((policy, ctx) => crossCheck(policy, ctx), { when: () => true });
+
+/**
+ * The alert rules Drydock has built in (alerts/rules.ts builds them from the spec's thresholds); a rule
+ * under `alerts.rules` with another name is a new rule and needs a metric and a condition.
+ */
+export const BUILT_IN_ALERT_RULES = [
+  'redis_hit_rate',
+  'redis_memory',
+  'redis_latency',
+  'redis_replica_lag',
+  'host_disk',
+  'host_memory',
+  'host_cpu',
+  'service_down',
+  'target_down',
+  'backup_failed',
+  'backup_size_change',
+] as const;
+export type BuiltInAlertRule = (typeof BUILT_IN_ALERT_RULES)[number];
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * Checks across sections: names used in one place must be defined in another. It runs even when
+ * other parts failed, so every problem is listed at once; the input may be malformed here.
+ */
+function crossCheck(policy: unknown, ctx: z.RefinementCtx): void {
+  if (!isRecord(policy)) return;
+  const unknownName = (path: PropertyKey[], what: string, name: string, known: Set<string>) =>
+    ctx.addIssue({
+      code: 'custom',
+      path,
+      message: `unknown ${what} "${name}" (defined: ${[...known].join(', ') || 'none'})`,
+    });
+  const names = (list: unknown, path: PropertyKey[], what: string, known: Set<string>) => {
+    if (!Array.isArray(list)) return;
+    list.forEach((name, i) => {
+      if (typeof name === 'string' && !known.has(name)) unknownName([...path, i], what, name, known);
+    });
+  };
+
+  // The built-in log channel is always defined (see namedEntries).
+  const channels = new Set(['log', ...Object.keys(isRecord(policy.channels) ? policy.channels : {})]);
+  if (isRecord(policy.notify))
+    for (const [event, list] of Object.entries(policy.notify)) names(list, ['notify', event], 'channel', channels);
+  if (isRecord(policy.alerts)) names(policy.alerts.channels, ['alerts', 'channels'], 'channel', channels);
+
+  const windows = isRecord(policy.maintenance_windows) ? policy.maintenance_windows : {};
+  const blackout = isRecord(windows.blackout) ? windows.blackout : {};
+  const periods = new Set(['holiday_season', 'major_events', 'business_hours']);
+  if (isRecord(blackout.definitions)) for (const name of Object.keys(blackout.definitions)) periods.add(name);
+  names(blackout.periods, ['maintenance_windows', 'blackout', 'periods'], 'blackout period', periods);
+
+  const rules = isRecord(policy.alerts) && isRecord(policy.alerts.rules) ? policy.alerts.rules : {};
+  const builtIn = new Set<string>(BUILT_IN_ALERT_RULES);
+  for (const [name, rule] of Object.entries(rules)) {
+    if (builtIn.has(name) || !isRecord(rule) || rule.enabled === false) continue;
+    for (const field of ['metric', 'condition'] as const) {
+      if (rule[field] === undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['alerts', 'rules', name],
+          message: `a new rule needs "${field}" (built-in rules: ${BUILT_IN_ALERT_RULES.join(', ')})`,
         });
-      }
-    },
-    { when: () => true },
-  );
+    }
+  }
+}
 
 export type Policy = z.output<typeof policySchema>;
 export type PolicyInput = z.input<typeof policySchema>;

@@ -1,7 +1,7 @@
-// Turns the spec's frequency words plus an optional time/day into a concrete schedule.
-// Pure: no clock, no timers.
+// Turns a resolved frequency plus an optional time/day into a concrete schedule. Pure: no clock, no
+// timers, no parsing (the policy resolved the phrases at load).
 import { Cron } from 'croner';
-import { parseDuration, parseTimeOfDay, parseWeekday, type ParseResult } from '../policy/phrases.js';
+import type { Frequency, TimeOfDay, Weekday } from '../policy/values.js';
 
 export type Schedule =
   | { kind: 'cron'; expression: string; text: string }
@@ -11,95 +11,52 @@ export type Schedule =
   /** Runs only when asked (drydock run), e.g. a procedure with no schedule in the spec. */
   | { kind: 'manual'; text: string };
 
-export type Frequency =
-  | { kind: 'named'; name: 'hourly' | 'daily' | 'weekly' | 'monthly' }
-  | { kind: 'every'; ms: number }
-  | { kind: 'cron'; expression: string }
-  | { kind: 'on_change' }
-  | { kind: 'manual' };
-
-const NAMED = ['hourly', 'daily', 'weekly', 'monthly'] as const;
-
-export function isCronExpression(text: string): boolean {
-  const fields = text.trim().split(/\s+/);
-  if (fields.length < 5 || fields.length > 6) return false;
-  try {
-    // Paused: parsing only, no timer is started.
-    new Cron(text, { timezone: 'UTC', paused: true });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-export function parseFrequency(input: string): ParseResult<Frequency> {
-  const text = input.trim().toLowerCase();
-  if ((NAMED as readonly string[]).includes(text))
-    return { ok: true, value: { kind: 'named', name: text as (typeof NAMED)[number] } };
-  if (text === 'on change') return { ok: true, value: { kind: 'on_change' } };
-  if (text === 'manual' || text === 'on demand') return { ok: true, value: { kind: 'manual' } };
-  const every = /^every\s+(.+)$/.exec(text);
-  if (every) {
-    const body = /^\d/.test(every[1]!) ? every[1]! : `1 ${every[1]}`;
-    const duration = parseDuration(body);
-    if (duration.ok && duration.value >= 1000) return { ok: true, value: { kind: 'every', ms: duration.value } };
-    return { ok: false, expected: 'an interval like "every 15 minutes" (at least one second)' };
-  }
-  if (isCronExpression(input)) return { ok: true, value: { kind: 'cron', expression: input.trim() } };
-  return {
-    ok: false,
-    expected:
-      '"hourly", "daily", "weekly", "monthly", "every 15 minutes", "on change" or a cron expression like "0 3 * * *"',
-  };
-}
-
 export interface ScheduleInput {
-  frequency: string;
-  /** "03:00 UTC": the time of day for daily/weekly/monthly, the minute for hourly. */
-  time?: string | undefined;
-  /** Day of the week for weekly schedules ("Sunday"). */
-  day?: string | undefined;
+  frequency: Frequency;
+  /** The time of day for daily/weekly/monthly, the minute for hourly. */
+  time?: TimeOfDay | undefined;
+  /** Day of the week for weekly schedules. */
+  day?: Weekday | undefined;
   /** Day of the month for monthly schedules (1-28, or "last"). */
   day_of_month?: number | 'last' | undefined;
 }
 
-/** Defaults where the spec names a frequency but no time: see README "Where the spec is silent". */
-export const SCHEDULE_DEFAULTS = { time: '00:00 UTC', weekday: 'Sunday', dayOfMonth: 1 } as const;
+/**
+ * What a named frequency means where the policy gives no time or day (README "Where the spec is
+ * silent"): midnight UTC (minute 0 for hourly), Sunday for weekly, the 1st for monthly. These are the
+ * meaning of the words, like cron's, not defaults of any one policy key.
+ */
+const MIDNIGHT = { hour: 0, minute: 0 };
+const SUNDAY = { index: 0, text: 'Sunday' };
+const FIRST_OF_MONTH = 1;
 
 export function toSchedule(input: ScheduleInput): Schedule {
-  const frequency = parseFrequency(input.frequency);
-  if (!frequency.ok)
-    throw new Error(`invalid frequency ${JSON.stringify(input.frequency)}: expected ${frequency.expected}`);
-  const f = frequency.value;
-  const time = parseTimeOfDay(input.time ?? SCHEDULE_DEFAULTS.time);
-  if (!time.ok) throw new Error(`invalid time ${JSON.stringify(input.time)}`);
-  const { hour, minute } = time.value;
+  const rule = input.frequency.rule;
+  const { hour, minute } = input.time ?? MIDNIGHT;
   const at = `${String(hour).padStart(2, '0')}:${String(minute).padStart(2, '0')} UTC`;
-  switch (f.kind) {
+  switch (rule.kind) {
     case 'on_change':
       return { kind: 'event', text: 'on change' };
     case 'manual':
       return { kind: 'manual', text: 'manual' };
     case 'cron':
-      return { kind: 'cron', expression: f.expression, text: `cron ${f.expression} (UTC)` };
+      return { kind: 'cron', expression: rule.expression, text: `cron ${rule.expression} (UTC)` };
     case 'every':
-      return { kind: 'interval', everyMs: f.ms, text: input.frequency.trim() };
+      return { kind: 'interval', everyMs: rule.ms, text: input.frequency.text };
     case 'named': {
-      if (f.name === 'hourly') {
+      if (rule.name === 'hourly') {
         return { kind: 'cron', expression: `${minute} * * * *`, text: `hourly at :${String(minute).padStart(2, '0')}` };
       }
-      if (f.name === 'daily') return { kind: 'cron', expression: `${minute} ${hour} * * *`, text: `daily at ${at}` };
-      if (f.name === 'weekly') {
-        const day = parseWeekday(input.day ?? SCHEDULE_DEFAULTS.weekday);
-        if (!day.ok) throw new Error(`invalid day ${JSON.stringify(input.day)}`);
-        const dayName = (input.day ?? SCHEDULE_DEFAULTS.weekday).trim();
+      if (rule.name === 'daily') return { kind: 'cron', expression: `${minute} ${hour} * * *`, text: `daily at ${at}` };
+      if (rule.name === 'weekly') {
+        const day = input.day ?? SUNDAY;
         return {
           kind: 'cron',
-          expression: `${minute} ${hour} * * ${day.value}`,
-          text: `weekly on ${dayName} at ${at}`,
+          expression: `${minute} ${hour} * * ${day.index}`,
+          text: `weekly on ${day.text} at ${at}`,
         };
       }
-      const dom = input.day_of_month ?? SCHEDULE_DEFAULTS.dayOfMonth;
+      const dom = input.day_of_month ?? FIRST_OF_MONTH;
       const domField = dom === 'last' ? 'L' : String(dom);
       return { kind: 'cron', expression: `${minute} ${hour} ${domField} * *`, text: `monthly on day ${dom} at ${at}` };
     }

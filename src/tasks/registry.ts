@@ -1,10 +1,16 @@
-// The static registry of tasks: one map, nothing registered by side effect. A test checks that
-// every catalog id is here and that every implemented task's file is listed (Renovate's
-// manager map + completeness test).
-import type { ImplementedTask, TaskDefinition } from '../engine/types.js';
+// The static registry of tasks: one list of implemented tasks (each defined once, in its own file:
+// id, title, schedule, resources, execute, validate) and one list of the spec's procedures this
+// version does not carry out yet. Nothing is registered by side effect. The catalog of the spec's
+// procedures is the two together; test/tasks/registry.test.ts fails when a task file under
+// src/tasks/ is not listed here or when a procedure of the spec is in neither list (Renovate's
+// manager map + completeness test). Adding a task: its file, and one line here (moving its id out
+// of NOT_IMPLEMENTED when the spec already lists it).
+import type { ImplementedTask, PlannedTask, TaskClass, TaskDefinition } from '../engine/types.js';
 import { distance } from 'fastest-levenshtein';
 import { DrydockError } from '../errors.js';
-import { plannedTasks } from './catalog.js';
+import type { Policy } from '../policy/schema.js';
+import { Frequency, TimeOfDay } from '../policy/values.js';
+import { toSchedule, type ScheduleInput } from '../schedule/frequency.js';
 import { databaseBackupTask } from './backup/database-backup.js';
 import { configurationBackupTask, userUploadsBackupTask } from './backup/files-backup.js';
 import { integrityCheckTask } from './backup/integrity-check.js';
@@ -17,9 +23,10 @@ import { cacheReplicationTask } from './cache/replication.js';
 import { activityPruneTask } from './drydock/activity-prune.js';
 import { indexRebuildTask } from './database/index-rebuild.js';
 import { vacuumTask } from './database/vacuum.js';
-import { createCleanupTask, serverCleanupTask } from './server/cleanup.js';
+import { serverCleanupTask } from './server/cleanup.js';
 import { serverHealthCheckTask } from './server/health-check.js';
 
+// `any` keeps a list of tasks with different result types assignable; each task is typed in its file.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const IMPLEMENTED: ReadonlyArray<ImplementedTask<any>> = [
   vacuumTask,
@@ -40,10 +47,137 @@ export const IMPLEMENTED: ReadonlyArray<ImplementedTask<any>> = [
   activityPruneTask,
 ];
 
+interface NotImplemented {
+  id: string;
+  title: string;
+  /** Where the work is tracked. */
+  plannedIn: string;
+  /** Carried out, but not as a run of its own (see PlannedTask.handledBy). */
+  handledBy?: string;
+  disruptive?: boolean;
+  class?: TaskClass;
+  schedule: (policy: Policy) => ScheduleInput;
+}
+
+const NOT_FILED = 'not yet filed as an issue';
+const COLLECTOR = "the daemon's metrics collector (drydock metrics, drydock alerts)";
+
+/** The spec's procedures this version does not run as tasks of their own, with the schedule the policy gives them. */
+export const NOT_IMPLEMENTED: readonly NotImplemented[] = [
+  {
+    id: 'cache.metrics',
+    title: 'Collect Redis metrics and evaluate cache alerts',
+    plannedIn: 'issue 4',
+    handledBy: COLLECTOR,
+    schedule: (p) => ({ frequency: p.cache.metrics.collection }),
+  },
+  {
+    id: 'server.monitoring',
+    title: 'Collect host metrics and evaluate host alerts',
+    plannedIn: 'issue 4',
+    handledBy: COLLECTOR,
+    schedule: (p) => ({ frequency: p.server.monitoring.metrics.collection }),
+  },
+  {
+    id: 'security.patches',
+    title: 'Track security patches against their SLA',
+    plannedIn: 'issue 5',
+    handledBy: 'the patch SLA service (drydock patches; approvals, notices and SLA alerts each minute in the daemon)',
+    class: 'security',
+    schedule: () => ({ frequency: Frequency.onChange }),
+  },
+  {
+    id: 'security.scans.vulnerability',
+    title: 'Vulnerability scan of infrastructure and applications',
+    plannedIn: NOT_FILED,
+    class: 'security',
+    schedule: (p) => p.security.scans.vulnerability,
+  },
+  {
+    id: 'security.scans.compliance',
+    title: 'Compliance review (PCI-DSS, GDPR, SOC2)',
+    plannedIn: NOT_FILED,
+    class: 'security',
+    schedule: (p) => p.security.scans.compliance,
+  },
+  {
+    id: 'dependencies.npm',
+    title: 'npm dependency updates',
+    plannedIn: NOT_FILED,
+    schedule: (p) => p.dependencies.npm,
+  },
+  {
+    id: 'dependencies.system',
+    title: 'OS, runtime and tool package updates (tested in staging)',
+    plannedIn: NOT_FILED,
+    disruptive: true,
+    schedule: (p) => p.dependencies.system,
+  },
+  {
+    id: 'dependencies.docker',
+    title: 'Docker base image updates with a Trivy scan',
+    plannedIn: NOT_FILED,
+    schedule: (p) => p.dependencies.docker,
+  },
+  {
+    id: 'network.firewall.review',
+    title: 'Firewall rule review',
+    plannedIn: NOT_FILED,
+    class: 'security',
+    schedule: (p) => ({ frequency: p.network.firewall.review, time: TimeOfDay.at(7, 0) }),
+  },
+  {
+    id: 'network.firewall.updates',
+    title: 'Planned firewall updates',
+    plannedIn: NOT_FILED,
+    class: 'security',
+    schedule: (p) => ({ frequency: p.network.firewall.updates.planned, time: TimeOfDay.at(7, 30) }),
+  },
+  {
+    id: 'network.dns.health_check',
+    title: 'DNS health check',
+    plannedIn: NOT_FILED,
+    schedule: (p) => ({ frequency: p.network.dns.health_check }),
+  },
+  {
+    id: 'network.dns.propagation',
+    title: 'DNS propagation check',
+    plannedIn: NOT_FILED,
+    schedule: (p) => ({ frequency: p.network.dns.propagation.check }),
+  },
+  {
+    id: 'network.ssl.renewal',
+    title: 'Renew certificates 30 days before expiry',
+    plannedIn: NOT_FILED,
+    class: 'security',
+    schedule: (p) => ({ frequency: Frequency.named('daily'), time: p.network.ssl.validation.time }),
+  },
+  {
+    id: 'network.ssl.validation',
+    title: 'Certificate expiry and configuration check',
+    plannedIn: NOT_FILED,
+    class: 'security',
+    schedule: (p) => p.network.ssl.validation,
+  },
+];
+
+function plannedTask(entry: NotImplemented): PlannedTask {
+  return {
+    id: entry.id,
+    title: entry.title,
+    implemented: false,
+    disruptive: entry.disruptive ?? false,
+    class: entry.class ?? 'maintenance',
+    plannedIn: entry.plannedIn,
+    ...(entry.handledBy ? { handledBy: entry.handledBy } : {}),
+    schedule: (policy) => toSchedule(entry.schedule(policy)),
+  };
+}
+
 /** Tasks that can show what they would do without doing it (`drydock run ID --dry-run`). */
-export const DRY_RUN_VARIANTS: Readonly<Record<string, () => ImplementedTask>> = {
-  'server.cleanup': () => createCleanupTask({ dryRun: true }),
-};
+export const DRY_RUN_VARIANTS: Readonly<Record<string, () => ImplementedTask>> = Object.fromEntries(
+  IMPLEMENTED.flatMap((task) => (task.dryRun ? [[task.id, task.dryRun] as const] : [])),
+);
 
 export interface Registry {
   all(): TaskDefinition[];
@@ -54,8 +188,8 @@ export interface Registry {
 
 export function createRegistry(implemented: ReadonlyArray<ImplementedTask> = IMPLEMENTED): Registry {
   const byId = new Map<string, TaskDefinition>();
-  for (const planned of plannedTasks()) byId.set(planned.id, planned);
   for (const task of implemented) byId.set(task.id, task);
+  for (const entry of NOT_IMPLEMENTED) if (!byId.has(entry.id)) byId.set(entry.id, plannedTask(entry));
   const all = [...byId.values()];
   return {
     all: () => all,

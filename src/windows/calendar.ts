@@ -2,9 +2,8 @@
 // a cron expression cannot say) and the blackout periods (absolute date ranges, yearly recurring
 // ranges that may cross the new year, weekly hours). Pure functions over UTC dates; no clock.
 import { DrydockError } from '../errors.js';
-import { parseFrequency } from '../schedule/frequency.js';
-import { parseTimeRange, parseWeekday, WEEKDAYS } from '../policy/phrases.js';
 import type { Policy } from '../policy/schema.js';
+import { WEEKDAYS } from '../policy/values.js';
 
 const MINUTE = 60_000;
 const DAY = 86_400_000;
@@ -42,33 +41,14 @@ export interface BlackoutSpan extends Interval {
   detail: string;
 }
 
-function configError(path: string, message: string): DrydockError {
-  return new DrydockError('CONFIG_INVALID', `${path}: ${message}`);
-}
-
-function must<T>(result: { ok: true; value: T } | { ok: false; expected: string }, path: string, input: string): T {
-  if (!result.ok) throw configError(path, `expected ${result.expected}, got ${JSON.stringify(input)}`);
-  return result.value;
-}
-
 /** The regular window of the policy as numbers. */
 export function regularWindowRule(policy: Policy): WindowRule {
   const window = policy.maintenance_windows.regular.window;
-  const path = 'maintenance_windows.regular.window';
-  const range = must(parseTimeRange(window.time), `${path}.time`, window.time);
-  const weekday = must(parseWeekday(window.day), `${path}.day`, window.day);
-  const frequency = must(parseFrequency(window.frequency), `${path}.frequency`, window.frequency);
-  if (frequency.kind !== 'named' || (frequency.name !== 'monthly' && frequency.name !== 'weekly')) {
-    throw configError(
-      `${path}.frequency`,
-      `a maintenance window is "monthly" or "weekly", got ${JSON.stringify(window.frequency)}`,
-    );
-  }
   return {
-    weekday,
-    startMinute: range.start.hour * 60 + range.start.minute,
-    durationMinutes: range.durationMinutes,
-    frequency: frequency.name,
+    weekday: window.day.index,
+    startMinute: window.time.start.minuteOfDay,
+    durationMinutes: window.time.durationMinutes,
+    frequency: window.frequency,
     weekOfMonth: window.week_of_month as WindowRule['weekOfMonth'],
   };
 }
@@ -132,59 +112,24 @@ export function nextWindow(rule: WindowRule, after: Date): Interval {
   return next;
 }
 
-function parseMonthDay(text: string, path: string): MonthDay {
-  const match = /^(\d{2})-(\d{2})$/.exec(text);
-  const month = Number(match?.[1]);
-  const day = Number(match?.[2]);
-  if (!match || month < 1 || month > 12 || day < 1 || day > 31)
-    throw configError(path, `expected a month-day like "12-15", got ${JSON.stringify(text)}`);
-  return { month, day };
-}
-
-/** "2026-12-24" (a bare date: the start of that day, or the end of it as an end) or a full ISO date-time. */
-function parseInstant(text: string, asEnd: boolean, path: string): Date {
-  if (/^\d{4}-\d{2}-\d{2}$/.test(text)) {
-    const day = Date.parse(`${text}T00:00:00Z`);
-    if (Number.isNaN(day)) throw configError(path, `expected an ISO date, got ${JSON.stringify(text)}`);
-    return new Date(asEnd ? day + DAY : day);
-  }
-  const at = Date.parse(/[zZ]|[+-]\d{2}:\d{2}$/.test(text) ? text : `${text}Z`);
-  if (Number.isNaN(at)) throw configError(path, `expected an ISO date or date-time, got ${JSON.stringify(text)}`);
-  return new Date(at);
-}
-
 /** The blackout periods in force (`blackout.periods`) with their definitions. */
 export function blackoutRules(policy: Policy): BlackoutRule[] {
   const blackout = policy.maintenance_windows.blackout;
+  // The schema guarantees every period in force has a definition.
   return blackout.periods.map((name) => {
-    const def = blackout.definitions[name];
-    const path = `maintenance_windows.blackout.definitions.${name}`;
-    if (!def) {
-      throw configError(
-        'maintenance_windows.blackout.periods',
-        `blackout period "${name}" has no definition (defined: ${Object.keys(blackout.definitions).join(', ') || 'none'})`,
-      );
-    }
+    const def = blackout.definitions[name]!;
     return {
       name,
-      dates: def.dates.map((d, i) => {
-        const start = parseInstant(d.from, false, `${path}.dates.${i}.from`);
-        const end = parseInstant(d.to, true, `${path}.dates.${i}.to`);
-        if (end <= start) throw configError(`${path}.dates.${i}`, `"to" (${d.to}) must come after "from" (${d.from})`);
-        return { start, end };
-      }),
-      yearly: def.yearly.map((y, i) => ({
-        from: parseMonthDay(y.from, `${path}.yearly.${i}.from`),
-        to: parseMonthDay(y.to, `${path}.yearly.${i}.to`),
+      dates: def.dates.map((d) => ({ start: d.from.start, end: d.to.end })),
+      yearly: def.yearly.map((y) => ({
+        from: { month: y.from.month, day: y.from.day },
+        to: { month: y.to.month, day: y.to.day },
       })),
-      weekly: def.weekly.map((w, i) => {
-        const range = must(parseTimeRange(w.time), `${path}.weekly.${i}.time`, w.time);
-        return {
-          days: w.days.map((d, j) => must(parseWeekday(d), `${path}.weekly.${i}.days.${j}`, d)),
-          startMinute: range.start.hour * 60 + range.start.minute,
-          durationMinutes: range.durationMinutes,
-        };
-      }),
+      weekly: def.weekly.map((w) => ({
+        days: w.days.map((d) => d.index),
+        startMinute: w.time.start.minuteOfDay,
+        durationMinutes: w.time.durationMinutes,
+      })),
     };
   });
 }

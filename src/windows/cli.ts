@@ -158,7 +158,7 @@ export function registerWindowsCommands(
           if (!end && start && o.duration) {
             const d = parseDuration(o.duration);
             if (!d.ok) throw new DrydockError('CONFIG_INVALID', `--duration: expected ${d.expected}`);
-            end = new Date(start.getTime() + d.value);
+            end = new Date(start.getTime() + d.value.ms);
           }
           const { window, notices } = await m.service.scheduleWindow({
             kind: o.kind as WindowKind,

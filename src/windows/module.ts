@@ -1,10 +1,10 @@
 // Wires issue 5 into one Drydock process: the windows service, security patches, the token
 // authenticator, the engine gate, and the two HTTP sub-apps. The app (or a test) supplies the
-// SQLite database, the policy, the clock, the core channels and where activity goes.
+// SQLite database, the policy, the clock, the channels (built by the channel registry) and where
+// activity goes.
 import type { Hono } from 'hono';
 import type { Clock } from '../engine/clock.js';
 import type { Gate } from '../engine/types.js';
-import { createStakeholderChannel } from '../notify/channels/stakeholder-channels.js';
 import type { Channel } from '../notify/types.js';
 import type { Policy } from '../policy/schema.js';
 import type { SqliteDatabase } from '../store/sqlite/open.js';
@@ -15,8 +15,6 @@ import { PatchService } from '../approvals/patches.js';
 import { createAuthenticator, type Authenticator } from '../approvals/tokens.js';
 import { windowGate } from './gate.js';
 import { windowsPolicyProblems } from './policy-check.js';
-import { WindowStore } from '../store/sqlite/windows.js';
-import type { Interval } from './calendar.js';
 import { WindowsService } from './service.js';
 import type { ValidationSummary } from './types.js';
 
@@ -24,7 +22,7 @@ export interface WindowsHost {
   db: SqliteDatabase;
   policy: Policy;
   clock: Clock;
-  /** Channels the core notifier built (log, webhook); email/sms/slack/status_page are added here. */
+  /** Every channel of the policy, by name. */
   channels?: ReadonlyMap<string, Channel>;
   activity?: (entry: ActivityEntry) => void | Promise<void>;
   healthCheck?: () => Promise<ValidationSummary>;
@@ -36,7 +34,7 @@ export interface WindowsModule {
   service: WindowsService;
   patches: PatchService;
   auth: Authenticator;
-  channels: Map<string, Channel>;
+  channels: ReadonlyMap<string, Channel>;
   /** The engine gate: regular windows, approved windows from the store, blackouts. */
   gate: Gate;
   /** Mount at /api/approvals. */
@@ -50,7 +48,7 @@ export interface WindowsModule {
 }
 
 export function createWindowsModule(host: WindowsHost): WindowsModule {
-  const channels = new Map<string, Channel>(host.channels ?? []);
+  const channels = host.channels ?? new Map<string, Channel>();
   const common = {
     db: host.db,
     policy: host.policy,
@@ -60,14 +58,6 @@ export function createWindowsModule(host: WindowsHost): WindowsModule {
     ...(host.sleep ? { sleep: host.sleep } : {}),
   };
   const service = new WindowsService({ ...common, ...(host.healthCheck ? { healthCheck: host.healthCheck } : {}) });
-  for (const [name, config] of Object.entries(host.policy.channels)) {
-    if (channels.has(name)) continue;
-    const channel = createStakeholderChannel(name, config, {
-      statusPage: service.statusPublisher,
-      ...(host.env ? { env: host.env } : {}),
-    });
-    if (channel) channels.set(name, channel);
-  }
   const patches = new PatchService(common);
   const auth = createAuthenticator(host.policy, service.approvals, host.env);
   return {
@@ -91,11 +81,4 @@ export function createWindowsModule(host: WindowsHost): WindowsModule {
     },
     warnings: windowsPolicyProblems(host.policy),
   };
-}
-
-/** The gate's extra windows straight from the database (for openApp, before the module exists). */
-export function approvedWindows(db: SqliteDatabase): (at: Date) => Interval[] {
-  const store = new WindowStore(db);
-  return (at) =>
-    store.list({ from: at, statuses: ['scheduled', 'in_progress'] }).map((w) => ({ start: w.start, end: w.end }));
 }

@@ -3,7 +3,6 @@
 // security or critical-bug fix), enough notice (7 days for planned work, 1 hour for emergencies),
 // and regular windows only on the regular calendar. Each refusal is a sentence saying why.
 import { createHash } from 'node:crypto';
-import { parseDuration } from '../policy/phrases.js';
 import type { Policy } from '../policy/schema.js';
 import { blackoutSpans, formatInterval, windowOccurrences, type Calendar } from './calendar.js';
 import type { ChangeRecord, WindowKind, WindowRecord } from './types.js';
@@ -16,17 +15,12 @@ export interface ProposedWindow {
   change: ChangeRecord;
 }
 
-function ms(text: string, fallback: number): number {
-  const parsed = parseDuration(text);
-  return parsed.ok ? parsed.value : fallback;
-}
-
 export function noticeDurations(policy: Policy): { advanceMs: number; reminderMs: number; emergencyMinimumMs: number } {
   const mw = policy.maintenance_windows;
   return {
-    advanceMs: ms(mw.regular.notification.advance, 7 * 86_400_000),
-    reminderMs: ms(mw.regular.notification.reminder, 86_400_000),
-    emergencyMinimumMs: ms(mw.emergency.notification.minimum, 3_600_000),
+    advanceMs: mw.regular.notification.advance.ms,
+    reminderMs: mw.regular.notification.reminder.ms,
+    emergencyMinimumMs: mw.emergency.notification.minimum.ms,
   };
 }
 

@@ -7,9 +7,7 @@ import { DrydockError, describeError } from '../errors.js';
 import { approvalState, checkDecision, type Person } from '../approvals/rules.js';
 import { audience, deliver, type DeliveryReport, type SenderDeps, type Target } from '../notify/deliver.js';
 import { renderNotice, formatSpan, type NoticeContext, type NoticeKindName } from '../notify/notice-templates.js';
-import type { StatusPagePublisher } from '../notify/channels/status-page.js';
 import type { Channel, OutboundMessage } from '../notify/types.js';
-import { parseDuration } from '../policy/phrases.js';
 import { redactor } from '../policy/redact.js';
 import type { Policy } from '../policy/schema.js';
 import { ApprovalStore, type ApprovalRecord } from '../store/sqlite/approvals.js';
@@ -25,7 +23,7 @@ export interface WindowsDeps {
   db: SqliteDatabase;
   policy: Policy;
   clock: Clock;
-  /** Channels by policy name (the core notifier's log/webhook plus createStakeholderChannel's). */
+  /** Channels by policy name (built once, by the channel registry). */
   channels: ReadonlyMap<string, Channel>;
   /** Where activity goes (Store.logActivity). */
   activity?: (entry: ActivityEntry) => void | Promise<void>;
@@ -80,32 +78,14 @@ export class WindowsService {
     this.deliveries = new DeliveryLog(deps.db);
     this.approvals = new ApprovalStore(deps.db);
     const delivery = deps.policy.maintenance_windows.delivery;
-    const backoff = parseDuration(delivery.backoff);
     this.sender = {
       log: this.deliveries,
       channels: deps.channels,
       clock: deps.clock,
       attempts: delivery.attempts,
-      backoffMs: backoff.ok ? backoff.value : 30_000,
+      backoffMs: delivery.backoff.ms,
       ...(deps.sleep ? { sleep: deps.sleep } : {}),
       ...(deps.activity ? { activity: deps.activity } : {}),
-    };
-  }
-
-  /** Backs status_page channels: a notice becomes an entry on the public page. */
-  get statusPublisher(): StatusPagePublisher {
-    return {
-      publish: (message: OutboundMessage) => {
-        const windowId = typeof message.data.windowId === 'number' ? message.data.windowId : null;
-        this.store.addNotice({
-          messageId: message.id,
-          at: this.deps.clock.now(),
-          kind: message.kind,
-          subject: message.subject,
-          text: message.text,
-          windowId,
-        });
-      },
     };
   }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { alertRules, componentCovers, componentOf, observedForRule } from '../../src/alerts/rules.js';
-import { DrydockError } from '../../src/errors.js';
+import { parsePolicy } from '../../src/policy/load.js';
 import { policyFrom } from '../tasks/cache/task-context.js';
 
 describe('alertRules', () => {
@@ -39,8 +39,13 @@ describe('alertRules', () => {
     expect(byName.pg_dead_tuples_high!.title).toBe('Dead tuples');
     expect(byName.auth_failures!.class).toBe('security');
   });
-  it('refuses a new rule without metric and condition', () => {
-    expect(() => alertRules(policyFrom({ alerts: { rules: { mystery: { for: '1 minute' } } } }))).toThrow(DrydockError);
+  it('refuses a new rule without metric and condition when the policy is loaded', () => {
+    expect(() => parsePolicy({ alerts: { rules: { mystery: { for: '1 minute' } } } })).toThrow(
+      /alerts\.rules\.mystery: a new rule needs "metric".*\n.*alerts\.rules\.mystery: a new rule needs "condition"/,
+    );
+    // Overriding a built-in rule needs neither.
+    const rules = alertRules(policyFrom({ alerts: { rules: { host_cpu: { for: '1 minute' } } } }));
+    expect(rules.find((r) => r.name === 'host_cpu')).toMatchObject({ metric: 'host_cpu_busy_ratio', forMs: 60_000 });
   });
   it('compares a seconds metric against a threshold in ms', () => {
     const latency = alertRules(policyFrom({})).find((r) => r.name === 'redis_latency')!;

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApi } from '../../src/api/server.js';
 import type { ImplementedTask } from '../../src/engine/types.js';
-import { toSchedule } from '../../src/schedule/frequency.js';
+import { schedule } from '../helpers/phrases.js';
 import { testApp, type TestApp } from '../helpers/app.js';
 
 const task: ImplementedTask = {
@@ -11,7 +11,7 @@ const task: ImplementedTask = {
   implemented: true,
   disruptive: false,
   class: 'maintenance',
-  schedule: () => toSchedule({ frequency: 'daily', time: '03:00 UTC' }),
+  schedule: () => schedule('daily', '03:00 UTC'),
   resources: () => [],
   execute: async (ctx) => ctx.summary('vacuumed <b>3</b> tables'),
   validate: async () => ({ ok: true, checks: [] }),

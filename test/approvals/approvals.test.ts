@@ -6,8 +6,10 @@ import { join } from 'node:path';
 import { fixedClock } from '../../src/engine/clock.js';
 import { policySchema, type Policy } from '../../src/policy/schema.js';
 import { openSqlite, type SqliteDatabase } from '../../src/store/sqlite/open.js';
-import { createStakeholderChannel } from '../../src/notify/channels/stakeholder-channels.js';
-import type { Channel } from '../../src/notify/types.js';
+import { buildChannels } from '../../src/notify/channels/registry.js';
+import { statusPagePublisher } from '../../src/notify/channels/status-page.js';
+import { WindowStore } from '../../src/store/sqlite/windows.js';
+import { pino } from 'pino';
 import type { ActivityEntry } from '../../src/store/types.js';
 import { WindowsService } from '../../src/windows/service.js';
 import { createAuthenticator, hashToken, issueToken } from '../../src/approvals/tokens.js';
@@ -50,7 +52,11 @@ function setup() {
   const db: SqliteDatabase = openSqlite(':memory:');
   const clock = fixedClock(new Date('2026-11-25T12:00:00Z'));
   const activity: ActivityEntry[] = [];
-  const channels = new Map<string, Channel>();
+  const { channels } = buildChannels(policy, {
+    logger: pino({ level: 'silent' }),
+    env,
+    statusPage: statusPagePublisher(new WindowStore(db), clock),
+  });
   const windows = new WindowsService({
     db,
     policy,
@@ -59,10 +65,6 @@ function setup() {
     activity: (e) => void activity.push(e),
     sleep: async () => {},
   });
-  for (const [name, config] of Object.entries(policy.channels)) {
-    const ch = createStakeholderChannel(name, config, { env, statusPage: windows.statusPublisher });
-    if (ch) channels.set(name, ch);
-  }
   const patches = new PatchService({
     db,
     policy,

@@ -1,7 +1,8 @@
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeError } from '../../src/errors.js';
-import type { Policy } from '../../src/policy/schema.js';
+import type { Policy, PolicyInput } from '../../src/policy/schema.js';
+import { toPhrases } from '../../src/policy/values.js';
 import type { BackupRecord } from '../../src/backup/types.js';
 import { backupFullTask, backupIncrementalTask } from '../../src/tasks/backup/postgres-backup.js';
 import { integrityCheckTask } from '../../src/tasks/backup/integrity-check.js';
@@ -119,9 +120,10 @@ describe('backup tasks on a real cluster', () => {
   });
 
   it('a wrong data directory is a clear error that says what to set', async () => {
+    const phrases = toPhrases(policy) as PolicyInput;
     const bad = testPolicy({
-      ...structuredClone(policy),
-      backup: { ...policy.backup, postgres: { ...policy.backup.postgres, data_directory: fx.work } },
+      ...phrases,
+      backup: { ...phrases.backup, postgres: { ...phrases.backup?.postgres, data_directory: fx.work } },
     });
     const error = await backupFullTask.execute(testContext(bad)).catch((e: unknown) => e);
     expect(describeError(error)).toMatch(

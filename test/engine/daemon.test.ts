@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fixedClock } from '../../src/engine/clock.js';
 import type { ImplementedTask } from '../../src/engine/types.js';
-import { toSchedule } from '../../src/schedule/frequency.js';
+import { schedule } from '../helpers/phrases.js';
 import { activityPruneTask } from '../../src/tasks/drydock/activity-prune.js';
 import { testApp, type TestApp } from '../helpers/app.js';
 import { freshDatabase } from '../helpers/pg.js';
@@ -24,7 +24,7 @@ function counting(
     implemented: true,
     disruptive: false,
     class: 'maintenance',
-    schedule: () => toSchedule({ frequency, time: '03:00 UTC' }),
+    schedule: () => schedule(frequency, '03:00 UTC'),
     resources: () => [],
     execute: async () => {
       counter.n++;
@@ -290,7 +290,10 @@ describe('alerts in the activity log', () => {
     try {
       const app = await testApp(
         {
-          targets: { redis: { port: 1, connect_timeout: '1 second' }, postgres: db.target },
+          targets: {
+            redis: { port: 1, connect_timeout: '1 second' },
+            postgres: { host: db.target.host, port: db.target.port, user: 'postgres', database: db.name },
+          },
           alerts: { for: 'immediate' },
         },
         { clock, tasks: [] },

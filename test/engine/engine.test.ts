@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DrydockError } from '../../src/errors.js';
 import type { Gate, ImplementedTask, TaskContext } from '../../src/engine/types.js';
-import { toSchedule } from '../../src/schedule/frequency.js';
+import { schedule } from '../helpers/phrases.js';
 import { testApp, type TestApp } from '../helpers/app.js';
 
 function task(
@@ -16,7 +16,7 @@ function task(
     implemented: true,
     disruptive: false,
     class: 'maintenance',
-    schedule: () => toSchedule({ frequency: 'daily', time: '03:00 UTC' }),
+    schedule: () => schedule('daily', '03:00 UTC'),
     resources: () => [],
     execute: overrides.run ?? (async () => ({})),
     validate: async () => ({ ok: true, checks: [{ name: 'fine', ok: true, detail: 'ok' }] }),
@@ -300,9 +300,9 @@ describe('run lifecycle', () => {
     await expect(app.engine.run('network.dns.health_check', { trigger: 'manual' })).rejects.toThrow(
       /not implemented in this version/,
     );
-    await expect(app.engine.run('vacuum', { trigger: 'manual' })).rejects.toMatchObject({
-      message: 'unknown task "vacuum"',
-      hint: 'did you mean database.vacuum?',
+    await expect(app.engine.run('propagation', { trigger: 'manual' })).rejects.toMatchObject({
+      message: 'unknown task "propagation"',
+      hint: 'did you mean network.dns.propagation?',
     });
     expect(await app.store.listRuns()).toEqual([]);
   });

@@ -1,7 +1,7 @@
 // The engine silences alerts for what a run touches, and lifts the silence when the run ends.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ImplementedTask } from '../../src/engine/types.js';
-import { toSchedule } from '../../src/schedule/frequency.js';
+import { schedule } from '../helpers/phrases.js';
 import { windowCovers } from '../../src/windows/silence-source.js';
 import { testApp, type TestApp } from '../helpers/app.js';
 
@@ -18,7 +18,7 @@ function redisTask(seen: string[], validationOk: boolean): ImplementedTask {
     implemented: true,
     disruptive: false,
     class: 'maintenance',
-    schedule: () => toSchedule({ frequency: 'hourly' }),
+    schedule: () => schedule('hourly'),
     resources: () => ['redis:127.0.0.1:6379'],
     execute: async () => {
       const at = app!.clock.now();

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { duration } from '../helpers/phrases.js';
 import { openSqlite } from '../../src/store/sqlite/open.js';
 import { DeliveryLog } from '../../src/store/sqlite/deliveries.js';
 import { createEmailChannel, type EmailConfig } from '../../src/notify/channels/email.js';
@@ -30,7 +31,7 @@ const config = (port: number, cert: TestCert, over: Partial<EmailConfig> = {}): 
   from: 'drydock@example.test',
   to: [],
   ca_file: cert.certFile,
-  timeout: '5 seconds',
+  timeout: duration('5 seconds'),
   ...over,
 });
 

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { duration } from '../helpers/phrases.js';
 import { createSmsChannel, smsBody, type SmsConfig } from '../../src/notify/channels/sms.js';
 import { createSlackChannel, slackPayload } from '../../src/notify/channels/slack.js';
 import { audience, deliver } from '../../src/notify/deliver.js';
@@ -26,7 +27,7 @@ const smsConfig = (base: string): SmsConfig => ({
   auth_token: { env: 'TEST_SMS_TOKEN' },
   from: '+15550001111',
   to: [],
-  timeout: '3 seconds',
+  timeout: duration('3 seconds'),
 });
 
 let peers: HttpPeer[] = [];
@@ -172,7 +173,7 @@ describe('Slack-compatible webhook', () => {
     const url = `${peer.url}/services/T000/B000/secretpath123`;
     const result = await createSlackChannel(
       'slack',
-      { type: 'slack', url: { env: 'TEST_SLACK_URL' }, timeout: '3 seconds' },
+      { type: 'slack', url: { env: 'TEST_SLACK_URL' }, timeout: duration('3 seconds') },
       { ...env, TEST_SLACK_URL: url },
     ).send(message);
     expect(result).toEqual({ ok: true, detail: `HTTP 200 from 127.0.0.1:${peer.port}`, retryable: false });
@@ -191,7 +192,7 @@ describe('Slack-compatible webhook', () => {
     peers.push(peer);
     const result = await createSlackChannel(
       'slack',
-      { type: 'slack', url: { env: 'U' }, timeout: '3 seconds' },
+      { type: 'slack', url: { env: 'U' }, timeout: duration('3 seconds') },
       { U: `${peer.url}/hook` },
     ).send(message);
     expect(result).toMatchObject({ ok: false, retryable: true });

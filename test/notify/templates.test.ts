@@ -2,10 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { renderNotice, type NoticeKindName } from '../../src/notify/notice-templates.js';
 import type { WindowRecord } from '../../src/windows/types.js';
 import { fixedClock } from '../../src/engine/clock.js';
-import { policySchema } from '../../src/policy/schema.js';
 import { resolveSecret } from '../../src/policy/secrets.js';
-import { openSqlite } from '../../src/store/sqlite/open.js';
-import { createWindowsModule } from '../../src/windows/module.js';
+import { testApp } from '../helpers/app.js';
 
 const window: WindowRecord = {
   id: 42,
@@ -83,13 +81,12 @@ describe('notice templates', () => {
     const secret = resolveSecret({ env: 'TEMPLATE_TEST_SECRET' }, 'test', {
       TEMPLATE_TEST_SECRET: 'hunter2-very-secret',
     })!;
-    const db = openSqlite(':memory:');
-    const policy = policySchema.parse({
-      channels: { log: { type: 'log' }, status: { type: 'status_page' } },
-      stakeholders: [{ name: 'Alice', roles: ['SRE'] }],
-    });
     const clock = fixedClock(new Date('2026-11-20T00:00:00Z'));
-    const m = createWindowsModule({ db, policy, clock });
+    const app = await testApp(
+      { channels: { status: { type: 'status_page' } }, stakeholders: [{ name: 'Alice', roles: ['SRE'] }] },
+      { clock },
+    );
+    const m = app.windows;
     const { window: w } = await m.service.scheduleWindow({
       title: 'Patch',
       summary: 'x',
@@ -107,6 +104,6 @@ describe('notice templates', () => {
     expect(published).toContain('rotated the password to [redacted] by mistake');
     expect(published).not.toContain(secret);
     expect(JSON.stringify(m.service.showWindow(w.id))).not.toContain(secret);
-    db.close();
+    await app.dispose();
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parsePolicy, parsePolicyText, PolicyError } from '../../src/policy/load.js';
+import { parsePolicy, parsePolicyText, PolicyError, MAX_POLICY_BYTES } from '../../src/policy/load.js';
+import { Duration, Threshold, toPhrases } from '../../src/policy/values.js';
 import { policyJsonSchema } from '../../src/cli/commands/config.js';
 
 function problems(text: string): string[] {
@@ -14,7 +15,8 @@ function problems(text: string): string[] {
 
 describe('policy', () => {
   it("defaults reproduce the spec's schedules, thresholds, retentions and windows", () => {
-    const p = parsePolicy({});
+    // The resolved policy printed back as phrases (what `config print --defaults` shows).
+    const p = toPhrases(parsePolicy({})) as ReturnType<typeof JSON.parse>;
     expect(p.database.vacuum).toMatchObject({
       frequency: 'daily',
       time: '03:00 UTC',
@@ -119,13 +121,90 @@ describe('policy', () => {
       exceptions: { security: true, critical_bugs: true },
     });
     expect(p.activity_log.retention).toBe('400 days');
+    expect(p.channels).toEqual({ log: { type: 'log' } });
   });
 
   it('needs only what differs', () => {
     const p = parsePolicyText('database:\n  vacuum:\n    time: "04:15 UTC"\n');
-    expect(p.database.vacuum.time).toBe('04:15 UTC');
+    expect(p.database.vacuum.time).toMatchObject({ hour: 4, minute: 15, text: '04:15 UTC' });
     expect(p.database.vacuum.tables).toEqual(['listings', 'bookings', 'messages']);
-    expect(p.cache.eviction.threshold.memory).toBe('80%');
+    expect(p.cache.eviction.threshold.memory.percent).toBe(80);
+  });
+
+  it('resolves every phrase once, at load, into typed values', () => {
+    const p = parsePolicy({ engine: { lock_wait: '2 minutes' } });
+    expect(p.engine.lock_wait).toBeInstanceOf(Duration);
+    expect(p.engine.lock_wait.ms).toBe(120_000);
+    expect(p.cache.metrics.alerts.memory).toBeInstanceOf(Threshold);
+    expect(p.cache.metrics.alerts.memory).toMatchObject({ op: '>', value: 90, unit: 'percent' });
+    expect(p.cache.metrics.collection.ms).toBe(60_000);
+    expect(p.maintenance_windows.regular.window.time).toMatchObject({ durationMinutes: 240 });
+    expect(p.maintenance_windows.blackout.definitions.holiday_season!.yearly[0]!.from).toMatchObject({
+      month: 12,
+      day: 15,
+    });
+    expect(p.server.cleanup.retention.deployments.count).toBe(5);
+  });
+
+  it('merges named entries over the built-in ones instead of dropping them', () => {
+    const p = parsePolicy({
+      channels: { ops: { type: 'webhook', url: 'https://hooks.example.org/x' } },
+      notify: { failure: ['log', 'ops'] },
+      maintenance_windows: {
+        blackout: { definitions: { major_events: { dates: [{ from: '2027-03-01', to: '2027-03-03' }] } } },
+      },
+    });
+    expect(Object.keys(p.channels)).toEqual(['log', 'ops']);
+    expect(p.channels.log).toEqual({ type: 'log' });
+    expect(Object.keys(p.maintenance_windows.blackout.definitions)).toEqual([
+      'holiday_season',
+      'major_events',
+      'business_hours',
+    ]);
+    expect(p.maintenance_windows.blackout.definitions.major_events!.dates).toHaveLength(1);
+    expect(p.maintenance_windows.blackout.definitions.business_hours!.weekly).toHaveLength(1);
+    // A list replaces the default list whole.
+    expect(parsePolicy({ database: { vacuum: { tables: ['users'] } } }).database.vacuum.tables).toEqual(['users']);
+    // A policy can replace a built-in entry by its name.
+    expect(
+      parsePolicy({ channels: { log: { type: 'webhook', url: 'https://h.example.org/' } } }).channels.log,
+    ).toMatchObject({ type: 'webhook' });
+  });
+
+  it('rejects at load what would fail at run time', () => {
+    expect(problems('backup:\n  repository:\n    compression: lz4\n')).toEqual([
+      '3:backup.repository.compression: expected "zstd" (the only compression implemented; lz4 and gzip are not), got "lz4"',
+    ]);
+    expect(problems('activity_log:\n  retention: 0 days\n')).toEqual([
+      '2:activity_log.retention: expected a duration longer than zero, like "30 days"',
+    ]);
+    expect(problems('server:\n  cleanup:\n    logs:\n      - path: /var/log/app/*.log\n')).toEqual([
+      '4:server.cleanup.logs[0]: give max_size, max_age or both',
+    ]);
+    expect(problems('server:\n  cleanup:\n    logs:\n      - {path: /a.log, max_size: lots}\n')).toEqual([
+      '4:server.cleanup.logs[0].max_size: expected a size like "100MB" or a number of bytes, got "lots"',
+    ]);
+    expect(problems('cache:\n  metrics:\n    collection: daily\n')).toEqual([
+      '3:cache.metrics.collection: expected an interval like "every 1 minute" (at least one second), got "daily"',
+    ]);
+    expect(problems('alerts:\n  channels: [pager]\n')).toEqual([
+      '2:alerts.channels[0]: unknown channel "pager" (defined: log)',
+    ]);
+  });
+
+  it('refuses an oversized policy and a billion-laughs document with the file and the reason', () => {
+    const big = `# ${'x'.repeat(MAX_POLICY_BYTES)}\n`;
+    expect(() => parsePolicyText(big, '/etc/drydock.yaml')).toThrow(
+      /^\/etc\/drydock\.yaml: 1 problem\n {2}\(file\): the policy is \d+ bytes; more than 1048576 bytes is refused/,
+    );
+    const laughs = ['a: &a [x, x, x, x, x, x, x, x, x]'];
+    for (const [i, name] of ['b', 'c', 'd', 'e', 'f', 'g', 'h', 'i'].entries()) {
+      const prev = 'abcdefgh'[i]!;
+      laughs.push(`${name}: &${name} [${Array(9).fill(`*${prev}`).join(', ')}]`);
+    }
+    expect(() => parsePolicyText(laughs.join('\n'), '/etc/drydock.yaml')).toThrow(
+      /^\/etc\/drydock\.yaml: 1 problem\n {2}\(yaml\): Excessive alias count/,
+    );
   });
 
   it('lists every problem at once, with path, line, expectation and what was found', () => {

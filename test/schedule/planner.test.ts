@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { parsePolicy } from '../../src/policy/load.js';
 import { dueSlots, planRuns, retryDelay } from '../../src/schedule/planner.js';
-import { slotsBetween, toSchedule } from '../../src/schedule/frequency.js';
+import { slotsBetween } from '../../src/schedule/frequency.js';
+import { schedule } from '../helpers/phrases.js';
 import { createRegistry } from '../../src/tasks/registry.js';
 
 describe('planner', () => {
@@ -45,13 +46,13 @@ describe('planner', () => {
   });
 
   it('aligns interval schedules to the epoch so every instance computes the same slots', () => {
-    const schedule = toSchedule({ frequency: 'every 15 minutes' });
-    const slots = slotsBetween(schedule, new Date('2026-11-26T10:07:00Z'), new Date('2026-11-26T11:00:00Z'));
+    const every15 = schedule('every 15 minutes');
+    const slots = slotsBetween(every15, new Date('2026-11-26T10:07:00Z'), new Date('2026-11-26T11:00:00Z'));
     expect(slots.map((s) => s.toISOString().slice(11, 16))).toEqual(['10:15', '10:30', '10:45', '11:00']);
   });
 
   it('after a stall runs only the newest slot still inside the grace period, never the backlog', () => {
-    const every5 = toSchedule({ frequency: 'every 5 minutes' });
+    const every5 = schedule('every 5 minutes');
     const grace = 10 * 60_000;
     expect(
       dueSlots(every5, new Date('2026-11-26T10:00:00Z'), new Date('2026-11-26T10:05:00Z'), grace).map((s) =>
@@ -67,7 +68,7 @@ describe('planner', () => {
     // A daily slot missed by more than the grace period is not run late.
     expect(
       dueSlots(
-        toSchedule({ frequency: 'daily', time: '03:00 UTC' }),
+        schedule('daily', '03:00 UTC'),
         new Date('2026-11-26T02:00:00Z'),
         new Date('2026-11-26T05:00:00Z'),
         grace,
@@ -79,56 +80,5 @@ describe('planner', () => {
     expect([1, 2, 3, 4, 5].map((n) => retryDelay(n, 60_000, 600_000))).toEqual([
       60_000, 120_000, 240_000, 480_000, 600_000,
     ]);
-  });
-});
-
-describe('task registry', () => {
-  it('lists every procedure of the spec by the id taken from its keys', () => {
-    const ids = createRegistry()
-      .all()
-      .map((t) => t.id);
-    for (const id of [
-      'database.vacuum',
-      'database.backup',
-      'database.index_rebuild',
-      'cache.eviction',
-      'cache.replication',
-      'cache.backup',
-      'cache.metrics',
-      'security.patches',
-      'security.scans.vulnerability',
-      'security.scans.compliance',
-      'dependencies.npm',
-      'dependencies.system',
-      'dependencies.docker',
-      'server.health_check',
-      'server.cleanup',
-      'server.monitoring',
-      'network.firewall.review',
-      'network.firewall.updates',
-      'network.dns.health_check',
-      'network.dns.propagation',
-      'network.ssl.renewal',
-      'network.ssl.validation',
-      'backup.database.full',
-      'backup.database.incremental',
-      'backup.validation.restore_test',
-      'backup.validation.integrity_check',
-      'backup.files.user_uploads',
-      'backup.files.configuration',
-      'backup.monitoring',
-    ])
-      expect(ids).toContain(id);
-    expect(new Set(ids).size).toBe(ids.length);
-  });
-
-  it('marks what this version implements, and every planned entry says where it is tracked', () => {
-    const registry = createRegistry();
-    expect(registry.get('database.vacuum')!.implemented).toBe(true);
-    expect(registry.get('database.index_rebuild')!.implemented).toBe(true);
-    for (const task of registry.all()) {
-      if (!task.implemented) expect(task.plannedIn).toMatch(/issue \d|not yet filed/);
-      expect(() => task.schedule(parsePolicy({}))).not.toThrow();
-    }
   });
 });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { parsePolicy } from '../../src/policy/load.js';
 import { policySchema, type Policy, type PolicyInput } from '../../src/policy/schema.js';
 import {
   blackoutAt,
@@ -80,10 +81,12 @@ describe('regular window calendar', () => {
     );
   });
 
-  it('refuses a frequency a window cannot have', () => {
+  it('refuses a frequency a window cannot have, when the policy is loaded', () => {
     expect(() =>
-      regularWindowRule(policy({ maintenance_windows: { regular: { window: { frequency: 'hourly' } } } })),
-    ).toThrow(/"monthly" or "weekly"/);
+      parsePolicy({ maintenance_windows: { regular: { window: { frequency: 'hourly' as 'weekly' } } } }),
+    ).toThrow(
+      /maintenance_windows\.regular\.window\.frequency: expected a maintenance window frequency, "monthly" or "weekly", got "hourly"/,
+    );
   });
 });
 
@@ -130,10 +133,26 @@ describe('blackouts', () => {
     expect(inEvent?.clearAt.toISOString()).toBe('2027-03-04T12:00:00.000Z');
   });
 
-  it('names a period without a definition in a config error', () => {
-    expect(() => blackoutRules(policy({ maintenance_windows: { blackout: { periods: ['black_friday'] } } }))).toThrow(
-      /black_friday.*no definition/,
+  it('refuses, when the policy is loaded, a period in force without a definition', () => {
+    expect(() => parsePolicy({ maintenance_windows: { blackout: { periods: ['black_friday'] } } })).toThrow(
+      /maintenance_windows\.blackout\.periods\[0\]: unknown blackout period "black_friday"/,
     );
+  });
+
+  it('keeps the built-in definitions when the policy defines one of its own', () => {
+    const r = blackoutRules(
+      policy({
+        maintenance_windows: {
+          blackout: {
+            periods: ['holiday_season', 'business_hours', 'black_friday'],
+            definitions: { black_friday: { dates: [{ from: '2026-11-27', to: '2026-11-30' }] } },
+          },
+        },
+      }),
+    );
+    expect(r.map((b) => b.name)).toEqual(['holiday_season', 'business_hours', 'black_friday']);
+    expect(blackoutAt(r, d('2026-11-30T23:00:00Z'))?.period).toBe('black_friday');
+    expect(blackoutAt(r, d('2026-12-20T03:00:00Z'))?.period).toBe('holiday_season');
   });
 });
 

@@ -2,11 +2,58 @@
 // server.health_check, and while it is in progress the alerts of its components are silenced.
 import { afterAll, describe, expect, it } from 'vitest';
 import { fixedClock } from '../../src/engine/clock.js';
+import type { TaskDefinition } from '../../src/engine/types.js';
 import { testApp, type TestApp } from '../helpers/app.js';
 
 let app: TestApp | null = null;
+let other: TestApp | null = null;
 afterAll(async () => {
   await app?.dispose();
+  await other?.dispose();
+});
+
+describe('windows in an opened Drydock app', () => {
+  it('share the app store, activity log and channels; the gate and the status page see the scheduled window', async () => {
+    const clock = fixedClock(new Date('2026-11-20T00:00:00Z'));
+    other = await testApp(
+      {
+        channels: { status: { type: 'status_page', title: 'Dokkerr status', components: ['Payments'] } },
+        stakeholders: [{ name: 'Alice', roles: ['SRE'], channels: ['log'] }],
+      },
+      { clock },
+    );
+    const { window, notices } = await other.windows.service.scheduleWindow({
+      title: 'Disk swap',
+      summary: 'Swap disk 2',
+      rollbackPlan: 'Put the old disk back',
+      owner: 'Alice',
+      requestedBy: 'Alice',
+      start: new Date('2026-11-29T02:00:00Z'),
+      end: new Date('2026-11-29T03:00:00Z'),
+    });
+    expect(notices.sent.map((t) => t.channel).sort()).toEqual(['log', 'status']);
+    const activity = await other.store.listActivity({ kind: 'window.scheduled' });
+    expect(activity[0]?.message).toMatch(/planned window #1 "Disk swap" scheduled/);
+    const disruptive = {
+      id: 'x',
+      title: 'x',
+      implemented: false,
+      disruptive: true,
+      class: 'maintenance',
+      plannedIn: 't',
+      schedule: () => ({ kind: 'manual' as const, text: 'manual' }),
+    } satisfies TaskDefinition;
+    const policy = other.loaded.policy;
+    expect(await other.windows.gate.check(disruptive, new Date('2026-11-29T02:30:00Z'), policy)).toEqual({
+      decision: 'run',
+    });
+    expect(window.id).toBe(1);
+    // The status page takes its title and components from the policy's status_page channel.
+    const page = await (await other.windows.statusPageRoutes().request('/')).text();
+    expect(page).toContain('<title>Dokkerr status</title>');
+    expect(page).toContain('data-component="Payments"');
+    expect(page).toContain('Disk swap');
+  });
 });
 
 describe('maintenance window in the product', () => {

@@ -2,8 +2,10 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { fixedClock } from '../../src/engine/clock.js';
 import { policySchema, type Policy } from '../../src/policy/schema.js';
 import { openSqlite, type SqliteDatabase } from '../../src/store/sqlite/open.js';
-import { createStakeholderChannel } from '../../src/notify/channels/stakeholder-channels.js';
-import type { Channel } from '../../src/notify/types.js';
+import { buildChannels } from '../../src/notify/channels/registry.js';
+import { statusPagePublisher } from '../../src/notify/channels/status-page.js';
+import { WindowStore } from '../../src/store/sqlite/windows.js';
+import { pino } from 'pino';
 import type { ActivityEntry } from '../../src/store/types.js';
 import { WindowsService, formatWindowStory } from '../../src/windows/service.js';
 import type { ValidationSummary } from '../../src/windows/types.js';
@@ -97,7 +99,11 @@ function harness(policy: Policy, start = '2026-11-25T12:00:00Z'): Harness {
     WIN_SMS_SID: 'ACwin',
     WIN_SMS_TOKEN: 'sms-token-win',
   };
-  const channels = new Map<string, Channel>();
+  const { channels } = buildChannels(policy, {
+    logger: pino({ level: 'silent' }),
+    env,
+    statusPage: statusPagePublisher(new WindowStore(db), clock),
+  });
   const service: WindowsService = new WindowsService({
     db,
     policy,
@@ -107,10 +113,6 @@ function harness(policy: Policy, start = '2026-11-25T12:00:00Z'): Harness {
     healthCheck: async () => health.result,
     sleep: async () => {},
   });
-  for (const [name, config] of Object.entries(policy.channels)) {
-    const channel = createStakeholderChannel(name, config, { env, statusPage: service.statusPublisher });
-    if (channel) channels.set(name, channel);
-  }
   return { db, service, clock, activity, health };
 }
 

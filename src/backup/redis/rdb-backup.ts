@@ -3,9 +3,8 @@
 // keyspace again, then the catalog entry, written last. A failure leaves no listed backup.
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { connectRedis, redisTargetName, type RedisTargetConfig } from '../../adapters/redis.js';
+import { connectRedis, redisConnectTimeoutMs, redisTargetName, type RedisTargetConfig } from '../../adapters/redis.js';
 import { DrydockError } from '../../errors.js';
-import { parseDuration } from '../../policy/phrases.js';
 import { resolveSecret } from '../../policy/secrets.js';
 import { recordAttempt } from '../history.js';
 import { acquireLock } from '../lock.js';
@@ -80,7 +79,6 @@ export async function runRedisBackup(options: RedisBackupOptions): Promise<Redis
     const target = options.target;
     const name = redisTargetName(target);
     const keyspaceBefore = await keyspaceOf(target, options.env);
-    const parsed = parseDuration(target.connect_timeout ?? '5 seconds');
     const password = resolveSecret(target.password, 'targets.redis.password', options.env);
     mkdirSync(dir, { recursive: true });
     writer = new RdbWriter(join(dir, RDB_FILE), repo.settings.level, repo.key);
@@ -91,7 +89,7 @@ export async function runRedisBackup(options: RedisBackupOptions): Promise<Redis
         port: target.port,
         username: target.username,
         password,
-        connectTimeoutMs: parsed.ok ? Math.max(parsed.value, 100) : 5000,
+        connectTimeoutMs: redisConnectTimeoutMs(target),
       },
       { onData: (chunk) => w.write(chunk), signal: options.signal, log },
     );

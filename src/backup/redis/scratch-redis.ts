@@ -98,10 +98,7 @@ export async function startScratchRedis(options: ScratchRedisOptions): Promise<S
           `the scratch redis-server on port ${port} did not finish loading in time`,
         );
       try {
-        conn ??= await connectRedis(
-          { host: '127.0.0.1', port, connect_timeout: '1 second' },
-          { commandTimeoutMs: 10_000 },
-        );
+        conn ??= await connectRedis({ host: '127.0.0.1', port }, { connectTimeoutMs: 1000, commandTimeoutMs: 10_000 });
         const persistence = await conn.info('persistence');
         if (persistence.loading === '0') break;
       } catch (error) {

@@ -4,6 +4,10 @@ import { z } from 'zod';
 import { loadPolicy, parsePolicy } from '../../policy/load.js';
 import { policySchema } from '../../policy/schema.js';
 import { redactor } from '../../policy/redact.js';
+import { toPhrases } from '../../policy/values.js';
+import { windowsPolicyProblems } from '../../windows/policy-check.js';
+import { buildChannels } from '../../notify/channels/registry.js';
+import { createLogger } from '../../logger.js';
 import { print, printJson, type GlobalOptions } from '../context.js';
 
 export function policyJsonSchema(): unknown {
@@ -19,6 +23,15 @@ export function registerConfigCommands(program: Command): void {
       const global = program.opts<GlobalOptions>();
       const loaded = loadPolicy(global.policy);
       print(`${loaded.file ?? 'built-in defaults'}: ok`);
+      // The same warnings `drydock start` prints: valid, but probably not what was meant, or a channel
+      // this environment cannot build (a secret not set): its messages would be recorded as failed.
+      const { problems } = buildChannels(loaded.policy, {
+        logger: createLogger('silent'),
+        env: process.env,
+        statusPage: { publish: () => undefined },
+      });
+      for (const warning of [...windowsPolicyProblems(loaded.policy), ...problems])
+        process.stderr.write(`warning: ${warning}\n`);
     });
   config
     .command('print')
@@ -28,7 +41,8 @@ export function registerConfigCommands(program: Command): void {
     .action((options: { defaults?: boolean; json?: boolean }) => {
       const global = program.opts<GlobalOptions>();
       const policy = options.defaults ? parsePolicy({}) : loadPolicy(global.policy).policy;
-      const safe = redactor.value(policy);
+      // The resolved values print as the phrases they were written as.
+      const safe = redactor.value(toPhrases(policy));
       if (options.json) printJson(safe);
       else print(stringify(safe, { lineWidth: 120 }).trimEnd());
     });

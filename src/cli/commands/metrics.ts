@@ -2,8 +2,6 @@
 import { Option, type Command } from 'commander';
 import { DrydockError } from '../../errors.js';
 import { formatPoints, formatSeriesList, parseSeriesSelector } from '../../metrics/format.js';
-import { createMonitoring } from '../../monitoring/monitoring.js';
-import { buildChannels } from '../../notify/notifier.js';
 import { SqliteMetricsStore } from '../../store/sqlite/metrics.js';
 import { print, printJson, withApp, type GlobalOptions } from '../context.js';
 import { durationValue } from '../options.js';
@@ -55,14 +53,7 @@ export function registerMetricsCommands(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (options: { json?: boolean }) => {
       await withApp(program.opts<GlobalOptions>(), async (app) => {
-        const monitoring = createMonitoring({
-          db: app.store.db,
-          policy: app.loaded.policy,
-          channels: buildChannels(app.loaded.policy, app.logger),
-          clock: app.clock,
-          log: app.logger,
-        });
-        const report = await monitoring.collector.collectOnce();
+        const report = await app.monitoring.collector.collectOnce();
         if (options.json)
           return printJson({
             at: new Date(report.at).toISOString(),

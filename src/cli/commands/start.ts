@@ -13,7 +13,6 @@ import { isDisruptive } from '../../engine/types.js';
 import { taskEnabled } from '../../schedule/planner.js';
 import { unannouncedWindowWarning } from '../../windows/regular-marks.js';
 import { createLogger } from '../../logger.js';
-import { parseDuration } from '../../policy/phrases.js';
 import { nextSlot } from '../../schedule/frequency.js';
 import { openApp, type App } from '../../app.js';
 import { iso, table } from '../format.js';
@@ -92,7 +91,7 @@ export function registerStartCommand(program: Command): void {
         `drydock: policy ${app.loaded.file ?? 'built-in defaults (Dokkerr spec)'}, state ${app.loaded.policy.state.path}, instance ${app.instanceId}`,
       );
       // Policy choices that are valid but probably not meant (no approver for a role, no rollback plan for regular windows, ...).
-      for (const warning of app.windows.warnings) print(`warning: ${warning}`);
+      for (const warning of [...app.windows.warnings, ...app.channelProblems]) print(`warning: ${warning}`);
       const policy = app.loaded.policy;
       const unannounced = unannouncedWindowWarning(
         policy,
@@ -152,8 +151,7 @@ export function registerStartCommand(program: Command): void {
           if (stopping) return;
           stopping = true;
           print(`\n${signal}: stopping; ${appDaemon.activeRuns} run(s) in progress will be recorded`);
-          const grace = parseDuration(app.loaded.policy.engine.shutdown_grace);
-          void appDaemon.stop(`daemon stopped by ${signal}`, grace.ok ? grace.value : 30_000).finally(() => {
+          void appDaemon.stop(`daemon stopped by ${signal}`, app.loaded.policy.engine.shutdown_grace.ms).finally(() => {
             server?.close();
             void app
               .close()

@@ -3,7 +3,6 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import nodemailer from 'nodemailer';
-import { parseDuration } from '../../policy/phrases.js';
 import { redactor } from '../../policy/redact.js';
 import { resolveSecret } from '../../policy/secrets.js';
 import type { ChannelConfig } from '../../policy/schema.js';
@@ -29,8 +28,7 @@ export function classifySmtpError(error: unknown): DeliveryResult {
 
 export function createEmailChannel(name: string, config: EmailConfig, env: NodeJS.ProcessEnv = process.env): Channel {
   const password = resolveSecret(config.password, `channels.${name}.password`, env);
-  const timeout = parseDuration(config.timeout);
-  const timeoutMs = timeout.ok ? timeout.value : 10_000;
+  const timeoutMs = config.timeout.ms;
   const transport = nodemailer.createTransport({
     host: config.host,
     port: config.port,

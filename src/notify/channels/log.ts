@@ -7,7 +7,10 @@ export function createLogChannel(name: string, logger: Logger): Channel {
     name,
     type: 'log',
     async send(message) {
-      logger.info({ channel: name, kind: message.kind, data: message.data }, message.subject);
+      logger.info(
+        { channel: name, kind: message.kind, messageId: message.id, text: message.text, data: message.data },
+        message.subject,
+      );
       return { ok: true, detail: 'written to log', retryable: false };
     },
   };

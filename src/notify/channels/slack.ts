@@ -1,6 +1,5 @@
 // Slack-compatible incoming webhooks (Slack, Mattermost, Rocket.Chat): `{text, blocks}`. The URL
 // carries its own secret, so it is a secret reference and never appears in a delivery detail.
-import { parseDuration } from '../../policy/phrases.js';
 import { resolveSecret } from '../../policy/secrets.js';
 import type { ChannelConfig } from '../../policy/schema.js';
 import type { Channel, OutboundMessage } from '../types.js';
@@ -23,8 +22,7 @@ export function slackPayload(message: OutboundMessage): { text: string; blocks: 
 
 export function createSlackChannel(name: string, config: SlackConfig, env: NodeJS.ProcessEnv = process.env): Channel {
   const url = resolveSecret(config.url, `channels.${name}.url`, env)!;
-  const timeout = parseDuration(config.timeout);
-  const timeoutMs = timeout.ok ? timeout.value : 10_000;
+  const timeoutMs = config.timeout.ms;
   const host = (() => {
     try {
       return new URL(url).host;

@@ -1,7 +1,6 @@
 // SMS through a Twilio-style HTTP API: POST a form (To, From, Body) to
 // {base}/2010-04-01/Accounts/{sid}/Messages.json with basic auth sid:token. Account and token come
 // from the environment or a file (secret references), never from the policy text.
-import { parseDuration } from '../../policy/phrases.js';
 import { redactor } from '../../policy/redact.js';
 import { resolveSecret } from '../../policy/secrets.js';
 import type { ChannelConfig } from '../../policy/schema.js';
@@ -19,8 +18,7 @@ export function smsBody(message: OutboundMessage): string {
 export function createSmsChannel(name: string, config: SmsConfig, env: NodeJS.ProcessEnv = process.env): Channel {
   const sid = resolveSecret(config.account_sid, `channels.${name}.account_sid`, env)!;
   const token = resolveSecret(config.auth_token, `channels.${name}.auth_token`, env)!;
-  const timeout = parseDuration(config.timeout);
-  const timeoutMs = timeout.ok ? timeout.value : 10_000;
+  const timeoutMs = config.timeout.ms;
   const url = `${config.base_url.replace(/\/+$/, '')}/2010-04-01/Accounts/${encodeURIComponent(sid)}/Messages.json`;
   const host = new URL(config.base_url).host;
   const authorization = `Basic ${Buffer.from(`${sid}:${token}`).toString('base64')}`;

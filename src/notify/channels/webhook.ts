@@ -1,9 +1,9 @@
-import { parseDuration } from '../../policy/phrases.js';
+// A generic JSON webhook (Drydock's own shape or Slack-compatible `{text}`), with an optional bearer token.
 import { resolveSecret } from '../../policy/secrets.js';
 import type { ChannelConfig } from '../../policy/schema.js';
 import type { Channel, OutboundMessage } from '../types.js';
 
-type WebhookConfig = Extract<ChannelConfig, { type: 'webhook' }>;
+export type WebhookConfig = Extract<ChannelConfig, { type: 'webhook' }>;
 
 function payload(format: WebhookConfig['format'], message: OutboundMessage): unknown {
   if (format === 'slack') return { text: `*${message.subject}*\n${message.text}` };
@@ -11,10 +11,13 @@ function payload(format: WebhookConfig['format'], message: OutboundMessage): unk
 }
 
 /** POSTs JSON (Drydock's own shape, or Slack-compatible `{text}`) with global fetch. */
-export function createWebhookChannel(name: string, config: WebhookConfig): Channel {
-  const token = resolveSecret(config.token, `channels.${name}.token`);
-  const timeout = parseDuration(config.timeout);
-  const timeoutMs = timeout.ok ? timeout.value : 10_000;
+export function createWebhookChannel(
+  name: string,
+  config: WebhookConfig,
+  env: NodeJS.ProcessEnv = process.env,
+): Channel {
+  const token = resolveSecret(config.token, `channels.${name}.token`, env);
+  const timeoutMs = config.timeout.ms;
   return {
     name,
     type: 'webhook',

@@ -3,10 +3,9 @@
 // 30 days. It is the same physical backup as backup.database.*; the window is a hard deadline for a
 // run that started inside it, and the retention is recorded on each backup it takes.
 import type { ImplementedTask, TaskContext } from '../../engine/types.js';
-import { parseTimeOfDay } from '../../policy/phrases.js';
 import { toSchedule } from '../../schedule/frequency.js';
 import { runPostgresBackup } from '../../backup/backup-postgres.js';
-import { durationMs, postgresBackupOptions } from '../../backup/settings.js';
+import { postgresBackupOptions } from '../../backup/settings.js';
 import type { BackupRecord } from '../../backup/types.js';
 import { windowDeadline } from '../../backup/window.js';
 import { DrydockError } from '../../errors.js';
@@ -14,15 +13,8 @@ import { backupIncrementalTask, validateBackup } from './postgres-backup.js';
 
 async function execute(ctx: TaskContext): Promise<BackupRecord> {
   const settings = ctx.policy.database.backup;
-  const start = parseTimeOfDay(settings.window.start);
-  const deadline = start.ok
-    ? windowDeadline(
-        ctx.clock.now(),
-        start.value.hour,
-        start.value.minute,
-        durationMs(settings.window.duration, 2 * 3_600_000),
-      )
-    : undefined;
+  const start = settings.window.start;
+  const deadline = windowDeadline(ctx.clock.now(), start.hour, start.minute, settings.window.duration.ms);
   const signals = [ctx.signal];
   if (deadline) {
     const left = deadline.getTime() - ctx.clock.now().getTime();
@@ -36,7 +28,7 @@ async function execute(ctx: TaskContext): Promise<BackupRecord> {
         postgresBackupOptions(ctx.policy, settings.type, {
           signal,
           log: (l) => step.output(l),
-          retentionMs: durationMs(settings.retention, 30 * 86_400_000),
+          retentionMs: settings.retention.ms,
         }),
       );
     } catch (error) {

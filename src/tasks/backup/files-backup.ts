@@ -6,7 +6,7 @@ import type { ImplementedTask, TaskContext, ValidationCheck, ValidationResult } 
 import { toSchedule } from '../../schedule/frequency.js';
 import { recordAttempt } from '../../backup/history.js';
 import { openRepository, type Repository } from '../../backup/repository.js';
-import { durationMs, repositorySettings } from '../../backup/settings.js';
+import { repositorySettings } from '../../backup/settings.js';
 import { hasBlob, openBlobStore } from '../../backup/files/blob-store.js';
 import { listConfigVersions, versionConfigFiles, type ConfigFileResult } from '../../backup/files/config-versions.js';
 import {
@@ -73,9 +73,9 @@ async function executeUploads(ctx: TaskContext): Promise<SnapshotManifest> {
       (s.skipped.length ? `; ${s.skipped.length} special file(s) skipped` : ''),
   );
   await ctx.step(
-    `expire upload snapshots older than ${cfg.retention}`,
+    `expire upload snapshots older than ${cfg.retention.text}`,
     async (step) => {
-      const r = expireSnapshots(repo, ctx.clock.now(), durationMs(cfg.retention, 90 * 86_400_000));
+      const r = expireSnapshots(repo, ctx.clock.now(), cfg.retention.ms);
       step.output(
         `kept ${r.plan.keep.length} snapshot(s), removed ${r.removedSnapshots.length} [${r.removedSnapshots.join(', ')}], ${r.removedBlobs} unreferenced blob(s) (${r.freedBytes} bytes)`,
       );

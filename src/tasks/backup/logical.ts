@@ -11,7 +11,7 @@ import {
   type LogicalBackupRecord,
 } from '../../backup/logical-dump.js';
 import { openRepository } from '../../backup/repository.js';
-import { durationMs, repositorySettings } from '../../backup/settings.js';
+import { repositorySettings } from '../../backup/settings.js';
 import type { BackupKind } from '../../backup/types.js';
 
 export type LogicalResult = LogicalBackupRecord | { kind: 'logical-skipped'; reason: string };
@@ -51,11 +51,7 @@ export async function executeLogical(ctx: TaskContext, kind: BackupKind): Promis
   await ctx.step(
     'expire logical backups past retention',
     async (step) => {
-      const removed = expireLogicalBackups(
-        repo,
-        ctx.clock.now(),
-        durationMs(ctx.policy.backup.database.full.retention, 30 * 86_400_000),
-      );
+      const removed = expireLogicalBackups(repo, ctx.clock.now(), ctx.policy.backup.database.full.retention.ms);
       step.output(removed.length ? `removed ${removed.join(', ')}` : 'nothing past retention');
     },
     { continueOnError: true },

@@ -6,8 +6,8 @@ import { toSchedule } from '../../schedule/frequency.js';
 import { readAttempts } from '../../backup/history.js';
 import { sizeChangeAlerts, successRate, type SizeChange, type SuccessRate } from '../../backup/monitoring.js';
 import { listBackups, openRepository } from '../../backup/repository.js';
-import { durationMs, repositorySettings } from '../../backup/settings.js';
-import { parsePercent, parseThreshold } from '../../policy/phrases.js';
+import { repositorySettings } from '../../backup/settings.js';
+import { Frequency, TimeOfDay } from '../../policy/values.js';
 
 export interface BackupMonitoringResult {
   rate: SuccessRate;
@@ -18,16 +18,9 @@ export interface BackupMonitoringResult {
 async function execute(ctx: TaskContext): Promise<BackupMonitoringResult> {
   const m = ctx.policy.backup.monitoring;
   const repo = openRepository(repositorySettings(ctx.policy), { create: true });
-  const pct = parsePercent(m.success_rate.threshold);
-  const threshold = pct.ok ? pct.value : 99.9;
-  const rate = successRate(
-    readAttempts(repo),
-    ctx.clock.now(),
-    durationMs(m.success_rate.window, 30 * 86_400_000),
-    threshold,
-  );
-  const limit = parseThreshold(m.alerts.size_change);
-  const sizeAlerts = sizeChangeAlerts(listBackups(repo), limit.ok ? limit.value.value : 20);
+  const threshold = m.success_rate.threshold.percent;
+  const rate = successRate(readAttempts(repo), ctx.clock.now(), m.success_rate.window.ms, threshold);
+  const sizeAlerts = sizeChangeAlerts(listBackups(repo), m.alerts.size_change.value);
   ctx.figure('backup.success_rate', { value: rate.rate ?? 100, unit: '%' });
   ctx.figure('backup.failed_attempts', { value: rate.failed, unit: 'attempts' });
   ctx.summary(
@@ -67,7 +60,7 @@ export const backupMonitoringTask: ImplementedTask<BackupMonitoringResult> = {
   implemented: true,
   disruptive: false,
   class: 'maintenance',
-  schedule: () => toSchedule({ frequency: 'hourly', time: '00:50 UTC' }),
+  schedule: () => toSchedule({ frequency: Frequency.named('hourly'), time: TimeOfDay.at(0, 50) }),
   resources: () => [],
   execute,
   validate,

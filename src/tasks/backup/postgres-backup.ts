@@ -14,7 +14,6 @@ import { postgresBackupOptions, repositorySettings, retentionRules } from '../..
 import type { BackupKind, BackupRecord } from '../../backup/types.js';
 import { findWal } from '../../backup/wal-archive.js';
 import { parseLsn, segmentsBetween } from '../../backup/lsn.js';
-import { parseThreshold } from '../../policy/phrases.js';
 import { executeLogical, validateLogical, type LogicalResult } from './logical.js';
 
 async function executeBackup(ctx: TaskContext, kind: BackupKind): Promise<BackupRecord> {
@@ -37,8 +36,7 @@ async function executeBackup(ctx: TaskContext, kind: BackupKind): Promise<Backup
     ctx.summary('no earlier backup of this cluster: a full backup was taken instead');
 
   const repo = openRepository(repositorySettings(ctx.policy));
-  const limit = parseThreshold(ctx.policy.backup.monitoring.alerts.size_change);
-  const limitPercent = limit.ok ? limit.value.value : 20;
+  const limitPercent = ctx.policy.backup.monitoring.alerts.size_change.value;
   for (const alert of sizeChangeAlerts(listBackups(repo), limitPercent).filter((a) => a.id === r.id)) {
     ctx.summary(
       `size alert: ${alert.kind} backup is ${alert.changePercent > 0 ? '+' : ''}${alert.changePercent}% against ${alert.previous}`,

@@ -7,7 +7,7 @@ import type { ImplementedTask, TaskContext, ValidationCheck, ValidationResult } 
 import { toSchedule } from '../../schedule/frequency.js';
 import { describeError } from '../../errors.js';
 import { openRepository } from '../../backup/repository.js';
-import { durationMs, repositorySettings } from '../../backup/settings.js';
+import { repositorySettings } from '../../backup/settings.js';
 import { runRedisBackup, removeRedisPartials } from '../../backup/redis/rdb-backup.js';
 import { expireRedisBackups } from '../../backup/redis/expire.js';
 import { describeComparison } from '../../backup/redis/key-counts.js';
@@ -41,14 +41,10 @@ async function execute(ctx: TaskContext): Promise<RedisBackupRecord> {
       `${(record.rdbBytes / 1048576).toFixed(1)} MiB RDB stored as ${(record.storedSize / 1048576).toFixed(1)} MiB (${record.transfer}), ${(record.durationMs / 1000).toFixed(1)} s`,
   );
   await ctx.step(
-    `expire Redis backups older than ${ctx.policy.cache.backup.retention}`,
+    `expire Redis backups older than ${ctx.policy.cache.backup.retention.text}`,
     async (step) => {
       const repo = openRepository(repositorySettings(ctx.policy));
-      const r = expireRedisBackups(
-        repo,
-        ctx.clock.now(),
-        durationMs(ctx.policy.cache.backup.retention, 7 * 86_400_000),
-      );
+      const r = expireRedisBackups(repo, ctx.clock.now(), ctx.policy.cache.backup.retention.ms);
       step.output(
         `kept ${r.plan.keep.length}, removed ${r.removed.length} [${r.removed.join(', ')}], ${r.removedPartials.length} interrupted folder(s)`,
       );

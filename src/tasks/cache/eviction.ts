@@ -5,7 +5,6 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { connectRedis, type RedisConnection } from '../../adapters/redis.js';
 import type { ImplementedTask, TaskContext, ValidationResult } from '../../engine/types.js';
-import { parsePercent } from '../../policy/phrases.js';
 import type { Policy } from '../../policy/schema.js';
 import { toSchedule } from '../../schedule/frequency.js';
 import {
@@ -38,8 +37,8 @@ const MAX_PASSES = 3;
 const SAMPLE = 50;
 
 function thresholds(policy: Policy): EvictionThresholds {
-  const memory = parsePercent(policy.cache.eviction.threshold.memory);
-  return { memoryPercent: memory.ok ? memory.value : 80, maxKeys: policy.cache.eviction.threshold.keys };
+  const t = policy.cache.eviction.threshold;
+  return { memoryPercent: t.memory.percent, maxKeys: t.keys };
 }
 
 const mib = (bytes: number) => `${(bytes / 1048576).toFixed(1)} MiB`;

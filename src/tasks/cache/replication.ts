@@ -3,7 +3,6 @@
 // failure notice is the alert.
 import { connectRedis } from '../../adapters/redis.js';
 import type { ImplementedTask, TaskContext, ValidationResult } from '../../engine/types.js';
-import { parseDuration } from '../../policy/phrases.js';
 import { toSchedule } from '../../schedule/frequency.js';
 import { assessReplication, type ReplicationAssessment } from './replication-check.js';
 
@@ -11,10 +10,7 @@ export interface ReplicationResult extends ReplicationAssessment {
   target: string;
 }
 
-function maxLagMs(ctx: TaskContext): number {
-  const parsed = parseDuration(ctx.policy.cache.replication.max_lag);
-  return parsed.ok ? parsed.value : 5000;
-}
+const maxLagMs = (ctx: TaskContext): number => ctx.policy.cache.replication.max_lag.ms;
 
 export const cacheReplicationTask: ImplementedTask<ReplicationResult> = {
   id: 'cache.replication',

@@ -14,7 +14,6 @@ import {
   closeQuietly,
   connectPostgres,
   describeTarget,
-  durationMs,
   isCancelled,
   isLockTimeout,
   lockTimeoutError,
@@ -33,7 +32,6 @@ import type { Policy } from '../../policy/schema.js';
 import { toSchedule } from '../../schedule/frequency.js';
 import { formatBytes } from './vacuum.js';
 import { indexBloat } from './index-bloat.js';
-import { parseDuration, parsePercent } from '../../policy/phrases.js';
 
 export type TablePriority = 'high_priority' | 'normal';
 
@@ -118,11 +116,8 @@ interface Session {
 async function openSession(ctx: TaskContext, suffix = ''): Promise<Session> {
   const target = ctx.policy.targets.postgres;
   const client = await connectPostgres(target, { applicationName: `drydock:${indexRebuildTask.id}${suffix}` });
-  const lockTimeout = Math.max(
-    1,
-    durationMs(ctx.policy.database.index_rebuild.lock_timeout, 'database.index_rebuild.lock_timeout'),
-  );
-  await client.query(`SET lock_timeout = ${lockTimeout}`);
+  // At least 1 ms: lock_timeout = 0 would mean "wait forever".
+  await client.query(`SET lock_timeout = ${Math.max(1, ctx.policy.database.index_rebuild.lock_timeout.ms)}`);
   await applyGentleMaintenance(client);
   const session: Session = { client, broken: false, detach: () => undefined };
   client.on('end', () => {
@@ -150,7 +145,7 @@ async function executeRebuild(ctx: TaskContext): Promise<IndexRebuildResult> {
   let session = await ctx.step(`connect to ${describeTarget(target)}/${target.database}`, async (step) => {
     const s = await openSession(ctx);
     step.output(
-      `connected; lock_timeout ${settings.lock_timeout}, ${settings.concurrent ? 'concurrent' : 'blocking (concurrent: false)'} rebuilds, no parallel workers`,
+      `connected; lock_timeout ${settings.lock_timeout.text}, ${settings.concurrent ? 'concurrent' : 'blocking (concurrent: false)'} rebuilds, no parallel workers`,
     );
     return s;
   });
@@ -317,7 +312,7 @@ async function rebuildFailure(
       table,
       relation,
       action,
-      lockTimeout: settings.lock_timeout,
+      lockTimeout: settings.lock_timeout.text,
       // A concurrent rebuild waits, phase by phase, for every transaction that touched the table.
       conflicting: LOCK_MODES.filter((m) => m !== 'AccessShareLock'),
       cause: error,
@@ -354,13 +349,11 @@ interface IndexInfo {
 }
 
 function minBloatOf(policy: Policy): number {
-  const parsed = parsePercent(policy.database.index_rebuild.min_bloat);
-  return parsed.ok ? parsed.value / 100 : 0.2;
+  return policy.database.index_rebuild.min_bloat.percent / 100;
 }
 
 function pauseOf(policy: Policy): number {
-  const parsed = parseDuration(policy.database.index_rebuild.pause);
-  return parsed.ok ? parsed.value : 0;
+  return policy.database.index_rebuild.pause.ms;
 }
 
 function pause(ms: number, signal: AbortSignal): Promise<void> {
@@ -486,11 +479,7 @@ export async function recoverInterrupted(ctx: TaskContext): Promise<string[]> {
     applicationName: `drydock:${indexRebuildTask.id}:recover`,
   });
   try {
-    const lockTimeout = Math.max(
-      1,
-      durationMs(ctx.policy.database.index_rebuild.lock_timeout, 'database.index_rebuild.lock_timeout'),
-    );
-    await client.query(`SET lock_timeout = ${lockTimeout}`);
+    await client.query(`SET lock_timeout = ${Math.max(1, ctx.policy.database.index_rebuild.lock_timeout.ms)}`);
     const tables = orderedTables(ctx.policy.database.index_rebuild).map((t) => t.table);
     return describeCleanup(await dropLeftovers(client, tables));
   } finally {

@@ -11,7 +11,6 @@ import {
   closeQuietly,
   connectPostgres,
   describeTarget,
-  durationMs,
   isCancelled,
   isLockTimeout,
   lockTimeoutError,
@@ -83,13 +82,11 @@ async function executeVacuum(ctx: TaskContext): Promise<VacuumResult> {
     // Session-wide: every VACUUM below gives up instead of queueing behind a long transaction
     // (and, worse, making every later query on that table queue behind it).
     // At least 1 ms: lock_timeout = 0 would mean "wait forever".
-    await c.query(
-      `SET lock_timeout = ${Math.max(1, durationMs(settings.lock_timeout, 'database.vacuum.lock_timeout'))}`,
-    );
-    const costDelayMs = durationMs(settings.cost_delay, 'database.vacuum.cost_delay');
+    await c.query(`SET lock_timeout = ${Math.max(1, settings.lock_timeout.ms)}`);
+    const costDelayMs = settings.cost_delay.ms;
     await applyGentleMaintenance(c, { vacuumCostDelayMs: costDelayMs });
     step.output(
-      `connected; lock_timeout ${settings.lock_timeout}, vacuum_cost_delay ${costDelayMs} ms, no parallel workers`,
+      `connected; lock_timeout ${settings.lock_timeout.text}, vacuum_cost_delay ${costDelayMs} ms, no parallel workers`,
     );
     return c;
   });
@@ -205,7 +202,7 @@ async function vacuumError(
       table,
       relation,
       action: settings.options.full ? 'VACUUM FULL' : 'VACUUM',
-      lockTimeout: settings.lock_timeout,
+      lockTimeout: settings.lock_timeout.text,
       conflicting: settings.options.full ? LOCK_MODES : BLOCKS_SHARE_UPDATE_EXCLUSIVE,
       cause: error,
     });
@@ -299,9 +296,7 @@ async function validateVacuum(ctx: TaskContext, result: VacuumResult): Promise<V
     });
     try {
       // Reading a table's size takes a lock as well; validation must not hang behind a transaction either.
-      await client.query(
-        `SET lock_timeout = ${Math.max(1, durationMs(ctx.policy.database.vacuum.lock_timeout, 'database.vacuum.lock_timeout'))}`,
-      );
+      await client.query(`SET lock_timeout = ${Math.max(1, ctx.policy.database.vacuum.lock_timeout.ms)}`);
       for (const t of vacuumed) checks.push(...(await checkTable(client, t, result.options)));
     } finally {
       await closeQuietly(client);

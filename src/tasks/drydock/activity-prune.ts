@@ -1,6 +1,6 @@
 // Drydock's own housekeeping: the activity log keeps `activity_log.retention` (400 days by
 // default) and no more. The pruning itself is recorded, as a run and as an activity entry.
-import { parseDuration } from '../../policy/phrases.js';
+import { Frequency, TimeOfDay } from '../../policy/values.js';
 import { toSchedule } from '../../schedule/frequency.js';
 import type { ImplementedTask } from '../../engine/types.js';
 import { DrydockError } from '../../errors.js';
@@ -12,29 +12,23 @@ interface PruneResult {
   deleted: number;
 }
 
-function retentionMs(retention: string): number {
-  const parsed = parseDuration(retention);
-  if (!parsed.ok) throw new DrydockError('CONFIG_INVALID', `activity_log.retention: expected ${parsed.expected}`);
-  return parsed.value;
-}
-
 export const activityPruneTask: ImplementedTask<PruneResult> = {
   id: ACTIVITY_PRUNE_ID,
   title: "Prune Drydock's activity log past its retention",
   implemented: true,
   disruptive: false,
   class: 'maintenance',
-  schedule: () => toSchedule({ frequency: 'daily', time: '00:15 UTC' }),
+  schedule: () => toSchedule({ frequency: Frequency.named('daily'), time: TimeOfDay.at(0, 15) }),
   resources: () => ['drydock:activity'],
   async execute(ctx) {
     const store = ctx.store;
     if (!store) throw new DrydockError('INTERNAL', 'activity prune needs the state store');
-    const cutoff = new Date(ctx.clock.now().getTime() - retentionMs(ctx.policy.activity_log.retention));
+    const cutoff = new Date(ctx.clock.now().getTime() - ctx.policy.activity_log.retention.ms);
     const deleted =
       (await ctx.step('delete entries older than retention', async (step) => {
         const count = await store.pruneActivity(cutoff);
         step.output(
-          `deleted ${count} activity entries older than ${cutoff.toISOString()} (retention ${ctx.policy.activity_log.retention})`,
+          `deleted ${count} activity entries older than ${cutoff.toISOString()} (retention ${ctx.policy.activity_log.retention.text})`,
         );
         return count;
       })) ?? 0;
@@ -44,7 +38,7 @@ export const activityPruneTask: ImplementedTask<PruneResult> = {
       taskId: ACTIVITY_PRUNE_ID,
       runId: ctx.runId,
       message: `pruned ${deleted} activity entries older than ${cutoff.toISOString()}`,
-      data: { deleted, cutoff: cutoff.toISOString(), retention: ctx.policy.activity_log.retention },
+      data: { deleted, cutoff: cutoff.toISOString(), retention: ctx.policy.activity_log.retention.text },
     });
     ctx.figure('activity.deleted_entries', { value: deleted, unit: 'entries' });
     ctx.summary(`pruned ${deleted} activity entries older than ${cutoff.toISOString()}`);

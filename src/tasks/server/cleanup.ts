@@ -5,20 +5,11 @@ import { readdir, rm, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { DrydockError } from '../../errors.js';
 import type { ImplementedTask, TaskContext, ValidationResult } from '../../engine/types.js';
-import { parseCount, parseDuration } from '../../policy/phrases.js';
 import type { Policy } from '../../policy/schema.js';
 import { toSchedule } from '../../schedule/frequency.js';
 import { guardPath, stillInside } from './cleanup-paths.js';
 import { planDeployments, readReleases } from './deployments.js';
-import {
-  blockSize,
-  decideRotation,
-  expiredCopies,
-  globToRegExp,
-  parseSize,
-  readLogState,
-  rotateHead,
-} from './log-rotation.js';
+import { blockSize, decideRotation, expiredCopies, globToRegExp, readLogState, rotateHead } from './log-rotation.js';
 import { cleanTempDir } from './temp-files.js';
 
 export type CleanupCategory = 'log' | 'rotated_log' | 'temp' | 'deployment';
@@ -39,11 +30,6 @@ export interface CleanupResult {
   kept: Array<{ path: string; reason: string }>;
   problems: string[];
 }
-
-const ms = (text: string, fallback: number) => {
-  const parsed = parseDuration(text);
-  return parsed.ok ? parsed.value : fallback;
-};
 
 interface CheckedRules {
   logs: Array<{ dir: string; pattern: RegExp; maxSize: number | null; maxAgeMs: number | null; where: string }>;
@@ -70,17 +56,12 @@ export async function checkCleanupRules(policy: Policy): Promise<CheckedRules> {
     for (const [i, rule] of cfg.logs.entries()) {
       const where = `server.cleanup.logs[${i}]`;
       const dir = await guard(dirname(rule.path), where);
-      const maxSize = rule.max_size === undefined ? null : parseSize(rule.max_size);
-      if (rule.max_size !== undefined && maxSize === null)
-        problems.push(`${where}.max_size: expected a size like "100MB", got ${JSON.stringify(rule.max_size)}`);
-      if (rule.max_size === undefined && rule.max_age === undefined)
-        problems.push(`${where}: give max_size, max_age or both`);
       if (dir)
         checked.logs.push({
           dir,
           pattern: globToRegExp(basename(rule.path)),
-          maxSize,
-          maxAgeMs: rule.max_age ? ms(rule.max_age, 0) : null,
+          maxSize: rule.max_size?.bytes ?? null,
+          maxAgeMs: rule.max_age?.ms ?? null,
           where,
         });
     }
@@ -88,18 +69,17 @@ export async function checkCleanupRules(policy: Policy): Promise<CheckedRules> {
   if (wants.has('temp_files')) {
     for (const [i, rule] of cfg.temp.entries()) {
       const dir = await guard(rule.dir, `server.cleanup.temp[${i}].dir`);
-      if (dir) checked.temp.push({ dir, olderThanMs: ms(rule.older_than, 7 * 86_400_000) });
+      if (dir) checked.temp.push({ dir, olderThanMs: rule.older_than.ms });
     }
   }
   if (wants.has('old_deployments') && cfg.deployments) {
     const root = await guard(cfg.deployments.root, 'server.cleanup.deployments.root');
-    const keep = parseCount(cfg.retention.deployments);
     if (root)
       checked.deployments = {
         root,
         currentLink: cfg.deployments.current_link,
         marker: cfg.deployments.success_marker,
-        keep: keep.ok ? keep.value : 5,
+        keep: cfg.retention.deployments.count,
       };
   }
   if (problems.length > 0) {
@@ -113,7 +93,7 @@ export async function checkCleanupRules(policy: Policy): Promise<CheckedRules> {
 
 async function rotateLogs(ctx: TaskContext, rules: CheckedRules['logs'], dryRun: boolean, result: CleanupResult) {
   const now = ctx.clock.now();
-  const retentionMs = ms(ctx.policy.server.cleanup.retention.logs, 30 * 86_400_000);
+  const retentionMs = ctx.policy.server.cleanup.retention.logs.ms;
   for (const rule of rules) {
     const entries = await readdir(rule.dir).catch(() => [] as string[]);
     for (const name of entries.filter((e) => rule.pattern.test(e))) {
@@ -154,7 +134,7 @@ async function rotateLogs(ctx: TaskContext, rules: CheckedRules['logs'], dryRun:
           category: 'rotated_log',
           path: copyPath,
           bytes: size,
-          reason: `rotated copy older than ${ctx.policy.server.cleanup.retention.logs}`,
+          reason: `rotated copy older than ${ctx.policy.server.cleanup.retention.logs.text}`,
         });
       }
     }
@@ -192,6 +172,7 @@ export function createCleanupTask(options: CleanupTaskOptions = {}): Implemented
     class: 'maintenance',
     schedule: (policy) => toSchedule(policy.server.cleanup),
     resources: (policy) => policy.server.cleanup.roots.map((root) => `fs:${root}`),
+    ...(dryRun ? {} : { dryRun: () => createCleanupTask({ dryRun: true }) }),
 
     async execute(ctx) {
       const rules = (await ctx.step('check rules against roots', async (step) => {

@@ -5,7 +5,7 @@ import { processCpuMeter, type CpuMeter } from '../../host/cpu-meter.js';
 import { diskUsage, loadAverage1m, memoryUsage } from '../../host/sample.js';
 import { serviceStatus } from '../../host/services.js';
 import { toSchedule } from '../../schedule/frequency.js';
-import { evaluateHealth, thresholdsFrom, type HealthCheck, type HostReadings } from './health-evaluate.js';
+import { evaluateHealth, type HealthCheck, type HostReadings } from './health-evaluate.js';
 
 export interface HealthCheckResult {
   readings: HostReadings;
@@ -66,7 +66,7 @@ export function createHealthCheckTask(options: HealthCheckOptions = {}): Impleme
           return statuses;
         });
       }
-      const checks = evaluateHealth(readings, thresholdsFrom(ctx.policy.server.monitoring.alerts));
+      const checks = evaluateHealth(readings, ctx.policy.server.monitoring.alerts);
       // A reading that could not be taken is a failed check, never a silently missing one.
       if (wants.has('disk_usage') && readings.disks === undefined)
         checks.push({ name: 'disk', ok: false, detail: 'disk usage could not be read (see the step error)' });

@@ -1,5 +1,5 @@
 // Pure: host readings against the spec's thresholds → named checks.
-import { breaches, parseThreshold, type Threshold } from '../../policy/phrases.js';
+import type { Threshold } from '../../policy/values.js';
 import type { DiskUsage, MemoryUsage } from '../../host/sample.js';
 import type { ServiceStatus } from '../../host/services.js';
 
@@ -29,21 +29,12 @@ export interface HealthCheck {
   warning?: boolean;
 }
 
-export function thresholdsFrom(alerts: { disk: string; memory: string; cpu: string }): HealthThresholds {
-  const parse = (text: string) => {
-    const parsed = parseThreshold(text);
-    if (!parsed.ok) throw new Error(`invalid threshold ${JSON.stringify(text)}: expected ${parsed.expected}`);
-    return parsed.value;
-  };
-  return { disk: parse(alerts.disk), memory: parse(alerts.memory), cpu: parse(alerts.cpu) };
-}
-
 const pct = (n: number) => `${n.toFixed(1)}%`;
 
 export function evaluateHealth(readings: HostReadings, t: HealthThresholds): HealthCheck[] {
   const checks: HealthCheck[] = [];
   for (const disk of readings.disks ?? []) {
-    const bad = breaches(t.disk, disk.usedPercent);
+    const bad = t.disk.breachedBy(disk.usedPercent);
     checks.push({
       name: `disk ${disk.mount}`,
       ok: !bad,
@@ -52,7 +43,7 @@ export function evaluateHealth(readings: HostReadings, t: HealthThresholds): Hea
     });
   }
   if (readings.memory) {
-    const bad = breaches(t.memory, readings.memory.usedPercent);
+    const bad = t.memory.breachedBy(readings.memory.usedPercent);
     checks.push({
       name: 'memory',
       ok: !bad,
@@ -66,7 +57,7 @@ export function evaluateHealth(readings: HostReadings, t: HealthThresholds): Hea
       // A busy CPU is load, not a fault: it does not fail the check (which would send a failure
       // notice every 5 minutes on a busy host). The host_cpu alert rule, with `for` and `repeat`,
       // decides when people hear about it.
-      const bad = breaches(t.cpu, readings.cpuPercent);
+      const bad = t.cpu.breachedBy(readings.cpuPercent);
       const over = readings.cpuOver ? ` over ${readings.cpuOver}` : '';
       const load = readings.load1m === undefined ? '' : `, load average ${readings.load1m.toFixed(2)}`;
       checks.push({

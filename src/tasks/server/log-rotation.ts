@@ -14,15 +14,6 @@ import { DrydockError } from '../../errors.js';
 
 const run = promisify(execFile);
 
-/** "100MB", "1 GiB", "512k", 1048576 → bytes. */
-export function parseSize(input: string | number): number | null {
-  if (typeof input === 'number') return input > 0 ? input : null;
-  const match = /^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b?)\s*$/i.exec(input);
-  if (!match) return null;
-  const power = ['', 'k', 'm', 'g', 't'].indexOf(match[2]!.toLowerCase());
-  return Math.round(Number(match[1]) * 1024 ** power);
-}
-
 export interface RotationInput {
   size: number;
   /** When the log was last rotated (newest rotated copy), or null. */

@@ -6,8 +6,10 @@ import { chromium, type Browser } from 'playwright-core';
 import { fixedClock } from '../../../src/engine/clock.js';
 import { policySchema } from '../../../src/policy/schema.js';
 import { openSqlite, type SqliteDatabase } from '../../../src/store/sqlite/open.js';
-import { createStakeholderChannel } from '../../../src/notify/channels/stakeholder-channels.js';
-import type { Channel } from '../../../src/notify/types.js';
+import { buildChannels } from '../../../src/notify/channels/registry.js';
+import { statusPagePublisher } from '../../../src/notify/channels/status-page.js';
+import { WindowStore } from '../../../src/store/sqlite/windows.js';
+import { pino } from 'pino';
 import { WindowsService } from '../../../src/windows/service.js';
 import { statusPageRoutes } from '../../../src/api/status-page/routes.js';
 import { statusSnapshot } from '../../../src/api/status-page/data.js';
@@ -31,7 +33,11 @@ async function buildHistory(): Promise<void> {
   });
   db = openSqlite(':memory:');
   clock = fixedClock(new Date('2026-11-01T00:00:00Z'));
-  const channels = new Map<string, Channel>();
+  const { channels } = buildChannels(policy, {
+    logger: pino({ level: 'silent' }),
+    env: {},
+    statusPage: statusPagePublisher(new WindowStore(db), clock),
+  });
   service = new WindowsService({
     db,
     policy,
@@ -40,10 +46,6 @@ async function buildHistory(): Promise<void> {
     healthCheck: async () => ({ ok: true, checks: [{ name: 'api', ok: true, detail: 'HTTP 200' }] }),
     sleep: async () => {},
   });
-  channels.set(
-    'status',
-    createStakeholderChannel('status', policy.channels.status!, { statusPage: service.statusPublisher })!,
-  );
   const change = { rollbackPlan: ROLLBACK, owner: 'Alice', requestedBy: 'Alice', standby: ['Carol'] };
   const redis = await service.scheduleWindow({
     ...change,

@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectRedis } from '../../../src/adapters/redis.js';
+import { duration } from '../../helpers/phrases.js';
 import { readAttempts } from '../../../src/backup/history.js';
 import { checkRedisBackups } from '../../../src/backup/redis/integrity.js';
 import { expireRedisBackups } from '../../../src/backup/redis/expire.js';
@@ -207,7 +208,7 @@ describe('failures', () => {
   it('an unreachable server fails naming host:port', async () => {
     const error = await runRedisBackup({
       repository: repoSettings('down-repo'),
-      target: { host: '127.0.0.1', port: 1, connect_timeout: '1 second' },
+      target: { host: '127.0.0.1', port: 1, connect_timeout: duration('1 second') },
     }).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'TARGET_UNREACHABLE' });
     expect((error as Error).message).toContain('127.0.0.1:1');

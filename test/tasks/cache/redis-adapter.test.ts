@@ -37,7 +37,7 @@ describe('connectRedis against a real redis-server', () => {
 
   it('names host:port when nothing listens', async () => {
     const port = await freePort();
-    const error = await connectRedis({ host: '127.0.0.1', port, connect_timeout: '1 second' }).catch((e: unknown) => e);
+    const error = await connectRedis({ host: '127.0.0.1', port }, { connectTimeoutMs: 1000 }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DrydockError);
     expect((error as DrydockError).code).toBe('TARGET_UNREACHABLE');
     expect((error as DrydockError).message).toContain(`127.0.0.1:${port}`);

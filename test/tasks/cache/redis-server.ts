@@ -30,7 +30,7 @@ export async function startRedis(args: string[] = [], fixedPort?: number): Promi
   const deadline = Date.now() + 10_000;
   for (;;) {
     try {
-      const c = await connectRedis({ host: '127.0.0.1', port, connect_timeout: '1 second' });
+      const c = await connectRedis({ host: '127.0.0.1', port }, { connectTimeoutMs: 1000 });
       await c.close();
       break;
     } catch (error) {

@@ -260,7 +260,7 @@ describe('database.vacuum', () => {
   });
 
   it('throttles VACUUM as database.vacuum.cost_delay says (10ms by default)', async () => {
-    expect(policyFor().database.vacuum.cost_delay).toBe('10ms');
+    expect(policyFor().database.vacuum.cost_delay).toMatchObject({ text: '10ms', ms: 10 });
     const ctx = testContext(policyFor({ tables: ['listings'], cost_delay: '7ms' }), vacuumTask.id);
     await vacuumTask.execute(ctx);
     expect(ctx.findStep('connect to')!.output).toContain('vacuum_cost_delay 7 ms');

@@ -2,13 +2,15 @@ import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selectDisks, cpuPercent } from '../../../src/host/sample.js';
 import { parseSystemctlShow, serviceStatus } from '../../../src/host/services.js';
-import { evaluateHealth, thresholdsFrom } from '../../../src/tasks/server/health-evaluate.js';
+import { parsePolicy } from '../../../src/policy/load.js';
+import { evaluateHealth } from '../../../src/tasks/server/health-evaluate.js';
 import { createHealthCheckTask } from '../../../src/tasks/server/health-check.js';
 import { CpuMeter } from '../../../src/host/cpu-meter.js';
 import { freePort } from '../cache/redis-server.js';
 import { policyFrom, taskContext } from '../cache/task-context.js';
 
-const spec = thresholdsFrom({ disk: '> 80%', memory: '> 85%', cpu: '> 90%' });
+// The spec's thresholds (disk > 80%, memory > 85%, cpu > 90%) as the policy resolves them.
+const spec = parsePolicy({}).server.monitoring.alerts;
 
 describe('evaluateHealth (pure)', () => {
   it('flags each reading over the spec thresholds and names it', () => {
