@@ -426,7 +426,7 @@ function report(r: {
     `first pass, dead tuples on the vacuumed tables: ${dead.before} → ${dead.after}`,
     `first pass, index bloat reclaimed: ${formatBytes(reindexed.before)} → ${formatBytes(reindexed.after)} on the rebuilt tables (${formatBytes(reindexed.before - reindexed.after)}, ${((1 - reindexed.after / reindexed.before) * 100).toFixed(1)}%)`,
     `all demo indexes before/after the first pass: ${formatBytes(r.indexBytesBefore)} → ${formatBytes(r.indexBytesAfter)}`,
-    `first pass, estimated bloat per index (rebuilt when ≥ ${policy.database.index_rebuild.min_bloat}): ${Object.entries(
+    `first pass, estimated bloat per index (rebuilt when ≥ ${policy.database.index_rebuild.min_bloat.text}): ${Object.entries(
       r.rebuildCtx.figures,
     )
       .filter(([name]) => name.endsWith('.bloat'))

@@ -256,7 +256,7 @@ async function rebuildTable(
       entry.ok = true;
       entry.afterBytes = index.bytes;
       step.output(
-        `${index.name}: ${formatBytes(index.bytes)}, ${shown}: under min_bloat ${ctx.policy.database.index_rebuild.min_bloat}, kept`,
+        `${index.name}: ${formatBytes(index.bytes)}, ${shown}: under min_bloat ${ctx.policy.database.index_rebuild.min_bloat.text}, kept`,
       );
       continue;
     }
@@ -465,7 +465,7 @@ function summarise(ctx: TaskContext, result: IndexRebuildResult): void {
       const rebuilt = t.indexes.filter((i) => i.rebuilt).length;
       const kept = t.indexes.length - rebuilt;
       ctx.summary(
-        `${t.table}: ${rebuilt} of ${t.indexes.length} index(es) rebuilt${result.concurrent ? ' concurrently' : ''}${kept ? ` (${kept} under ${ctx.policy.database.index_rebuild.min_bloat} estimated bloat kept)` : ''}, ${formatBytes(t.beforeBytes)} → ${formatBytes(t.afterBytes)}`,
+        `${t.table}: ${rebuilt} of ${t.indexes.length} index(es) rebuilt${result.concurrent ? ' concurrently' : ''}${kept ? ` (${kept} under ${ctx.policy.database.index_rebuild.min_bloat.text} estimated bloat kept)` : ''}, ${formatBytes(t.beforeBytes)} → ${formatBytes(t.afterBytes)}`,
       );
     } else {
       ctx.summary(`${t.table}: not rebuilt: ${t.error ?? 'unknown error'}`);
