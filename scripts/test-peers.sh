@@ -9,7 +9,10 @@ export DEBIAN_FRONTEND=noninteractive
 # path of a program the tests run → the Debian package that provides it
 declare -A WANT=(
   [/usr/lib/postgresql/15/bin/initdb]=postgresql-15
-  [/usr/bin/pg_dump]=postgresql-client-15
+  [/usr/lib/postgresql/15/bin/pg_verifybackup]=postgresql-15
+  [/usr/lib/postgresql/15/bin/pg_dump]=postgresql-client-15
+  [/usr/lib/postgresql/15/bin/pg_restore]=postgresql-client-15
+  [/usr/bin/pg_isready]=postgresql-client-common
   [/usr/bin/pgbench]=postgresql-contrib-15
   [/usr/bin/redis-server]=redis-server
   [/usr/bin/redis-cli]=redis-tools
@@ -21,6 +24,8 @@ declare -A WANT=(
   [/usr/bin/openssl]=openssl
   [/usr/bin/fallocate]=util-linux
   [/usr/sbin/runuser]=util-linux
+  [/usr/bin/mount]=mount
+  [/usr/bin/gzip]=gzip
 )
 
 missing_pkgs=()

@@ -6,7 +6,20 @@
 // up the churn in the background, the newcomer would see Drydock "reclaim" nothing, and tests
 // measuring dead tuples before/after would race against the autovacuum launcher.
 import type pg from 'pg';
-import { closeQuietly, connectPostgres, quoteIdent, type PostgresTarget } from '../adapters/postgres.js';
+import {
+  closeQuietly,
+  connectPostgres,
+  describeTarget,
+  quoteIdent,
+  type PostgresTarget,
+} from '../adapters/postgres.js';
+import { DrydockError } from '../errors.js';
+
+/**
+ * The comment a demo database carries (COMMENT ON DATABASE). Seeding and dropping refuse any
+ * database without it, so a mistyped name can never churn or drop a real database.
+ */
+export const DEMO_MARK = 'drydock demo database: created by drydock demo seed; holds no real data';
 
 export const DEMO_TABLES = ['users', 'listings', 'bookings', 'messages', 'reviews', 'notifications'] as const;
 export type DemoTable = (typeof DEMO_TABLES)[number];
@@ -177,22 +190,64 @@ export async function seedDemo(options: SeedOptions): Promise<SeedResult> {
   }
 }
 
-/** Creates the database from the maintenance database when it is missing. Returns whether it did. */
+/** Whether the database exists, and whether it carries the demo mark. */
+async function demoState(admin: pg.Client, database: string): Promise<'missing' | 'demo' | 'other'> {
+  const { rows } = await admin.query<{ comment: string | null }>(
+    "SELECT shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname = $1",
+    [database],
+  );
+  if (rows.length === 0) return 'missing';
+  return rows[0]!.comment === DEMO_MARK ? 'demo' : 'other';
+}
+
+function notADemo(target: PostgresTarget, action: string): DrydockError {
+  return new DrydockError(
+    'CONFIG_INVALID',
+    `refusing to ${action} database "${target.database}" on ${describeTarget(target)}: Drydock did not create it as a demo database`,
+    {
+      hint: `demo data only goes into a database demo seed created itself; name a new one (e.g. --database drydock_demo), or, if "${target.database}" really is a throwaway you made for the demo: COMMENT ON DATABASE ${quoteIdent(target.database)} IS '${DEMO_MARK}'`,
+    },
+  );
+}
+
+/** Marks a database someone created for demo data (a test's own database) as a demo, so seeding may fill it. */
+export async function markDemoDatabase(target: PostgresTarget): Promise<void> {
+  const admin = await connectPostgres(target, {
+    database: target.maintenance_database,
+    applicationName: 'drydock:demo-seed',
+  });
+  try {
+    await admin.query(`COMMENT ON DATABASE ${quoteIdent(target.database)} IS '${DEMO_MARK}'`);
+  } finally {
+    await closeQuietly(admin);
+  }
+}
+
+/**
+ * Creates the database, marked as a demo, when it is missing; returns whether it did. An existing
+ * database without the mark is refused, by name: demo data never goes into a real database.
+ */
 async function ensureDatabase(target: PostgresTarget, log: (line: string) => void): Promise<boolean> {
   const admin = await connectPostgres(target, {
     database: target.maintenance_database,
     applicationName: 'drydock:demo-seed',
   });
   try {
-    const { rowCount } = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [target.database]);
-    if (rowCount) return false;
+    const state = await demoState(admin, target.database);
+    if (state === 'demo') return false;
+    if (state === 'other') throw notADemo(target, 'seed');
     try {
       await admin.query(`CREATE DATABASE ${quoteIdent(target.database)}`);
     } catch (error) {
-      // Another seed created it between our check and our CREATE: fine, it exists.
-      if ((error as { code?: string }).code === '42P04') return false;
+      // Another seed created it between our check and our CREATE: fine if that one marked it.
+      if ((error as { code?: string }).code === '42P04') {
+        await new Promise((r) => setTimeout(r, 200));
+        if ((await demoState(admin, target.database)) === 'demo') return false;
+        throw notADemo(target, 'seed');
+      }
       throw error;
     }
+    await admin.query(`COMMENT ON DATABASE ${quoteIdent(target.database)} IS '${DEMO_MARK}'`);
     log(`created database "${target.database}"`);
     return true;
   } finally {
@@ -200,7 +255,7 @@ async function ensureDatabase(target: PostgresTarget, log: (line: string) => voi
   }
 }
 
-/** Drops the demo database, disconnecting anyone still in it (tests and the benchmark clean up with this). */
+/** Drops a demo database (only one carrying the demo mark), disconnecting anyone still in it. */
 export async function dropDemo(target: PostgresTarget): Promise<void> {
   if (target.database === target.maintenance_database) {
     throw new Error(`refusing to drop "${target.database}": it is the maintenance database`);
@@ -210,6 +265,9 @@ export async function dropDemo(target: PostgresTarget): Promise<void> {
     applicationName: 'drydock:demo-drop',
   });
   try {
+    const state = await demoState(admin, target.database);
+    if (state === 'missing') return;
+    if (state === 'other') throw notADemo(target, 'drop');
     await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(target.database)} WITH (FORCE)`);
   } finally {
     await closeQuietly(admin);

@@ -188,6 +188,10 @@ export const policySchema = z
           normal: tableList.default(['reviews', 'notifications']),
         }),
         lock_timeout: duration().prefault('5 seconds'),
+        /** Only B-tree indexes whose estimated bloat reaches this are rebuilt (others without an estimate always are). */
+        min_bloat: percent().prefault('20%'),
+        /** Wait between two rebuilds, so the application catches up between them. */
+        pause: duration().prefault('2 seconds'),
       }),
     }),
     cache: obj({

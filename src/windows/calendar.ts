@@ -227,7 +227,7 @@ export function calendarOf(policy: Policy, extra: Interval[] = []): Calendar {
   return { window: regularWindowRule(policy), blackouts: blackoutRules(policy), extra };
 }
 
-function openWindowAt(cal: Calendar, at: Date): Interval | null {
+export function openWindowAt(cal: Calendar, at: Date): Interval | null {
   return windowAt(cal.window, at) ?? cal.extra.find((w) => w.start <= at && w.end > at) ?? null;
 }
 

@@ -8,7 +8,9 @@ import { issueToken } from '../approvals/tokens.js';
 import { formatSpan } from '../notify/notice-templates.js';
 import { parseDuration } from '../policy/phrases.js';
 import type { PatchSeverity } from '../store/sqlite/approvals.js';
+import { integerBetween } from '../cli/options.js';
 import { calendarPlan, formatInterval } from './calendar.js';
+import { describeMarkedWindow, markRegularWindows } from './regular-marks.js';
 import type { WindowsModule } from './module.js';
 import { formatWindowStory } from './service.js';
 import type { WindowKind, WindowOutcome } from './types.js';
@@ -322,17 +324,21 @@ export function registerWindowsCommands(
   windows
     .command('calendar')
     .description('regular windows and blackout periods ahead')
-    .option('--days <n>', 'how far ahead', '90')
-    .action(async (o: { days: string }) =>
+    .option('--days <n>', 'how far ahead (1-400)', integerBetween(1, 400), 90)
+    .action(async (o: { days: number }) =>
       using(open, async (m) => {
         const from = m.service.now();
-        const plan = calendarPlan(
+        const days = o.days;
+        const plan = calendarPlan(m.service.policySnapshot, from, new Date(from.getTime() + days * 86_400_000));
+        io.out('Regular windows:');
+        const records = m.service.listWindows({ from, to: new Date(from.getTime() + days * 86_400_000) });
+        for (const w of markRegularWindows(
           m.service.policySnapshot,
           from,
-          new Date(from.getTime() + (Number(o.days) || 90) * 86_400_000),
-        );
-        io.out('Regular windows:');
-        for (const w of plan.windows) io.out(`  ${formatInterval(w)}`);
+          new Date(from.getTime() + days * 86_400_000),
+          records,
+        ))
+          io.out(`  ${describeMarkedWindow(w)}`);
         io.out('Blackouts:');
         const seen = new Set<string>();
         for (const b of plan.blackouts) {

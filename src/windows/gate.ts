@@ -6,7 +6,7 @@ import { isDisruptive, type Gate, type GateDecision, type TaskDefinition } from 
 import type { Policy } from '../policy/schema.js';
 import { nextSlot } from '../schedule/frequency.js';
 import type { PlannedRun } from '../schedule/planner.js';
-import { calendarOf, decide, type Calendar, type Interval } from './calendar.js';
+import { calendarOf, decide, formatInterval, openWindowAt, type Calendar, type Interval } from './calendar.js';
 
 export interface WindowGateOptions {
   /** Scheduled windows besides the regular one (e.g. approved emergency windows), open or upcoming at `at`. */
@@ -19,6 +19,19 @@ export function gateDecision(task: TaskDefinition, at: Date, policy: Policy, cal
   if (result.decision === 'run') return { decision: 'run' };
   if (result.decision === 'skip') return result;
   const next = nextSlot(task.schedule(policy), at);
+  // A disruptive task (VACUUM FULL, a blocking REINDEX) runs once per table per window: when its own
+  // next slot already runs inside the window this delay would land in, this run is skipped.
+  const disruptive = isDisruptive(task, policy);
+  const landing = disruptive ? openWindowAt(cal, result.until) : null;
+  if (landing && next && next.getTime() > at.getTime()) {
+    const then = decide({ id: task.id, class: task.class, disruptive }, next, policy, cal);
+    const nextAt = then.decision === 'run' ? next : then.decision === 'delay' ? then.until : null;
+    if (nextAt && nextAt >= landing.start && nextAt < landing.end)
+      return {
+        decision: 'skip',
+        reason: `${result.reason}; skipped because its next scheduled run (${next.toISOString()}) runs in the same window (${formatInterval(landing)}), and a disruptive task runs once per table per window`,
+      };
+  }
   if (next && next.getTime() > at.getTime() && next.getTime() <= result.until.getTime()) {
     return {
       decision: 'skip',

@@ -2,7 +2,7 @@
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DEMO_TABLES, dropDemo, seedDemo } from '../../src/demo/seed.js';
-import { closedPort, PG_HOST, PG_PORT, testTarget } from '../helpers/pg.js';
+import { closedPort, freshDatabase, PG_HOST, PG_PORT, testTarget } from '../helpers/pg.js';
 
 const database = `drydock_test_seed_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
 const target = testTarget(database);
@@ -95,6 +95,28 @@ describe('seedDemo', () => {
     }
     const rounds = await query<{ n: string }>(`SELECT count(*) AS n FROM users WHERE email LIKE '%+r3@dokkerr.test'`);
     expect(Number(rounds[0]!.n)).toBeGreaterThan(500);
+  });
+
+  it('refuses to seed or drop a database it did not create as a demo, naming it', async () => {
+    const other = await freshDatabase('not_a_demo');
+    try {
+      const client = await other.connect();
+      await client.query('CREATE TABLE users (id int PRIMARY KEY, email text)');
+      await client.query("INSERT INTO users VALUES (1, 'real@customer.example')");
+      await client.end();
+      for (const attempt of [() => seedDemo({ target: other.target, scale: 0.1 }), () => dropDemo(other.target)]) {
+        const error = await attempt().catch((e: unknown) => e);
+        expect(error).toMatchObject({ code: 'CONFIG_INVALID' });
+        expect((error as Error).message).toContain(`database "${other.name}" on 127.0.0.1:5432`);
+        expect((error as Error).message).toContain('Drydock did not create it as a demo database');
+      }
+      const check = await other.connect();
+      const rows = (await check.query<{ email: string }>('SELECT email FROM users')).rows;
+      await check.end();
+      expect(rows).toEqual([{ email: 'real@customer.example' }]);
+    } finally {
+      await other.drop();
+    }
   });
 
   it('names host and port when PostgreSQL is unreachable', async () => {

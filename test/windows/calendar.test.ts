@@ -303,6 +303,78 @@ describe('gate with task schedules', () => {
   });
 });
 
+describe('disruptive tasks in the plan', () => {
+  it('never plans two VACUUM FULLs of one table in one window, over a year of daily slots', async () => {
+    const { gatePlannedRuns } = await import('../../src/windows/gate.js');
+    const { planRuns } = await import('../../src/schedule/planner.js');
+    const { vacuumTask } = await import('../../src/tasks/database/vacuum.js');
+    // No blackouts, so only the window decides; the daily 03:00 slot falls inside the 02:00-06:00 window.
+    const p = policy({
+      database: { vacuum: { options: { full: true } } },
+      maintenance_windows: { blackout: { periods: [] } },
+    });
+    const from = d('2026-11-29T00:00:00Z');
+    const until = d('2027-11-29T00:00:00Z');
+    const runs = gatePlannedRuns(planRuns([vacuumTask], p, from, until), [vacuumTask], p);
+    const windows = windowOccurrences(regularWindowRule(p), from, until);
+    expect(windows.length).toBeGreaterThanOrEqual(12);
+    for (const w of windows) {
+      const inside = runs.filter((r) => {
+        const when = r.gate.decision === 'run' ? r.at : r.gate.decision === 'delay' ? r.gate.until : null;
+        return when !== null && when >= w.start && when < w.end;
+      });
+      expect(
+        inside.map((r) => r.at.toISOString()),
+        w.start.toISOString(),
+      ).toHaveLength(1);
+    }
+    // The Saturday slot that would have been delayed into Sunday's window says why it is skipped.
+    const saturday = runs.find((r) => r.at.toISOString() === '2026-12-05T03:00:00.000Z')!;
+    expect(saturday.gate).toMatchObject({ decision: 'skip' });
+    expect(saturday.gate.decision === 'skip' && saturday.gate.reason).toMatch(
+      /next scheduled run \(2026-12-06T03:00:00.000Z\) runs in the same window .* once per table per window/,
+    );
+  });
+});
+
+describe('regular window marks', () => {
+  it('marks a slot inside a blackout and whether it was announced', async () => {
+    const { markRegularWindows } = await import('../../src/windows/regular-marks.js');
+    const p = policy();
+    const marked = markRegularWindows(p, d('2026-11-29T00:00:00Z'), d('2027-02-15T00:00:00Z'), [
+      { id: 7, kind: 'regular', status: 'scheduled', start: d('2026-12-06T02:00:00Z'), end: d('2026-12-06T06:00:00Z') },
+      { id: 8, kind: 'regular', status: 'cancelled', start: d('2027-02-07T02:00:00Z'), end: d('2027-02-07T06:00:00Z') },
+    ]);
+    expect(marked.map((w) => [w.start.toISOString().slice(0, 10), w.blackouts, w.announced?.id ?? null])).toEqual([
+      ['2026-12-06', [], 7],
+      ['2027-01-03', ['holiday_season'], null],
+      ['2027-02-07', [], null],
+    ]);
+  });
+
+  it('warns at start when the next slot opens for disruptive tasks without its 7-day notice', async () => {
+    const { unannouncedWindowWarning } = await import('../../src/windows/regular-marks.js');
+    const p = policy();
+    const now = d('2026-12-02T12:00:00Z'); // 3.6 days before Sun 2026-12-06 02:00
+    const warning = unannouncedWindowWarning(p, now, [], ['database.vacuum']);
+    expect(warning).toMatch(
+      /^the next regular window \(Sun 2026-12-06 02:00-06:00 UTC\) opens for disruptive tasks \(database.vacuum\) in 3\.6 days without its 7-day notice/,
+    );
+    // Announced, far enough ahead, no disruptive task, or inside a blackout: nothing to warn about.
+    const announced = {
+      id: 1,
+      kind: 'regular' as const,
+      status: 'scheduled' as const,
+      start: d('2026-12-06T02:00:00Z'),
+      end: d('2026-12-06T06:00:00Z'),
+    };
+    expect(unannouncedWindowWarning(p, now, [announced], ['database.vacuum'])).toBeNull();
+    expect(unannouncedWindowWarning(p, d('2026-11-20T00:00:00Z'), [], ['database.vacuum'])).toBeNull();
+    expect(unannouncedWindowWarning(p, now, [], [])).toBeNull();
+    expect(unannouncedWindowWarning(p, d('2026-12-30T00:00:00Z'), [], ['database.vacuum'])).toBeNull();
+  });
+});
+
 describe('windows policy problems', () => {
   it('names unknown channels, missing addresses, roles nobody holds and missing emergency channel types', async () => {
     const { windowsPolicyProblems } = await import('../../src/windows/policy-check.js');

@@ -156,7 +156,11 @@ describe('drydock windows CLI', () => {
       /#1\s+scheduled\s+emergency Wed 2026-11-25 14:00 UTC to 14:30 UTC\s+Rotate leaked DB password/,
     );
     const calendar = await alice.run('windows', 'calendar', '--days', '45');
-    expect(calendar).toContain('Sun 2026-12-06 02:00-06:00 UTC');
+    expect(calendar).toContain('Sun 2026-12-06 02:00-06:00 UTC  [not announced]');
+    // 3 January falls inside the holiday season: the calendar says so.
+    expect(calendar).toContain(
+      'Sun 2027-01-03 02:00-06:00 UTC  [inside blackout holiday_season: disruptive tasks wait until it ends; not announced]',
+    );
     expect(calendar).toContain('holiday_season: Tue 2026-12-15 00:00-2027-01-06 00:00 UTC');
     expect(calendar).toContain('business_hours: every Mon,Tue,Wed,Thu,Fri 09:00-18:00 UTC');
   });

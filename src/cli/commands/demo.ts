@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { DEMO_DATABASE } from '../../demo/infrastructure.js';
 import { seedDemo } from '../../demo/seed.js';
 import { loadPolicy } from '../../policy/load.js';
 import { print, printJson, type GlobalOptions } from '../context.js';
@@ -9,15 +10,20 @@ export function registerDemoCommands(program: Command): void {
   demo
     .command('seed')
     .description(
-      "create Dokkerr's tables with realistic data and churn (dead tuples, index bloat); adds churn if they exist",
+      "create a demo database with Dokkerr's tables, realistic data and churn (dead tuples, index bloat); adds churn if it exists",
     )
     .option('--scale <n>', 'size: 1 ≈ 160k rows (up to 1000)', numberUpTo(1000), 1)
+    .option(
+      '--database <name>',
+      `the demo database on the policy's PostgreSQL server; created and marked as a demo if missing, refused if it exists unmarked`,
+      DEMO_DATABASE,
+    )
     .option('--json', 'print JSON')
-    .action(async (options: { scale: number; json?: boolean }) => {
+    .action(async (options: { scale: number; database: string; json?: boolean }) => {
       const scale = options.scale;
       const { policy } = loadPolicy(program.opts<GlobalOptions>().policy);
       const result = await seedDemo({
-        target: policy.targets.postgres,
+        target: { ...policy.targets.postgres, database: options.database },
         scale,
         log: options.json ? () => undefined : print,
       });

@@ -31,6 +31,7 @@ import type {
 import type { Policy } from '../../policy/schema.js';
 import { toSchedule } from '../../schedule/frequency.js';
 import { formatBytes } from './vacuum.js';
+import { indexBloat } from './index-bloat.js';
 
 export type TablePriority = 'high_priority' | 'normal';
 
@@ -38,6 +39,10 @@ export interface IndexOutcome {
   index: string;
   beforeBytes: number;
   afterBytes?: number;
+  /** Estimated bloat before the run, 0-1 (null: no estimate, rebuilt anyway). */
+  bloat: number | null;
+  /** False when the index was compact enough to keep (under database.index_rebuild.min_bloat). */
+  rebuilt: boolean;
   ok: boolean;
   error?: string;
 }
@@ -213,10 +218,12 @@ async function rebuildTable(
   if (!resolved)
     throw tableMissingError(outcome.table, ctx.policy.targets.postgres.database, 'database.index_rebuild.tables');
   let indexes: IndexInfo[];
+  let bloat: Map<string, number | null>;
   try {
     // Sizes come from opening the relations, which takes a lock: a locked table times out here already.
     indexes = await listIndexes(client, resolved.regclass);
     outcome.beforeBytes = await indexesSize(client, resolved.regclass);
+    bloat = new Map((await indexBloat(client, resolved.regclass, LEFTOVER_NAME)).map((b) => [b.index, b.bloat]));
   } catch (error) {
     throw await rebuildFailure(
       ctx,
@@ -228,10 +235,36 @@ async function rebuildTable(
     );
   }
   step.output(`${indexes.length} index(es), ${formatBytes(outcome.beforeBytes)} in total`);
+  const minBloat = minBloatOf(ctx.policy);
+  const pauseMs = pauseOf(ctx.policy);
+  let rebuiltOne = false;
 
   for (const index of indexes) {
-    const entry: IndexOutcome = { index: index.name, beforeBytes: index.bytes, ok: false };
+    const estimate = bloat.get(index.name) ?? null;
+    const entry: IndexOutcome = {
+      index: index.name,
+      beforeBytes: index.bytes,
+      bloat: estimate,
+      rebuilt: false,
+      ok: false,
+    };
     outcome.indexes.push(entry);
+    const shown = estimate === null ? 'no estimate' : `${(estimate * 100).toFixed(1)}% estimated bloat`;
+    if (estimate !== null) ctx.figure(`${index.name}.bloat`, { value: Number((estimate * 100).toFixed(1)), unit: '%' });
+    // A rebuild of a compact index costs the application as much as one of a bloated index and frees nothing.
+    if (estimate !== null && estimate < minBloat) {
+      entry.ok = true;
+      entry.afterBytes = index.bytes;
+      step.output(
+        `${index.name}: ${formatBytes(index.bytes)}, ${shown}: under min_bloat ${ctx.policy.database.index_rebuild.min_bloat.text}, kept`,
+      );
+      continue;
+    }
+    // Paced: the application gets a breather between two rebuilds.
+    if (rebuiltOne && pauseMs > 0) await pause(pauseMs, ctx.signal);
+    rebuiltOne = true;
+    entry.rebuilt = true;
+    step.output(`${index.name}: ${formatBytes(index.bytes)}, ${shown}: rebuilding`);
     const sql = `REINDEX INDEX ${settings.concurrent ? 'CONCURRENTLY ' : ''}${index.name}`;
     const started = Date.now();
     try {
@@ -313,6 +346,26 @@ async function cleanUpAfterFailure(ctx: TaskContext, session: Session, table: st
 interface IndexInfo {
   name: string;
   bytes: number;
+}
+
+function minBloatOf(policy: Policy): number {
+  return policy.database.index_rebuild.min_bloat.percent / 100;
+}
+
+function pauseOf(policy: Policy): number {
+  return policy.database.index_rebuild.pause.ms;
+}
+
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
 }
 
 /** The table's indexes, excluding REINDEX CONCURRENTLY leftovers (those are dropped, not rebuilt). */
@@ -409,8 +462,10 @@ function describeCleanup(cleanup: LeftoverCleanup): string[] {
 function summarise(ctx: TaskContext, result: IndexRebuildResult): void {
   for (const t of result.tables) {
     if (t.ok && t.beforeBytes !== undefined && t.afterBytes !== undefined) {
+      const rebuilt = t.indexes.filter((i) => i.rebuilt).length;
+      const kept = t.indexes.length - rebuilt;
       ctx.summary(
-        `${t.table}: ${t.indexes.length} index(es) rebuilt${result.concurrent ? ' concurrently' : ''}, ${formatBytes(t.beforeBytes)} → ${formatBytes(t.afterBytes)}`,
+        `${t.table}: ${rebuilt} of ${t.indexes.length} index(es) rebuilt${result.concurrent ? ' concurrently' : ''}${kept ? ` (${kept} under ${ctx.policy.database.index_rebuild.min_bloat.text} estimated bloat kept)` : ''}, ${formatBytes(t.beforeBytes)} → ${formatBytes(t.afterBytes)}`,
       );
     } else {
       ctx.summary(`${t.table}: not rebuilt: ${t.error ?? 'unknown error'}`);
@@ -439,7 +494,7 @@ async function validateRebuild(ctx: TaskContext, result: IndexRebuildResult): Pr
       name: `${t.table}.rebuilt`,
       ok: t.ok,
       detail: t.ok
-        ? `${t.indexes.length} index(es) rebuilt, ${formatBytes(t.beforeBytes ?? 0)} → ${formatBytes(t.afterBytes ?? 0)}`
+        ? `${t.indexes.filter((i) => i.rebuilt).length} of ${t.indexes.length} index(es) rebuilt, ${formatBytes(t.beforeBytes ?? 0)} → ${formatBytes(t.afterBytes ?? 0)}`
         : (t.error ?? 'the step failed'),
     });
   }

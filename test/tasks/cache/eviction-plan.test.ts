@@ -74,3 +74,24 @@ describe('StalenessPool', () => {
     expect(pool.take().map((c) => c.staleness)).toEqual([36, 36, 35]);
   });
 });
+
+describe('one instant for idle times, one scan for the plan', () => {
+  it('compares keys by last access, not by idle times read at different moments of a long scan', async () => {
+    const { stalenessOf } = await import('../../../src/tasks/cache/eviction.js');
+    // cache:a read at t=0 s idle 10 s (last used at -10 s); page:b read 5 s later idle 12 s (last used at -7 s).
+    const a = stalenessOf('idletime', 10, 0);
+    const b = stalenessOf('idletime', 12, 5_000);
+    expect(a).toBeGreaterThan(b);
+    // Under LFU the counter decides, whenever it was read.
+    expect(stalenessOf('freq', 3, 0)).toBeGreaterThan(stalenessOf('freq', 9, 5_000));
+  });
+
+  it('sizes one scan for the whole eviction, by keys or by bytes over the average key', async () => {
+    const { planSize } = await import('../../../src/tasks/cache/eviction.js');
+    expect(planSize({ keysToFree: 100_000, bytesToFree: 0 }, { usedMemory: 1e9, keys: 1_100_000 }, 200)).toBe(100_200);
+    // 50 MB to free at ~1 kB a key: 50,000 keys, a quarter more, and a batch.
+    expect(
+      planSize({ keysToFree: 0, bytesToFree: 50_000_000 }, { usedMemory: 1_000_000_000, keys: 1_000_000 }, 200),
+    ).toBe(62_700);
+  });
+});

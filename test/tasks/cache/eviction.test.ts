@@ -53,6 +53,7 @@ describe('cache.eviction against a real redis-server', () => {
     const result = await cacheEvictionTask.execute(run.ctx);
     expect(result.acted).toBe(true);
     expect(result.keysFreed).toBe(300);
+    expect(run.steps.filter((s) => s.name.startsWith('scan')).length).toBe(1);
     expect(result.bytesFreed).toBeGreaterThan(0);
     expect(await count('cache:old:*')).toBe(0);
     expect(await count('cache:new:*')).toBe(300);
@@ -78,6 +79,10 @@ describe('cache.eviction against a real redis-server', () => {
     });
     const run = taskContext(policy);
     const result = await cacheEvictionTask.execute(run.ctx);
+    // One scan planned the whole memory-triggered eviction.
+    expect(run.steps.filter((s) => s.name.startsWith('scan evictable namespaces')).map((s) => s.name)).toEqual([
+      'scan evictable namespaces (pass 1)',
+    ]);
     expect(run.summary.join('\n')).toMatch(/warning: eviction policy is noeviction/);
     expect(result.before.usedMemory / result.before.maxmemory).toBeGreaterThan(0.85);
     expect(result.after.usedMemory / result.after.maxmemory).toBeLessThanOrEqual(0.8);
@@ -121,7 +126,8 @@ describe('cache.eviction against a real redis-server', () => {
     await conn.command(['ACL', 'SETUSER', 'evictor', 'on', '>evictor-pass', '~*', '+@all', '-eval', '-evalsha']);
     await fill('session:', 20);
     await fill('cache:old:', 40);
-    await new Promise((r) => setTimeout(r, 1100));
+    // Redis's LRU clock ticks once a second: 2.2 s apart, the old keys are always idle longer.
+    await new Promise((r) => setTimeout(r, 2200));
     await fill('cache:new:', 40);
     const policy = policyFrom({
       targets: { redis: { ...target(), username: 'evictor', password: { env: 'DRYDOCK_TEST_EVICTOR_PW' } } },

@@ -2,7 +2,7 @@
 // is killed half-way and the run that cleans up after it.
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { churn, flushStats, seedDemo } from '../../../src/demo/seed.js';
+import { churn, flushStats, markDemoDatabase, seedDemo } from '../../../src/demo/seed.js';
 import { DrydockError } from '../../../src/errors.js';
 import type { PolicyInput } from '../../../src/policy/schema.js';
 import { indexRebuildTask, recoverInterrupted } from '../../../src/tasks/database/index-rebuild.js';
@@ -14,6 +14,7 @@ let admin: pg.Client;
 
 beforeAll(async () => {
   db = await freshDatabase('index_rebuild');
+  await markDemoDatabase(db.target);
   await seedDemo({ target: db.target, scale: 0.3 });
   admin = await db.connect();
 });
@@ -29,7 +30,8 @@ function policyFor(rebuild: RebuildInput = {}, port?: number) {
   const { host, database } = db.target;
   return testPolicy({
     targets: { postgres: { host, port: port ?? db.target.port, database } },
-    database: { index_rebuild: { lock_timeout: '500ms', ...rebuild } },
+    // Every index is rebuilt unless a test asks for the bloat threshold: these tests are about rebuilds.
+    database: { index_rebuild: { lock_timeout: '500ms', min_bloat: '0%', pause: '0', ...rebuild } },
   });
 }
 
@@ -105,6 +107,45 @@ describe('database.index_rebuild', () => {
     const validation = await indexRebuildTask.validate(ctx, result);
     expect(validation.checks.filter((c) => !c.ok)).toEqual([]);
     expect(validation.checks.find((c) => c.name === 'no_invalid_indexes')!.ok).toBe(true);
+  });
+
+  it('rebuilds only indexes whose estimated bloat reaches min_bloat and records every estimate', async () => {
+    const listingsOnly = (min_bloat: string) =>
+      testContext(policyFor({ min_bloat, tables: { high_priority: ['listings'], normal: [] } }), indexRebuildTask.id);
+    const check = async (ctx: ReturnType<typeof listingsOnly>) => {
+      const result = await indexRebuildTask.execute(ctx);
+      const listings = result.tables[0]!;
+      for (const index of listings.indexes) {
+        expect(index.bloat, index.index).not.toBeNull();
+        expect(ctx.figures[`${index.index}.bloat`]).toEqual({
+          value: Number((index.bloat! * 100).toFixed(1)),
+          unit: '%',
+        });
+        // Rebuilt exactly when the estimate reaches 20 %.
+        expect(index.rebuilt, `${index.index} ${index.bloat}`).toBe(index.bloat! >= 0.2);
+      }
+      expect((await indexRebuildTask.validate(ctx, result)).ok).toBe(true);
+      return listings.indexes;
+    };
+    // Packed by a rebuild of everything, the indexes are compact: a second run keeps them all.
+    await indexRebuildTask.execute(listingsOnly('0%'));
+    await admin.query('ANALYZE listings');
+    const compact = listingsOnly('20%');
+    expect((await check(compact)).map((i) => i.rebuilt)).toEqual([false, false, false]);
+    expect(compact.findStep('reindex listings')!.output).toMatch(
+      /listings_pkey: .*estimated bloat: under min_bloat 20%, kept/,
+    );
+    expect(compact.summaries.join('\n')).toMatch(
+      /listings: 0 of 3 index\(es\) rebuilt concurrently \(3 under 20% estimated bloat kept\)/,
+    );
+    // A day of updates to an indexed column (not HOT: every index gets a new entry per row) bloats them all.
+    await admin.query('UPDATE listings SET price_cents = price_cents + 1');
+    await admin.query('VACUUM ANALYZE listings');
+    const bloated = listingsOnly('20%');
+    expect((await check(bloated)).map((i) => i.rebuilt)).toEqual([true, true, true]);
+    expect(bloated.findStep('reindex listings')!.output).toMatch(
+      /listings_city_price_idx: .*estimated bloat: rebuilding/,
+    );
   });
 
   it('fails only the step of a missing table, naming it', async () => {

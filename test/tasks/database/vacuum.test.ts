@@ -2,7 +2,7 @@
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyGentleMaintenance, connectPostgres } from '../../../src/adapters/postgres.js';
-import { churn, flushStats, seedDemo } from '../../../src/demo/seed.js';
+import { churn, flushStats, markDemoDatabase, seedDemo } from '../../../src/demo/seed.js';
 import { DrydockError } from '../../../src/errors.js';
 import { isDisruptive } from '../../../src/engine/types.js';
 import type { PolicyInput } from '../../../src/policy/schema.js';
@@ -14,6 +14,7 @@ let db: FreshDatabase;
 
 beforeAll(async () => {
   db = await freshDatabase('vacuum');
+  await markDemoDatabase(db.target);
   await seedDemo({ target: db.target, scale: 0.2 });
 });
 
