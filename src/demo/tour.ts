@@ -9,7 +9,7 @@ import { restoreDatabase } from '../backup/commands.js';
 import { startScratchServer, waitUntilConsistent } from '../backup/scratch-server.js';
 import { dataDirectoryOwner } from '../backup/settings.js';
 import { describeError } from '../errors.js';
-import { describeRun } from '../cli/format.js';
+import { describeRun } from '../engine/run-format.js';
 import type { DemoInfrastructure } from './infrastructure.js';
 import pg from 'pg';
 

@@ -5,10 +5,10 @@ import { DrydockError, describeError, isRetryable } from '../errors.js';
 import { redactor } from '../policy/redact.js';
 import type { Policy } from '../policy/schema.js';
 import { retryDelay } from '../schedule/planner.js';
-import type { Registry } from '../tasks/registry.js';
+import type { Registry } from './types.js';
 import type { Notifier } from '../notify/notifier.js';
 import type { RunRecord, Store } from '../store/types.js';
-import type { Clock } from './clock.js';
+import type { Clock } from '../clock.js';
 import { createRunContext, type RunContext } from './run-context.js';
 import type { Gate, ImplementedTask, RunOutcome, RunTrigger, ValidationResult } from './types.js';
 
