@@ -146,7 +146,7 @@ async function pointInTimeRestore(app: App, demo: DemoInfrastructure, print: (li
       );
     return `restored to ${at}: the row written before is there, the row written after is not`;
   } finally {
-    server?.stop();
+    await server?.stop();
     rmSync(scratch, { recursive: true, force: true });
   }
 }
