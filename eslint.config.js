@@ -18,6 +18,24 @@ export default tseslint.config(
     },
   },
   {
+    // One way to run a process: src/adapters/exec.ts (timeout, abort, env allow-list, redaction,
+    // DrydockError). Nothing else in src/ imports node:child_process (a type import is fine).
+    files: ['src/**/*.ts', 'src/**/*.tsx'],
+    ignores: ['src/adapters/**'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: ['node:child_process', 'child_process'].map((name) => ({
+            name,
+            allowTypeImports: true,
+            message: 'run programs through src/adapters/exec.ts (exec / spawnProcess)',
+          })),
+        },
+      ],
+    },
+  },
+  {
     // Tests read JSON documents (manifests, API bodies) and assert on their fields directly.
     files: ['test/**/*.ts', 'bench/**/*.ts'],
     rules: {

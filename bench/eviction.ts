@@ -15,7 +15,7 @@ import pino from 'pino';
 import { exec } from '../src/adapters/exec.js';
 import { freePort } from '../src/adapters/free-port.js';
 import { connectRedis, type RedisConnection } from '../src/adapters/redis.js';
-import { systemClock } from '../src/engine/clock.js';
+import { systemClock } from '../src/clock.js';
 import type { Figure, StepHandle, StepOptions, TaskContext } from '../src/engine/types.js';
 import { policySchema, type Policy } from '../src/policy/schema.js';
 import { cacheEvictionTask } from '../src/tasks/cache/eviction.js';

@@ -23,7 +23,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { closeQuietly, connectPostgres } from '../src/adapters/postgres.js';
 import { dropDemo, seedDemo } from '../src/demo/seed.js';
-import { systemClock } from '../src/engine/clock.js';
+import { systemClock } from '../src/clock.js';
 import type { Figure, ImplementedTask, StepHandle, StepOptions, TaskContext } from '../src/engine/types.js';
 import { policySchema, type Policy } from '../src/policy/schema.js';
 import { indexRebuildTask } from '../src/tasks/database/index-rebuild.js';

@@ -2,7 +2,7 @@
 // to a local Twilio-style HTTP server, gate decisions, and status-page rendering with many windows.
 // Run: npx tsx bench/windows-notices.ts
 import { performance } from 'node:perf_hooks';
-import { fixedClock } from '../src/engine/clock.js';
+import { fixedClock } from '../src/clock.js';
 import { createEmailChannel } from '../src/notify/channels/email.js';
 import { createSmsChannel } from '../src/notify/channels/sms.js';
 import { policySchema } from '../src/policy/schema.js';

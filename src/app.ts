@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { Daemon } from './engine/daemon.js';
 import { Engine } from './engine/engine.js';
-import { systemClock, type Clock } from './engine/clock.js';
+import { systemClock, type Clock } from './clock.js';
 import type { Gate } from './engine/types.js';
 import { createLogger } from './logger.js';
 import { redactor } from './policy/redact.js';

@@ -174,3 +174,28 @@ export async function connectRedis(
     },
   };
 }
+
+/** Total keys over every database, from INFO keyspace ("db0:keys=12,expires=0,..."). */
+export function keyspaceKeys(info: Record<string, string>): number {
+  let total = 0;
+  for (const [name, value] of Object.entries(info)) {
+    if (!/^db\d+$/.test(name)) continue;
+    const match = /keys=(\d+)/.exec(value);
+    if (match) total += Number(match[1]);
+  }
+  return total;
+}
+
+/** What Redis memory use is measured against: maxmemory, or the host's memory when there is no limit. */
+export function memoryLimit(state: {
+  /** 0 means "no limit": then memory is measured against the host's memory. */
+  maxmemory: number;
+  systemMemory: number;
+}): {
+  limitBytes: number;
+  measuredAgainst: 'maxmemory' | 'host memory';
+} {
+  return state.maxmemory > 0
+    ? { limitBytes: state.maxmemory, measuredAgainst: 'maxmemory' }
+    : { limitBytes: state.systemMemory, measuredAgainst: 'host memory' };
+}

@@ -1,7 +1,7 @@
 // Evaluates the alert rules on each round of metrics, keeps every instance's state and history
 // in the store, and sends firing / repeat / resolved messages through the policy's channels.
 import type { Logger } from 'pino';
-import { systemClock, type Clock } from '../engine/clock.js';
+import { systemClock, type Clock } from '../clock.js';
 import type { TargetStatus } from '../metrics/collector.js';
 import type { MetricValue } from '../metrics/types.js';
 import type { Channel, OutboundMessage } from '../notify/types.js';

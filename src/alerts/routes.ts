@@ -1,6 +1,6 @@
 // /api/alerts: current alert states, their history, and silences.
 import { Hono } from 'hono';
-import { systemClock, type Clock } from '../engine/clock.js';
+import { systemClock, type Clock } from '../clock.js';
 import { parseDuration } from '../policy/phrases.js';
 import type { SqliteAlertStore } from '../store/sqlite/alerts.js';
 import type { Silences } from './silences.js';

@@ -1,7 +1,7 @@
 // The silence hook. A maintenance run silences the components it works on from its start until
 // its validation has passed (the engine calls liftRun then); declared windows (issue 5) plug in
 // as a source. Security alerts are never silenced: the evaluator does not ask for them.
-import { systemClock, type Clock } from '../engine/clock.js';
+import { systemClock, type Clock } from '../clock.js';
 import type { Policy } from '../policy/schema.js';
 import type { SqliteAlertStore } from '../store/sqlite/alerts.js';
 import { componentCovers } from './rules.js';

@@ -1,12 +1,31 @@
 /** @jsxImportSource hono/jsx */
-// The HTTP API, the dashboard and /metrics: readers of the same store and engine as the CLI.
+// The HTTP API, the dashboard and /metrics: readers of the same store and engine as the CLI. Every
+// HTTP route of the process is mounted here; features export sub-apps, they do not mount them.
 import { Hono } from 'hono';
-import type { App } from '../app.js';
+import type { Clock } from '../clock.js';
+import type { Registry } from '../engine/types.js';
+import type { Monitoring } from '../monitoring/monitoring.js';
+import type { LoadedPolicy } from '../policy/load.js';
+import type { Store } from '../store/types.js';
+import type { WindowsModule } from '../windows/module.js';
 import { nextSlot } from '../schedule/frequency.js';
 import { planRuns, taskEnabled } from '../schedule/planner.js';
+import { approvalRoutes } from './approvals.js';
 import { Dashboard } from './dashboard.js';
+import { statusPageOptions, statusPageRoutes } from './status-page/routes.js';
 
-export function createApi(app: App): Hono {
+/** What the API reads; the composition root (app.ts) provides it. */
+export interface ApiDeps {
+  instanceId: string;
+  clock: Clock;
+  loaded: LoadedPolicy;
+  store: Store;
+  registry: Registry;
+  monitoring: Pick<Monitoring, 'routes'>;
+  windows: Pick<WindowsModule, 'service' | 'patches' | 'auth'>;
+}
+
+export function createApi(app: ApiDeps): Hono {
   const api = new Hono();
 
   api.get('/healthz', (c) => c.json({ ok: true, instance: app.instanceId }));
@@ -63,8 +82,12 @@ export function createApi(app: App): Hono {
   api.route('/', app.monitoring.routes);
 
   // Issue 5: approvals with per-person bearer tokens, and the public status page.
-  api.route('/api/approvals', app.windows.approvalRoutes());
-  api.route('/status', app.windows.statusPageRoutes());
+  const { service, patches, auth } = app.windows;
+  api.route('/api/approvals', approvalRoutes({ windows: service, patches, auth }) as unknown as Hono);
+  api.route(
+    '/status',
+    statusPageRoutes({ ...statusPageOptions(app.loaded.policy), store: service.store, clock: app.clock }),
+  );
 
   api.get('/', async (c) => {
     const runs = await app.store.listRuns({ limit: 30 });

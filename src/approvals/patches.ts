@@ -3,10 +3,10 @@
 // medium needs approval and is due in a week (weekly digest). A patch whose SLA is about to be
 // missed raises an alert. Decisions are pure functions of the policy and a clock.
 import { createHash } from 'node:crypto';
-import type { Clock } from '../engine/clock.js';
+import type { Clock } from '../clock.js';
 import { DrydockError } from '../errors.js';
 import { audience, deliver, type SenderDeps } from '../notify/deliver.js';
-import { formatWhen } from '../notify/notice-templates.js';
+import { formatWhen } from '../notify/format.js';
 import type { Channel, OutboundMessage } from '../notify/types.js';
 import type { NoticeRule } from '../policy/values.js';
 import { redactor } from '../policy/redact.js';

@@ -9,7 +9,7 @@
 import type { Policy } from '../policy/schema.js';
 import { runPostgresBackup } from './backup-postgres.js';
 import { expireRepository, type ExpireResult } from './expire.js';
-import { checkIntegrity, type IntegrityReport } from './integrity.js';
+import { checkRepository, type IntegrityReport } from './integrity.js';
 import { listBackups, openRepository } from './repository.js';
 import { restoreBackup, type RestoreResult } from './restore.js';
 import { runRestoreTest, type RestoreTestResult } from './restore-test.js';
@@ -59,8 +59,8 @@ export function expireBackups(policy: Policy, now: Date = new Date(), dryRun = f
   return expireRepository(openRepository(repositorySettings(policy)), now, retentionRules(policy), { dryRun });
 }
 
-export function verifyRepository(policy: Policy): IntegrityReport {
-  return checkIntegrity(openRepository(repositorySettings(policy)), {
+export function verifyRepository(policy: Policy): Promise<IntegrityReport> {
+  return checkRepository(openRepository(repositorySettings(policy)), {
     binDirectory: policy.backup.postgres.bin_directory,
   });
 }

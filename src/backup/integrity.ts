@@ -32,10 +32,11 @@ export interface IntegrityReport {
   durationMs: number;
 }
 
-export function checkIntegrity(
-  repo: Repository,
-  options: { signal?: AbortSignal | undefined; binDirectory?: string | undefined } = {},
-): IntegrityReport {
+/**
+ * Stored objects and WAL only (synchronous reads, no child process). `checkRepository` adds the
+ * logical dumps, whose check runs pg_restore.
+ */
+export function checkIntegrity(repo: Repository, options: { signal?: AbortSignal | undefined } = {}): IntegrityReport {
   const t0 = Date.now();
   const problems: IntegrityProblem[] = [];
   const records = listBackups(repo);
@@ -162,24 +163,34 @@ export function checkIntegrity(
       }
     }
   }
-  // Logical dumps: stored checksum, content checksum and a table of contents pg_restore can read.
-  const logical = options.binDirectory ? listLogicalBackups(repo) : [];
-  for (const record of logical) {
-    const v = verifyLogicalBackup(repo, record, options.binDirectory!);
-    if (!v.ok)
-      problems.push({
-        backup: `logical/${record.id}`,
-        file: `${record.id}.dump.zst`,
-        problem: v.problem ?? 'unreadable',
-      });
-  }
   return {
     backups: records.length,
-    logicalBackups: logical.length,
+    logicalBackups: 0,
     objects,
     walFiles: wal.length,
     bytesRead,
     problems,
     durationMs: Date.now() - t0,
   };
+}
+
+/** The whole repository: checkIntegrity, plus every logical dump when a bin directory for pg_restore is given. */
+export async function checkRepository(
+  repo: Repository,
+  options: { signal?: AbortSignal | undefined; binDirectory?: string | undefined } = {},
+): Promise<IntegrityReport> {
+  const t0 = Date.now();
+  const report = checkIntegrity(repo, { signal: options.signal });
+  // Logical dumps: stored checksum, content checksum and a table of contents pg_restore can read.
+  const logical = options.binDirectory ? listLogicalBackups(repo) : [];
+  for (const record of logical) {
+    const v = await verifyLogicalBackup(repo, record, options.binDirectory!);
+    if (!v.ok)
+      report.problems.push({
+        backup: `logical/${record.id}`,
+        file: `${record.id}.dump.zst`,
+        problem: v.problem ?? 'unreadable',
+      });
+  }
+  return { ...report, logicalBackups: logical.length, durationMs: Date.now() - t0 };
 }

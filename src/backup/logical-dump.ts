@@ -3,7 +3,6 @@
 // repository is encrypted) into logical/<id>.dump.zst; the catalog entry logical/<id>.json is
 // written last. Verification: the stored checksum, zstd's content checksum and `pg_restore --list`,
 // which reads the dump's whole table of contents.
-import { spawn, spawnSync } from 'node:child_process';
 import { createCipheriv, createHash, randomBytes } from 'node:crypto';
 import {
   closeSync,
@@ -22,7 +21,8 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CompressStream } from 'zstd-napi';
-import { DrydockError } from '../errors.js';
+import { exec, spawnProcess } from '../adapters/exec.js';
+import { DrydockError, describeError } from '../errors.js';
 import { fsyncDir, writeFileAtomic } from './fsync.js';
 import { decodeObjectToBuffer, sha256Hex } from './object-codec.js';
 import type { Repository } from './repository.js';
@@ -53,8 +53,12 @@ export interface LogicalBackupRecord {
   tables?: TableFigure[];
 }
 
-function env(source: LogicalSource): NodeJS.ProcessEnv {
-  return { ...process.env, ...(source.password ? { PGPASSWORD: source.password } : {}) };
+/** libpq variables pg_dump/pg_restore may need from Drydock's environment (the rest stays out). */
+const PG_ENV = ['PGPASSFILE', 'PGSSLMODE', 'PGSSLROOTCERT', 'PGSSLCERT', 'PGSSLKEY'];
+
+/** The password goes to pg_dump/pg_restore in the environment, never on the command line. */
+function env(source: LogicalSource): Record<string, string> {
+  return source.password ? { PGPASSWORD: source.password } : {};
 }
 
 export async function backupLogical(
@@ -72,13 +76,12 @@ export async function backupLogical(
     .replace('T', '-')}L`;
   const final = join(dir, `${id}.dump.zst`);
   const tmp = `${final}.partial`;
-  const child = spawn(
+  const { child, done } = spawnProcess(
     join(source.binDirectory, 'pg_dump'),
     ['-h', source.host, '-p', String(source.port), '-U', source.user, '-Fc', '-Z0', '--no-password', source.database],
-    { env: env(source), stdio: ['ignore', 'pipe', 'pipe'] },
+    { env: env(source), inheritEnv: PG_ENV, timeoutMs: 24 * 3600_000 },
   );
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const stdout = child.stdout!;
   const fd = openSync(tmp, 'w', 0o600);
   const rawHash = createHash('sha256');
   const storedHash = createHash('sha256');
@@ -102,21 +105,24 @@ export async function backupLogical(
       zstd.on('end', resolve);
       zstd.on('error', reject);
     });
-    child.stdout.on('data', (chunk: Buffer) => {
+    stdout.on('data', (chunk: Buffer) => {
       rawHash.update(chunk);
       dumpBytes += chunk.length;
       if (!zstd.write(chunk)) {
-        child.stdout.pause();
-        zstd.once('drain', () => child.stdout.resume());
+        stdout.pause();
+        zstd.once('drain', () => stdout.resume());
       }
     });
-    const code = await new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? -1)));
-    if (code !== 0)
+    try {
+      await done;
+    } catch (error) {
+      const stderr = error instanceof DrydockError ? error.details.stderr : undefined;
       throw new DrydockError(
         'EXEC_FAILED',
-        `pg_dump of ${source.database} at ${source.host}:${source.port} failed: ${stderr.trim()}`,
-        { retryable: true },
+        `pg_dump of ${source.database} at ${source.host}:${source.port} failed: ${typeof stderr === 'string' && stderr.trim() ? stderr.trim() : describeError(error)}`,
+        { retryable: true, cause: error },
       );
+    }
     zstd.end();
     await finished;
     if (cipher) {
@@ -132,7 +138,7 @@ export async function backupLogical(
   closeSync(fd);
   renameSync(tmp, final);
   fsyncDir(dir);
-  const tocEntries = countToc(repo, final, source.binDirectory);
+  const tocEntries = await countToc(repo, final, source.binDirectory);
   const record: LogicalBackupRecord = {
     id,
     kind: 'logical',
@@ -151,7 +157,12 @@ export async function backupLogical(
 }
 
 /** pg_restore --list over the decoded dump; throws when the dump is unreadable. */
-function countToc(repo: Repository, storedPath: string, binDirectory: string, expectedSha?: string): number {
+async function countToc(
+  repo: Repository,
+  storedPath: string,
+  binDirectory: string,
+  expectedSha?: string,
+): Promise<number> {
   const dump = decodeObjectToBuffer(readFileSync(storedPath), repo.key);
   if (expectedSha && sha256Hex(dump) !== expectedSha)
     throw new DrydockError('VALIDATION_FAILED', `logical dump ${storedPath} does not match its checksum`);
@@ -159,11 +170,12 @@ function countToc(repo: Repository, storedPath: string, binDirectory: string, ex
   try {
     const file = join(scratch, 'dump');
     writeFileSync(file, dump);
-    const r = spawnSync(join(binDirectory, 'pg_restore'), ['--list', file], {
-      encoding: 'utf8',
-      maxBuffer: 256 * 1024 * 1024,
+    const r = await exec(join(binDirectory, 'pg_restore'), ['--list', file], {
+      maxOutput: 256 * 1024 * 1024,
+      okCodes: [0, 1],
+      timeoutMs: 3600_000,
     });
-    if (r.status !== 0)
+    if (r.code !== 0)
       throw new DrydockError('VALIDATION_FAILED', `pg_restore cannot read the dump ${storedPath}: ${r.stderr.trim()}`);
     return r.stdout.split('\n').filter((l) => /^\d+;/.test(l)).length;
   } finally {
@@ -181,17 +193,17 @@ export function listLogicalBackups(repo: Repository): LogicalBackupRecord[] {
 }
 
 /** Integrity of one logical backup: stored checksum, content checksum, and a readable table of contents. */
-export function verifyLogicalBackup(
+export async function verifyLogicalBackup(
   repo: Repository,
   record: LogicalBackupRecord,
   binDirectory: string,
-): { ok: boolean; problem?: string; tocEntries?: number } {
+): Promise<{ ok: boolean; problem?: string; tocEntries?: number }> {
   const path = join(repo.root, 'logical', `${record.id}.dump.zst`);
   if (!existsSync(path)) return { ok: false, problem: `${record.id}.dump.zst is missing` };
   if (sha256Hex(readFileSync(path)) !== record.storedSha256)
     return { ok: false, problem: `${record.id}.dump.zst is damaged (checksum mismatch)` };
   try {
-    const toc = countToc(repo, path, binDirectory, record.sha256);
+    const toc = await countToc(repo, path, binDirectory, record.sha256);
     return toc === record.tocEntries
       ? { ok: true, tocEntries: toc }
       : { ok: false, problem: `${record.id}: ${toc} table-of-contents entries, recorded ${record.tocEntries}` };
@@ -201,7 +213,11 @@ export function verifyLogicalBackup(
 }
 
 /** Restores a logical backup into an existing (empty) database with pg_restore. */
-export function restoreLogical(repo: Repository, record: LogicalBackupRecord, target: LogicalSource): void {
+export async function restoreLogical(
+  repo: Repository,
+  record: LogicalBackupRecord,
+  target: LogicalSource,
+): Promise<void> {
   const path = join(repo.root, 'logical', `${record.id}.dump.zst`);
   const dump = decodeObjectToBuffer(readFileSync(path), repo.key);
   if (sha256Hex(dump) !== record.sha256)
@@ -210,7 +226,7 @@ export function restoreLogical(repo: Repository, record: LogicalBackupRecord, ta
   try {
     const file = join(scratch, 'dump');
     writeFileSync(file, dump);
-    const r = spawnSync(
+    const r = await exec(
       join(target.binDirectory, 'pg_restore'),
       [
         '-h',
@@ -225,9 +241,9 @@ export function restoreLogical(repo: Repository, record: LogicalBackupRecord, ta
         '--exit-on-error',
         file,
       ],
-      { encoding: 'utf8', env: env(target) },
+      { env: env(target), inheritEnv: PG_ENV, okCodes: [0, 1], timeoutMs: 24 * 3600_000 },
     );
-    if (r.status !== 0)
+    if (r.code !== 0)
       throw new DrydockError('EXEC_FAILED', `pg_restore into ${target.database} failed: ${r.stderr.trim()}`);
   } finally {
     rmSync(scratch, { recursive: true, force: true });

@@ -2,11 +2,11 @@
 // on a free port, wait until it is consistent, compare row counts and content checksums with the
 // figures recorded at backup time, run amcheck on the tables' B-tree indexes, then stop and delete.
 // Before starting, pg_verifybackup checks the rebuilt directory against PostgreSQL's manifest.
-import { spawnSync } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { exec } from '../adapters/exec.js';
 import { newestBackup } from './chain.js';
 import { segmentName, segmentNumber } from './lsn.js';
 import { getWal } from './wal-archive.js';
@@ -76,11 +76,14 @@ export async function runRestoreTest(options: RestoreTestOptions): Promise<Resto
       const name = segmentName(newest.timeline, seg, newest.segmentSize);
       getWal(repo, name, join(walDir, name));
     }
-    const verify = spawnSync(join(options.binDirectory, 'pg_verifybackup'), ['-w', walDir, dataDir], {
-      encoding: 'utf8',
+    // Through the exec wrapper: the daemon's event loop (heartbeats, the HTTP API) keeps running.
+    // Status 1 is pg_verifybackup's "the backup does not verify"; the verdict is recorded, not thrown.
+    const verify = await exec(join(options.binDirectory, 'pg_verifybackup'), ['-w', walDir, dataDir], {
+      okCodes: [0, 1],
+      ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
     });
-    const verifyOutput = `${verify.stdout ?? ''}${verify.stderr ?? ''}`.trim();
-    const verified = verify.status === 0;
+    const verifyOutput = `${verify.stdout}${verify.stderr}`.trim();
+    const verified = verify.code === 0;
     log(`pg_verifybackup: ${verifyOutput}`);
     server = await startScratchServer(options.binDirectory, dataDir, scratch, options.timeoutMs);
     const recoveryMs = await waitUntilConsistent(
@@ -129,7 +132,7 @@ export async function runRestoreTest(options: RestoreTestOptions): Promise<Resto
       ok: problems.length === 0,
     };
   } finally {
-    server?.stop();
+    await server?.stop();
     rmSync(scratch, { recursive: true, force: true });
   }
 }
@@ -138,14 +141,14 @@ export async function runRestoreTest(options: RestoreTestOptions): Promise<Resto
  * After a crash mid-test: stop any throwaway server left in a drydock-restore-test-* folder of
  * `parent` (default: the temp folder) and delete the folder. Returns what it did.
  */
-export function cleanupRestoreTests(binDirectory: string, parent: string = tmpdir()): string[] {
+export async function cleanupRestoreTests(binDirectory: string, parent: string = tmpdir()): Promise<string[]> {
   const done: string[] = [];
   for (const name of readdirSync(parent)) {
     if (!name.startsWith('drydock-restore-test-')) continue;
     const dir = join(parent, name);
     const data = join(dir, 'data');
     if (existsSync(join(data, 'postmaster.pid'))) {
-      stopServer(binDirectory, data);
+      await stopServer(binDirectory, data);
       done.push(`stopped the throwaway server in ${data}`);
     }
     rmSync(dir, { recursive: true, force: true });

@@ -1,32 +1,39 @@
 // A throwaway PostgreSQL server on a restored data directory, for the restore test: free port,
 // loopback only, socket in the scratch folder, started as the data directory's owner (PostgreSQL
 // refuses to run as root, so root runs it through runuser as that account).
-import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { DrydockError } from '../errors.js';
+import { exec } from '../adapters/exec.js';
 import { freePort } from '../adapters/free-port.js';
 
 export { freePort };
 
-function ownerName(dataDir: string): string | undefined {
+async function ownerName(dataDir: string): Promise<string | undefined> {
   if (process.getuid?.() !== 0) return undefined;
   const uid = statSync(dataDir).uid;
   if (uid === 0) return undefined;
-  return execFileSync('id', ['-nu', String(uid)])
-    .toString()
-    .trim();
+  return (await exec('id', ['-nu', String(uid)], { timeoutMs: 10_000 })).stdout.trim();
 }
 
-function run(binDir: string, dataDir: string, args: string[], timeoutMs: number): { status: number; output: string } {
-  const bin = join(binDir, 'pg_ctl');
-  const user = ownerName(dataDir);
-  const r = user
-    ? spawnSync('runuser', ['-u', user, '--', bin, ...args], { encoding: 'utf8', timeout: timeoutMs })
-    : spawnSync(bin, args, { encoding: 'utf8', timeout: timeoutMs });
-  return { status: r.status ?? -1, output: `${r.stdout ?? ''}${r.stderr ?? ''}` };
+/** pg_ctl through the exec wrapper (never blocking the event loop); a failure is returned, not thrown. */
+async function run(
+  binDir: string,
+  dataDir: string,
+  args: string[],
+  timeoutMs: number,
+): Promise<{ status: number; output: string }> {
+  const user = await ownerName(dataDir);
+  try {
+    const r = await exec(join(binDir, 'pg_ctl'), args, { timeoutMs, ...(user ? { runAs: user } : {}) });
+    return { status: 0, output: `${r.stdout}${r.stderr}` };
+  } catch (error) {
+    if (!(error instanceof DrydockError)) throw error;
+    const code = error.details.code;
+    return { status: typeof code === 'number' ? code : -1, output: error.message };
+  }
 }
 
 export interface ScratchServer {
@@ -34,7 +41,7 @@ export interface ScratchServer {
   socketDir: string;
   logFile: string;
   connection(database: string): pg.ClientConfig;
-  stop(): void;
+  stop(): Promise<void>;
   log(): string;
 }
 
@@ -54,7 +61,7 @@ export async function startScratchServer(
   const port = await freePort();
   const logFile = join(socketDir, 'restore-test.log');
   const opts = `-p ${port} -k ${socketDir} -c listen_addresses=127.0.0.1`;
-  const r = run(
+  const r = await run(
     binDir,
     dataDir,
     ['-D', dataDir, '-l', logFile, '-o', opts, '-w', '-t', String(Math.ceil(timeoutMs / 1000)), 'start'],
@@ -66,13 +73,13 @@ export async function startScratchServer(
     socketDir,
     logFile,
     connection: (database) => ({ host: '127.0.0.1', port, user: 'postgres', database }),
-    stop: () => {
-      run(binDir, dataDir, ['-D', dataDir, '-m', 'fast', '-w', '-t', '60', 'stop'], 70_000);
+    stop: async () => {
+      await run(binDir, dataDir, ['-D', dataDir, '-m', 'fast', '-w', '-t', '60', 'stop'], 70_000);
     },
     log,
   };
   if (r.status !== 0) {
-    server.stop();
+    await server.stop();
     const tail = log().trim().split('\n').slice(-6).join('\n');
     throw new DrydockError('VALIDATION_FAILED', `the restored server did not start: ${r.output.trim()}\n${tail}`, {
       details: { log: log().slice(-4000) },
@@ -105,6 +112,6 @@ export async function waitUntilConsistent(config: pg.ClientConfig, timeoutMs: nu
 }
 
 /** Immediate stop of a server on `dataDir` (used to clean up after an interrupted restore test). */
-export function stopServer(binDir: string, dataDir: string): void {
-  run(binDir, dataDir, ['-D', dataDir, '-m', 'immediate', '-w', '-t', '60', 'stop'], 70_000);
+export async function stopServer(binDir: string, dataDir: string): Promise<void> {
+  await run(binDir, dataDir, ['-D', dataDir, '-m', 'immediate', '-w', '-t', '60', 'stop'], 70_000);
 }

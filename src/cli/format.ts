@@ -1,5 +1,6 @@
-// Plain-text tables and durations for the terminal. Hand-written: a dozen lines, not worth a dependency.
-import type { RunRecord, StepRecord } from '../store/types.js';
+// Plain-text tables for the terminal. Hand-written: a dozen lines, not worth a dependency. A run as text
+// lives in engine/run-format.ts (the demo tour prints runs too); re-exported here for the commands.
+export { describeRun, formatFigure, iso, runDuration, seconds } from '../engine/run-format.js';
 
 export function table(headers: string[], rows: string[][]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
@@ -9,51 +10,4 @@ export function table(headers: string[], rows: string[][]): string {
       .join('  ')
       .trimEnd();
   return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
-}
-
-export function iso(date: Date | null | undefined): string {
-  return date ? date.toISOString().replace('.000Z', 'Z') : '-';
-}
-
-export function seconds(ms: number | null | undefined): string {
-  if (ms === null || ms === undefined) return '-';
-  return ms < 1000 ? `${ms}ms` : `${(ms / 1000).toFixed(1)}s`;
-}
-
-export function runDuration(run: RunRecord): string {
-  return run.endedAt ? seconds(run.endedAt.getTime() - run.startedAt.getTime()) : 'running';
-}
-
-export function formatFigure(
-  name: string,
-  f: { before?: number; after?: number; value?: number; unit?: string },
-): string {
-  const unit = f.unit ? ` ${f.unit}` : '';
-  if (f.before !== undefined || f.after !== undefined) return `${name}: ${f.before ?? '?'} → ${f.after ?? '?'}${unit}`;
-  return `${name}: ${f.value ?? '?'}${unit}`;
-}
-
-export function describeRun(run: RunRecord, steps: StepRecord[]): string {
-  const out = [
-    `run #${run.id}  ${run.taskId}  ${run.status}${run.reason ? ` (${run.reason})` : ''}`,
-    `  trigger ${run.trigger}${run.slotAt ? ` slot ${iso(run.slotAt)}` : ''}, attempt ${run.attempt}, started ${iso(run.startedAt)}, ended ${iso(run.endedAt)}, took ${runDuration(run)}`,
-  ];
-  for (const step of steps) {
-    out.push(
-      `  step ${step.seq} ${step.name}: ${step.status} in ${seconds(step.durationMs)}${step.error ? ` — ${step.error}` : ''}`,
-    );
-    for (const line of step.output.split('\n').filter(Boolean).slice(0, 40)) out.push(`      ${line}`);
-  }
-  if (Object.keys(run.figures).length > 0) {
-    out.push('  figures:');
-    for (const [name, figure] of Object.entries(run.figures)) out.push(`    ${formatFigure(name, figure)}`);
-  }
-  if (run.validation) {
-    out.push(`  validation: ${run.validation.ok ? 'passed' : 'FAILED'}`);
-    for (const check of run.validation.checks)
-      out.push(`    ${check.ok ? 'ok  ' : 'FAIL'} ${check.name}: ${check.detail}`);
-  }
-  for (const line of run.summary) out.push(`  ${line}`);
-  if (run.error) out.push(`  error: ${run.error}`);
-  return out.join('\n');
 }

@@ -13,7 +13,7 @@ import { registerMetricsCommands } from './commands/metrics.js';
 import { registerRunCommands } from './commands/runs.js';
 import { registerStartCommand } from './commands/start.js';
 import { registerTaskCommands } from './commands/tasks.js';
-import { registerWindowsCommands } from '../windows/cli.js';
+import { registerWindowsCommands } from './commands/windows.js';
 import { openApp } from '../app.js';
 import { createLogger } from '../logger.js';
 

@@ -9,7 +9,7 @@ import { restoreDatabase } from '../backup/commands.js';
 import { startScratchServer, waitUntilConsistent } from '../backup/scratch-server.js';
 import { dataDirectoryOwner } from '../backup/settings.js';
 import { describeError } from '../errors.js';
-import { describeRun } from '../cli/format.js';
+import { describeRun } from '../engine/run-format.js';
 import type { DemoInfrastructure } from './infrastructure.js';
 import pg from 'pg';
 
@@ -146,7 +146,7 @@ async function pointInTimeRestore(app: App, demo: DemoInfrastructure, print: (li
       );
     return `restored to ${at}: the row written before is there, the row written after is not`;
   } finally {
-    server?.stop();
+    await server?.stop();
     rmSync(scratch, { recursive: true, force: true });
   }
 }

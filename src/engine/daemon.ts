@@ -5,9 +5,9 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { processAlive } from '../adapters/process.js';
 import { dueSlots, taskEnabled } from '../schedule/planner.js';
-import type { Registry } from '../tasks/registry.js';
+import type { Registry } from './types.js';
 import type { RunRecord, Store } from '../store/types.js';
-import type { Clock } from './clock.js';
+import type { Clock } from '../clock.js';
 import type { RunTrigger } from './types.js';
 import type { Engine } from './engine.js';
 

@@ -5,7 +5,7 @@ import { describeError, isRetryable } from '../errors.js';
 import { redactor } from '../policy/redact.js';
 import type { Policy } from '../policy/schema.js';
 import type { Store } from '../store/types.js';
-import type { Clock } from './clock.js';
+import type { Clock } from '../clock.js';
 import type { Figure, StepOptions, TaskContext } from './types.js';
 
 export interface StepFailure {

@@ -5,22 +5,13 @@
 import type { Logger } from 'pino';
 import type { Policy } from '../policy/schema.js';
 import type { Schedule } from '../schedule/frequency.js';
-import type { Clock } from './clock.js';
-import type { Store } from '../store/types.js';
+import type { Clock } from '../clock.js';
+import type { Figure, Store } from '../store/types.js';
 
 export type TaskClass = 'maintenance' | 'security' | 'critical_bug';
 
-export type RunOutcome = 'succeeded' | 'failed' | 'validation_failed' | 'skipped' | 'interrupted';
-export type RunStatus = 'running' | RunOutcome;
-export type RunTrigger = 'schedule' | 'manual' | 'retry' | 'startup' | 'change';
-
-/** A number the task measured, before and/or after the work. */
-export interface Figure {
-  before?: number;
-  after?: number;
-  value?: number;
-  unit?: string;
-}
+// The run records' vocabulary is the store's (the store sits below the engine); re-exported for tasks.
+export type { Figure, RunOutcome, RunStatus, RunTrigger } from '../store/types.js';
 
 export interface StepHandle {
   /** Appends text to the step's recorded output. */
@@ -124,4 +115,12 @@ export interface Notice {
   title: string;
   body: string;
   at: Date;
+}
+
+/** The tasks the engine and daemon know: implemented ones and the spec's planned procedures. */
+export interface Registry {
+  all(): TaskDefinition[];
+  get(id: string): TaskDefinition | undefined;
+  require(id: string): TaskDefinition;
+  implemented(): ImplementedTask[];
 }

@@ -1,12 +1,10 @@
 // Status of one configured service: a systemd unit, a process, a TCP port or an HTTP URL.
-import { execFile } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { basename } from 'node:path';
-import { promisify } from 'node:util';
+import { exec } from '../adapters/exec.js';
+import { DrydockError } from '../errors.js';
 import type { Duration } from '../policy/values.js';
-
-const run = promisify(execFile);
 
 export type ServiceSpec =
   | { name: string; systemd: string }
@@ -29,17 +27,18 @@ export function parseSystemctlShow(text: string): { active: string; sub: string 
 
 async function systemdStatus(unit: string): Promise<Omit<ServiceStatus, 'name' | 'kind'>> {
   try {
-    const { stdout } = await run('systemctl', ['show', '-p', 'ActiveState,SubState,LoadState', unit], {
-      timeout: 5000,
+    const { stdout } = await exec('systemctl', ['show', '-p', 'ActiveState,SubState,LoadState', unit], {
+      timeoutMs: 5000,
     });
     const { active, sub } = parseSystemctlShow(stdout);
     if (/^LoadState=not-found$/m.test(stdout)) return { state: 'down', detail: `unit ${unit} not found` };
     return { state: active === 'active' ? 'up' : 'down', detail: `${unit}: ${active}/${sub}` };
   } catch (error) {
-    const e = error as { stderr?: string; message: string };
+    const stderr = error instanceof DrydockError ? error.details.stderr : undefined;
+    const text = typeof stderr === 'string' && stderr.trim() ? stderr : (error as Error).message;
     return {
       state: 'unknown',
-      detail: `systemctl could not report ${unit}: ${(e.stderr || e.message).trim().split('\n')[0]}`,
+      detail: `systemctl could not report ${unit}: ${text.trim().split('\n')[0]}`,
     };
   }
 }

@@ -1,7 +1,5 @@
 // Redis metrics for one collection round, from INFO plus a measured PING round trip.
-import { connectRedis, parseInfoFields, type RedisTargetConfig } from '../adapters/redis.js';
-import { keyspaceKeys } from '../tasks/cache/redis-state.js';
-import { memoryLimit } from '../tasks/cache/eviction-plan.js';
+import { connectRedis, keyspaceKeys, memoryLimit, parseInfoFields, type RedisTargetConfig } from '../adapters/redis.js';
 import type { MetricValue } from './types.js';
 
 export interface RedisCounters {

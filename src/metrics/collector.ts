@@ -6,7 +6,7 @@ import { totalmem } from 'node:os';
 import type { Logger } from 'pino';
 import type { PostgresTarget } from '../adapters/postgres.js';
 import { redisTargetName, type RedisTargetConfig } from '../adapters/redis.js';
-import { systemClock, type Clock } from '../engine/clock.js';
+import { systemClock, type Clock } from '../clock.js';
 import { describeError } from '../errors.js';
 import type { Policy } from '../policy/schema.js';
 import type { Sample, SqliteMetricsStore } from '../store/sqlite/metrics.js';

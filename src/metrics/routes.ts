@@ -1,6 +1,6 @@
 // /metrics for Prometheus and a small JSON reader for the API and dashboard.
 import { Hono } from 'hono';
-import { systemClock, type Clock } from '../engine/clock.js';
+import { systemClock, type Clock } from '../clock.js';
 import { parseDuration } from '../policy/phrases.js';
 import type { SeriesInfo, SqliteMetricsStore } from '../store/sqlite/metrics.js';
 import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from './prometheus.js';

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { AlertEvaluator } from '../alerts/evaluator.js';
 import { alertRoutes } from '../alerts/routes.js';
 import { Silences } from '../alerts/silences.js';
-import { systemClock, type Clock } from '../engine/clock.js';
+import { systemClock, type Clock } from '../clock.js';
 import { MetricsCollector, type CollectorTargets } from '../metrics/collector.js';
 import { metricsRoutes } from '../metrics/routes.js';
 import type { Channel } from '../notify/types.js';

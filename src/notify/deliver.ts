@@ -2,7 +2,7 @@
 // is tried up to `attempts` times with doubling backoff, every result is recorded, and a target
 // already marked sent is skipped, so a retried or repeated call never sends the same message twice.
 // Never throws for a delivery failure: the caller decides whether failures block anything.
-import type { Clock } from '../engine/clock.js';
+import type { Clock } from '../clock.js';
 import { redactor } from '../policy/redact.js';
 import type { Policy } from '../policy/schema.js';
 import type { ActivityEntry } from '../store/types.js';

@@ -4,7 +4,7 @@
 import type { Policy } from '../policy/schema.js';
 import { redactor } from '../policy/redact.js';
 import type { Store } from '../store/types.js';
-import type { Clock } from '../engine/clock.js';
+import type { Clock } from '../clock.js';
 import type { Channel, OutboundMessage } from './types.js';
 
 export type NotifyEvent = 'start' | 'success' | 'failure';

@@ -1,8 +1,14 @@
 // Pure planning: given tasks, a policy and two instants, which runs fall between them.
 // No clock is read here; the daemon and `drydock plan` pass one in, and tests walk simulated months.
 import type { Policy } from '../policy/schema.js';
-import type { TaskDefinition } from '../engine/types.js';
 import { previousSlot, slotsBetween, type Schedule } from './frequency.js';
+
+/** What planning needs of a task (the engine's task definitions satisfy it; schedule/ sits below engine/). */
+export interface SchedulableTask {
+  readonly id: string;
+  readonly implemented: boolean;
+  schedule(policy: Policy): Schedule;
+}
 
 export interface PlannedRun {
   taskId: string;
@@ -15,13 +21,13 @@ export function isTimeDriven(schedule: Schedule): boolean {
   return schedule.kind === 'cron' || schedule.kind === 'interval';
 }
 
-export function taskEnabled(task: TaskDefinition, policy: Policy): boolean {
+export function taskEnabled(task: Pick<SchedulableTask, 'id'>, policy: Policy): boolean {
   return policy.tasks[task.id]?.enabled ?? true;
 }
 
 /** Every run of the given tasks in (from, until], ordered by time then task id. */
 export function planRuns(
-  tasks: readonly TaskDefinition[],
+  tasks: readonly SchedulableTask[],
   policy: Policy,
   from: Date,
   until: Date,

@@ -1,7 +1,17 @@
 // The narrow storage interface. Tasks and the engine talk only to this; all SQL lives in store/.
 // The SQLite store is the default; a PostgreSQL store can implement the same interface (every
 // method is async for that reason) and pass the same test suite (test/store/store-contract.ts).
-import type { Figure, RunOutcome, RunStatus, RunTrigger } from '../engine/types.js';
+export type RunOutcome = 'succeeded' | 'failed' | 'validation_failed' | 'skipped' | 'interrupted';
+export type RunStatus = 'running' | RunOutcome;
+export type RunTrigger = 'schedule' | 'manual' | 'retry' | 'startup' | 'change';
+
+/** A number the task measured, before and/or after the work. */
+export interface Figure {
+  before?: number;
+  after?: number;
+  value?: number;
+  unit?: string;
+}
 
 export interface InstanceInfo {
   id: string;

@@ -5,7 +5,7 @@
 // src/tasks/ is not listed here or when a procedure of the spec is in neither list (Renovate's
 // manager map + completeness test). Adding a task: its file, and one line here (moving its id out
 // of NOT_IMPLEMENTED when the spec already lists it).
-import type { ImplementedTask, PlannedTask, TaskClass, TaskDefinition } from '../engine/types.js';
+import type { ImplementedTask, PlannedTask, Registry, TaskClass, TaskDefinition } from '../engine/types.js';
 import { distance } from 'fastest-levenshtein';
 import { DrydockError } from '../errors.js';
 import type { Policy } from '../policy/schema.js';
@@ -179,12 +179,8 @@ export const DRY_RUN_VARIANTS: Readonly<Record<string, () => ImplementedTask>> =
   IMPLEMENTED.flatMap((task) => (task.dryRun ? [[task.id, task.dryRun] as const] : [])),
 );
 
-export interface Registry {
-  all(): TaskDefinition[];
-  get(id: string): TaskDefinition | undefined;
-  require(id: string): TaskDefinition;
-  implemented(): ImplementedTask[];
-}
+// The interface lives in engine/types.ts (the engine receives a registry; it does not import tasks/).
+export type { Registry } from '../engine/types.js';
 
 export function createRegistry(implemented: ReadonlyArray<ImplementedTask> = IMPLEMENTED): Registry {
   const byId = new Map<string, TaskDefinition>();

@@ -1,16 +1,13 @@
 // Wires issue 5 into one Drydock process: the windows service, security patches, the token
-// authenticator, the engine gate, and the two HTTP sub-apps. The app (or a test) supplies the
+// authenticator and the engine gate (api/server.tsx mounts their HTTP routes). The app (or a test) supplies the
 // SQLite database, the policy, the clock, the channels (built by the channel registry) and where
 // activity goes.
-import type { Hono } from 'hono';
-import type { Clock } from '../engine/clock.js';
+import type { Clock } from '../clock.js';
 import type { Gate } from '../engine/types.js';
 import type { Channel } from '../notify/types.js';
 import type { Policy } from '../policy/schema.js';
 import type { SqliteDatabase } from '../store/sqlite/open.js';
 import type { ActivityEntry } from '../store/types.js';
-import { statusPageRoutes, type StatusPageDeps } from '../api/status-page/routes.js';
-import { approvalRoutes } from '../approvals/routes.js';
 import { PatchService } from '../approvals/patches.js';
 import { createAuthenticator, type Authenticator } from '../approvals/tokens.js';
 import { windowGate } from './gate.js';
@@ -37,10 +34,6 @@ export interface WindowsModule {
   channels: ReadonlyMap<string, Channel>;
   /** The engine gate: regular windows, approved windows from the store, blackouts. */
   gate: Gate;
-  /** Mount at /api/approvals. */
-  approvalRoutes(): Hono;
-  /** Mount at /status (public, read-only). */
-  statusPageRoutes(options?: Omit<StatusPageDeps, 'store' | 'clock'>): Hono;
   /** Call every minute from the daemon: reminders, expiries, patch notices and SLA alerts. */
   tick(): Promise<void>;
   /** Policy problems worth telling the operator (unknown channels, roles nobody holds, ...). */
@@ -66,15 +59,6 @@ export function createWindowsModule(host: WindowsHost): WindowsModule {
     auth,
     channels,
     gate: windowGate({ extraWindows: (at) => service.openIntervals(at) }),
-    approvalRoutes: () => approvalRoutes({ windows: service, patches, auth }) as unknown as Hono,
-    statusPageRoutes: (options = {}) => {
-      const page = Object.values(host.policy.channels).find((c) => c.type === 'status_page');
-      const fromPolicy =
-        page && page.type === 'status_page'
-          ? { title: page.title, components: page.components, ...(page.base_url ? { baseUrl: page.base_url } : {}) }
-          : {};
-      return statusPageRoutes({ ...fromPolicy, ...options, store: service.store, clock: host.clock });
-    },
     async tick() {
       await service.tick();
       await patches.tick();

@@ -2,11 +2,12 @@
 // refuse, start, post updates, complete with post-maintenance validation, record lessons, and show
 // the whole story. Every change is written to the activity log and announced to stakeholders
 // through the delivery log (which never sends one notice twice).
-import type { Clock } from '../engine/clock.js';
+import type { Clock } from '../clock.js';
 import { DrydockError, describeError } from '../errors.js';
 import { approvalState, checkDecision, type Person } from '../approvals/rules.js';
 import { audience, deliver, type DeliveryReport, type SenderDeps, type Target } from '../notify/deliver.js';
-import { renderNotice, formatSpan, type NoticeContext, type NoticeKindName } from '../notify/notice-templates.js';
+import { formatSpan } from '../notify/format.js';
+import { renderNotice, type NoticeContext, type NoticeKindName } from './notice-templates.js';
 import type { Channel, OutboundMessage } from '../notify/types.js';
 import { redactor } from '../policy/redact.js';
 import type { Policy } from '../policy/schema.js';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AlertEvaluator } from '../../src/alerts/evaluator.js';
 import { Silences, componentsForResources } from '../../src/alerts/silences.js';
-import { fixedClock } from '../../src/engine/clock.js';
+import { fixedClock } from '../../src/clock.js';
 import { MetricsCollector } from '../../src/metrics/collector.js';
 import { SqliteAlertStore } from '../../src/store/sqlite/alerts.js';
 import { SqliteMetricsStore } from '../../src/store/sqlite/metrics.js';

@@ -8,7 +8,7 @@ import {
   verifyLogicalBackup,
 } from '../../src/backup/logical-dump.js';
 import { openRepository } from '../../src/backup/repository.js';
-import { checkIntegrity } from '../../src/backup/integrity.js';
+import { checkRepository } from '../../src/backup/integrity.js';
 import { tableFigures } from '../../src/backup/table-figures.js';
 import { makeTempDir, PG_BIN, PgCluster } from '../helpers/pg-cluster.js';
 import { testContext, testPolicy } from '../helpers/context.js';
@@ -51,12 +51,12 @@ describe('logical backups with pg_dump (a database reached only over the network
       const record = await backupLogical(repo, source);
       expect(record.tocEntries).toBeGreaterThan(2);
       expect(record.storedBytes).toBeLessThan(record.dumpBytes);
-      expect(verifyLogicalBackup(repo, record, PG_BIN)).toMatchObject({ ok: true });
+      expect(await verifyLogicalBackup(repo, record, PG_BIN)).toMatchObject({ ok: true });
       expect(listLogicalBackups(repo).map((r) => r.id)).toEqual([record.id]);
 
       const target = `restored_${encrypted ? 'enc' : 'plain'}`;
       await cluster.query(`CREATE DATABASE ${target}`);
-      restoreLogical(repo, record, { ...source, database: target });
+      await restoreLogical(repo, record, { ...source, database: target });
       const a = await cluster.client('dokkerr');
       const b = await cluster.client(target);
       expect(await tableFigures(b, ['listings'])).toEqual(await tableFigures(a, ['listings']));
@@ -67,7 +67,7 @@ describe('logical backups with pg_dump (a database reached only over the network
       const bytes = readFileSync(path);
       bytes[bytes.length >> 1] = bytes[bytes.length >> 1]! ^ 4;
       writeFileSync(path, bytes);
-      expect(verifyLogicalBackup(repo, record, PG_BIN)).toEqual({
+      expect(await verifyLogicalBackup(repo, record, PG_BIN)).toEqual({
         ok: false,
         problem: `${record.id}.dump.zst is damaged (checksum mismatch)`,
       });
@@ -83,7 +83,7 @@ describe('logical backups with pg_dump (a database reached only over the network
     const r = await backupFullTask.execute(ctx);
     expect(r.kind).toBe('logical');
     expect((await backupFullTask.validate(ctx, r)).ok).toBe(true);
-    const integrity = checkIntegrity(
+    const integrity = await checkRepository(
       openRepository({ path: join(work, 'task-repo'), compression: 'zstd', level: 1, processes: 1 }),
       { binDirectory: PG_BIN },
     );

@@ -70,7 +70,7 @@ describe('integrity check, restore test and damaged repositories', () => {
     });
     const server = await startScratchServer(PG_BIN, join(scratch, 'data'), scratch);
     const pid = Number(readFileSync(join(scratch, 'data', 'postmaster.pid'), 'utf8').split('\n')[0]);
-    const done = cleanupRestoreTests(PG_BIN, fx.work);
+    const done = await cleanupRestoreTests(PG_BIN, fx.work);
     expect(done).toEqual([`stopped the throwaway server in ${join(scratch, 'data')}`, `deleted ${scratch}`]);
     expect(existsSync(scratch)).toBe(false);
     // Gone, or a zombie nobody reaps in this sandbox: either way no longer running.

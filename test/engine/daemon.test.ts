@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { fixedClock } from '../../src/engine/clock.js';
+import { fixedClock } from '../../src/clock.js';
 import type { ImplementedTask } from '../../src/engine/types.js';
 import { schedule } from '../helpers/phrases.js';
 import { activityPruneTask } from '../../src/tasks/drydock/activity-prune.js';

@@ -2,7 +2,7 @@
 // lines are kept in memory, continueOnError behaves as the engine's does. The engine runs the same
 // tasks through the full lifecycle (notify, record, retry); this is only for task-level tests.
 import pino from 'pino';
-import { systemClock } from '../../src/engine/clock.js';
+import { systemClock } from '../../src/clock.js';
 import type { Figure, StepHandle, StepOptions, TaskContext } from '../../src/engine/types.js';
 import { policySchema, type Policy, type PolicyInput } from '../../src/policy/schema.js';
 

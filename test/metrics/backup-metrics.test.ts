@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { recordAttempt } from '../../src/backup/history.js';
 import { openRepository } from '../../src/backup/repository.js';
 import { repositorySettings } from '../../src/backup/settings.js';
-import { fixedClock } from '../../src/engine/clock.js';
+import { fixedClock } from '../../src/clock.js';
 import { backupMetrics } from '../../src/metrics/collect-backup.js';
 import { createMonitoring } from '../../src/monitoring/monitoring.js';
 import type { Channel } from '../../src/notify/types.js';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { fixedClock } from '../../src/engine/clock.js';
+import { fixedClock } from '../../src/clock.js';
 import { redisMetrics } from '../../src/metrics/collect-redis.js';
 import { MetricsCollector } from '../../src/metrics/collector.js';
 import { renderPrometheus } from '../../src/metrics/prometheus.js';

@@ -5,7 +5,7 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fixedClock } from '../../src/engine/clock.js';
+import { fixedClock } from '../../src/clock.js';
 import { buildChannels, CHANNEL_FACTORIES, type ChannelType } from '../../src/notify/channels/registry.js';
 import { statusPagePublisher } from '../../src/notify/channels/status-page.js';
 import { Notifier } from '../../src/notify/notifier.js';

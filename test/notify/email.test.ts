@@ -4,7 +4,7 @@ import { openSqlite } from '../../src/store/sqlite/open.js';
 import { DeliveryLog } from '../../src/store/sqlite/deliveries.js';
 import { createEmailChannel, type EmailConfig } from '../../src/notify/channels/email.js';
 import { deliver } from '../../src/notify/deliver.js';
-import { fixedClock } from '../../src/engine/clock.js';
+import { fixedClock } from '../../src/clock.js';
 import type { ActivityEntry } from '../../src/store/types.js';
 import type { OutboundMessage } from '../../src/notify/types.js';
 import { closedPort, makeCert, startSmtp, type SmtpPeer, type TestCert } from './peers.js';

@@ -5,7 +5,7 @@ import { createSlackChannel, slackPayload } from '../../src/notify/channels/slac
 import { audience, deliver } from '../../src/notify/deliver.js';
 import { openSqlite } from '../../src/store/sqlite/open.js';
 import { DeliveryLog } from '../../src/store/sqlite/deliveries.js';
-import { fixedClock } from '../../src/engine/clock.js';
+import { fixedClock } from '../../src/clock.js';
 import { policySchema } from '../../src/policy/schema.js';
 import type { OutboundMessage } from '../../src/notify/types.js';
 import { closedPort, startHttp, type HttpPeer } from './peers.js';

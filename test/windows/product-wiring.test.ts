@@ -1,8 +1,9 @@
 // A window in the assembled product: its pre- and post-checks are recorded runs of
 // server.health_check, and while it is in progress the alerts of its components are silenced.
 import { afterAll, describe, expect, it } from 'vitest';
-import { fixedClock } from '../../src/engine/clock.js';
+import { fixedClock } from '../../src/clock.js';
 import type { TaskDefinition } from '../../src/engine/types.js';
+import { createApi } from '../../src/api/server.js';
 import { testApp, type TestApp } from '../helpers/app.js';
 
 let app: TestApp | null = null;
@@ -48,8 +49,8 @@ describe('windows in an opened Drydock app', () => {
       decision: 'run',
     });
     expect(window.id).toBe(1);
-    // The status page takes its title and components from the policy's status_page channel.
-    const page = await (await other.windows.statusPageRoutes().request('/')).text();
+    // The API mounts the status page with its title and components from the policy's status_page channel.
+    const page = await (await createApi(other).request('/status')).text();
     expect(page).toContain('<title>Dokkerr status</title>');
     expect(page).toContain('data-component="Payments"');
     expect(page).toContain('Disk swap');

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { fixedClock } from '../../src/engine/clock.js';
+import { fixedClock } from '../../src/clock.js';
 import { policySchema, type Policy } from '../../src/policy/schema.js';
 import { openSqlite, type SqliteDatabase } from '../../src/store/sqlite/open.js';
 import { buildChannels } from '../../src/notify/channels/registry.js';

@@ -5,7 +5,8 @@
 //   GET /feed.atom    an Atom feed of maintenance updates
 import { Hono } from 'hono';
 import { html } from 'hono/html';
-import type { Clock } from '../../engine/clock.js';
+import type { Clock } from '../../clock.js';
+import type { Policy } from '../../policy/schema.js';
 import type { WindowStore } from '../../store/sqlite/windows.js';
 import { statusSnapshot } from './data.js';
 import { atomFeed } from './feed.js';
@@ -20,6 +21,14 @@ export interface StatusPageDeps {
   /** Components always listed, even before any health is recorded. */
   components?: readonly string[];
   historyDays?: number;
+}
+
+/** The page's title, components and base URL from the policy's status_page channel, if it has one. */
+export function statusPageOptions(policy: Policy): Pick<StatusPageDeps, 'title' | 'components' | 'baseUrl'> {
+  const page = Object.values(policy.channels).find((c) => c.type === 'status_page');
+  return page && page.type === 'status_page'
+    ? { title: page.title, components: page.components, ...(page.base_url ? { baseUrl: page.base_url } : {}) }
+    : {};
 }
 
 export function statusPageRoutes(deps: StatusPageDeps): Hono {

@@ -1,7 +1,8 @@
 // A throwaway redis-server that loads one RDB: its own temp dir, a free port on 127.0.0.1, no
 // persistence of its own. Used by the restore test; always stopped and its folder deleted.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
+import { spawnProcess } from '../../adapters/exec.js';
 import { connectRedis, type RedisConnection } from '../../adapters/redis.js';
 import { DrydockError } from '../../errors.js';
 import { freePort } from '../../adapters/free-port.js';
@@ -36,7 +37,7 @@ export async function startScratchRedis(options: ScratchRedisOptions): Promise<S
   const port = await freePort();
   const bin = options.redisServer ?? 'redis-server';
   const t0 = Date.now();
-  const child = spawn(
+  const { child } = spawnProcess(
     bin,
     [
       '--port',
@@ -54,14 +55,15 @@ export async function startScratchRedis(options: ScratchRedisOptions): Promise<S
       '--logfile',
       '',
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    // The server lives until stop(); the wrapper's timeout is only a backstop against a leak.
+    { stdio: ['ignore', 'pipe', 'pipe'], timeoutMs: 24 * 3600_000, detached: false },
   );
   let output = '';
   const keep = (b: Buffer) => {
     output = (output + b.toString('utf8')).slice(-4000);
   };
-  child.stdout.on('data', keep);
-  child.stderr.on('data', keep);
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
   let spawnError: Error | undefined;
   child.once('error', (error) => {
     spawnError = error;

@@ -75,8 +75,8 @@ export function registerBackupCommands(program: Command): void {
     .command('verify')
     .description('re-read every stored file of every backup and WAL segment and check it against its manifest')
     .option('--json', 'print JSON')
-    .action((options: { json?: boolean }) => {
-      const report = verifyRepository(policy());
+    .action(async (options: { json?: boolean }) => {
+      const report = await verifyRepository(policy());
       if (options.json) printJson(report);
       else print(JSON.stringify(report, null, 2));
       if (

@@ -1,7 +1,7 @@
 // The status page as a channel: a notice becomes an entry on the public page (through `publish`,
 // which the composition root backs with the windows store). Only the subject and text are
 // published, never the structured data.
-import type { Clock } from '../../engine/clock.js';
+import type { Clock } from '../../clock.js';
 import type { Channel, OutboundMessage } from '../types.js';
 
 export interface StatusPagePublisher {

@@ -2,13 +2,13 @@
 // backup and every archived WAL file; the run fails validation naming each damaged or missing file.
 import type { ImplementedTask, TaskContext, ValidationResult } from '../../engine/types.js';
 import { toSchedule } from '../../schedule/frequency.js';
-import { checkIntegrity, type IntegrityReport } from '../../backup/integrity.js';
+import { checkRepository, type IntegrityReport } from '../../backup/integrity.js';
 import { openRepository } from '../../backup/repository.js';
 import { repositorySettings } from '../../backup/settings.js';
 
 async function execute(ctx: TaskContext): Promise<IntegrityReport> {
   const report = await ctx.step(`verify every object in ${ctx.policy.backup.repository.path}`, async (step) => {
-    const r = checkIntegrity(openRepository(repositorySettings(ctx.policy)), {
+    const r = await checkRepository(openRepository(repositorySettings(ctx.policy)), {
       signal: ctx.signal,
       binDirectory: ctx.policy.backup.postgres.bin_directory,
     });

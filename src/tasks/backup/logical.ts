@@ -62,7 +62,7 @@ export async function executeLogical(ctx: TaskContext, kind: BackupKind): Promis
 export async function validateLogical(ctx: TaskContext, r: LogicalResult): Promise<ValidationResult> {
   if (r.kind === 'logical-skipped')
     return { ok: true, checks: [{ name: 'nothing to do', ok: true, detail: r.reason }] };
-  const v = verifyLogicalBackup(
+  const v = await verifyLogicalBackup(
     openRepository(repositorySettings(ctx.policy)),
     r,
     ctx.policy.backup.postgres.bin_directory,

@@ -1,6 +1,8 @@
 // Pure decisions of cache.eviction: is Redis over its thresholds, by how much, what the eviction
 // policy means, and which keys may go. No I/O.
 
+import { memoryLimit } from '../../adapters/redis.js';
+
 export interface RedisMemoryState {
   usedMemory: number;
   /** 0 means "no limit": then memory is measured against the host's memory. */
@@ -25,15 +27,6 @@ export interface EvictionNeed {
   bytesToFree: number;
   /** Keys to remove to fall back under the key threshold (0 when under). */
   keysToFree: number;
-}
-
-export function memoryLimit(state: Pick<RedisMemoryState, 'maxmemory' | 'systemMemory'>): {
-  limitBytes: number;
-  measuredAgainst: 'maxmemory' | 'host memory';
-} {
-  return state.maxmemory > 0
-    ? { limitBytes: state.maxmemory, measuredAgainst: 'maxmemory' }
-    : { limitBytes: state.systemMemory, measuredAgainst: 'host memory' };
 }
 
 export function evictionNeed(state: RedisMemoryState, thresholds: EvictionThresholds): EvictionNeed {

@@ -1,22 +1,11 @@
 // Reads the few Redis numbers the cache tasks decide on.
 import { totalmem } from 'node:os';
-import type { RedisConnection } from '../../adapters/redis.js';
+import { keyspaceKeys, type RedisConnection } from '../../adapters/redis.js';
 import type { RedisMemoryState } from './eviction-plan.js';
 
 export interface RedisState extends RedisMemoryState {
   maxmemoryPolicy: string;
   lazyfreePending: number;
-}
-
-/** Total keys over every database, from INFO keyspace ("db0:keys=12,expires=0,..."). */
-export function keyspaceKeys(info: Record<string, string>): number {
-  let total = 0;
-  for (const [name, value] of Object.entries(info)) {
-    if (!/^db\d+$/.test(name)) continue;
-    const match = /keys=(\d+)/.exec(value);
-    if (match) total += Number(match[1]);
-  }
-  return total;
 }
 
 export async function readRedisState(conn: RedisConnection): Promise<RedisState> {

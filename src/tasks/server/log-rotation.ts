@@ -3,16 +3,13 @@
 // and gzip-compressed, then removed from the live file with `fallocate --collapse-range`, which the
 // kernel applies atomically against concurrent O_APPEND writes: every byte ends up either in a
 // rotated file or still in the live log. Needs ext4 or XFS; elsewhere rotation is refused, never lossy.
-import { execFile } from 'node:child_process';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { open, readdir, rename, stat, statfs, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { promisify } from 'node:util';
 import { createGzip } from 'node:zlib';
+import { exec } from '../../adapters/exec.js';
 import { DrydockError } from '../../errors.js';
-
-const run = promisify(execFile);
 
 export interface RotationInput {
   size: number;
@@ -135,10 +132,13 @@ export async function rotateHead(path: string, cut: number, at: Date): Promise<s
   await handle.close();
   await rename(part, target);
   try {
-    await run('fallocate', ['--collapse-range', '--offset', '0', '--length', String(cut), path]);
+    await exec('fallocate', ['--collapse-range', '--offset', '0', '--length', String(cut), path], {
+      timeoutMs: 60_000,
+    });
   } catch (error) {
     await unlink(target).catch(() => undefined);
-    const detail = ((error as { stderr?: string }).stderr ?? (error as Error).message).trim();
+    const stderr = error instanceof DrydockError ? error.details.stderr : undefined;
+    const detail = (typeof stderr === 'string' && stderr.trim() ? stderr : (error as Error).message).trim();
     throw new DrydockError(
       'EXEC_FAILED',
       `${path}: cannot rotate without losing lines: fallocate --collapse-range failed (${detail})`,

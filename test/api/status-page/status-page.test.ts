@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync } from 'node:fs';
 import { Hono } from 'hono';
 import { chromium, type Browser } from 'playwright-core';
-import { fixedClock } from '../../../src/engine/clock.js';
+import { fixedClock } from '../../../src/clock.js';
 import { policySchema } from '../../../src/policy/schema.js';
 import { openSqlite, type SqliteDatabase } from '../../../src/store/sqlite/open.js';
 import { buildChannels } from '../../../src/notify/channels/registry.js';

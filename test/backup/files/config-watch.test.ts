@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { fixedClock } from '../../../src/engine/clock.js';
+import { fixedClock } from '../../../src/clock.js';
 import { testApp, type TestApp } from '../../helpers/app.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'drydock-config-watch-'));

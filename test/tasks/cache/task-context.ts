@@ -2,7 +2,7 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { systemClock, type Clock } from '../../../src/engine/clock.js';
+import { systemClock, type Clock } from '../../../src/clock.js';
 import type { Figure, TaskContext } from '../../../src/engine/types.js';
 import { policySchema, type Policy, type PolicyInput } from '../../../src/policy/schema.js';
 

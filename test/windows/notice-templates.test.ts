@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { renderNotice, type NoticeKindName } from '../../src/notify/notice-templates.js';
+import { renderNotice, type NoticeKindName } from '../../src/windows/notice-templates.js';
 import type { WindowRecord } from '../../src/windows/types.js';
-import { fixedClock } from '../../src/engine/clock.js';
+import { fixedClock } from '../../src/clock.js';
 import { resolveSecret } from '../../src/policy/secrets.js';
 import { testApp } from '../helpers/app.js';
 

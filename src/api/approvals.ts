@@ -11,9 +11,9 @@ import { Hono, type Context } from 'hono';
 import { DrydockError } from '../errors.js';
 import { redactor } from '../policy/redact.js';
 import type { WindowsService } from '../windows/service.js';
-import type { PatchService } from './patches.js';
-import type { Person } from './rules.js';
-import type { Authenticator } from './tokens.js';
+import type { PatchService } from '../approvals/patches.js';
+import type { Person } from '../approvals/rules.js';
+import type { Authenticator } from '../approvals/tokens.js';
 
 export interface ApprovalRouteDeps {
   windows: WindowsService;

@@ -1,19 +1,19 @@
-// `drydock windows ...`, `drydock tokens ...` and `drydock patches ...`. The lead's CLI calls
+// `drydock windows ...`, `drydock tokens ...` and `drydock patches ...`. cli/main.ts calls
 // registerWindowsCommands(program, open) where `open` builds a WindowsModule for one command and
 // `close` releases it. Approvals from the CLI need the approver's own API token in the
 // DRYDOCK_TOKEN environment variable (never an argument: arguments show up in `ps`).
 import type { Command } from 'commander';
-import { DrydockError } from '../errors.js';
-import { issueToken } from '../approvals/tokens.js';
-import { formatSpan } from '../notify/notice-templates.js';
-import { parseDuration } from '../policy/phrases.js';
-import type { PatchSeverity } from '../store/sqlite/approvals.js';
-import { integerBetween } from '../cli/options.js';
-import { calendarPlan, formatInterval } from './calendar.js';
-import { describeMarkedWindow, markRegularWindows } from './regular-marks.js';
-import type { WindowsModule } from './module.js';
-import { formatWindowStory } from './service.js';
-import type { WindowKind, WindowOutcome } from './types.js';
+import { DrydockError } from '../../errors.js';
+import { issueToken } from '../../approvals/tokens.js';
+import { formatSpan } from '../../notify/format.js';
+import { parseDuration } from '../../policy/phrases.js';
+import type { PatchSeverity } from '../../store/sqlite/approvals.js';
+import { integerBetween } from '../options.js';
+import { calendarPlan, formatInterval } from '../../windows/calendar.js';
+import { describeMarkedWindow, markRegularWindows } from '../../windows/regular-marks.js';
+import type { WindowsModule } from '../../windows/module.js';
+import { formatWindowStory } from '../../windows/service.js';
+import type { WindowKind, WindowOutcome } from '../../windows/types.js';
 
 export interface OpenedWindows {
   module: WindowsModule;

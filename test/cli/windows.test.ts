@@ -3,12 +3,12 @@ import { Command } from 'commander';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fixedClock } from '../../src/engine/clock.js';
+import { fixedClock } from '../../src/clock.js';
 import { policySchema } from '../../src/policy/schema.js';
 import { openSqlite } from '../../src/store/sqlite/open.js';
 import type { ActivityEntry } from '../../src/store/types.js';
 import { createWindowsModule } from '../../src/windows/module.js';
-import { registerWindowsCommands, parseWhen } from '../../src/windows/cli.js';
+import { registerWindowsCommands, parseWhen } from '../../src/cli/commands/windows.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'drydock-windows-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

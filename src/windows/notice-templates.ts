@@ -1,6 +1,7 @@
 // Readable notices for people: one template per notice kind. Plain text (email, SMS, Slack and the
 // status page all show it); times are always written in UTC with the weekday.
-import type { WindowRecord } from '../windows/types.js';
+import { formatSpan, formatWhen } from '../notify/format.js';
+import type { WindowRecord } from './types.js';
 
 export type NoticeKindName =
   | 'advance_notice'
@@ -29,18 +30,6 @@ export interface NoticeContext {
 export interface RenderedNotice {
   subject: string;
   text: string;
-}
-
-const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
-
-export function formatWhen(at: Date): string {
-  const iso = at.toISOString();
-  return `${DAYS[at.getUTCDay()]} ${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC`;
-}
-
-export function formatSpan(start: Date, end: Date): string {
-  const sameDay = start.toISOString().slice(0, 10) === end.toISOString().slice(0, 10);
-  return `${formatWhen(start)} to ${sameDay ? `${end.toISOString().slice(11, 16)} UTC` : formatWhen(end)}`;
 }
 
 function durationText(ms: number): string {
