@@ -12,7 +12,8 @@ import type { ActivityEntry } from '../store/types.js';
 import { statusPageRoutes, type StatusPageDeps } from '../api/status-page/routes.js';
 import { approvalRoutes } from '../approvals/routes.js';
 import { PatchService } from '../approvals/patches.js';
-import { createAuthenticator, type Authenticator } from '../approvals/tokens.js';
+import { Access } from '../access/access.js';
+import { SqliteAccessStore } from '../access/token-store.js';
 import { windowGate } from './gate.js';
 import { windowsPolicyProblems } from './policy-check.js';
 import { WindowsService } from './service.js';
@@ -28,12 +29,15 @@ export interface WindowsHost {
   healthCheck?: () => Promise<ValidationSummary>;
   env?: NodeJS.ProcessEnv;
   sleep?: (ms: number) => Promise<void>;
+  /** Who is asking (tokens, sessions); built on the same database when not given. */
+  access?: Access;
 }
 
 export interface WindowsModule {
   service: WindowsService;
   patches: PatchService;
-  auth: Authenticator;
+  /** Tokens and the people they prove (src/access). */
+  access: Access;
   channels: ReadonlyMap<string, Channel>;
   /** The engine gate: regular windows, approved windows from the store, blackouts. */
   gate: Gate;
@@ -59,14 +63,22 @@ export function createWindowsModule(host: WindowsHost): WindowsModule {
   };
   const service = new WindowsService({ ...common, ...(host.healthCheck ? { healthCheck: host.healthCheck } : {}) });
   const patches = new PatchService(common);
-  const auth = createAuthenticator(host.policy, service.approvals, host.env);
+  const access =
+    host.access ??
+    new Access({
+      policy: host.policy,
+      store: new SqliteAccessStore(host.db),
+      clock: host.clock,
+      ...(host.env ? { env: host.env } : {}),
+      ...(host.activity ? { activity: host.activity } : {}),
+    });
   return {
     service,
     patches,
-    auth,
+    access,
     channels,
     gate: windowGate({ extraWindows: (at) => service.openIntervals(at) }),
-    approvalRoutes: () => approvalRoutes({ windows: service, patches, auth }) as unknown as Hono,
+    approvalRoutes: () => approvalRoutes({ windows: service, patches, auth: access }) as unknown as Hono,
     statusPageRoutes: (options = {}) => {
       const page = Object.values(host.policy.channels).find((c) => c.type === 'status_page');
       const fromPolicy =
