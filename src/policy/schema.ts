@@ -33,6 +33,7 @@ import {
   weekday,
 } from './fields.js';
 import { httpAccessFields } from '../access/policy.js';
+import { DEFAULT_ALLOWED_PREFIXES } from '../access/cleanup-roots.js';
 
 // prefault({}) parses an absent section as {} so the defaults inside it apply.
 const obj = <S extends z.ZodRawShape>(shape: S) => z.strictObject(shape).prefault({} as never);
@@ -330,6 +331,11 @@ export const policySchema = z
         retention: obj({ logs: duration().prefault('30 days'), deployments: versions().prefault('5 versions') }),
         /** Directories clean-up may touch; every rule below must lie inside one of them. */
         roots: list(str('a directory')).prefault([]),
+        /**
+         * Where a root may be at all (besides the policy's own folder), after resolving links; system
+         * directories (/etc, /usr, /var/lib, ...) are refused whatever this says.
+         */
+        allowed_prefixes: list(str('an absolute directory')).default([...DEFAULT_ALLOWED_PREFIXES]),
         /** Logs rotated when larger than max_size (bytes or "100MB") or older than max_age; rotated copies are gzip-compressed. */
         logs: list(
           z
