@@ -28,6 +28,8 @@ import { watchConfigurationFiles } from './backup/files/config-watch.js';
 import { changesBackupCatalog, mirrorBackupCatalog } from './backup/catalog-mirror.js';
 import { BackupCatalogStore } from './store/sqlite/backups.js';
 import type { ValidationSummary } from './windows/types.js';
+import { Access } from './access/access.js';
+import { SqliteAccessStore } from './access/token-store.js';
 
 export interface App {
   loaded: LoadedPolicy;
@@ -44,6 +46,8 @@ export interface App {
   windows: WindowsModule;
   /** Metrics collection, alert rules and silences (issue 4). */
   monitoring: Monitoring;
+  /** Who is asking: tokens, sessions, the admin acts on tokens (issue 9). */
+  access: Access;
   /** The backup catalog mirrored from the repository after every backup run (issue 3). */
   backupCatalog: BackupCatalogStore;
   clock: Clock;
@@ -87,7 +91,16 @@ export async function openApp(options: AppOptions = {}): Promise<App> {
   // recorded run of server.health_check (disk, memory, CPU and the configured services).
   let engineRef: Engine | null = null;
   const healthCheck = options.healthCheck ?? (() => windowHealthCheck(engineRef!));
+  const access = new Access({
+    policy: loaded.policy,
+    store: new SqliteAccessStore(store.db),
+    clock,
+    ...(options.env ? { env: options.env } : {}),
+    activity: (entry) => store.logActivity(entry),
+    sessionTtlMs: loaded.policy.http.session_ttl.ms,
+  });
   const windows = createWindowsModule({
+    access,
     db: store.db,
     policy: loaded.policy,
     clock,
@@ -153,6 +166,7 @@ export async function openApp(options: AppOptions = {}): Promise<App> {
     channelProblems,
     windows,
     monitoring,
+    access,
     backupCatalog,
     clock,
     logger,

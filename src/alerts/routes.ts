@@ -4,6 +4,7 @@ import { systemClock, type Clock } from '../clock.js';
 import { parseDuration } from '../policy/phrases.js';
 import type { SqliteAlertStore } from '../store/sqlite/alerts.js';
 import type { Silences } from './silences.js';
+import { queryInt, readBodyLimited, TEXT_LIMITS, textField } from '../access/http-input.js';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -24,7 +25,7 @@ export function alertRoutes(options: { store: SqliteAlertStore; silences: Silenc
     );
   });
   app.get('/api/alerts/history', (c) => {
-    const limit = Math.min(1000, Number(c.req.query('limit') ?? 100) || 100);
+    const limit = queryInt(c, 'limit', { min: 1, max: 1000, fallback: 100 });
     const rule = c.req.query('rule');
     const rows = options.store.history({ ...(rule ? { rule } : {}), limit });
     return c.json(rows.map((r) => ({ ...r, at: iso(r.at) })));
@@ -37,13 +38,11 @@ export function alertRoutes(options: { store: SqliteAlertStore; silences: Silenc
     ),
   );
   app.post('/api/silences', async (c) => {
-    const body = (await c.req.json().catch(() => null)) as {
-      component?: unknown;
-      reason?: unknown;
-      for?: unknown;
-    } | null;
-    if (!body || typeof body.component !== 'string' || typeof body.reason !== 'string')
+    const body = await readBodyLimited(c);
+    if (typeof body.component !== 'string' || typeof body.reason !== 'string')
       return c.json({ error: 'expected {component, reason, for?}' }, 400);
+    textField(body, 'component', TEXT_LIMITS.name);
+    textField(body, 'reason', TEXT_LIMITS.reason);
     let endsAt: Date | undefined;
     if (body.for !== undefined) {
       if (typeof body.for !== 'string') return c.json({ error: 'for: expected a duration like "2 hours"' }, 400);

@@ -7,21 +7,26 @@
 //   POST /patches/:id/approve    {plan, comment?} / POST /patches/:id/refuse
 // Every route needs `Authorization: Bearer <token>`. Tokens are hashed before lookup and never
 // written anywhere; an unknown token gets 401, a person without the role 403, a stale plan 409.
+// Mounted in the API, the access guard (src/access/middleware.ts) has already proven the person;
+// on its own (tests) this sub-app checks the bearer token itself.
 import { Hono, type Context } from 'hono';
 import { DrydockError } from '../errors.js';
 import { redactor } from '../policy/redact.js';
 import type { WindowsService } from '../windows/service.js';
 import type { PatchService } from '../approvals/patches.js';
 import type { Person } from '../approvals/rules.js';
-import type { Authenticator } from '../approvals/tokens.js';
+import type { Access } from '../access/access.js';
+import type { Principal } from '../access/levels.js';
+import { readBody } from '../access/middleware.js';
+import { InputError, TEXT_LIMITS, textField } from '../access/limits.js';
 
 export interface ApprovalRouteDeps {
   windows: WindowsService;
   patches?: PatchService;
-  auth: Authenticator;
+  auth: Pick<Access, 'authenticate'>;
 }
 
-type Env = { Variables: { person: Person } };
+type Env = { Variables: { person: Person; principal?: Principal } };
 
 function bearer(header: string | undefined): string | undefined {
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
@@ -29,6 +34,7 @@ function bearer(header: string | undefined): string | undefined {
 }
 
 function fail(c: Context, error: unknown) {
+  if (error instanceof InputError) return c.json({ error: error.message }, 400);
   if (error instanceof DrydockError) {
     const status =
       (error.details.status as 403 | 404 | 409 | undefined) ??
@@ -41,10 +47,7 @@ function fail(c: Context, error: unknown) {
   return c.json({ error: 'internal error' }, 500);
 }
 
-async function body(c: Context): Promise<Record<string, unknown>> {
-  const parsed = (await c.req.json().catch(() => null)) as unknown;
-  return parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : {};
-}
+const body = readBody;
 
 const text = (v: unknown) => (typeof v === 'string' ? v : undefined);
 
@@ -57,7 +60,9 @@ export function approvalRoutes(deps: ApprovalRouteDeps): Hono<Env> {
   const app = new Hono<Env>();
 
   app.use('*', async (c, next) => {
-    const person = deps.auth.authenticate(bearer(c.req.header('authorization')));
+    const guarded = c.get('principal');
+    const result = guarded ? null : await deps.auth.authenticate(bearer(c.req.header('authorization')));
+    const person = guarded ?? (result?.ok ? result.principal : null);
     if (!person) {
       c.header('WWW-Authenticate', 'Bearer realm="drydock"');
       return c.json({ error: 'unknown or missing API token (send Authorization: Bearer <token>)' }, 401);
@@ -92,8 +97,8 @@ export function approvalRoutes(deps: ApprovalRouteDeps): Hono<Env> {
           400,
         );
       try {
-        const role = text(b.role);
-        const comment = text(b.comment);
+        const role = textField(b, 'role', TEXT_LIMITS.name, true);
+        const comment = textField(b, 'comment', TEXT_LIMITS.comment, true);
         const result = await deps.windows.decide(id, c.get('person'), {
           decision,
           planHash: plan,
@@ -114,7 +119,8 @@ export function approvalRoutes(deps: ApprovalRouteDeps): Hono<Env> {
     const message = text(b.message);
     if (!message) return c.json({ error: 'send {"message": "..."}' }, 400);
     try {
-      const phase = text(b.phase);
+      textField(b, 'message', TEXT_LIMITS.message);
+      const phase = textField(b, 'phase', TEXT_LIMITS.label, true);
       const result = await deps.windows.postUpdate(id, { message, ...(phase ? { phase } : {}) }, c.get('person').name);
       return c.json(
         { update: result.update, delivered: result.notices.sent.length, failed: result.notices.failed.length },
@@ -142,7 +148,7 @@ export function approvalRoutes(deps: ApprovalRouteDeps): Hono<Env> {
       const plan = text(b.plan);
       if (!plan) return c.json({ error: 'send {"plan": "<plan hash>"}' }, 400);
       try {
-        const comment = text(b.comment);
+        const comment = textField(b, 'comment', TEXT_LIMITS.comment, true);
         const patch = await deps.patches.decidePatch(id, c.get('person'), {
           decision,
           planHash: plan,

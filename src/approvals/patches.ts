@@ -141,6 +141,7 @@ export class PatchService {
       status: automatic ? 'approved' : 'pending_approval',
       planHash: patchPlanHash(input),
       notifyAt: noticeAt(sla.notification, now),
+      reportedBy: reporter,
       ...(automatic ? { decidedBy: 'policy (automatic approval)', decidedAt: now } : {}),
     });
     await this.log(
@@ -170,7 +171,8 @@ export class PatchService {
         : decision.planHash;
     const check = checkDecision({
       person,
-      requestedBy: '',
+      // The reporter requested the patch: they cannot approve or refuse it themselves.
+      requestedBy: patch.reportedBy,
       required,
       decisions,
       currentPlanHash: patch.planHash,

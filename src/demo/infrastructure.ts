@@ -315,6 +315,7 @@ export function demoPolicy(
       },
       cleanup: {
         roots: [paths.srv],
+        allowed_prefixes: [paths.root],
         logs: [{ path: join(paths.srv, 'log', '*.log'), max_size: '1MB' }],
         temp: [{ dir: join(paths.srv, 'tmp'), older_than: '7 days' }],
         deployments: { root: join(paths.srv, 'releases') },

@@ -49,7 +49,18 @@ const sleep = (delay: number, signal: AbortSignal) =>
   });
 
 export class Engine {
+  /** Runs in progress in this process, by id, so an operator can cancel one (POST /api/runs/:id/cancel). */
+  private readonly active = new Map<number, AbortController>();
+
   constructor(private readonly deps: EngineDeps) {}
+
+  /** Asks a run of this process to stop; it ends as interrupted with the reason. False if it is not running here. */
+  cancel(runId: number, reason: string): boolean {
+    const controller = this.active.get(runId);
+    if (!controller) return false;
+    controller.abort(new Error(reason));
+    return true;
+  }
 
   get policy(): Policy {
     return this.deps.policy;
@@ -69,7 +80,11 @@ export class Engine {
         `task "${taskId}" is not implemented in this version (planned in ${task.plannedIn})`,
       );
     }
-    const signal = request.signal ?? new AbortController().signal;
+    const own = new AbortController();
+    const outer = request.signal;
+    if (outer?.aborted) own.abort(outer.reason);
+    else outer?.addEventListener('abort', () => own.abort(outer.reason), { once: true });
+    const signal = own.signal;
     const run = await store.createRun({
       taskId,
       trigger: request.trigger,
@@ -84,15 +99,20 @@ export class Engine {
       `run #${run.id} of ${taskId} started (${request.trigger}${run.slotAt ? ` slot ${run.slotAt.toISOString()}` : ''}, attempt ${run.attempt})`,
     );
 
-    const skip = await this.precheck(task, run, request.force ?? false);
-    if (skip) return this.finishSkipped(run, skip);
-
-    const locked = await this.lock(task, run, signal);
-    if (locked !== true) return this.finishSkipped(run, locked);
+    this.active.set(run.id, own);
     try {
-      return await this.execute(task, run, signal);
+      const skip = await this.precheck(task, run, request.force ?? false);
+      if (skip) return await this.finishSkipped(run, skip);
+
+      const locked = await this.lock(task, run, signal);
+      if (locked !== true) return await this.finishSkipped(run, locked);
+      try {
+        return await this.execute(task, run, signal);
+      } finally {
+        await store.releaseLocks(run.id);
+      }
     } finally {
-      await store.releaseLocks(run.id);
+      this.active.delete(run.id);
     }
   }
 

@@ -32,6 +32,8 @@ import {
   versions,
   weekday,
 } from './fields.js';
+import { httpAccessFields } from '../access/policy.js';
+import { DEFAULT_ALLOWED_PREFIXES } from '../access/cleanup-roots.js';
 
 // prefault({}) parses an absent section as {} so the defaults inside it apply.
 const obj = <S extends z.ZodRawShape>(shape: S) => z.strictObject(shape).prefault({} as never);
@@ -143,6 +145,7 @@ export const policySchema = z
     http: obj({
       host: str('a host name or address').default('127.0.0.1'),
       port: int(0).max(65535).default(8080),
+      ...httpAccessFields(secretRef),
     }),
     targets: obj({ postgres: postgresTarget, redis: redisTarget }),
     engine: obj({
@@ -328,6 +331,11 @@ export const policySchema = z
         retention: obj({ logs: duration().prefault('30 days'), deployments: versions().prefault('5 versions') }),
         /** Directories clean-up may touch; every rule below must lie inside one of them. */
         roots: list(str('a directory')).prefault([]),
+        /**
+         * Where a root may be at all (besides the policy's own folder), after resolving links; system
+         * directories (/etc, /usr, /var/lib, ...) are refused whatever this says.
+         */
+        allowed_prefixes: list(str('an absolute directory')).default([...DEFAULT_ALLOWED_PREFIXES]),
         /** Logs rotated when larger than max_size (bytes or "100MB") or older than max_age; rotated copies are gzip-compressed. */
         logs: list(
           z
@@ -595,8 +603,10 @@ export const policySchema = z
         phone: str('a phone number').optional(),
         /** Channels (by name) that reach this person; email/sms channels use the address/phone above. */
         channels: list(identifier('a channel name')).prefault([]),
-        /** This person's API token for approvals, as a secret reference; Drydock keeps only its hash. */
+        /** This person's API token, as a secret reference (32+ random characters); Drydock keeps only its hash. */
         token: secretRef.optional(),
+        /** What this person may do (README "Security model"): viewer reads, operator acts, admin also manages tokens. */
+        access: z.enum(['viewer', 'operator', 'admin']).default('viewer'),
       }),
     ).prefault([]),
     /** Per-task overrides by task id: enable/disable, retry policy. */

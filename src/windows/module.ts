@@ -9,7 +9,8 @@ import type { Policy } from '../policy/schema.js';
 import type { SqliteDatabase } from '../store/sqlite/open.js';
 import type { ActivityEntry } from '../store/types.js';
 import { PatchService } from '../approvals/patches.js';
-import { createAuthenticator, type Authenticator } from '../approvals/tokens.js';
+import { Access } from '../access/access.js';
+import { SqliteAccessStore } from '../access/token-store.js';
 import { windowGate } from './gate.js';
 import { windowsPolicyProblems } from './policy-check.js';
 import { WindowsService } from './service.js';
@@ -25,12 +26,15 @@ export interface WindowsHost {
   healthCheck?: () => Promise<ValidationSummary>;
   env?: NodeJS.ProcessEnv;
   sleep?: (ms: number) => Promise<void>;
+  /** Who is asking (tokens, sessions); built on the same database when not given. */
+  access?: Access;
 }
 
 export interface WindowsModule {
   service: WindowsService;
   patches: PatchService;
-  auth: Authenticator;
+  /** Tokens and the people they prove (src/access). */
+  access: Access;
   channels: ReadonlyMap<string, Channel>;
   /** The engine gate: regular windows, approved windows from the store, blackouts. */
   gate: Gate;
@@ -52,11 +56,19 @@ export function createWindowsModule(host: WindowsHost): WindowsModule {
   };
   const service = new WindowsService({ ...common, ...(host.healthCheck ? { healthCheck: host.healthCheck } : {}) });
   const patches = new PatchService(common);
-  const auth = createAuthenticator(host.policy, service.approvals, host.env);
+  const access =
+    host.access ??
+    new Access({
+      policy: host.policy,
+      store: new SqliteAccessStore(host.db),
+      clock: host.clock,
+      ...(host.env ? { env: host.env } : {}),
+      ...(host.activity ? { activity: host.activity } : {}),
+    });
   return {
     service,
     patches,
-    auth,
+    access,
     channels,
     gate: windowGate({ extraWindows: (at) => service.openIntervals(at) }),
     async tick() {

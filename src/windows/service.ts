@@ -46,8 +46,11 @@ export interface ScheduleInput {
   components?: string[];
   tasks?: string[];
   taskClass?: ChangeRecord['taskClass'];
-  /** The person asking (a stakeholder name). */
+  /** The person asking (a stakeholder name, proven by their token). */
   requestedBy: string;
+  /** What the public status page shows; the internal title and change record never appear there. */
+  publicTitle?: string;
+  publicDescription?: string;
 }
 
 export interface WindowStory {
@@ -151,22 +154,34 @@ export class WindowsService {
     idSuffix: string,
     extra: Omit<NoticeContext, 'window'> = {},
   ): Promise<DeliveryReport> {
-    const rendered = renderNotice(kind, { window: w, ...extra });
-    const message: OutboundMessage = {
-      id: `window-${w.id}-${kind}-${idSuffix}`,
-      kind,
-      subject: rendered.subject,
-      text: rendered.text,
-      data: {
-        windowId: w.id,
-        windowKind: w.kind,
-        status: w.status,
-        start: w.start.toISOString(),
-        end: w.end.toISOString(),
-        title: w.title,
-      },
+    const message = (view: StoredWindow): OutboundMessage => {
+      const rendered = renderNotice(kind, { window: view, ...extra });
+      return {
+        id: `window-${w.id}-${kind}-${idSuffix}`,
+        kind,
+        subject: rendered.subject,
+        text: rendered.text,
+        data: {
+          windowId: w.id,
+          windowKind: w.kind,
+          status: w.status,
+          start: w.start.toISOString(),
+          end: w.end.toISOString(),
+          title: view.title,
+        },
+      };
     };
-    return deliver(this.sender, message, targets, w.id);
+    // The public status page gets the public title and description, never the internal change record.
+    const isPublic = (t: Target) => this.deps.channels.get(t.channel)?.type === 'status_page';
+    const internal = targets.filter((t) => !isPublic(t));
+    const published = targets.filter(isPublic);
+    const a = internal.length ? await deliver(this.sender, message(w), internal, w.id) : null;
+    const b = published.length ? await deliver(this.sender, message(publicView(w)), published, w.id) : null;
+    return {
+      sent: [...(a?.sent ?? []), ...(b?.sent ?? [])],
+      skipped: [...(a?.skipped ?? []), ...(b?.skipped ?? [])],
+      failed: [...(a?.failed ?? []), ...(b?.failed ?? [])],
+    };
   }
 
   private nextRegularStart(after: Date): Interval {
@@ -233,6 +248,8 @@ export class WindowsService {
       requestedBy: input.requestedBy,
       planHash: hash,
       at: now,
+      ...(input.publicTitle ? { publicTitle: input.publicTitle } : {}),
+      ...(input.publicDescription ? { publicDescription: input.publicDescription } : {}),
     });
     this.store.addUpdate({
       windowId: w.id,
@@ -562,6 +579,20 @@ export class WindowsService {
     author: string,
   ): Promise<{ update: WindowUpdate; notices: DeliveryReport }> {
     const w = this.must(id);
+    // The public page and every stakeholder hear these: only the people running the window post them.
+    if (author !== w.change.owner && !w.change.standby.includes(author)) {
+      await this.log(
+        'window.update_refused',
+        `${author} may not post updates on window #${id}: only its owner (${w.change.owner || 'nobody'}) or standby (${w.change.standby.join(', ') || 'nobody'})`,
+        author,
+        { windowId: id },
+      );
+      throw new DrydockError(
+        'VALIDATION_FAILED',
+        `${author} may not post updates on window #${id}: only its owner (${w.change.owner || 'nobody'}) or standby (${w.change.standby.join(', ') || 'nobody'}) may`,
+        { details: { status: 403 } },
+      );
+    }
     if (!update.message.trim()) throw refused(`cannot post an update to window #${id}`, ['the update has no text']);
     if (w.status === 'cancelled' || w.status === 'refused' || w.status === 'expired')
       throw refused(`cannot post an update to window #${id}`, [`it is ${w.status}`]);
@@ -660,6 +691,9 @@ export class WindowsService {
       start: next.start,
       end: next.end,
       summary: change.summary,
+      // The policy's regular-window record is written to be announced: it is also the public text.
+      publicTitle: change.title,
+      publicDescription: change.summary,
       rollbackPlan: change.rollback_plan,
       owner: change.owner,
       standby: change.standby,
@@ -852,4 +886,23 @@ export function formatWindowStory(story: WindowStory): string {
       `  ${d.updatedAt.toISOString()} ${d.kind} via ${d.channel}${d.recipient ? ` to ${d.recipient}` : ''}: ${d.status} after ${d.attempts} attempt(s) (${d.detail})`,
     );
   return redactor.text(lines.join('\n'));
+}
+
+/**
+ * A window as the public sees it: the public title (else a generic one by kind), the public
+ * description (else nothing), no owner, standby or rollback plan.
+ */
+export function publicView(w: StoredWindow): StoredWindow {
+  return {
+    ...w,
+    title: w.publicTitle ?? (w.kind === 'emergency' ? 'Unplanned maintenance' : 'Scheduled maintenance'),
+    change: {
+      ...w.change,
+      summary: w.publicDescription ?? 'Planned maintenance work.',
+      rollbackPlan: '',
+      owner: 'the operations team',
+      standby: [],
+      tasks: [],
+    },
+  };
 }

@@ -4,6 +4,7 @@ import { createApi } from '../../src/api/server.js';
 import type { ImplementedTask } from '../../src/engine/types.js';
 import { schedule } from '../helpers/phrases.js';
 import { testApp, type TestApp } from '../helpers/app.js';
+import { asPerson, PEOPLE, tokenFor } from '../helpers/access.js';
 
 const task: ImplementedTask = {
   id: 'database.vacuum',
@@ -18,15 +19,17 @@ const task: ImplementedTask = {
 };
 
 let app: TestApp;
+let vera: string;
 beforeAll(async () => {
-  app = await testApp({}, { tasks: [task] });
+  app = await testApp({ stakeholders: PEOPLE }, { tasks: [task] });
+  vera = await tokenFor(app.store.db, 'Vera');
   await app.engine.run('database.vacuum', { trigger: 'manual' });
 });
 afterAll(() => app.dispose());
 
 describe('HTTP API', () => {
   it('serves runs, one run with its steps, tasks, plan and activity as JSON', async () => {
-    const api = createApi(app);
+    const api = { request: asPerson(createApi(app), vera) };
     const runs = (await (await api.request('/api/runs')).json()) as Array<{ id: number; status: string }>;
     expect(runs).toHaveLength(1);
     expect(runs[0]!.status).toBe('succeeded');
@@ -36,14 +39,14 @@ describe('HTTP API', () => {
     const tasks = (await (await api.request('/api/tasks')).json()) as Array<{ id: string; implemented: boolean }>;
     expect(tasks.find((t) => t.id === 'database.vacuum')!.implemented).toBe(true);
     expect(tasks.find((t) => t.id === 'network.ssl.validation')!.implemented).toBe(false);
-    const plan = (await (await api.request('/api/plan?days=3')).json()) as Array<{ taskId: string }>;
+    const plan = ((await (await api.request('/api/plan?days=3')).json()) as { runs: Array<{ taskId: string }> }).runs;
     expect(plan.filter((p) => p.taskId === 'database.vacuum').length).toBeGreaterThanOrEqual(2);
     const activity = (await (await api.request('/api/activity')).json()) as Array<{ kind: string }>;
     expect(activity.map((a) => a.kind)).toContain('run.finished');
   });
 
   it('renders the dashboard with every value escaped', async () => {
-    const html = await (await createApi(app).request('/')).text();
+    const html = await (await asPerson(createApi(app), vera)('/')).text();
     expect(html).toContain('database.vacuum');
     expect(html).toContain('vacuumed &lt;b&gt;3&lt;/b&gt; tables');
     expect(html).not.toContain('<b>3</b>');

@@ -12,14 +12,17 @@ import { WindowStore } from '../../src/store/sqlite/windows.js';
 import { pino } from 'pino';
 import type { ActivityEntry } from '../../src/store/types.js';
 import { WindowsService } from '../../src/windows/service.js';
-import { createAuthenticator, hashToken, issueToken } from '../../src/approvals/tokens.js';
+import { Access } from '../../src/access/access.js';
+import { SqliteAccessStore } from '../../src/access/token-store.js';
 import { approvalRoutes } from '../../src/api/approvals.js';
 import { PatchService, nextBusinessDay, noticeAt, slaRisk } from '../../src/approvals/patches.js';
 import { startHttp, type HttpPeer } from '../notify/peers.js';
 import { serveApp } from './serve.js';
 
 const HOUR = 3_600_000;
-const CTO_TOKEN = 'cto-token-from-env-0123456789';
+// Policy tokens must be 32+ random characters (src/access/strength.ts).
+const CTO_TOKEN = 'cto_9fK2mQ7xL4vT8nR1pZ6wY3cB5hJ0dG2s';
+const HOO_TOKEN = 'hoo_Vq8Lw3Zr6Tn1Ks4Xb9Md2Fg7Hc5Jp0Ya';
 let chat: HttpPeer;
 let dir: string;
 
@@ -33,7 +36,7 @@ afterAll(async () => {
 });
 
 function setup() {
-  writeFileSync(join(dir, 'hoo-token'), 'hoo-token-from-file-987654\n');
+  writeFileSync(join(dir, 'hoo-token'), `${HOO_TOKEN}\n`);
   const policy: Policy = policySchema.parse({
     channels: {
       log: { type: 'log' },
@@ -45,6 +48,7 @@ function setup() {
       { name: 'Carol', roles: ['CTO'], channels: ['chat'], token: { env: 'CAROL_TOKEN' } },
       { name: 'Hank', roles: ['Head of Operations'], channels: ['chat'], token: { file: join(dir, 'hoo-token') } },
       { name: 'Bob', roles: ['Developer'], channels: ['chat'] },
+      { name: 'Ada', roles: ['Platform lead'], access: 'admin' },
     ],
     maintenance_windows: { emergency: { notification: { channels: ['webhook', 'status_page'] } } },
   });
@@ -73,7 +77,13 @@ function setup() {
     activity: (e) => void activity.push(e),
     sleep: async () => {},
   });
-  const auth = createAuthenticator(policy, windows.approvals, env);
+  const auth = new Access({
+    policy,
+    store: new SqliteAccessStore(db),
+    clock,
+    env,
+    activity: (e) => void activity.push(e),
+  });
   const app = new Hono().route('/api/approvals', approvalRoutes({ windows, patches, auth }));
   return { db, policy, clock, activity, windows, patches, auth, app };
 }
@@ -83,13 +93,18 @@ describe('approval API over real HTTP with bearer tokens', () => {
     const s = setup();
     const server = await serveApp(s.app);
     try {
-      const aliceToken = issueToken(s.windows.approvals, 'Alice', 'laptop', s.clock.now());
-      const bobToken = issueToken(s.windows.approvals, 'Bob', 'ci', s.clock.now());
-      expect(s.db.prepare('SELECT token_hash FROM api_tokens ORDER BY id').all()).toEqual([
-        { token_hash: hashToken(aliceToken) },
-        { token_hash: hashToken(bobToken) },
-      ]);
-      expect(JSON.stringify(s.db.prepare('SELECT * FROM api_tokens').all())).not.toContain(aliceToken);
+      const setup = await s.auth.init('Ada');
+      const admin = await s.auth.fromEnvironment({ DRYDOCK_TOKEN: setup.token }, 'test');
+      const aliceToken = (await s.auth.issue(admin, 'Alice', 'laptop')).token;
+      const bobToken = (await s.auth.issue(admin, 'Bob', 'ci')).token;
+      // Only a SHA-256 of each secret is stored, found by the token's id.
+      const rows = s.db.prepare('SELECT id, secret_hash FROM access_tokens ORDER BY created_at, id').all() as Array<{
+        id: string;
+        secret_hash: Buffer;
+      }>;
+      expect(rows).toHaveLength(3);
+      expect(JSON.stringify(s.db.prepare('SELECT * FROM access_tokens').all())).not.toContain(aliceToken.slice(17));
+      expect(rows.some((r) => aliceToken.startsWith(`ddk_${r.id}_`))).toBe(true);
 
       const start = new Date(s.clock.now().getTime() + 2 * HOUR);
       const { window } = await s.windows.scheduleWindow({
@@ -152,7 +167,7 @@ describe('approval API over real HTTP with bearer tokens', () => {
       });
       const ctoAgain = await call(`/windows/${window.id}/approve`, CTO_TOKEN, { plan: reviewed.plan });
       expect(ctoAgain.status).toBe(409);
-      const hoo = await call(`/windows/${window.id}/approve`, 'hoo-token-from-file-987654', {
+      const hoo = await call(`/windows/${window.id}/approve`, HOO_TOKEN, {
         plan: reviewed.plan.slice(0, 16),
       });
       expect(await hoo.json()).toEqual({ id: window.id, status: 'scheduled', missing: [], decidedBy: 'Hank' });
@@ -167,7 +182,7 @@ describe('approval API over real HTTP with bearer tokens', () => {
       });
 
       // Revoked tokens stop working.
-      s.windows.approvals.revokeTokens('Bob', s.clock.now());
+      await s.auth.revoke(admin, 'Bob');
       expect((await call(`/windows/${window.id}`, bobToken)).status).toBe(401);
 
       const decisions = s.activity.filter((a) => a.kind.startsWith('approval.'));
@@ -187,8 +202,7 @@ describe('approval API over real HTTP with bearer tokens', () => {
         chat: chat.requests,
         approvals: s.windows.approvals.list(`window:${window.id}`),
       });
-      for (const token of [CTO_TOKEN, 'hoo-token-from-file-987654', aliceToken, bobToken])
-        expect(everything).not.toContain(token);
+      for (const token of [CTO_TOKEN, HOO_TOKEN, aliceToken, bobToken]) expect(everything).not.toContain(token);
     } finally {
       await server.close();
       s.db.close();

@@ -13,13 +13,15 @@ import { registerWindowsCommands, parseWhen } from '../../src/cli/commands/windo
 const dir = mkdtempSync(join(tmpdir(), 'drydock-windows-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const CTO_TOKEN = 'cli-cto-token-abcdef123456';
+// A policy token must be 32+ random characters.
+const CTO_TOKEN = 'cli_cto_Rk7Wq2Zp9Lx4Tn6Vb1Mc8Hd3Gf5Js0Y';
 const policy = policySchema.parse({
   channels: { log: { type: 'log' }, status: { type: 'status_page' } },
   stakeholders: [
-    { name: 'Alice', roles: ['SRE'] },
-    { name: 'Carol', roles: ['CTO'], token: { env: 'CLI_CTO_TOKEN' } },
+    { name: 'Alice', roles: ['SRE'], access: 'operator' },
+    { name: 'Carol', roles: ['CTO'], token: { env: 'CLI_CTO_TOKEN' }, access: 'operator' },
     { name: 'Hank', roles: ['Head of Operations'] },
+    { name: 'Ada', roles: ['Platform lead'], access: 'admin' },
   ],
 });
 
@@ -63,7 +65,13 @@ describe('drydock windows CLI', () => {
   });
 
   it('schedules an emergency, approves it with two tokens and prints the whole story', async () => {
-    const alice = cli();
+    // The first admin token is created once; every later token comes from an admin.
+    const adaToken = (await cli().run('tokens', 'init', 'Ada')).trim();
+    expect(adaToken).toMatch(/^ddk_[0-9a-f]{12}_[A-Za-z0-9_-]{43}$/);
+    await expect(cli().run('tokens', 'init', 'Ada')).rejects.toThrow(/tokens init was already done/);
+    const ada = cli({ DRYDOCK_TOKEN: adaToken });
+    const aliceToken = (await ada.run('tokens', 'issue', 'Alice', '--label', 'laptop')).trim();
+    const alice = cli({ DRYDOCK_TOKEN: aliceToken });
     const scheduled = await alice.run(
       'windows',
       'schedule',
@@ -73,6 +81,8 @@ describe('drydock windows CLI', () => {
       'critical_bug',
       '--title',
       'Rotate leaked DB password',
+      '--public-title',
+      'Database maintenance',
       '--what',
       'Rotate the application role password and restart the API',
       '--rollback',
@@ -83,8 +93,6 @@ describe('drydock windows CLI', () => {
       'Hank',
       '--components',
       'API',
-      '--as',
-      'Alice',
       '--start',
       '2026-11-25 14:00 UTC',
       '--duration',
@@ -107,8 +115,6 @@ describe('drydock windows CLI', () => {
         ' ',
         '--owner',
         'Alice',
-        '--as',
-        'Alice',
         '--start',
         '2026-11-25 12:30 UTC',
         '--duration',
@@ -118,16 +124,20 @@ describe('drydock windows CLI', () => {
       ),
     ).rejects.toThrow(/no rollback plan[\s\S]*at least 60 minutes of notice; this one would start in 30 minutes/);
 
-    const issued = await alice.run('tokens', 'issue', 'Hank', '--label', 'phone');
+    // An operator cannot mint tokens: that is how one person used to approve as two.
+    await expect(alice.run('tokens', 'issue', 'Hank', '--label', 'phone')).rejects.toThrow(
+      /Alice has operator access; issuing a token needs admin/,
+    );
+    const issued = await ada.run('tokens', 'issue', 'Hank', '--label', 'phone');
     const hankToken = issued.trim();
-    expect(hankToken).toMatch(/^ddk_[A-Za-z0-9_-]{32}$/);
+    expect(hankToken).toMatch(/^ddk_[0-9a-f]{12}_[A-Za-z0-9_-]{43}$/);
 
     await expect(cli({}).run('windows', 'approve', '1', '--plan', plan)).rejects.toThrow(
       /needs your API token in DRYDOCK_TOKEN/,
     );
     await expect(
       cli({ DRYDOCK_TOKEN: 'unknown-token-xyz' }).run('windows', 'approve', '1', '--plan', plan),
-    ).rejects.toThrow(/unknown or revoked/);
+    ).rejects.toThrow(/the token given is not valid \(unknown token\)/);
     expect(
       await cli({ DRYDOCK_TOKEN: CTO_TOKEN }).run(
         'windows',
@@ -163,5 +173,54 @@ describe('drydock windows CLI', () => {
     );
     expect(calendar).toContain('holiday_season: Tue 2026-12-15 00:00-2027-01-06 00:00 UTC');
     expect(calendar).toContain('business_hours: every Mon,Tue,Wed,Thu,Fri 09:00-18:00 UTC');
+  });
+
+  it('refuses --as with the reason, and takes the requester from the token: Carol cannot approve her own change', async () => {
+    await expect(
+      cli({ DRYDOCK_TOKEN: CTO_TOKEN }).run('windows', 'update', '1', '--message', 'x', '--as', 'Alice'),
+    ).rejects.toThrow(/--as is gone: Drydock records who acts from your API token/);
+    await expect(
+      cli({ DRYDOCK_TOKEN: CTO_TOKEN }).run(
+        'patches',
+        'report',
+        '--ref',
+        'CVE-1',
+        '--title',
+        't',
+        '--severity',
+        'high',
+        '--as',
+        'Bob',
+      ),
+    ).rejects.toThrow(/--as is gone/);
+    // Carol files an emergency change as herself (her token): she cannot then approve it.
+    const carol = cli({ DRYDOCK_TOKEN: CTO_TOKEN });
+    const scheduled = await carol.run(
+      'windows',
+      'schedule',
+      '--kind',
+      'emergency',
+      '--class',
+      'critical_bug',
+      '--title',
+      'Hotfix',
+      '--what',
+      'Deploy a hotfix',
+      '--rollback',
+      'Redeploy the previous build',
+      '--owner',
+      'Carol',
+      '--start',
+      '2026-11-25 16:00 UTC',
+      '--duration',
+      '30 minutes',
+    );
+    const id = /^window #(\d+)/.exec(scheduled)![1]!;
+    const plan = /plan ([0-9a-f]{64})/.exec(scheduled)![1]!;
+    await expect(carol.run('windows', 'approve', id, '--plan', plan)).rejects.toThrow(
+      /Carol requested window #\d+ and cannot approve or refuse their own request/,
+    );
+    const shown = await carol.run('windows', 'show', id, '--json');
+    expect((JSON.parse(shown) as { window: { requestedBy: string } }).window.requestedBy).toBe('Carol');
   });
 });

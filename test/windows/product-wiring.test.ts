@@ -25,6 +25,7 @@ describe('windows in an opened Drydock app', () => {
     );
     const { window, notices } = await other.windows.service.scheduleWindow({
       title: 'Disk swap',
+      publicTitle: 'Disk swap',
       summary: 'Swap disk 2',
       rollbackPlan: 'Put the old disk back',
       owner: 'Alice',

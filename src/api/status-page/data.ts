@@ -3,6 +3,7 @@
 // (rollback plans, approvers, pending or refused requests) never appear.
 import type { ComponentHealth, ComponentStatus, StoredWindow, WindowStore } from '../../store/sqlite/windows.js';
 import type { WindowUpdate } from '../../windows/types.js';
+import { publicView } from '../../windows/service.js';
 
 /** Phases that are internal to approval and never published. */
 const INTERNAL_PHASES = new Set(['pending_approval', 'approved', 'refused', 'expired']);
@@ -47,7 +48,9 @@ export const STATUS_TEXT: Record<ComponentStatus, string> = {
   major_outage: 'Major outage',
 };
 
-function toPublic(w: StoredWindow, updates: WindowUpdate[]): PublicWindow {
+function toPublic(internal: StoredWindow, updates: WindowUpdate[]): PublicWindow {
+  // The public title and description only; the internal change record never appears.
+  const w = publicView(internal);
   return {
     id: w.id,
     title: w.title,

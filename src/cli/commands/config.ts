@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
 import { z } from 'zod';
-import { loadPolicy, parsePolicy } from '../../policy/load.js';
+import { dirname } from 'node:path';
+import { cleanupRootProblems } from '../../access/cleanup-roots.js';
+import { loadPolicy, parsePolicy, PolicyError, statePath } from '../../policy/load.js';
 import { policySchema } from '../../policy/schema.js';
 import { redactor } from '../../policy/redact.js';
 import { toPhrases } from '../../policy/values.js';
@@ -22,6 +24,13 @@ export function registerConfigCommands(program: Command): void {
     .action(() => {
       const global = program.opts<GlobalOptions>();
       const loaded = loadPolicy(global.policy);
+      // Checks that need the file system: clean-up roots resolved with realpath (issue 9).
+      const cleanup = loaded.policy.server.cleanup;
+      const rootProblems = cleanupRootProblems(cleanup.roots, cleanup.allowed_prefixes, [
+        loaded.baseDir,
+        dirname(statePath(loaded)),
+      ]);
+      if (rootProblems.length) throw new PolicyError(loaded.file, rootProblems);
       print(`${loaded.file ?? 'built-in defaults'}: ok`);
       // The same warnings `drydock start` prints: valid, but probably not what was meant, or a channel
       // this environment cannot build (a secret not set): its messages would be recorded as failed.

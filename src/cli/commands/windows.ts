@@ -1,10 +1,11 @@
 // `drydock windows ...`, `drydock tokens ...` and `drydock patches ...`. cli/main.ts calls
 // registerWindowsCommands(program, open) where `open` builds a WindowsModule for one command and
-// `close` releases it. Approvals from the CLI need the approver's own API token in the
-// DRYDOCK_TOKEN environment variable (never an argument: arguments show up in `ps`).
-import type { Command } from 'commander';
+// `close` releases it. Every act is done as the person of the API token in DRYDOCK_TOKEN (or the
+// file DRYDOCK_TOKEN_FILE names), never an argument (arguments show up in `ps`) and never a name
+// typed on the command line: `--as` is gone and refused with the reason.
+import { Option, type Command } from 'commander';
+import type { Principal } from '../../access/levels.js';
 import { DrydockError } from '../../errors.js';
-import { issueToken } from '../../approvals/tokens.js';
 import { formatSpan } from '../../notify/format.js';
 import { parseDuration } from '../../policy/phrases.js';
 import type { PatchSeverity } from '../../store/sqlite/approvals.js';
@@ -60,15 +61,25 @@ async function using<T>(open: () => Promise<OpenedWindows>, fn: (m: WindowsModul
   }
 }
 
-function whoAmI(m: WindowsModule, io: CliIo) {
-  const person = m.auth.authenticate(io.env.DRYDOCK_TOKEN);
-  if (!person)
-    throw new DrydockError(
-      'CONFIG_INVALID',
-      'approving needs your API token in DRYDOCK_TOKEN; the token given is unknown or revoked',
-      { hint: 'drydock tokens issue <your name> creates one' },
-    );
-  return person;
+/** The person of the token in DRYDOCK_TOKEN / DRYDOCK_TOKEN_FILE, with at least `level` access. */
+async function whoAmI(m: WindowsModule, io: CliIo, doing: string, level?: 'operator' | 'admin'): Promise<Principal> {
+  const person = await m.access.fromEnvironment(io.env, doing);
+  return level ? m.access.require(person, level, doing) : person;
+}
+
+/**
+ * `--as <name>` named the actor as free text, so anyone could act as anyone. It stays as a hidden
+ * option only to refuse it with the reason (commander alone would say "unknown option").
+ */
+function refuseAs(command: Command): Command {
+  return command.addOption(new Option('--as <name>').hideHelp()).hook('preAction', (cmd) => {
+    if (cmd.opts().as !== undefined)
+      throw new DrydockError(
+        'USAGE',
+        '--as is gone: Drydock records who acts from your API token (DRYDOCK_TOKEN or DRYDOCK_TOKEN_FILE), never from a name typed on the command line',
+        { hint: 'an admin issues your token with `drydock tokens issue <your name>`' },
+      );
+  });
 }
 
 export function registerWindowsCommands(
@@ -117,7 +128,8 @@ export function registerWindowsCommands(
     .requiredOption('--what <text>', 'what will be done')
     .requiredOption('--rollback <text>', 'the rollback plan (required)')
     .requiredOption('--owner <name>')
-    .requiredOption('--as <name>', 'who is asking (a stakeholder name)')
+    .option('--public-title <text>', 'what the public status page shows (default: a generic "Scheduled maintenance")')
+    .option('--public-description <text>', 'the public description on the status page')
     .option('--kind <kind>', 'planned, regular or emergency', 'planned')
     .option('--start <when>', 'UTC start, e.g. "2026-12-06 02:00 UTC" (omit for the next regular window)')
     .option('--end <when>', 'UTC end')
@@ -132,7 +144,8 @@ export function registerWindowsCommands(
         what: string;
         rollback: string;
         owner: string;
-        as: string;
+        publicTitle?: string;
+        publicDescription?: string;
         kind: string;
         start?: string;
         end?: string;
@@ -143,6 +156,7 @@ export function registerWindowsCommands(
         class: string;
       }) =>
         using(open, async (m) => {
+          const me = await whoAmI(m, io, 'scheduling a window', 'operator');
           if (!['planned', 'regular', 'emergency'].includes(o.kind))
             throw new DrydockError(
               'CONFIG_INVALID',
@@ -172,7 +186,9 @@ export function registerWindowsCommands(
             components: list(o.components),
             tasks: list(o.tasks),
             taskClass: o.class as 'maintenance' | 'security' | 'critical_bug',
-            requestedBy: o.as,
+            requestedBy: me.name,
+            ...(o.publicTitle ? { publicTitle: o.publicTitle } : {}),
+            ...(o.publicDescription ? { publicDescription: o.publicDescription } : {}),
           });
           io.out(
             `window #${window.id} ${window.status.replace('_', ' ')}: ${window.title}, ${formatSpan(window.start, window.end)}`,
@@ -189,10 +205,10 @@ export function registerWindowsCommands(
     .argument('<id>')
     .requiredOption('--start <when>')
     .requiredOption('--end <when>')
-    .requiredOption('--as <name>')
     .option('--reason <text>')
-    .action(async (id: string, o: { start: string; end: string; as: string; reason?: string }) =>
+    .action(async (id: string, o: { start: string; end: string; reason?: string }) =>
       using(open, async (m) => {
+        const me = await whoAmI(m, io, 'rescheduling a window', 'operator');
         const { window, notices } = await m.service.rescheduleWindow(
           Number(id),
           {
@@ -200,7 +216,7 @@ export function registerWindowsCommands(
             end: parseWhen(o.end, '--end'),
             ...(o.reason ? { reason: o.reason } : {}),
           },
-          o.as,
+          me.name,
         );
         io.out(
           `window #${window.id} moved to ${formatSpan(window.start, window.end)} (${window.status.replace('_', ' ')}); ${notices.sent.length} notices delivered, ${notices.failed.length} failed`,
@@ -212,10 +228,10 @@ export function registerWindowsCommands(
     .command('cancel')
     .argument('<id>')
     .requiredOption('--reason <text>')
-    .requiredOption('--as <name>')
-    .action(async (id: string, o: { reason: string; as: string }) =>
+    .action(async (id: string, o: { reason: string }) =>
       using(open, async (m) => {
-        const { notices } = await m.service.cancelWindow(Number(id), o.reason, o.as);
+        const me = await whoAmI(m, io, 'cancelling a window', 'operator');
+        const { notices } = await m.service.cancelWindow(Number(id), o.reason, me.name);
         io.out(`window #${id} cancelled; ${notices.sent.length} notices delivered, ${notices.failed.length} failed`);
       }),
     );
@@ -233,7 +249,7 @@ export function registerWindowsCommands(
       .option('--comment <text>')
       .action(async (id: string, o: { plan: string; role?: string; comment?: string }) =>
         using(open, async (m) => {
-          const person = whoAmI(m, io);
+          const person = await whoAmI(m, io, `${name === 'approve' ? 'approving' : 'refusing'} a window`);
           const result = await m.service.decide(Number(id), person, {
             decision,
             planHash: o.plan,
@@ -250,10 +266,10 @@ export function registerWindowsCommands(
   windows
     .command('start')
     .argument('<id>')
-    .requiredOption('--as <name>')
-    .action(async (id: string, o: { as: string }) =>
+    .action(async (id: string) =>
       using(open, async (m) => {
-        const w = await m.service.startWindow(Number(id), o.as);
+        const me = await whoAmI(m, io, 'starting a window', 'operator');
+        const w = await m.service.startWindow(Number(id), me.name);
         io.out(
           `window #${w.id} in progress${w.preChecks ? `; pre-checks ${w.preChecks.ok ? 'passed' : 'FAILED'}` : ''}`,
         );
@@ -265,14 +281,15 @@ export function registerWindowsCommands(
     .description('post a status update (status page and channels)')
     .argument('<id>')
     .requiredOption('--message <text>')
-    .requiredOption('--as <name>')
     .option('--phase <phase>', 'e.g. verifying')
-    .action(async (id: string, o: { message: string; as: string; phase?: string }) =>
+    .action(async (id: string, o: { message: string; phase?: string }) =>
       using(open, async (m) => {
+        // Only the window's owner or standby may post (checked by the service).
+        const me = await whoAmI(m, io, 'posting a status update');
         const { notices } = await m.service.postUpdate(
           Number(id),
           { message: o.message, ...(o.phase ? { phase: o.phase } : {}) },
-          o.as,
+          me.name,
         );
         io.out(
           `update posted on window #${id}; ${notices.sent.length} notices delivered, ${notices.failed.length} failed`,
@@ -284,11 +301,11 @@ export function registerWindowsCommands(
     .command('complete')
     .description('end a window: runs post-maintenance validation (an alert with the rollback plan if it fails)')
     .argument('<id>')
-    .requiredOption('--as <name>')
     .option('--outcome <outcome>', 'succeeded, failed or rolled_back (default: from validation)')
     .option('--lessons <text>')
-    .action(async (id: string, o: { as: string; outcome?: string; lessons?: string }) =>
+    .action(async (id: string, o: { outcome?: string; lessons?: string }) =>
       using(open, async (m) => {
+        const me = await whoAmI(m, io, 'completing a window', 'operator');
         if (o.outcome && !['succeeded', 'failed', 'rolled_back'].includes(o.outcome))
           throw new DrydockError(
             'CONFIG_INVALID',
@@ -300,7 +317,7 @@ export function registerWindowsCommands(
             ...(o.outcome ? { outcome: o.outcome as WindowOutcome } : {}),
             ...(o.lessons ? { lessons: o.lessons } : {}),
           },
-          o.as,
+          me.name,
         );
         io.out(
           `window #${window.id} completed: ${window.outcome}${validation ? `; validation ${validation.ok ? 'passed' : 'FAILED'}` : ''}`,
@@ -313,10 +330,10 @@ export function registerWindowsCommands(
     .command('lessons')
     .argument('<id>')
     .requiredOption('--text <text>')
-    .requiredOption('--as <name>')
-    .action(async (id: string, o: { text: string; as: string }) =>
+    .action(async (id: string, o: { text: string }) =>
       using(open, async (m) => {
-        await m.service.recordLessons(Number(id), o.text, o.as);
+        const me = await whoAmI(m, io, 'recording lessons learned', 'operator');
+        await m.service.recordLessons(Number(id), o.text, me.name);
         io.out(`lessons learned recorded on window #${id}`);
       }),
     );
@@ -364,36 +381,57 @@ export function registerWindowsCommands(
       }),
     );
 
-  const tokens = program.command('tokens').description('per-person API tokens for approvals (only hashes are stored)');
+  const tokens = program
+    .command('tokens')
+    .description('per-person API tokens (only a hash of each secret is stored); see README "Security model"');
+  tokens
+    .command('init')
+    .description('create the very first admin token, once per state file (recorded); later tokens come from an admin')
+    .argument('<person>', 'a stakeholder with access: admin')
+    .option('--label <text>', 'where it is used', 'setup')
+    .action(async (person: string, o: { label: string }) =>
+      using(open, async (m) => {
+        const { id, token } = await m.access.init(person, o.label);
+        // Printed once, to stdout only; only the hash of its secret is kept.
+        io.out(token);
+        process.stderr.write(`token ${id} for ${person} (admin); keep it safe: it is not shown again\n`);
+      }),
+    );
   tokens
     .command('issue')
+    .description('issue a token for a stakeholder (needs an admin token in DRYDOCK_TOKEN or DRYDOCK_TOKEN_FILE)')
     .argument('<person>', 'a stakeholder name')
     .option('--label <text>', 'where it is used', '')
     .action(async (person: string, o: { label: string }) =>
       using(open, async (m) => {
-        if (!m.service.policySnapshot.stakeholders.some((s) => s.name === person))
-          throw new DrydockError('CONFIG_INVALID', `"${person}" is not a stakeholder in the policy`);
-        const token = issueToken(m.service.approvals, person, o.label, m.service.now());
+        const admin = await whoAmI(m, io, 'issuing a token', 'admin');
+        const { token } = await m.access.issue(admin, person, o.label);
         // Printed once, to stdout only; it is not kept anywhere.
         io.out(token);
       }),
     );
   tokens
     .command('revoke')
-    .argument('<person>')
-    .action(async (person: string) =>
+    .description('revoke one token (its 12-character id) or every token of a person (admin)')
+    .argument('<person-or-id>')
+    .action(async (which: string) =>
       using(open, async (m) => {
-        io.out(`${m.service.approvals.revokeTokens(person, m.service.now())} token(s) revoked for ${person}`);
+        const admin = await whoAmI(m, io, 'revoking tokens', 'admin');
+        io.out(`${await m.access.revoke(admin, which)} token(s) revoked for ${which}`);
       }),
     );
-  tokens.command('list').action(async () =>
-    using(open, async (m) => {
-      for (const t of m.service.approvals.listTokens())
-        io.out(
-          `#${t.id} ${t.person} ${t.label} created ${t.createdAt.toISOString()}${t.revokedAt ? ` revoked ${t.revokedAt.toISOString()}` : ''}`,
-        );
-    }),
-  );
+  tokens
+    .command('list')
+    .description('every token: id, person, label, who issued it, revoked (admin)')
+    .action(async () =>
+      using(open, async (m) => {
+        const admin = await whoAmI(m, io, 'listing tokens', 'admin');
+        for (const t of await m.access.list(admin))
+          io.out(
+            `${t.id} ${t.person} ${t.label} created ${t.createdAt.toISOString()} by ${t.createdBy}${t.revokedAt ? ` revoked ${t.revokedAt.toISOString()} by ${t.revokedBy ?? '?'}` : ''}`,
+          );
+      }),
+    );
 
   const patches = program.command('patches').description('security patches and their SLAs');
   patches
@@ -401,9 +439,10 @@ export function registerWindowsCommands(
     .requiredOption('--ref <id>', 'e.g. CVE-2026-1234')
     .requiredOption('--title <text>')
     .requiredOption('--severity <level>', 'critical, high or medium')
-    .option('--as <name>', 'reporter', 'cli')
-    .action(async (o: { ref: string; title: string; severity: string; as: string }) =>
+    .action(async (o: { ref: string; title: string; severity: string }) =>
       using(open, async (m) => {
+        // The reporter is recorded as the requester: they cannot approve their own patch.
+        const me = await whoAmI(m, io, 'reporting a security patch', 'operator');
         if (!['critical', 'high', 'medium'].includes(o.severity))
           throw new DrydockError(
             'CONFIG_INVALID',
@@ -411,7 +450,7 @@ export function registerWindowsCommands(
           );
         const p = await m.patches.reportPatch(
           { ref: o.ref, title: o.title, severity: o.severity as PatchSeverity },
-          o.as,
+          me.name,
         );
         io.out(
           `patch #${p.id} ${p.ref} ${p.severity}: ${p.status.replace('_', ' ')}, due ${p.dueAt.toISOString()}; plan ${p.planHash}`,
@@ -437,7 +476,7 @@ export function registerWindowsCommands(
       .option('--comment <text>')
       .action(async (id: string, o: { plan: string; comment?: string }) =>
         using(open, async (m) => {
-          const person = whoAmI(m, io);
+          const person = await whoAmI(m, io, `${name === 'approve' ? 'approving' : 'refusing'} a security patch`);
           const p = await m.patches.decidePatch(Number(id), person, {
             decision,
             planHash: o.plan,
@@ -447,4 +486,5 @@ export function registerWindowsCommands(
         }),
       );
   }
+  for (const command of [...windows.commands, ...tokens.commands, ...patches.commands]) refuseAs(command);
 }

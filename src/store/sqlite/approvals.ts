@@ -35,6 +35,8 @@ export interface PatchRecord {
   notifyAt: Date;
   notifiedAt: Date | null;
   warnedAt: Date | null;
+  /** Who reported it: the requester, who cannot approve it ('' for patches reported before issue 9). */
+  reportedBy: string;
 }
 
 const date = (v: number | null) => (v === null ? null : new Date(v));
@@ -109,15 +111,16 @@ export class ApprovalStore {
   }
 
   insertPatch(
-    p: Omit<PatchRecord, 'id' | 'decidedBy' | 'decidedAt' | 'appliedAt' | 'notifiedAt' | 'warnedAt'> & {
+    p: Omit<PatchRecord, 'id' | 'decidedBy' | 'decidedAt' | 'appliedAt' | 'notifiedAt' | 'warnedAt' | 'reportedBy'> & {
+      reportedBy?: string;
       decidedBy?: string | null;
       decidedAt?: Date | null;
     },
   ): PatchRecord {
     const result = this.db
       .prepare(
-        `INSERT INTO security_patches (ref, title, severity, found_at, due_at, status, plan_hash, decided_by, decided_at, notify_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO security_patches (ref, title, severity, found_at, due_at, status, plan_hash, decided_by, decided_at, notify_at, reported_by)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         p.ref,
@@ -130,6 +133,7 @@ export class ApprovalStore {
         p.decidedBy ?? null,
         p.decidedAt?.getTime() ?? null,
         p.notifyAt.getTime(),
+        p.reportedBy ?? '',
       );
     return this.patch(Number(result.lastInsertRowid))!;
   }
@@ -200,6 +204,7 @@ interface PatchRaw {
   notify_at: number;
   notified_at: number | null;
   warned_at: number | null;
+  reported_by: string;
 }
 
 const toPatch = (r: PatchRaw): PatchRecord => ({
@@ -217,4 +222,5 @@ const toPatch = (r: PatchRaw): PatchRecord => ({
   notifyAt: new Date(r.notify_at),
   notifiedAt: date(r.notified_at),
   warnedAt: date(r.warned_at),
+  reportedBy: r.reported_by,
 });

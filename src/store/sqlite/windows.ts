@@ -29,11 +29,16 @@ interface Raw {
   plan_hash: string;
   advance_sent_at: number | null;
   reminder_sent_at: number | null;
+  public_title: string | null;
+  public_description: string | null;
 }
 
 export interface StoredWindow extends WindowRecord {
   advanceSentAt: Date | null;
   reminderSentAt: Date | null;
+  /** What the public status page shows instead of the internal title and change record (issue 9). */
+  publicTitle: string | null;
+  publicDescription: string | null;
 }
 
 const toWindow = (r: Raw): StoredWindow => ({
@@ -55,6 +60,8 @@ const toWindow = (r: Raw): StoredWindow => ({
   planHash: r.plan_hash,
   advanceSentAt: r.advance_sent_at === null ? null : new Date(r.advance_sent_at),
   reminderSentAt: r.reminder_sent_at === null ? null : new Date(r.reminder_sent_at),
+  publicTitle: r.public_title,
+  publicDescription: r.public_description,
 });
 
 export const ACTIVE_STATUSES: readonly WindowStatus[] = ['pending_approval', 'scheduled', 'in_progress'];
@@ -69,6 +76,8 @@ export interface NewWindow {
   requestedBy: string;
   planHash: string;
   at: Date;
+  publicTitle?: string;
+  publicDescription?: string;
 }
 
 export interface WindowPatch {
@@ -128,8 +137,8 @@ export class WindowStore {
   insert(w: NewWindow): StoredWindow {
     const result = this.db
       .prepare(
-        `INSERT INTO windows (kind, status, title, start_at, end_at, change, requested_by, created_at, updated_at, plan_hash)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO windows (kind, status, title, start_at, end_at, change, requested_by, created_at, updated_at, plan_hash, public_title, public_description)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         w.kind,
@@ -142,6 +151,8 @@ export class WindowStore {
         w.at.getTime(),
         w.at.getTime(),
         w.planHash,
+        w.publicTitle ?? null,
+        w.publicDescription ?? null,
       );
     return this.get(Number(result.lastInsertRowid))!;
   }

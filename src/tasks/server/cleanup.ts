@@ -2,7 +2,8 @@
 // against the configured roots before anything is touched; one bad rule refuses the whole run.
 // Each deletion is listed in the run record; dry-run lists what would go and changes nothing.
 import { readdir, rm, stat, unlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, isAbsolute, join } from 'node:path';
+import { cleanupRootProblems } from '../../access/cleanup-roots.js';
 import { DrydockError } from '../../errors.js';
 import type { ImplementedTask, TaskContext, ValidationResult } from '../../engine/types.js';
 import type { Policy } from '../../policy/schema.js';
@@ -51,6 +52,10 @@ export async function checkCleanupRules(policy: Policy): Promise<CheckedRules> {
       return null;
     }
   };
+  // The roots themselves first: resolved with realpath, never a system directory, only inside the
+  // allowed prefixes (a root that is a link to "/" or a root such as /etc is refused here).
+  const ownDirs = isAbsolute(policy.state.path) ? [dirname(policy.state.path)] : [];
+  for (const p of cleanupRootProblems(roots, cfg.allowed_prefixes, ownDirs)) problems.push(`${p.path}: ${p.message}`);
   const checked: CheckedRules = { logs: [], temp: [], deployments: null };
   if (wants.has('log_rotation')) {
     for (const [i, rule] of cfg.logs.entries()) {

@@ -50,6 +50,7 @@ async function buildHistory(): Promise<void> {
   const redis = await service.scheduleWindow({
     ...change,
     title: 'Redis 7.2 upgrade',
+    publicTitle: 'Redis 7.2 upgrade',
     summary: 'Upgrade the cache servers to Redis 7.2.',
     components: ['Cache'],
     start: new Date('2026-11-15T02:00:00Z'),
@@ -58,6 +59,7 @@ async function buildHistory(): Promise<void> {
   const pg = await service.scheduleWindow({
     ...change,
     title: 'PostgreSQL 15.8 upgrade',
+    publicTitle: 'PostgreSQL 15.8 upgrade',
     summary: 'Minor upgrade of the primary and its replica; writes pause for up to 10 minutes.',
     components: ['Database', 'API'],
     start: new Date('2026-11-29T02:00:00Z'),
@@ -66,6 +68,7 @@ async function buildHistory(): Promise<void> {
   const lb = await service.scheduleWindow({
     ...change,
     title: 'Load balancer swap',
+    publicTitle: 'Load balancer swap',
     summary: 'Replace the load balancer pair.',
     components: ['API'],
     start: new Date('2026-11-22T02:00:00Z'),
@@ -75,6 +78,7 @@ async function buildHistory(): Promise<void> {
     ...change,
     kind: 'regular',
     title: 'Monthly maintenance',
+    publicTitle: 'Monthly maintenance',
     summary: 'Operating system and runtime updates.',
     components: ['API'],
   });

@@ -110,7 +110,14 @@ describe('log rotation on a file system without collapse-range (tmpfs)', () => {
       const content = Array.from({ length: 3000 }, (_, i) => `line ${i + 1}`).join('\n') + '\n';
       writeFileSync(log, content);
       const policy = policyFrom({
-        server: { cleanup: { roots: [shm], tasks: ['log_rotation'], logs: [{ path: log, max_size: '4KB' }] } },
+        server: {
+          cleanup: {
+            roots: [shm],
+            allowed_prefixes: ['/dev/shm'],
+            tasks: ['log_rotation'],
+            logs: [{ path: log, max_size: '4KB' }],
+          },
+        },
       });
       const error = await createCleanupTask()
         .execute(taskContext(policy).ctx)
