@@ -99,9 +99,17 @@ export async function runRestoreTest(options: RestoreTestOptions): Promise<Resto
       );
       problems.push(...compareFigures(newest.tables, measured));
       await client.query('CREATE EXTENSION IF NOT EXISTS amcheck');
+      // B-tree indexes of the tables and, for a partitioned table, of every partition (amcheck
+      // refuses the partitioned parent index itself, relkind 'I', which holds no data).
       const idx = await client.query<{ oid: number; name: string }>(
-        `SELECT i.indexrelid::int AS oid, c.relname AS name FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_class t ON t.oid = i.indrelid
-          JOIN pg_am am ON am.oid = c.relam WHERE am.amname = 'btree' AND t.relname = ANY($1::text[]) AND t.relnamespace = 'public'::regnamespace`,
+        `WITH listed AS (
+           SELECT t.oid FROM pg_class t WHERE t.relname = ANY($1::text[]) AND t.relnamespace = 'public'::regnamespace),
+         tables AS (
+           SELECT p.relid AS oid FROM listed l, LATERAL pg_partition_tree(l.oid) p WHERE p.isleaf
+           UNION SELECT oid FROM listed)
+         SELECT i.indexrelid::int AS oid, c.relname AS name FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+           JOIN pg_am am ON am.oid = c.relam
+          WHERE am.amname = 'btree' AND c.relkind = 'i' AND i.indrelid IN (SELECT oid FROM tables) ORDER BY 2`,
         [newest.tables.map((t) => t.table)],
       );
       for (const row of idx.rows) {
