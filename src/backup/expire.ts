@@ -7,10 +7,12 @@ import { acquireLock, lockHolder } from './lock.js';
 import { backupDir, catalogPath, listBackups, listUnlisted, type Repository } from './repository.js';
 import { planRetention, walExpired, type RetentionPlan, type RetentionRules } from './retention.js';
 import { listWal } from './wal-archive.js';
+import { segmentName } from './lsn.js';
 import { fsyncDir } from './fsync.js';
 
+/** JSON-safe: the plan's segment number becomes the name of the first WAL segment kept. */
 export interface ExpireResult {
-  plan: RetentionPlan;
+  plan: Omit<RetentionPlan, 'walKeepFrom'> & { walKeepFrom: string | null };
   removedBackups: string[];
   removedPartials: string[];
   removedWal: number;
@@ -27,8 +29,19 @@ export function expireRepository(
   const plan = planRetention(records, now, rules);
   const segmentSize = records[0]?.segmentSize ?? 16 * 1024 * 1024;
   const doomedWal = listWal(repo).filter((w) => walExpired(w.name, plan.walKeepFrom, segmentSize));
+  const timeline = records[0]?.timeline ?? 1;
+  const shown = {
+    ...plan,
+    walKeepFrom: plan.walKeepFrom === null ? null : segmentName(timeline, plan.walKeepFrom, segmentSize),
+  };
   if (options.dryRun)
-    return { plan, removedBackups: plan.expire, removedPartials: [], removedWal: doomedWal.length, dryRun: true };
+    return {
+      plan: shown,
+      removedBackups: plan.expire,
+      removedPartials: [],
+      removedWal: doomedWal.length,
+      dryRun: true,
+    };
 
   const release = acquireLock(repo, 'expire');
   try {
@@ -40,7 +53,7 @@ export function expireRepository(
     const partials = removePartials(repo);
     for (const w of doomedWal) rmSync(w.path, { force: true });
     return {
-      plan,
+      plan: shown,
       removedBackups: plan.expire,
       removedPartials: partials,
       removedWal: doomedWal.length,
