@@ -496,11 +496,11 @@ export async function runPostgresBackup(options: PostgresBackupOptions): Promise
     };
     const manifestJson = JSON.stringify(manifest);
     writeFileAtomic(join(dir, 'manifest.json'), manifestJson);
+    let pgManifestSha256: string | undefined;
     if (kind === 'full') {
-      writeFileAtomic(
-        join(dir, 'backup_manifest'),
-        buildPgManifest(files, { timeline, startLsn: labelStart, endLsn: stopLsn }),
-      );
+      const pgManifest = buildPgManifest(files, { timeline, startLsn: labelStart, endLsn: stopLsn });
+      writeFileAtomic(join(dir, 'backup_manifest'), pgManifest);
+      pgManifestSha256 = sha256Hex(Buffer.from(pgManifest));
     }
     fsyncDir(dir);
 
@@ -527,6 +527,7 @@ export async function runPostgresBackup(options: PostgresBackupOptions): Promise
       fileCount: files.length,
       changedFiles,
       manifestSha256: sha256Hex(Buffer.from(manifestJson)),
+      ...(pgManifestSha256 ? { pgManifestSha256 } : {}),
       compression: { type: 'zstd', level: options.repository.level },
       encrypted: repo.key !== undefined,
       durationMs: Date.now() - t0,

@@ -10,7 +10,8 @@ import type { Policy } from '../policy/schema.js';
 import { runPostgresBackup } from './backup-postgres.js';
 import { expireRepository, type ExpireResult } from './expire.js';
 import { checkIntegrity, type IntegrityReport } from './integrity.js';
-import { listBackups, openRepository } from './repository.js';
+import { listBackups, openRepository, REPOSITORY_FILE } from './repository.js';
+import { DrydockError } from '../errors.js';
 import { restoreBackup, type RestoreResult } from './restore.js';
 import { runRestoreTest, type RestoreTestResult } from './restore-test.js';
 import { waitForRecovery, type RecoveryReport } from './recovery-wait.js';
@@ -86,9 +87,25 @@ export function expireBackups(policy: Policy, now: Date = new Date(), dryRun = f
 }
 
 export function verifyRepository(policy: Policy): IntegrityReport {
-  return checkIntegrity(openRepository(repositorySettings(policy)), {
-    binDirectory: policy.backup.postgres.bin_directory,
-  });
+  const t0 = Date.now();
+  let repo;
+  try {
+    repo = openRepository(repositorySettings(policy));
+  } catch (error) {
+    // A damaged repository file is a finding of verify, named like any other.
+    const file = error instanceof DrydockError ? error.details.file : undefined;
+    if (typeof file !== 'string') throw error;
+    return {
+      backups: 0,
+      logicalBackups: 0,
+      objects: 0,
+      walFiles: 0,
+      bytesRead: 0,
+      problems: [{ backup: 'repository', file: REPOSITORY_FILE, problem: (error as Error).message }],
+      durationMs: Date.now() - t0,
+    };
+  }
+  return checkIntegrity(repo, { binDirectory: policy.backup.postgres.bin_directory });
 }
 
 export function testRestore(policy: Policy, log?: (line: string) => void): Promise<RestoreTestResult> {

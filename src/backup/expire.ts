@@ -4,7 +4,8 @@
 import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { acquireLock, lockHolder } from './lock.js';
-import { backupDir, catalogPath, listBackups, listUnlisted, type Repository } from './repository.js';
+import { backupDir, catalogPath, listUnlisted, readCatalog, type Repository } from './repository.js';
+import { DrydockError } from '../errors.js';
 import { planRetention, walExpired, type RetentionPlan, type RetentionRules } from './retention.js';
 import { listWal } from './wal-archive.js';
 import { segmentName } from './lsn.js';
@@ -25,7 +26,18 @@ export function expireRepository(
   rules: RetentionRules,
   options: { dryRun?: boolean } = {},
 ): ExpireResult {
-  const records = listBackups(repo);
+  // A catalog entry that fails its checksum cannot be trusted to say what its backup needs (a
+  // flipped walStart would let WAL that a full backup needs be deleted): nothing is deleted.
+  const { records, damaged } = readCatalog(repo);
+  if (damaged.length > 0)
+    throw new DrydockError(
+      'VALIDATION_FAILED',
+      `expire deletes nothing while a catalog entry is damaged: ${damaged.map((d) => d.problem).join('; ')}`,
+      {
+        details: { files: damaged.map((d) => d.file) },
+        hint: 'run drydock backup verify; put back a good copy of the entry, or remove that backup by hand',
+      },
+    );
   const plan = planRetention(records, now, rules);
   const segmentSize = records[0]?.segmentSize ?? 16 * 1024 * 1024;
   const doomedWal = listWal(repo).filter((w) => walExpired(w.name, plan.walKeepFrom, segmentSize));

@@ -28,8 +28,8 @@ import { backupForTime, newestBackup, resolveChain } from './chain.js';
 import { buildPgManifest } from './pg-manifest.js';
 import {
   backupDir,
-  listBackups,
   openRepository,
+  readCatalog,
   readManifest,
   type Repository,
   type RepositorySettings,
@@ -194,10 +194,27 @@ function selectBackup(records: BackupRecord[], options: RestoreOptions): BackupR
 export async function restoreBackup(options: RestoreOptions): Promise<RestoreResult> {
   const t0 = Date.now();
   const repo = openRepository(options.repository);
-  const records = listBackups(repo);
+  // Entries that fail their checksum are never used; a chain that needs one is refused naming it.
+  const { records, damaged } = readCatalog(repo);
+  const damagedEntry = (id: string | undefined) => damaged.find((d) => d.id === id);
+  const refuseDamaged = (id: string | undefined) => {
+    const d = damagedEntry(id);
+    if (d)
+      throw new DrydockError('VALIDATION_FAILED', `backup ${d.id} cannot be used: ${d.problem}`, {
+        details: { backup: d.id, file: d.file },
+        hint: 'run drydock backup verify; restore another backup, or put back a good copy of the entry',
+      });
+  };
+  refuseDamaged(options.backupId);
   const targetMoment = options.targetTime === undefined ? undefined : toMoment(options.targetTime);
   const target = selectBackup(records, options);
-  const chainRecords = resolveChain(records, target.id);
+  let chainRecords: BackupRecord[];
+  try {
+    chainRecords = resolveChain(records, target.id);
+  } catch (error) {
+    if (error instanceof DrydockError) refuseDamaged(error.details.missing as string | undefined);
+    throw error;
+  }
   const manifests = chainRecords.map((r) => readManifest(repo, r));
   const plans = planRestore(manifests);
   checkChainPieces(repo, manifests, plans);

@@ -82,6 +82,8 @@ export interface BackupRecord {
   fileCount: number;
   changedFiles: number;
   manifestSha256: string;
+  /** SHA-256 of PostgreSQL's backup_manifest written beside manifest.json (full backups). */
+  pgManifestSha256?: string;
   compression: { type: 'zstd'; level: number };
   encrypted: boolean;
   durationMs: number;
