@@ -32,6 +32,9 @@ import { referenceFor } from './reference.js';
 import { acquireLock } from './lock.js';
 import { recordAttempt } from './history.js';
 
+const DISK_FULL_HINT =
+  'free space, expire old backups (drydock backup expire) or move backup.repository.path to a larger disk';
+
 /** Largest range one worker copies in one task; splitting big files keeps both cores busy (notes: 5.38 s → 4.39 s). */
 export const RANGE_BYTES = 64 * 1024 * 1024;
 const PAGE = 8192;
@@ -228,7 +231,27 @@ export async function runPostgresBackup(options: PostgresBackupOptions): Promise
   const now = options.now ?? (() => new Date());
   const t0 = Date.now();
   const repo = openRepository(options.repository, { create: true });
-  const release = acquireLock(repo, 'a backup');
+  let release: () => void;
+  try {
+    release = acquireLock(repo, 'a backup');
+  } catch (error) {
+    // The same clean failure as a full disk later in the backup: recorded, named, nothing left
+    // behind. (Another backup holding the lock is not a failed attempt.)
+    if (!(error instanceof DrydockError && error.code === 'LOCK_TIMEOUT'))
+      recordAttempt(repo, {
+        at: new Date().toISOString(),
+        kind: options.kind,
+        ok: false,
+        error: (error as Error).message,
+      });
+    if ((error as NodeJS.ErrnoException).code === 'ENOSPC')
+      throw new DrydockError(
+        'EXEC_FAILED',
+        `the backup repository ${repo.root} is out of disk space; no backup was started and earlier backups are untouched`,
+        { hint: DISK_FULL_HINT, cause: error },
+      );
+    throw error;
+  }
   const client = new pg.Client({ ...options.connection, application_name: 'drydock backup' });
   try {
     await client.connect();
@@ -251,6 +274,18 @@ export async function runPostgresBackup(options: PostgresBackupOptions): Promise
   try {
     const facts = await serverFacts(client);
     checkServerFacts(facts, options.dataDirectory);
+    // Tablespaces outside the data directory are refused before pg_backup_start, by name.
+    const outside = await client.query<{ name: string; location: string }>(
+      `SELECT spcname AS name, pg_tablespace_location(oid) AS location FROM pg_tablespace
+        WHERE pg_tablespace_location(oid) <> '' AND pg_tablespace_location(oid) LIKE '/%' ORDER BY 1`,
+    );
+    if (outside.rows.length > 0) {
+      throw new DrydockError(
+        'CONFIG_INVALID',
+        `the cluster has tablespaces outside the data directory, which Drydock does not back up yet: ${outside.rows.map((r) => `${r.name} (${r.location})`).join(', ')}`,
+        { hint: 'move their tables to pg_default (ALTER TABLE ... SET TABLESPACE pg_default) and drop the tablespace' },
+      );
+    }
 
     // The timeline the server writes on now and its history (pg_wal/<tli>.history, else the archive).
     const history = await currentHistory(client, repo, options.dataDirectory);
@@ -565,7 +600,7 @@ export async function runPostgresBackup(options: PostgresBackupOptions): Promise
         'EXEC_FAILED',
         `the backup repository ${repo.root} is out of disk space; the partial backup was removed and earlier backups are untouched`,
         {
-          hint: 'free space, expire old backups (drydock backup expire) or move backup.repository.path to a larger disk',
+          hint: DISK_FULL_HINT,
           cause: error,
         },
       );

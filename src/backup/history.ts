@@ -1,7 +1,7 @@
 // Every backup attempt, good or failed, appended to history.jsonl in the repository, so the success
 // rate over 30 days (the spec's monitoring) can be computed from the repository alone.
 import { createHash } from 'node:crypto';
-import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Repository } from './repository.js';
 
@@ -23,12 +23,33 @@ export function attemptLine(attempt: Attempt): string {
   return JSON.stringify({ ...attempt, sha256: lineSha(attempt) }) + '\n';
 }
 
-/** Best effort: a full disk must not hide the error that made the backup fail. */
+/** Space kept free for history.jsonl, so a backup that failed on a full disk is still recorded. */
+export const HISTORY_RESERVE = 'history.reserve';
+const RESERVE_BYTES = 64 * 1024;
+
+/**
+ * Appends one attempt. On a full disk the reserve file is given up to make room for the line (the
+ * record of what ran must not be lost), and made again once there is space. Otherwise best effort:
+ * a failure here must not hide the error that made the backup fail.
+ */
 export function recordAttempt(repo: Repository, attempt: Attempt): void {
+  const file = join(repo.root, 'history.jsonl');
+  const reserve = join(repo.root, HISTORY_RESERVE);
   try {
-    appendFileSync(join(repo.root, 'history.jsonl'), attemptLine(attempt));
+    appendFileSync(file, attemptLine(attempt));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOSPC') return;
+    try {
+      rmSync(reserve, { force: true });
+      appendFileSync(file, attemptLine(attempt));
+    } catch {
+      return; /* reported by the caller's own error */
+    }
+  }
+  try {
+    if (!existsSync(reserve)) writeFileSync(reserve, Buffer.alloc(RESERVE_BYTES));
   } catch {
-    /* reported by the caller's own error */
+    rmSync(reserve, { force: true }); // no room yet: a partial reserve would only take space
   }
 }
 

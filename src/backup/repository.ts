@@ -9,7 +9,7 @@
 //   backups/<id>/pack-<n>.dat      compressed (and optionally encrypted) objects, one pack per worker
 //   wal/<timeline+log>/<segment>-<sha256>.zst   archived WAL, one zstd frame per segment
 import { createHash, createHmac, randomBytes, scryptSync } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DrydockError } from '../errors.js';
 import { writeFileAtomic } from './fsync.js';
@@ -79,6 +79,12 @@ export function openRepository(settings: RepositorySettings, options: { create?:
     config = { format: 'drydock-repository', version: 1, created: new Date().toISOString(), encryption };
     for (const sub of ['catalog', 'backups', 'wal']) mkdirSync(join(root, sub), { recursive: true });
     writeFileAtomic(file, sealed(config));
+    // Room kept for history.jsonl on a full disk (see history.ts); best effort.
+    try {
+      writeFileSync(join(root, 'history.reserve'), Buffer.alloc(64 * 1024));
+    } catch {
+      /* made later, once there is space */
+    }
   }
   let key: Buffer | undefined;
   if (config.encryption) {
