@@ -64,6 +64,9 @@ describe('integrity check, restore test and damaged repositories', () => {
     // listings_pkey, messages_pkey and the primary keys of both bookings partitions.
     expect(result.indexesChecked).toBe(4);
     expect(result.pgVerifybackup).toBe('backup successfully verified');
+    // The restored server said it reached its target (consistency) and where replay ended.
+    expect(result.recovery.reachedConsistency).toBe(true);
+    expect(result.recovery.redoDoneAt).toMatch(/^[0-9A-F]+\/[0-9A-F]+$/);
     // The scratch copy is gone afterwards.
     expect(readdirSync(fx.work).filter((n) => n.startsWith('drydock-restore-test-'))).toEqual([]);
   });
