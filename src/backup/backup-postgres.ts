@@ -2,14 +2,15 @@
 // pg_backup_stop on one dedicated session, the data directory copied by worker threads in between,
 // backup_label from pg_backup_stop's result. Incrementals copy, for each relation file, only the
 // pages whose LSN is at or after the parent backup's start LSN.
-import { existsSync, mkdirSync, readdirSync, realpathSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { DrydockError } from '../errors.js';
 import { runCopyTasks, type CopyResult, type CopyTask } from './copy-pool.js';
 import { crc32c, crc32cCombine } from './crc32c.js';
 import { fsyncDir, writeFileAtomic } from './fsync.js';
-import { parseLsn, segmentsBetween } from './lsn.js';
+import { formatLsn, parseLsn, segmentsBetween } from './lsn.js';
+import { historyFileName, parseHistory, readHistory, type TimelineEntry } from './wal-range.js';
 import { listDataDirectory } from './pg-files.js';
 import { RELSEG_BLOCKS } from './page-checksum.js';
 import { buildPgManifest } from './pg-manifest.js';
@@ -24,12 +25,15 @@ import {
 } from './repository.js';
 import { sha256Hex } from './object-codec.js';
 import { tableFigures } from './table-figures.js';
-import type { BackupKind, BackupManifest, BackupRecord, FileObject, ManifestFile } from './types.js';
+import type { BackupKind, BackupManifest, BackupRecord, FileObject, HistoryEntry, ManifestFile } from './types.js';
 import { findWal, pushWal } from './wal-archive.js';
 import { chooseParent, resolveChain } from './chain.js';
 import { referenceFor } from './reference.js';
 import { acquireLock } from './lock.js';
 import { recordAttempt } from './history.js';
+
+const DISK_FULL_HINT =
+  'free space, expire old backups (drydock backup expire) or move backup.repository.path to a larger disk';
 
 /** Largest range one worker copies in one task; splitting big files keeps both cores busy (notes: 5.38 s → 4.39 s). */
 export const RANGE_BYTES = 64 * 1024 * 1024;
@@ -193,13 +197,61 @@ async function waitForWal(
   }
 }
 
+/** The server's current timeline and its history, or undefined when the history file cannot be found. */
+async function currentHistory(
+  client: pg.Client,
+  repo: ReturnType<typeof openRepository>,
+  dataDirectory: string,
+): Promise<HistoryEntry[] | undefined> {
+  const r = await client.query<{ walfile: string }>(`SELECT pg_walfile_name(pg_current_wal_lsn()) AS walfile`);
+  const tli = parseInt(r.rows[0]!.walfile.slice(0, 8), 16);
+  let entries: TimelineEntry[] | undefined;
+  if (tli === 1) entries = [{ tli: 1, begin: 0n, end: null }];
+  else {
+    try {
+      entries = parseHistory(readFileSync(join(dataDirectory, 'pg_wal', historyFileName(tli)), 'utf8'), tli);
+    } catch {
+      try {
+        entries = readHistory(repo, tli);
+      } catch {
+        entries = undefined;
+      }
+    }
+  }
+  return entries?.map((e) => ({
+    tli: e.tli,
+    begin: formatLsn(e.begin),
+    end: e.end === null ? null : formatLsn(e.end),
+  }));
+}
+
 /** Takes a full or incremental backup and returns its catalog record (written last, atomically). */
 export async function runPostgresBackup(options: PostgresBackupOptions): Promise<BackupRecord> {
   const log = options.log ?? (() => {});
   const now = options.now ?? (() => new Date());
   const t0 = Date.now();
   const repo = openRepository(options.repository, { create: true });
-  const release = acquireLock(repo, 'a backup');
+  let release: () => void;
+  try {
+    release = acquireLock(repo, 'a backup');
+  } catch (error) {
+    // The same clean failure as a full disk later in the backup: recorded, named, nothing left
+    // behind. (Another backup holding the lock is not a failed attempt.)
+    if (!(error instanceof DrydockError && error.code === 'LOCK_TIMEOUT'))
+      recordAttempt(repo, {
+        at: new Date().toISOString(),
+        kind: options.kind,
+        ok: false,
+        error: (error as Error).message,
+      });
+    if ((error as NodeJS.ErrnoException).code === 'ENOSPC')
+      throw new DrydockError(
+        'EXEC_FAILED',
+        `the backup repository ${repo.root} is out of disk space; no backup was started and earlier backups are untouched`,
+        { hint: DISK_FULL_HINT, cause: error },
+      );
+    throw error;
+  }
   const client = new pg.Client({ ...options.connection, application_name: 'drydock backup' });
   try {
     await client.connect();
@@ -222,10 +274,33 @@ export async function runPostgresBackup(options: PostgresBackupOptions): Promise
   try {
     const facts = await serverFacts(client);
     checkServerFacts(facts, options.dataDirectory);
+    // Tablespaces outside the data directory are refused before pg_backup_start, by name.
+    const outside = await client.query<{ name: string; location: string }>(
+      `SELECT spcname AS name, pg_tablespace_location(oid) AS location FROM pg_tablespace
+        WHERE pg_tablespace_location(oid) <> '' AND pg_tablespace_location(oid) LIKE '/%' ORDER BY 1`,
+    );
+    if (outside.rows.length > 0) {
+      throw new DrydockError(
+        'CONFIG_INVALID',
+        `the cluster has tablespaces outside the data directory, which Drydock does not back up yet: ${outside.rows.map((r) => `${r.name} (${r.location})`).join(', ')}`,
+        { hint: 'move their tables to pg_default (ALTER TABLE ... SET TABLESPACE pg_default) and drop the tablespace' },
+      );
+    }
 
-    // Incrementals need a good parent from the same cluster; without one this becomes a full backup.
+    // The timeline the server writes on now and its history (pg_wal/<tli>.history, else the archive).
+    const history = await currentHistory(client, repo, options.dataDirectory);
+
+    // Incrementals need a good parent from the same cluster on this timeline history; without one
+    // this becomes a full backup, and says why.
     let kind = options.kind;
-    let parentRecord = kind === 'incremental' ? chooseParent(listBackups(repo), facts.systemIdentifier) : undefined;
+    const skipped: string[] = [];
+    let parentRecord =
+      kind === 'incremental'
+        ? chooseParent(listBackups(repo), facts.systemIdentifier, history, (why) => skipped.push(why))
+        : undefined;
+    if (kind === 'incremental' && skipped.length > 0)
+      log(`not building on ${skipped.length} newer backup(s) off this timeline history: ${skipped.join('; ')}`);
+    if (kind === 'incremental' && !history) log('the timeline history of this cluster cannot be read');
     // The parent's whole chain: an incremental compares each page with the parent's version of it.
     // A chain that cannot be read (a missing or damaged piece) is not built upon: a full is taken.
     let parentChain: BackupManifest[] = [];
@@ -239,8 +314,15 @@ export async function runPostgresBackup(options: PostgresBackupOptions): Promise
         parentRecord = undefined;
       }
     }
+    let fullReason: string | undefined;
     if (kind === 'incremental' && !parentRecord) {
-      log('no usable earlier backup of this cluster in the repository: taking a full backup instead');
+      fullReason =
+        skipped.length > 0
+          ? `no earlier backup of this cluster is on its timeline history (${skipped[0]})`
+          : !history
+            ? 'the timeline history of this cluster cannot be read'
+            : 'no usable earlier backup of this cluster in the repository';
+      log(`${fullReason}: taking a full backup instead`);
       kind = 'full';
     }
     const parentFiles = new Map<string, ManifestFile>();
@@ -449,11 +531,11 @@ export async function runPostgresBackup(options: PostgresBackupOptions): Promise
     };
     const manifestJson = JSON.stringify(manifest);
     writeFileAtomic(join(dir, 'manifest.json'), manifestJson);
+    let pgManifestSha256: string | undefined;
     if (kind === 'full') {
-      writeFileAtomic(
-        join(dir, 'backup_manifest'),
-        buildPgManifest(files, { timeline, startLsn: labelStart, endLsn: stopLsn }),
-      );
+      const pgManifest = buildPgManifest(files, { timeline, startLsn: labelStart, endLsn: stopLsn });
+      writeFileAtomic(join(dir, 'backup_manifest'), pgManifest);
+      pgManifestSha256 = sha256Hex(Buffer.from(pgManifest));
     }
     fsyncDir(dir);
 
@@ -468,6 +550,7 @@ export async function runPostgresBackup(options: PostgresBackupOptions): Promise
       startLsn: labelStart,
       stopLsn,
       timeline,
+      ...(history && history[history.length - 1]!.tli === timeline ? { timelineHistory: history } : {}),
       segmentSize: facts.segmentSize,
       walStart: needed[0]!,
       walStop: needed[needed.length - 1]!,
@@ -479,9 +562,11 @@ export async function runPostgresBackup(options: PostgresBackupOptions): Promise
       fileCount: files.length,
       changedFiles,
       manifestSha256: sha256Hex(Buffer.from(manifestJson)),
+      ...(pgManifestSha256 ? { pgManifestSha256 } : {}),
       compression: { type: 'zstd', level: options.repository.level },
       encrypted: repo.key !== undefined,
       durationMs: Date.now() - t0,
+      ...(fullReason && options.kind === 'incremental' ? { fullReason } : {}),
       tables,
       database: options.database,
       ...(options.retentionMs === undefined ? {} : { retentionMs: options.retentionMs }),
@@ -515,7 +600,7 @@ export async function runPostgresBackup(options: PostgresBackupOptions): Promise
         'EXEC_FAILED',
         `the backup repository ${repo.root} is out of disk space; the partial backup was removed and earlier backups are untouched`,
         {
-          hint: 'free space, expire old backups (drydock backup expire) or move backup.repository.path to a larger disk',
+          hint: DISK_FULL_HINT,
           cause: error,
         },
       );

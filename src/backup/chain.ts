@@ -1,14 +1,55 @@
 // Pure decisions about backup chains: which backup an incremental builds on, which chain a restore
 // needs, and which backup serves a point-in-time target. No I/O; unit-tested on plain records.
 import { DrydockError } from '../errors.js';
-import type { BackupRecord } from './types.js';
+import { parseLsn } from './lsn.js';
+import type { BackupRecord, HistoryEntry } from './types.js';
 
-type ChainRecord = Pick<BackupRecord, 'id' | 'kind' | 'parent' | 'systemIdentifier' | 'stoppedAt' | 'timeline'>;
+type ChainRecord = Pick<BackupRecord, 'id' | 'kind' | 'parent' | 'systemIdentifier' | 'stoppedAt' | 'timeline'> &
+  Partial<Pick<BackupRecord, 'stopLsn' | 'timelineHistory'>>;
 
-/** The newest good backup of this cluster: the parent of the next incremental. */
-export function chooseParent<T extends ChainRecord>(records: readonly T[], systemIdentifier: string): T | undefined {
-  const mine = records.filter((r) => r.systemIdentifier === systemIdentifier);
-  return mine.sort((a, b) => (a.id < b.id ? -1 : 1))[mine.length - 1];
+/** A record's timeline history; records from before histories were kept are known only on timeline 1. */
+export function historyOf(r: ChainRecord): HistoryEntry[] | undefined {
+  return r.timelineHistory ?? (r.timeline === 1 ? [{ tli: 1, begin: '0/0', end: null }] : undefined);
+}
+
+/**
+ * Why a backup on `history` cannot build on `parent` (undefined when it can). After a
+ * point-in-time restore or a failover the new timeline reuses the old one's LSNs, so a parent is
+ * usable only if it lies on this history and ended before the point where the history left its
+ * timeline; otherwise its pages hold changes this timeline never had, with LSNs an incremental
+ * would take for "unchanged".
+ */
+export function offHistory(parent: ChainRecord, history: readonly HistoryEntry[] | undefined): string | undefined {
+  if (!history) return `the timeline history of this backup is unknown`;
+  const current = history[history.length - 1]!;
+  const entry = history.find((h) => h.tli === parent.timeline);
+  if (!entry)
+    return `${parent.id} was taken on timeline ${parent.timeline}, which is not in the history of timeline ${current.tli}`;
+  if (entry.end !== null && parent.stopLsn !== undefined && parseLsn(parent.stopLsn) > parseLsn(entry.end)) {
+    const next = history[history.indexOf(entry) + 1]!;
+    return `${parent.id} ended at ${parent.stopLsn} on timeline ${parent.timeline}, after timeline ${next.tli} branched off it at ${entry.end}`;
+  }
+  return undefined;
+}
+
+/**
+ * The parent of the next incremental: the newest good backup of this cluster on its timeline
+ * `history` (see offHistory). Skipped newer backups are reported through `onSkip`.
+ */
+export function chooseParent<T extends ChainRecord>(
+  records: readonly T[],
+  systemIdentifier: string,
+  history?: readonly HistoryEntry[],
+  onSkip?: (reason: string) => void,
+): T | undefined {
+  const mine = records.filter((r) => r.systemIdentifier === systemIdentifier).sort((a, b) => (a.id < b.id ? 1 : -1));
+  if (!history) return mine[0];
+  for (const r of mine) {
+    const why = offHistory(r, history);
+    if (!why) return r;
+    onSkip?.(why);
+  }
+  return undefined;
 }
 
 /**
@@ -41,6 +82,14 @@ export function resolveChain<T extends ChainRecord>(records: readonly T[], id: s
         { details: { missing: current.parent } },
       );
     }
+    const childHistory = historyOf(current);
+    const why = childHistory ? offHistory(parent, childHistory) : undefined;
+    if (why)
+      throw new DrydockError(
+        'VALIDATION_FAILED',
+        `incremental backup ${current.id} (timeline ${current.timeline}) is built on ${parent.id}, which is not on its timeline history: ${why}`,
+        { details: { backup: current.id, parent: parent.id } },
+      );
     current = parent;
   }
 }

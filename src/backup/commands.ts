@@ -4,15 +4,17 @@
 //   drydock backup expire [--dry-run]         → expireBackups
 //   drydock backup verify                     → verifyRepository
 //   drydock backup restore-test               → testRestore
-//   drydock restore [--backup ID | --target-time T] --to DIR   → restoreDatabase
+//   drydock restore [--backup ID | --target-time T] [--wait] --to DIR   → restoreDatabase
 //   drydock wal push %p %f / drydock wal get %f %p             → walPush / walGet (wal-archive.ts)
 import type { Policy } from '../policy/schema.js';
 import { runPostgresBackup } from './backup-postgres.js';
 import { expireRepository, type ExpireResult } from './expire.js';
 import { checkRepository, type IntegrityReport } from './integrity.js';
-import { listBackups, openRepository } from './repository.js';
+import { listBackups, openRepository, REPOSITORY_FILE } from './repository.js';
+import { DrydockError } from '../errors.js';
 import { restoreBackup, type RestoreResult } from './restore.js';
 import { runRestoreTest, type RestoreTestResult } from './restore-test.js';
+import { waitForRecovery, type RecoveryReport } from './recovery-wait.js';
 import { dataDirectoryOwner, postgresBackupOptions, repositorySettings, retentionRules } from './settings.js';
 import type { BackupKind, BackupRecord } from './types.js';
 
@@ -34,35 +36,76 @@ export function listDatabaseBackups(policy: Policy): BackupRecord[] {
   return listBackups(openRepository(repositorySettings(policy)));
 }
 
-export function restoreDatabase(
+export interface RestoreDatabaseResult extends RestoreResult {
+  /** With --wait: where recovery of the restored server stopped. */
+  recovery?: RecoveryReport;
+}
+
+export async function restoreDatabase(
   policy: Policy,
   options: {
     backupId?: string;
     targetTime?: string | Date;
+    toEndOfArchive?: boolean;
     to: string;
     progress?: boolean;
     owner?: { uid: number; gid: number };
+    /** Start the restored server, wait until recovery reached the target, report, stop it. */
+    wait?: boolean;
+    /** Extra postgresql.auto.conf settings for the restored server. */
+    settings?: Record<string, string>;
   },
-): Promise<RestoreResult> {
-  return restoreBackup({
+): Promise<RestoreDatabaseResult> {
+  const owner = options.owner ?? dataDirectoryOwner(policy);
+  const binDirectory = policy.backup.postgres.bin_directory;
+  const result: RestoreDatabaseResult = await restoreBackup({
     repository: repositorySettings(policy),
     backupId: options.backupId,
     targetTime: options.targetTime,
+    toEndOfArchive: options.toEndOfArchive ?? false,
+    binDirectory,
     to: options.to,
     restoreCommand: policy.backup.postgres.restore_command,
-    owner: options.owner ?? dataDirectoryOwner(policy),
+    owner,
     progress: options.progress ?? true,
+    ...(options.settings ? { settings: options.settings } : {}),
   });
+  if (options.wait) {
+    result.recovery = await waitForRecovery({
+      binDirectory,
+      dataDir: options.to,
+      owner,
+      targetTime: result.targetTime,
+      commits: result.wal.newestCommit ? [result.wal.newestCommit] : [],
+    });
+  }
+  return result;
 }
 
 export function expireBackups(policy: Policy, now: Date = new Date(), dryRun = false): ExpireResult {
   return expireRepository(openRepository(repositorySettings(policy)), now, retentionRules(policy), { dryRun });
 }
 
-export function verifyRepository(policy: Policy): Promise<IntegrityReport> {
-  return checkRepository(openRepository(repositorySettings(policy)), {
-    binDirectory: policy.backup.postgres.bin_directory,
-  });
+export async function verifyRepository(policy: Policy): Promise<IntegrityReport> {
+  const t0 = Date.now();
+  let repo;
+  try {
+    repo = openRepository(repositorySettings(policy));
+  } catch (error) {
+    // A damaged repository file is a finding of verify, named like any other.
+    const file = error instanceof DrydockError ? error.details.file : undefined;
+    if (typeof file !== 'string') throw error;
+    return {
+      backups: 0,
+      logicalBackups: 0,
+      objects: 0,
+      walFiles: 0,
+      bytesRead: 0,
+      problems: [{ backup: 'repository', file: REPOSITORY_FILE, problem: (error as Error).message }],
+      durationMs: Date.now() - t0,
+    };
+  }
+  return checkRepository(repo, { binDirectory: policy.backup.postgres.bin_directory });
 }
 
 export function testRestore(policy: Policy, log?: (line: string) => void): Promise<RestoreTestResult> {

@@ -4,13 +4,16 @@
 import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { acquireLock, lockHolder } from './lock.js';
-import { backupDir, catalogPath, listBackups, listUnlisted, type Repository } from './repository.js';
+import { backupDir, catalogPath, listUnlisted, readCatalog, type Repository } from './repository.js';
+import { DrydockError } from '../errors.js';
 import { planRetention, walExpired, type RetentionPlan, type RetentionRules } from './retention.js';
 import { listWal } from './wal-archive.js';
+import { segmentName } from './lsn.js';
 import { fsyncDir } from './fsync.js';
 
+/** JSON-safe: the plan's segment number becomes the name of the first WAL segment kept. */
 export interface ExpireResult {
-  plan: RetentionPlan;
+  plan: Omit<RetentionPlan, 'walKeepFrom'> & { walKeepFrom: string | null };
   removedBackups: string[];
   removedPartials: string[];
   removedWal: number;
@@ -23,12 +26,34 @@ export function expireRepository(
   rules: RetentionRules,
   options: { dryRun?: boolean } = {},
 ): ExpireResult {
-  const records = listBackups(repo);
+  // A catalog entry that fails its checksum cannot be trusted to say what its backup needs (a
+  // flipped walStart would let WAL that a full backup needs be deleted): nothing is deleted.
+  const { records, damaged } = readCatalog(repo);
+  if (damaged.length > 0)
+    throw new DrydockError(
+      'VALIDATION_FAILED',
+      `expire deletes nothing while a catalog entry is damaged: ${damaged.map((d) => d.problem).join('; ')}`,
+      {
+        details: { files: damaged.map((d) => d.file) },
+        hint: 'run drydock backup verify; put back a good copy of the entry, or remove that backup by hand',
+      },
+    );
   const plan = planRetention(records, now, rules);
   const segmentSize = records[0]?.segmentSize ?? 16 * 1024 * 1024;
   const doomedWal = listWal(repo).filter((w) => walExpired(w.name, plan.walKeepFrom, segmentSize));
+  const timeline = records[0]?.timeline ?? 1;
+  const shown = {
+    ...plan,
+    walKeepFrom: plan.walKeepFrom === null ? null : segmentName(timeline, plan.walKeepFrom, segmentSize),
+  };
   if (options.dryRun)
-    return { plan, removedBackups: plan.expire, removedPartials: [], removedWal: doomedWal.length, dryRun: true };
+    return {
+      plan: shown,
+      removedBackups: plan.expire,
+      removedPartials: [],
+      removedWal: doomedWal.length,
+      dryRun: true,
+    };
 
   const release = acquireLock(repo, 'expire');
   try {
@@ -40,7 +65,7 @@ export function expireRepository(
     const partials = removePartials(repo);
     for (const w of doomedWal) rmSync(w.path, { force: true });
     return {
-      plan,
+      plan: shown,
       removedBackups: plan.expire,
       removedPartials: partials,
       removedWal: doomedWal.length,

@@ -2,13 +2,14 @@
 // file, verify it against its recorded SHA-256 and decompress it (zstd checks the content
 // checksum), and report each damaged or missing piece by name. Also reports gaps in the WAL a kept
 // backup or the point-in-time range needs.
-import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { packFileName } from './copy-pool.js';
 import { resolveChain } from './chain.js';
 import { isSegmentName, segmentName, segmentNumber } from './lsn.js';
 import { decodeObject, sha256Hex } from './object-codec.js';
-import { backupDir, listBackups, readManifest, type Repository } from './repository.js';
+import { backupDir, readCatalog, readManifest, type Repository } from './repository.js';
+import { checkAttempts } from './history.js';
 import type { BackupManifest } from './types.js';
 import { listWal, readWal } from './wal-archive.js';
 import { listLogicalBackups, verifyLogicalBackup } from './logical-dump.js';
@@ -39,7 +40,23 @@ export interface IntegrityReport {
 export function checkIntegrity(repo: Repository, options: { signal?: AbortSignal | undefined } = {}): IntegrityReport {
   const t0 = Date.now();
   const problems: IntegrityProblem[] = [];
-  const records = listBackups(repo);
+  const { records, damaged } = readCatalog(repo);
+  // The repository describes itself: damaged catalog entries, PostgreSQL manifests and history lines are named.
+  for (const d of damaged) problems.push({ backup: d.id, file: d.file, problem: d.problem });
+  for (const r of records) {
+    if (!r.pgManifestSha256) continue;
+    const path = join(backupDir(repo, r.id), 'backup_manifest');
+    if (!existsSync(path))
+      problems.push({ backup: r.id, file: 'backup_manifest', problem: 'backup_manifest is missing' });
+    else if (sha256Hex(readFileSync(path)) !== r.pgManifestSha256)
+      problems.push({
+        backup: r.id,
+        file: 'backup_manifest',
+        problem: 'backup_manifest is damaged (checksum mismatch)',
+      });
+  }
+  for (const h of checkAttempts(repo).problems)
+    problems.push({ backup: 'history', file: `history.jsonl line ${h.line}`, problem: h.problem });
   let objects = 0;
   let bytesRead = 0;
   const manifests = new Map<string, BackupManifest>();

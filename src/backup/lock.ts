@@ -26,7 +26,14 @@ export function acquireLock(repo: Repository, what: string): () => void {
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const fd = openSync(path, 'wx', 0o640);
-      writeSync(fd, `${process.pid}\n`);
+      try {
+        writeSync(fd, `${process.pid}\n`);
+      } catch (error) {
+        // A full disk: no empty lock file is left behind to look like a stale one.
+        closeSync(fd);
+        rmSync(path, { force: true });
+        throw error;
+      }
       closeSync(fd);
       return () => rmSync(path, { force: true });
     } catch (error) {

@@ -9,7 +9,7 @@
 //   backups/<id>/pack-<n>.dat      compressed (and optionally encrypted) objects, one pack per worker
 //   wal/<timeline+log>/<segment>-<sha256>.zst   archived WAL, one zstd frame per segment
 import { createHash, createHmac, randomBytes, scryptSync } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DrydockError } from '../errors.js';
 import { writeFileAtomic } from './fsync.js';
@@ -63,9 +63,7 @@ export function openRepository(settings: RepositorySettings, options: { create?:
   const file = join(root, REPOSITORY_FILE);
   let config: RepositoryConfig;
   if (existsSync(file)) {
-    config = JSON.parse(readFileSync(file, 'utf8')) as RepositoryConfig;
-    if (config.format !== 'drydock-repository')
-      throw new DrydockError('CONFIG_INVALID', `${file} is not a Drydock repository`);
+    config = readRepositoryFile(file);
   } else {
     if (!options.create) {
       throw new DrydockError('CONFIG_INVALID', `no Drydock repository at ${root}`, {
@@ -80,7 +78,13 @@ export function openRepository(settings: RepositorySettings, options: { create?:
     }
     config = { format: 'drydock-repository', version: 1, created: new Date().toISOString(), encryption };
     for (const sub of ['catalog', 'backups', 'wal']) mkdirSync(join(root, sub), { recursive: true });
-    writeFileAtomic(file, JSON.stringify(config, null, 2) + '\n');
+    writeFileAtomic(file, sealed(config));
+    // Room kept for history.jsonl on a full disk (see history.ts); best effort.
+    try {
+      writeFileSync(join(root, 'history.reserve'), Buffer.alloc(64 * 1024));
+    } catch {
+      /* made later, once there is space */
+    }
   }
   let key: Buffer | undefined;
   if (config.encryption) {
@@ -108,6 +112,46 @@ export function openRepository(settings: RepositorySettings, options: { create?:
   return { root, config, settings, key };
 }
 
+/**
+ * A JSON document with a SHA-256 of its own content in its last field, `sha256`: the repository
+ * file and each catalog entry carry one, so a flipped byte that still parses (a "valid-looking"
+ * walStart, say) is found instead of trusted.
+ */
+export function sealed(value: object): string {
+  const body = JSON.stringify(value);
+  return JSON.stringify({ ...value, sha256: sha256Text(body) }, null, 2) + '\n';
+}
+
+function sha256Text(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/**
+ * Parses a sealed document; throws a message naming the file when it is not JSON or its checksum
+ * fails. Documents from before checksums were written (no sha256 field) are accepted as they are.
+ */
+export function unseal<T>(text: string, file: string): T {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new DrydockError('VALIDATION_FAILED', `${file} is damaged: not valid JSON`, { details: { file } });
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new DrydockError('VALIDATION_FAILED', `${file} is damaged: not a JSON object`, { details: { file } });
+  const { sha256, ...rest } = parsed as Record<string, unknown>;
+  if (sha256 !== undefined && sha256 !== sha256Text(JSON.stringify(rest)))
+    throw new DrydockError('VALIDATION_FAILED', `${file} is damaged (checksum mismatch)`, { details: { file } });
+  return rest as T;
+}
+
+function readRepositoryFile(file: string): RepositoryConfig {
+  const config = unseal<RepositoryConfig>(readFileSync(file, 'utf8'), file);
+  if (config.format !== 'drydock-repository')
+    throw new DrydockError('CONFIG_INVALID', `${file} is not a Drydock repository`);
+  return config;
+}
+
 export function backupDir(repo: Repository, id: string): string {
   return join(repo.root, 'backups', id);
 }
@@ -116,23 +160,52 @@ export function catalogPath(repo: Repository, id: string): string {
   return join(repo.root, 'catalog', `${id}.json`);
 }
 
-/** Every good backup, oldest first (ids sort by time). */
-export function listBackups(repo: Repository): BackupRecord[] {
+export interface DamagedEntry {
+  id: string;
+  file: string;
+  problem: string;
+}
+
+/** Every catalog entry, checked: the good ones oldest first (ids sort by time) and the damaged ones, named. */
+export function readCatalog(repo: Repository): { records: BackupRecord[]; damaged: DamagedEntry[] } {
   const dir = join(repo.root, 'catalog');
   const names = readdirSync(dir)
     .filter((n) => n.endsWith('.json'))
     .sort();
-  return names.map((n) => JSON.parse(readFileSync(join(dir, n), 'utf8')) as BackupRecord);
+  const records: BackupRecord[] = [];
+  const damaged: DamagedEntry[] = [];
+  for (const n of names) {
+    const id = n.slice(0, -'.json'.length);
+    const file = `catalog/${n}`;
+    try {
+      const record = unseal<BackupRecord>(readFileSync(join(dir, n), 'utf8'), file);
+      if (record.id !== id)
+        throw new DrydockError('VALIDATION_FAILED', `${file} is damaged: it names backup ${record.id}`);
+      records.push(record);
+    } catch (error) {
+      damaged.push({ id, file, problem: (error as Error).message });
+    }
+  }
+  return { records, damaged };
 }
 
-/** Backup folders with no catalog entry: interrupted backups (or one running now). */
+/** Every good backup, oldest first. A catalog entry that fails its checksum is never trusted: it is left out. */
+export function listBackups(repo: Repository): BackupRecord[] {
+  return readCatalog(repo).records;
+}
+
+/** Backup folders with no catalog entry: interrupted backups (or one running now). A damaged entry still counts as listed. */
 export function listUnlisted(repo: Repository): string[] {
-  const listed = new Set(listBackups(repo).map((b) => b.id));
+  const listed = new Set(
+    readdirSync(join(repo.root, 'catalog'))
+      .filter((n) => n.endsWith('.json'))
+      .map((n) => n.slice(0, -'.json'.length)),
+  );
   return readdirSync(join(repo.root, 'backups')).filter((n) => !listed.has(n));
 }
 
 export function writeCatalogEntry(repo: Repository, record: BackupRecord): void {
-  writeFileAtomic(catalogPath(repo, record.id), JSON.stringify(record, null, 2) + '\n');
+  writeFileAtomic(catalogPath(repo, record.id), sealed(record));
 }
 
 export function manifestText(manifest: BackupManifest): string {

@@ -13,6 +13,7 @@ import { getWal } from './wal-archive.js';
 import { listBackups, openRepository, type RepositorySettings } from './repository.js';
 import { restoreBackup } from './restore.js';
 import { startScratchServer, stopServer, waitUntilConsistent } from './scratch-server.js';
+import { parseRecoveryLog } from './recovery-wait.js';
 import { compareFigures, tableFigures } from './table-figures.js';
 import type { TableFigure } from './types.js';
 import { DrydockError } from '../errors.js';
@@ -40,6 +41,8 @@ export interface RestoreTestResult {
   indexesChecked: number;
   /** pg_verifybackup's verdict on the restored directory (with WAL from the repository). */
   pgVerifybackup: string;
+  /** Where recovery of the restored server stopped (its target is consistency) and the last transaction it replayed. */
+  recovery: { reachedConsistency: boolean; redoDoneAt: string | null; lastTransactionAt: string | null };
   problems: string[];
   ok: boolean;
 }
@@ -93,6 +96,20 @@ export async function runRestoreTest(options: RestoreTestOptions): Promise<Resto
     const client = new pg.Client(server.connection(newest.database || 'postgres'));
     await client.connect();
     const problems: string[] = verified ? [] : [`pg_verifybackup: ${verifyOutput.split('\n').slice(0, 5).join('; ')}`];
+    // Where recovery stopped: the target here is consistency (the end of the backup).
+    const ended = parseRecoveryLog(server.log());
+    if (!ended.reachedTarget) problems.push('recovery ended without reporting that it reached consistency');
+    const last = await client.query<{ at: string | null }>(
+      `SELECT to_char(pg_last_xact_replay_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS at`,
+    );
+    const recovery = {
+      reachedConsistency: ended.reachedTarget,
+      redoDoneAt: ended.redoDoneAt,
+      lastTransactionAt: last.rows[0]?.at ?? null,
+    };
+    log(
+      `recovery reached consistency${ended.redoDoneAt ? ` at ${ended.redoDoneAt}` : ''}; last transaction replayed: ${recovery.lastTransactionAt ?? 'none after the backup started'}`,
+    );
     let indexesChecked = 0;
     let measured: TableFigure[] = [];
     try {
@@ -102,9 +119,17 @@ export async function runRestoreTest(options: RestoreTestOptions): Promise<Resto
       );
       problems.push(...compareFigures(newest.tables, measured));
       await client.query('CREATE EXTENSION IF NOT EXISTS amcheck');
+      // B-tree indexes of the tables and, for a partitioned table, of every partition (amcheck
+      // refuses the partitioned parent index itself, relkind 'I', which holds no data).
       const idx = await client.query<{ oid: number; name: string }>(
-        `SELECT i.indexrelid::int AS oid, c.relname AS name FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_class t ON t.oid = i.indrelid
-          JOIN pg_am am ON am.oid = c.relam WHERE am.amname = 'btree' AND t.relname = ANY($1::text[]) AND t.relnamespace = 'public'::regnamespace`,
+        `WITH listed AS (
+           SELECT t.oid FROM pg_class t WHERE t.relname = ANY($1::text[]) AND t.relnamespace = 'public'::regnamespace),
+         tables AS (
+           SELECT p.relid AS oid FROM listed l, LATERAL pg_partition_tree(l.oid) p WHERE p.isleaf
+           UNION SELECT oid FROM listed)
+         SELECT i.indexrelid::int AS oid, c.relname AS name FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+           JOIN pg_am am ON am.oid = c.relam
+          WHERE am.amname = 'btree' AND c.relkind = 'i' AND i.indrelid IN (SELECT oid FROM tables) ORDER BY 2`,
         [newest.tables.map((t) => t.table)],
       );
       for (const row of idx.rows) {
@@ -128,6 +153,7 @@ export async function runRestoreTest(options: RestoreTestOptions): Promise<Resto
       measured,
       indexesChecked,
       pgVerifybackup: verified ? 'backup successfully verified' : verifyOutput,
+      recovery,
       problems,
       ok: problems.length === 0,
     };

@@ -12,6 +12,7 @@ import {
   mkdirSync,
   openSync,
   readdirSync,
+  readFileSync,
   rmSync,
   statSync,
   writeFileSync,
@@ -27,8 +28,8 @@ import { backupForTime, newestBackup, resolveChain } from './chain.js';
 import { buildPgManifest } from './pg-manifest.js';
 import {
   backupDir,
-  listBackups,
   openRepository,
+  readCatalog,
   readManifest,
   type Repository,
   type RepositorySettings,
@@ -39,12 +40,18 @@ import { RANGE_BYTES } from './backup-postgres.js';
 import { crc32cCombine } from './crc32c.js';
 import { promises as fsp } from 'node:fs';
 import type { BackupManifest, BackupRecord } from './types.js';
+import { isoText, momentNow, pgText, toMoment, type Moment } from './moment.js';
+import { planWalRange, type CommitRecord, type WalRangePlan } from './wal-range.js';
 
 export interface RestoreOptions {
   repository: RepositorySettings;
   backupId?: string | undefined;
-  /** Point-in-time target; the newest backup finished before it is used and WAL replayed up to it. */
-  targetTime?: Date | string | undefined;
+  /** Point-in-time target (microseconds kept); the newest backup finished before it is used and WAL replayed up to it. */
+  targetTime?: Date | string | Moment | undefined;
+  /** Without a target: replay as far as the archive goes even when a segment is missing (stops before the gap). */
+  toEndOfArchive?: boolean | undefined;
+  /** PostgreSQL binaries (pg_waldump reads commit times from the archived WAL). */
+  binDirectory?: string | undefined;
   /** Stop replay as soon as the backup is consistent (the restore test). */
   targetImmediate?: boolean;
   to: string;
@@ -65,7 +72,65 @@ export interface RestoreResult {
   files: number;
   bytes: number;
   durationMs: number;
+  /** The target, ISO 8601 with microseconds, or null (replay to the end of the archive, or to consistency). */
   targetTime: string | null;
+  /** The WAL recovery will replay: timeline followed, first and last segment, each checked present and intact. */
+  wal: {
+    timeline: number;
+    first: string;
+    last: string;
+    segments: number;
+    /** A segment missing from the archive where replay will stop (only with toEndOfArchive). */
+    stopsBefore: string | null;
+    /** The newest commit in that WAL: the newest moment this restore can reach. */
+    newestCommit: { xid: number; at: string } | null;
+  };
+}
+
+const DEFAULT_BIN = '/usr/lib/postgresql/15/bin';
+
+function commitJson(c: CommitRecord | undefined): { xid: number; at: string } | null {
+  return c ? { xid: c.xid, at: isoText(c.at) } : null;
+}
+
+/**
+ * Refuses, before anything is written, a restore whose WAL would end early: a segment missing in
+ * the range, or a target time the archived WAL does not reach.
+ */
+export function checkWalPlan(plan: WalRangePlan, target: Moment | undefined, toEndOfArchive: boolean): void {
+  const newest = plan.newestCommit ? pgText(plan.newestCommit.at) : undefined;
+  const reach = newest
+    ? `the newest moment that can be reached is ${newest} (transaction ${plan.newestCommit!.xid})`
+    : 'the archived WAL holds no committed transaction after the backup';
+  if (target) {
+    if (target.micros > momentNow().micros)
+      throw new DrydockError('VALIDATION_FAILED', `target time ${pgText(target)} is in the future; ${reach}`, {
+        hint: 'give a moment in the past, or restore without --target-time to replay everything archived',
+      });
+    if (!plan.newestCommit || target.micros > plan.newestCommit.at.micros) {
+      if (plan.gap)
+        throw new DrydockError(
+          'VALIDATION_FAILED',
+          `WAL segment ${plan.gap} is missing from the archive, so recovery cannot reach ${pgText(target)}; ${reach}`,
+          { details: { file: plan.gap }, hint: 'give a target time before that moment' },
+        );
+      throw new DrydockError(
+        'VALIDATION_FAILED',
+        `target time ${pgText(target)} is after the newest archived WAL (up to ${plan.segments[plan.segments.length - 1]}); ${reach}`,
+        { hint: 'give a target time before that moment, or restore without --target-time' },
+      );
+    }
+    return;
+  }
+  if (plan.gap && !toEndOfArchive)
+    throw new DrydockError(
+      'VALIDATION_FAILED',
+      `WAL segment ${plan.gap} is missing from the archive (newer segments up to ${plan.newestArchived} exist): a restore would silently stop there; ${reach}`,
+      {
+        details: { file: plan.gap },
+        hint: 'put the segment back into the archive, or pass --to-end-of-archive to restore up to that moment',
+      },
+    );
 }
 
 /** Checks, before writing anything, that every pack a plan needs exists and is long enough. */
@@ -111,7 +176,8 @@ function selectBackup(records: BackupRecord[], options: RestoreOptions): BackupR
     return r;
   }
   if (options.targetTime) {
-    const target = new Date(options.targetTime);
+    const micros = toMoment(options.targetTime).micros;
+    const target = new Date(Number(micros / 1000n));
     const r = backupForTime(records, target);
     if (!r)
       throw new DrydockError(
@@ -128,12 +194,38 @@ function selectBackup(records: BackupRecord[], options: RestoreOptions): BackupR
 export async function restoreBackup(options: RestoreOptions): Promise<RestoreResult> {
   const t0 = Date.now();
   const repo = openRepository(options.repository);
-  const records = listBackups(repo);
+  // Entries that fail their checksum are never used; a chain that needs one is refused naming it.
+  const { records, damaged } = readCatalog(repo);
+  const damagedEntry = (id: string | undefined) => damaged.find((d) => d.id === id);
+  const refuseDamaged = (id: string | undefined) => {
+    const d = damagedEntry(id);
+    if (d)
+      throw new DrydockError('VALIDATION_FAILED', `backup ${d.id} cannot be used: ${d.problem}`, {
+        details: { backup: d.id, file: d.file },
+        hint: 'run drydock backup verify; restore another backup, or put back a good copy of the entry',
+      });
+  };
+  refuseDamaged(options.backupId);
+  const targetMoment = options.targetTime === undefined ? undefined : toMoment(options.targetTime);
   const target = selectBackup(records, options);
-  const chainRecords = resolveChain(records, target.id);
+  let chainRecords: BackupRecord[];
+  try {
+    chainRecords = resolveChain(records, target.id);
+  } catch (error) {
+    if (error instanceof DrydockError) refuseDamaged(error.details.missing as string | undefined);
+    throw error;
+  }
   const manifests = chainRecords.map((r) => readManifest(repo, r));
   const plans = planRestore(manifests);
   checkChainPieces(repo, manifests, plans);
+  // Every WAL segment recovery will need, present and intact, and a target it can reach.
+  const walPlan = await planWalRange(
+    repo,
+    target,
+    options.targetImmediate ? 'consistent' : (targetMoment ?? 'end'),
+    options.binDirectory ?? DEFAULT_BIN,
+  );
+  checkWalPlan(walPlan, targetMoment, options.toEndOfArchive ?? false);
 
   if (existsSync(options.to) && readdirSync(options.to).length > 0) {
     throw new DrydockError('CONFIG_INVALID', `restore target ${options.to} is not empty`, {
@@ -279,7 +371,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
         endLsn: target.stopLsn,
       }),
     );
-    writeRecoverySettings(options, target);
+    writeRecoverySettings(options, target, walPlan.timeline);
     if (options.owner) chownTreeSync(options.to, options.owner);
     // Directories last, deepest first: their entries (the files above) are then durable too.
     for (const d of [...last.dirs].sort((a, b) => b.path.length - a.path.length)) fsyncDir(join(options.to, d.path));
@@ -296,7 +388,15 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
     files: plans.length,
     bytes: total,
     durationMs: Date.now() - t0,
-    targetTime: options.targetTime ? new Date(options.targetTime).toISOString() : null,
+    targetTime: targetMoment ? isoText(targetMoment) : null,
+    wal: {
+      timeline: walPlan.timeline,
+      first: walPlan.segments[0] ?? target.walStart,
+      last: walPlan.segments[walPlan.segments.length - 1] ?? target.walStop,
+      segments: walPlan.segments.length,
+      stopsBefore: walPlan.gap ?? null,
+      newestCommit: commitJson(walPlan.newestCommit),
+    },
   };
 }
 
@@ -305,22 +405,33 @@ function quote(value: string): string {
 }
 
 /** recovery.signal plus restore_command and the target in postgresql.auto.conf (PostgreSQL 12+). */
-export function writeRecoverySettings(options: RestoreOptions, backup: BackupRecord): void {
+export function writeRecoverySettings(options: RestoreOptions, backup: BackupRecord, timeline?: number): void {
   const lines = [
     '',
     `# Added by drydock restore of backup ${backup.id} (${new Date().toISOString()})`,
     `restore_command = ${quote(options.restoreCommand)}`,
   ];
+  // The timeline the WAL check followed (never an unrelated sibling that 'latest' might pick).
+  if (options.targetImmediate) lines.push(`recovery_target_timeline = 'current'`);
+  else if (timeline !== undefined) lines.push(`recovery_target_timeline = '${timeline}'`);
   if (options.targetTime) {
-    lines.push(
-      `recovery_target_time = ${quote(new Date(options.targetTime).toISOString().replace('T', ' ').replace('Z', '+00'))}`,
-    );
+    lines.push(`recovery_target_time = ${quote(pgText(toMoment(options.targetTime)))}`);
     lines.push(`recovery_target_action = ${quote(options.targetAction ?? 'promote')}`);
   } else if (options.targetImmediate) {
     lines.push(`recovery_target = 'immediate'`, `recovery_target_action = ${quote(options.targetAction ?? 'promote')}`);
   }
   for (const [k, v] of Object.entries(options.settings ?? {})) lines.push(`${k} = ${v}`);
   const auto = join(options.to, 'postgresql.auto.conf');
+  // A cluster that was itself restored carries the recovery settings of that restore; PostgreSQL
+  // refuses to start with two recovery targets, so the earlier ones are commented out.
+  if (existsSync(auto)) {
+    const old = readFileSync(auto, 'utf8');
+    const cleaned = old.replace(
+      /^(\s*(?:restore_command|recovery_target\w*)\s*=.*)$/gm,
+      '# superseded by drydock restore: $1',
+    );
+    if (cleaned !== old) writeFileSync(auto, cleaned);
+  }
   appendFileSync(auto, lines.join('\n') + '\n');
   writeFileAtomic(join(options.to, 'recovery.signal'), '');
   fsyncSync_(auto);

@@ -49,6 +49,13 @@ export interface TableFigure {
   error?: string;
 }
 
+/** One timeline of a history: it began at `begin` and was left for the next one at `end` (LSN text). */
+export interface HistoryEntry {
+  tli: number;
+  begin: string;
+  end: string | null;
+}
+
 export interface BackupRecord {
   id: string;
   kind: BackupKind;
@@ -60,6 +67,8 @@ export interface BackupRecord {
   startLsn: string;
   stopLsn: string;
   timeline: number;
+  /** The timeline history of the cluster at backup time, oldest first, ending with `timeline`. */
+  timelineHistory?: HistoryEntry[];
   segmentSize: number;
   /** First and last WAL segment needed to make this backup consistent. */
   walStart: string;
@@ -73,9 +82,13 @@ export interface BackupRecord {
   fileCount: number;
   changedFiles: number;
   manifestSha256: string;
+  /** SHA-256 of PostgreSQL's backup_manifest written beside manifest.json (full backups). */
+  pgManifestSha256?: string;
   compression: { type: 'zstd'; level: number };
   encrypted: boolean;
   durationMs: number;
+  /** Set when an incremental was asked for and a full was taken: why. */
+  fullReason?: string;
   /** Row counts and content checksums of the verified tables, taken right after the backup. */
   tables: TableFigure[];
   database: string;

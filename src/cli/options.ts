@@ -3,6 +3,7 @@
 // invalid. ..." and exit code 2 (main.ts maps every usage error to 2).
 import { InvalidArgumentError } from 'commander';
 import { parseDuration } from '../policy/phrases.js';
+import { MOMENT_FORMS, parseMomentText } from '../backup/moment.js';
 
 /** A whole number between min and max, e.g. `--days`, `--limit`, `--port`. */
 export function integerBetween(min: number, max: number): (value: string) => number {
@@ -50,5 +51,12 @@ export function instantValue(value: string): Date {
 /** Checks a moment as instantValue does but keeps the text as written (for code that takes the text). */
 export function instantText(value: string): string {
   instantValue(value);
+  return value;
+}
+
+/** A moment kept to the microsecond (`restore --target-time`), in one of MOMENT_FORMS; returns the text. */
+export function momentValue(value: string): string {
+  if (!parseMomentText(value))
+    throw new InvalidArgumentError(`expected a date and time with its zone: ${MOMENT_FORMS}.`);
   return value;
 }

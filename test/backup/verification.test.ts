@@ -19,6 +19,17 @@ describe('integrity check, restore test and damaged repositories', () => {
     await fx.cluster.query(`INSERT INTO listings SELECT g, md5(g::text) FROM generate_series(1, 30000) g`);
     await fx.cluster.query(`CREATE TABLE messages (id int primary key, body text)`);
     await fx.cluster.query(`INSERT INTO messages SELECT g, repeat('m', g % 50) FROM generate_series(1, 3000) g`);
+    // A partitioned table with an index: amcheck must check its partitions' indexes, not the parent's.
+    await fx.cluster.query(`CREATE TABLE bookings (id int, at date, PRIMARY KEY (id, at)) PARTITION BY RANGE (at)`);
+    await fx.cluster.query(
+      `CREATE TABLE bookings_2025 PARTITION OF bookings FOR VALUES FROM ('2025-01-01') TO ('2026-01-01')`,
+    );
+    await fx.cluster.query(
+      `CREATE TABLE bookings_2026 PARTITION OF bookings FOR VALUES FROM ('2026-01-01') TO ('2027-01-01')`,
+    );
+    await fx.cluster.query(
+      `INSERT INTO bookings SELECT g, date '2025-06-01' + (g % 400) FROM generate_series(1, 5000) g`,
+    );
     await fx.cluster.query('VACUUM (FREEZE, ANALYZE)');
     await runPostgresBackup(fx.backupOptions('full'));
     await fx.cluster.query(`UPDATE listings SET title = 'changed' WHERE id <= 300`);
@@ -48,10 +59,14 @@ describe('integrity check, restore test and damaged repositories', () => {
     expect(result.problems).toEqual([]);
     expect(result.ok).toBe(true);
     expect(result.chain).toHaveLength(2);
-    expect(result.measured.map((t) => t.table)).toEqual(['listings', 'messages']);
+    expect(result.measured.map((t) => t.table)).toEqual(['bookings', 'listings', 'messages']);
     expect(result.measured).toEqual(result.expected);
-    expect(result.indexesChecked).toBe(2);
+    // listings_pkey, messages_pkey and the primary keys of both bookings partitions.
+    expect(result.indexesChecked).toBe(4);
     expect(result.pgVerifybackup).toBe('backup successfully verified');
+    // The restored server said it reached its target (consistency) and where replay ended.
+    expect(result.recovery.reachedConsistency).toBe(true);
+    expect(result.recovery.redoDoneAt).toMatch(/^[0-9A-F]+\/[0-9A-F]+$/);
     // The scratch copy is gone afterwards.
     expect(readdirSync(fx.work).filter((n) => n.startsWith('drydock-restore-test-'))).toEqual([]);
   });

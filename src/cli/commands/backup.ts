@@ -14,7 +14,8 @@ import { registerFilesBackupCommands } from '../../backup/files/cli.js';
 import { loadPolicy } from '../../policy/load.js';
 import { describeRun, table } from '../format.js';
 import { print, printJson, withApp, type GlobalOptions } from '../context.js';
-import { instantText } from '../options.js';
+import { momentValue } from '../options.js';
+import { describeExpire, describeRestore, describeVerify } from '../../backup/describe.js';
 import { runExitCode, runInForeground } from '../run-task.js';
 
 function mib(bytes: number): string {
@@ -78,7 +79,7 @@ export function registerBackupCommands(program: Command): void {
     .action(async (options: { json?: boolean }) => {
       const report = await verifyRepository(policy());
       if (options.json) printJson(report);
-      else print(JSON.stringify(report, null, 2));
+      else print(describeVerify(report));
       if (
         'problems' in report &&
         Array.isArray((report as { problems: unknown[] }).problems) &&
@@ -95,7 +96,7 @@ export function registerBackupCommands(program: Command): void {
     .action((options: { dryRun?: boolean; json?: boolean }) => {
       const result = expireBackups(policy(), new Date(), options.dryRun ?? false);
       if (options.json) printJson(result);
-      else print(JSON.stringify(result, null, 2));
+      else print(describeExpire(result));
     });
 
   backup
@@ -116,19 +117,35 @@ export function registerBackupCommands(program: Command): void {
     .option('--backup <id>', 'restore this backup (default: the newest)')
     .option(
       '--target-time <time>',
-      'recover to this moment (point-in-time recovery), e.g. "2026-11-26 23:12:21+00"',
-      instantText,
+      'recover to this moment (point-in-time recovery), e.g. "2026-11-26 23:12:21.018115+00"',
+      momentValue,
     )
+    .option('--to-end-of-archive', 'replay as far as the archive goes even if a WAL segment is missing')
+    .option('--wait', 'start the restored server, wait until recovery reached the target, report, stop it')
     .option('--no-progress', 'no progress bar')
-    .action(async (options: { to: string; backup?: string; targetTime?: string; progress: boolean }) => {
-      const result = await restoreDatabase(policy(), {
-        to: options.to,
-        progress: options.progress,
-        ...(options.backup ? { backupId: options.backup } : {}),
-        ...(options.targetTime ? { targetTime: options.targetTime } : {}),
-      });
-      print(JSON.stringify(result, null, 2));
-    });
+    .option('--json', 'print JSON')
+    .action(
+      async (options: {
+        to: string;
+        backup?: string;
+        targetTime?: string;
+        toEndOfArchive?: boolean;
+        wait?: boolean;
+        progress: boolean;
+        json?: boolean;
+      }) => {
+        const result = await restoreDatabase(policy(), {
+          to: options.to,
+          progress: options.progress && !options.json,
+          ...(options.backup ? { backupId: options.backup } : {}),
+          ...(options.targetTime ? { targetTime: options.targetTime } : {}),
+          ...(options.toEndOfArchive ? { toEndOfArchive: true } : {}),
+          ...(options.wait ? { wait: true } : {}),
+        });
+        if (options.json) printJson(result);
+        else print(describeRestore(result));
+      },
+    );
 
   const wal = program
     .command('wal')

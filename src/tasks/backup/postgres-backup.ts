@@ -33,7 +33,7 @@ async function executeBackup(ctx: TaskContext, kind: BackupKind): Promise<Backup
     `${r.kind} backup ${r.id}: ${(r.size / 1048576).toFixed(1)} MiB of data, ${(r.storedSize / 1048576).toFixed(1)} MiB stored, ${(r.durationMs / 1000).toFixed(1)} s${r.parent ? `, parent ${r.parent}` : ''}`,
   );
   if (kind === 'incremental' && r.kind === 'full')
-    ctx.summary('no earlier backup of this cluster: a full backup was taken instead');
+    ctx.summary(`${r.fullReason ?? 'no earlier backup of this cluster'}: a full backup was taken instead`);
 
   const repo = openRepository(repositorySettings(ctx.policy));
   const limitPercent = ctx.policy.backup.monitoring.alerts.size_change.value;
