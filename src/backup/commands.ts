@@ -13,6 +13,7 @@ import { checkIntegrity, type IntegrityReport } from './integrity.js';
 import { listBackups, openRepository } from './repository.js';
 import { restoreBackup, type RestoreResult } from './restore.js';
 import { runRestoreTest, type RestoreTestResult } from './restore-test.js';
+import { restoreCommand } from './wal/command-line.js';
 import { dataDirectoryOwner, postgresBackupOptions, repositorySettings, retentionRules } from './settings.js';
 import type { BackupKind, BackupRecord } from './types.js';
 
@@ -49,7 +50,7 @@ export function restoreDatabase(
     backupId: options.backupId,
     targetTime: options.targetTime,
     to: options.to,
-    restoreCommand: policy.backup.postgres.restore_command,
+    restoreCommand: restoreCommand(policy),
     owner: options.owner ?? dataDirectoryOwner(policy),
     progress: options.progress ?? true,
   });
@@ -68,7 +69,7 @@ export function verifyRepository(policy: Policy): IntegrityReport {
 export function testRestore(policy: Policy, log?: (line: string) => void): Promise<RestoreTestResult> {
   return runRestoreTest({
     repository: repositorySettings(policy),
-    restoreCommand: policy.backup.postgres.restore_command,
+    restoreCommand: restoreCommand(policy),
     binDirectory: policy.backup.postgres.bin_directory,
     owner: dataDirectoryOwner(policy),
     log,

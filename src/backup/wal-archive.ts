@@ -18,7 +18,7 @@ import {
 import { join } from 'node:path';
 import { DrydockError } from '../errors.js';
 import type { Policy } from '../policy/schema.js';
-import { fsyncDir, writeFileAtomic } from './fsync.js';
+import { fsyncDir } from './fsync.js';
 import { decodeObjectToBuffer, encodeObject, sha256Hex } from './object-codec.js';
 import { openRepository, type Repository } from './repository.js';
 import { repositorySettings } from './settings.js';
@@ -115,23 +115,34 @@ export function readWal(repo: Repository, wal: ArchivedWal): Buffer {
   try {
     content = decodeObjectToBuffer(readFileSync(wal.path), repo.key);
   } catch (error) {
-    throw new DrydockError('VALIDATION_FAILED', `archived WAL ${wal.name} is damaged: ${(error as Error).message}`, {
-      details: { file: wal.path },
-    });
+    throw new DrydockError(
+      'VALIDATION_FAILED',
+      `archived WAL ${wal.name} is damaged: ${(error as Error).message} (stored as ${wal.path})`,
+      { details: { file: wal.path } },
+    );
   }
   if (sha256Hex(content) !== wal.sha256)
-    throw new DrydockError('VALIDATION_FAILED', `archived WAL ${wal.name} is damaged (checksum mismatch)`, {
-      details: { file: wal.path },
-    });
+    throw new DrydockError(
+      'VALIDATION_FAILED',
+      `archived WAL ${wal.name} is damaged (checksum mismatch; stored as ${wal.path})`,
+      { details: { file: wal.path } },
+    );
   return content;
 }
 
-/** Writes an archived WAL file to `dest`. Returns false when the repository does not have it (restore_command must then fail). */
+/**
+ * Writes an archived WAL file to `dest`. Returns false when the repository does not have it
+ * (restore_command must then exit 1); throws naming the file when the stored copy is damaged.
+ * The file is written under a temporary name and renamed, but not fsynced: PostgreSQL asks for it
+ * again if it crashes before the segment is replayed (pgBackRest's archive-get does the same).
+ */
 export function getWal(repo: Repository, name: string, dest: string): boolean {
   const [wal] = findWal(repo, name);
   if (!wal) return false;
   const content = readWal(repo, wal);
-  writeFileAtomic(dest, content);
+  const tmp = `${dest}.drydock-${process.pid}`;
+  writeFileSync(tmp, content, { mode: 0o600 });
+  renameSync(tmp, dest);
   return true;
 }
 

@@ -22,8 +22,8 @@ export async function createFixture(
   const repoPath = join(work, 'repo');
   mkdirSync(repoPath);
   chownTree(repoPath);
-  const keyArg = options.encryptionKey ? ' --key-env DRYDOCK_TEST_KEY' : '';
-  const archiveCommand = `${options.encryptionKey ? `DRYDOCK_TEST_KEY=${options.encryptionKey} ` : ''}${drydockWalCommand(repoPath, 'push')}${keyArg}`;
+  const keyArg = options.encryptionKey ? '--key-env DRYDOCK_TEST_KEY' : '';
+  const archiveCommand = `${options.encryptionKey ? `DRYDOCK_TEST_KEY=${options.encryptionKey} ` : ''}${drydockWalCommand(repoPath, 'push', keyArg)}`;
   const repository: RepositorySettings = {
     path: repoPath,
     compression: 'zstd',
@@ -36,7 +36,7 @@ export async function createFixture(
   openRepository(repository, { create: true });
   chownTree(repoPath);
   const cluster = await PgCluster.create({ archiveCommand, settings: options.settings ?? {} });
-  const restoreCommand = `${options.encryptionKey ? `DRYDOCK_TEST_KEY=${options.encryptionKey} ` : ''}${drydockWalCommand(repoPath, 'get')}${keyArg}`;
+  const restoreCommand = `${options.encryptionKey ? `DRYDOCK_TEST_KEY=${options.encryptionKey} ` : ''}${drydockWalCommand(repoPath, 'get', keyArg)}`;
   return {
     cluster,
     work,
