@@ -2,7 +2,16 @@
 // real throwaway clusters: exit codes PostgreSQL acts on, a damaged segment that must stop recovery
 // (never a silent promotion without the rest of the WAL), and self-sufficient command lines.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runPostgresBackup } from '../../src/backup/backup-postgres.js';
@@ -128,7 +137,15 @@ describe('drydock wal push/get command lines', () => {
       `archive_command = '${node} ${entry} wal push "%p" %f --repo ${join(work, 'relative-repo')} --key-env SOME_KEY'`,
     );
     expect(r.stdout).toContain(
-      `restore_command = '${node} ${entry} wal get %f "%p" --repo ${join(work, 'relative-repo')} --key-env SOME_KEY'`,
+      `restore_command = 'mv -f pg_wal/drydock-prefetch/%f "%p" 2>/dev/null || ${node} ${entry} wal get %f "%p" --repo ${join(work, 'relative-repo')} --key-env SOME_KEY --prefetch 8 --processes 2'`,
+    );
+    const async = spawnSync(
+      process.execPath,
+      [join(PROJECT, 'bin/drydock.js'), '--policy', policyFile, 'wal', 'settings', '--async', '--json'],
+      { cwd: work, encoding: 'utf8' },
+    );
+    expect((JSON.parse(async.stdout) as { archive_command: string }).archive_command).toBe(
+      `test -f pg_wal/drydock-archive/%f.ok || ${node} ${entry} wal push "%p" %f --repo ${join(work, 'relative-repo')} --key-env SOME_KEY --async --processes 2`,
     );
   });
 });
@@ -205,7 +222,107 @@ describe('a damaged archived segment during a restore', () => {
     await restoreDatabase(policy, { to, progress: false, owner: owner() });
     const auto = readFileSync(join(to, 'postgresql.auto.conf'), 'utf8');
     expect(auto).toContain(
-      `restore_command = '${process.execPath} ${join(PROJECT, 'bin/drydock.js')} wal get %f "%p" --repo ${fx.repoPath}'`,
+      `restore_command = 'mv -f pg_wal/drydock-prefetch/%f "%p" 2>/dev/null || ${process.execPath} ${join(PROJECT, 'bin/drydock.js')} wal get %f "%p" --repo ${fx.repoPath} --prefetch 8 --processes 2'`,
     );
+  });
+});
+
+describe('asynchronous archiving (spool + background pusher) and prefetch during recovery', () => {
+  let fx: BackupFixture;
+  const started: PgCluster[] = [];
+  beforeAll(async () => {
+    fx = await createFixture({ archiveCommand: (repo) => walCommand('push', { repository: repo, async: true }) });
+  });
+  afterAll(() => {
+    for (const c of started) c.destroy();
+    fx?.cluster.destroy();
+    if (fx) rmSync(fx.work, { recursive: true, force: true });
+  });
+
+  const spool = () => join(fx.cluster.dataDir, 'pg_wal/drydock-archive');
+  const readyCount = () =>
+    readdirSync(join(fx.cluster.dataDir, 'pg_wal/archive_status')).filter((f) => f.endsWith('.ready')).length;
+
+  it('acknowledges a segment only once the repository holds it, survives kill -9 of the pusher, and a restore prefetches', async () => {
+    await fx.cluster.query('CREATE TABLE listings (id int primary key, title text)');
+    await fx.cluster.query(`INSERT INTO listings SELECT g, md5(g::text) FROM generate_series(1, 1000) g`);
+    const backup = await runPostgresBackup(fx.backupOptions('full'));
+    const repo = openRepository(fx.repository);
+
+    // The repository refuses writes (as the postgres account): nothing is acknowledged, PostgreSQL
+    // keeps every segment and records failures, and the reason reaches its log.
+    const walRoot = join(fx.repoPath, 'wal');
+    chmodSync(walRoot, 0o500);
+    const folders = readdirSync(walRoot);
+    for (const f of folders) chmodSync(join(walRoot, f), 0o500);
+    await fx.cluster.query('CREATE TABLE after_backup (id int primary key, body text)');
+    const [first] = await fx.cluster.query<{ name: string }>(
+      `SELECT pg_walfile_name(pg_current_wal_insert_lsn()) AS name`,
+    );
+    await fx.cluster.query(`INSERT INTO after_backup SELECT g, repeat(md5(g::text), 4) FROM generate_series(1, 500) g`);
+    await fx.cluster.query('SELECT pg_switch_wal()');
+    for (const deadline = Date.now() + 60_000; ;) {
+      const [s] = await fx.cluster.query<{ failed: string }>('SELECT failed_count AS failed FROM pg_stat_archiver');
+      if (Number(s!.failed) > 0) break;
+      if (Date.now() > deadline) throw new Error('archiving never failed');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(findWal(repo, first!.name)).toEqual([]);
+    expect(existsSync(join(spool(), `${first!.name}.ok`))).toBe(false);
+    expect(existsSync(join(fx.cluster.dataDir, 'pg_wal', first!.name))).toBe(true);
+    expect(fx.cluster.log()).toMatch(new RegExp(`drydock wal push ${first!.name} \\(async\\): .*(EACCES|permission)`));
+    chmodSync(walRoot, 0o750);
+    for (const f of folders) chmodSync(join(walRoot, f), 0o750);
+
+    // Several segments quickly, with the pusher killed without warning in the middle.
+    for (let batch = 1; batch < 8; batch++) {
+      await fx.cluster.query(
+        `INSERT INTO after_backup SELECT g, repeat(md5(g::text), 4) FROM generate_series($1::int + 1, $1::int + 500) g`,
+        [batch * 500],
+      );
+      await fx.cluster.query('SELECT pg_switch_wal()');
+      if (batch === 3) {
+        const pidFile = join(spool(), 'pusher.pid');
+        for (const deadline = Date.now() + 30_000; !existsSync(pidFile) && Date.now() < deadline;)
+          await new Promise((r) => setTimeout(r, 20));
+        try {
+          process.kill(Number(readFileSync(pidFile, 'utf8')), 'SIGKILL');
+        } catch {
+          /* it may have finished and exited already */
+        }
+      }
+    }
+    await fx.cluster.switchWalAndWait(120_000);
+    expect(readyCount()).toBe(0);
+    // Every archived segment after the backup is in the repository, intact, with pg_wal's content.
+    const archived = listWal(repo).filter((w) => /^[0-9A-F]{24}$/.test(w.name) && w.name > backup.walStop);
+    expect(archived.length).toBeGreaterThanOrEqual(8);
+    expect(archived.map((w) => w.name)).toContain(first!.name);
+    // Acknowledgements are cleaned up once PostgreSQL has marked the segments done.
+    for (const deadline = Date.now() + 30_000; ;) {
+      const oks = readdirSync(spool()).filter((f) => f.endsWith('.ok'));
+      if (oks.length === 0) break;
+      if (Date.now() > deadline) throw new Error(`stale acknowledgements: ${oks.join(' ')}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+
+    // Restore with prefetch: every row comes back, and the prefetcher followed recovery.
+    const to = join(fx.work, 'restored');
+    await restoreBackup({
+      repository: fx.repository,
+      to,
+      restoreCommand: walCommand('get', { repository: fx.repoPath, prefetch: 4 }),
+      owner: owner(),
+      settings: { archive_mode: 'off' },
+    });
+    const restored = await PgCluster.adopt(to, fx.work);
+    started.push(restored);
+    restored.start();
+    await restored.waitForPromotion();
+    const [row] = await restored.query<{ n: string }>('SELECT count(*) AS n FROM after_backup');
+    expect(Number(row!.n)).toBe(4000);
+    const want = readFileSync(join(to, 'pg_wal/drydock-prefetch/want'), 'utf8');
+    expect(want > backup.walStop).toBe(true);
+    restored.stop();
   });
 });

@@ -5,7 +5,14 @@
 // hundreds of times a minute on a busy primary.
 //
 //   drydock wal push <path> <name> --repo DIR [--key-env NAME | --key-file PATH] [--level N]
+//                                   [--async [--spool DIR] [--processes N]]
 //   drydock wal get  <name> <dest> --repo DIR [--key-env NAME | --key-file PATH]
+//                                   [--prefetch N [--spool DIR] [--processes N]]
+//
+// --async and --prefetch use a spool folder (spool.ts), by default under pg_wal (relative paths are
+// relative to the data directory, where PostgreSQL runs these commands): pg_wal/drydock-archive for
+// push, pg_wal/drydock-prefetch for get. Backups and pg_basebackup leave pg_wal's content out, and
+// PostgreSQL ignores folders there.
 //
 // Exit codes follow what PostgreSQL does with them:
 // - push: 0 only once the file is durable in the repository; 1 otherwise (PostgreSQL keeps the
@@ -18,8 +25,7 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { DrydockError, describeError } from '../../errors.js';
-import { openRepository, type Repository } from '../repository.js';
-import { getWal, pushWal } from '../wal-archive.js';
+import type { Repository } from '../repository.js';
 
 export const EXIT_OK = 0;
 /** push: failed, PostgreSQL retries. get: not in the archive. */
@@ -43,8 +49,8 @@ export interface WalArgs {
   prefetch: number;
 }
 
-const VALUE_FLAGS = new Set(['--repo', '--key-env', '--key-file', '--level']);
-const BOOLEAN_FLAGS = new Set<string>();
+const VALUE_FLAGS = new Set(['--repo', '--key-env', '--key-file', '--level', '--spool', '--processes', '--prefetch']);
+const BOOLEAN_FLAGS = new Set(['--async']);
 
 /** Parses `push|get a b --flags`; throws a USAGE DrydockError naming every problem. */
 export function parseWalArgs(argv: readonly string[]): WalArgs {
@@ -84,9 +90,13 @@ export function parseWalArgs(argv: readonly string[]): WalArgs {
     return n;
   };
   const level = number('--level', 1, 1, 19);
-  const processes = 1;
-  const prefetch = 0;
-  const spool = values.get('--spool');
+  const processes = number('--processes', 2, 1, 32);
+  const prefetch = number('--prefetch', 0, 0, 256);
+  if (flags.has('--async') && verb !== 'push') problems.push('--async applies to push only');
+  if (prefetch > 0 && verb !== 'get') problems.push('--prefetch applies to get only');
+  const spool =
+    values.get('--spool') ??
+    (flags.has('--async') ? 'pg_wal/drydock-archive' : prefetch > 0 ? 'pg_wal/drydock-prefetch' : undefined);
   if (problems.length > 0)
     throw new DrydockError('USAGE', `drydock wal: ${problems.join('; ')}`, {
       hint: 'drydock wal push "%p" %f --repo DIR | drydock wal get %f "%p" --repo DIR',
@@ -136,7 +146,9 @@ export function walKey(
   return undefined;
 }
 
-export function openWalRepository(args: WalArgs, create: boolean): Repository {
+/** The repository the flags name (loads the repository code and zstd on first use). */
+export async function openWalRepository(args: WalArgs, create: boolean): Promise<Repository> {
+  const { openRepository } = await import('../repository.js');
   return openRepository(
     { path: args.repo, compression: 'zstd', level: args.level, processes: 1, encryptionKey: walKey(args) },
     { create },
@@ -155,7 +167,13 @@ export async function runWalCommand(argv: readonly string[], stderr = process.st
   }
   if (args.verb === 'push') {
     try {
-      pushWal(openWalRepository(args, true), args.first, args.second);
+      if (args.async) {
+        // Only the spool code: the acknowledgement path loads neither zstd nor the repository.
+        const { pushAsync } = await import('./spool.js');
+        return await pushAsync(args, stderr);
+      }
+      const { pushWal } = await import('../wal-archive.js');
+      pushWal(await openWalRepository(args, true), args.first, args.second);
       return EXIT_OK;
     } catch (error) {
       stderr.write(`drydock wal push ${args.second}: ${describeError(error)}\n`);
@@ -165,7 +183,12 @@ export async function runWalCommand(argv: readonly string[], stderr = process.st
   const name = args.first;
   const dest = resolve(args.second);
   try {
-    return getWal(openWalRepository(args, false), name, dest) ? EXIT_OK : EXIT_FAILED;
+    if (args.prefetch > 0) {
+      const { getWithPrefetch } = await import('./spool.js');
+      return (await getWithPrefetch(args, name, dest)) ? EXIT_OK : EXIT_FAILED;
+    }
+    const { getWal } = await import('../wal-archive.js');
+    return getWal(await openWalRepository(args, false), name, dest) ? EXIT_OK : EXIT_FAILED;
   } catch (error) {
     stderr.write(
       `drydock wal get ${name}: ${describeError(error)}; stopping recovery (exit ${EXIT_STOP_RECOVERY}) rather than ending it early without this file\n`,

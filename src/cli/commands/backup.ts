@@ -139,10 +139,15 @@ export function registerBackupCommands(program: Command): void {
   wal
     .command('settings')
     .description('print the postgresql.conf lines that wire WAL archiving to this policy (absolute paths)')
+    .option('--async', 'asynchronous archiving: a background process pushes several segments in parallel')
     .option('--json', 'print JSON')
-    .action((options: { json?: boolean }) => {
+    .action((options: { async?: boolean; json?: boolean }) => {
       const p = policy();
-      const lines = { archive_mode: 'on', archive_command: archiveCommand(p), restore_command: restoreCommand(p) };
+      const lines = {
+        archive_mode: 'on',
+        archive_command: archiveCommand(p, { async: options.async ?? false }),
+        restore_command: restoreCommand(p),
+      };
       if (options.json) return printJson(lines);
       print(
         [
