@@ -1,7 +1,8 @@
 // WAL archiving: PostgreSQL's archive_command runs `drydock wal push %p %f`, restore_command runs
-// `drydock wal get %f %p`. Each file is stored as one zstd frame (content checksum on) named after
-// the SHA-256 of its content, so pushing the same segment twice is a no-op and a different segment
-// under an existing name is refused instead of overwriting history.
+// `drydock wal get %f %p` (through the light entry point wal/cli.ts, so this file imports no policy
+// code). Each file is stored as one zstd frame (content checksum on) named after the SHA-256 of its
+// content, so pushing the same segment twice is a no-op and a different segment under an existing
+// name is refused instead of overwriting history.
 import {
   chownSync,
   closeSync,
@@ -17,11 +18,9 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { DrydockError } from '../errors.js';
-import type { Policy } from '../policy/schema.js';
 import { fsyncDir } from './fsync.js';
 import { decodeObjectToBuffer, encodeObject, sha256Hex } from './object-codec.js';
-import { openRepository, type Repository } from './repository.js';
-import { repositorySettings } from './settings.js';
+import type { Repository } from './repository.js';
 import { isSegmentName } from './lsn.js';
 
 /** The folder for a WAL file: timeline+log id for segments (256 files each), "timelines" for history files. */
@@ -144,14 +143,4 @@ export function getWal(repo: Repository, name: string, dest: string): boolean {
   writeFileSync(tmp, content, { mode: 0o600 });
   renameSync(tmp, dest);
   return true;
-}
-
-/** archive_command entry point: `drydock wal push %p %f`. */
-export function walPush(policy: Policy, path: string, name: string): 'stored' | 'duplicate' {
-  return pushWal(openRepository(repositorySettings(policy), { create: true }), path, name);
-}
-
-/** restore_command entry point: `drydock wal get %f %p`; false means "not archived" (exit 1). */
-export function walGet(policy: Policy, name: string, dest: string): boolean {
-  return getWal(openRepository(repositorySettings(policy)), name, dest);
 }

@@ -26,6 +26,7 @@ import {
   renameSync,
   rmSync,
   unlinkSync,
+  watch,
   writeFileSync,
   writeSync,
 } from 'node:fs';
@@ -248,9 +249,22 @@ export async function runPusher(args: WalArgs, pgWal: string): Promise<void> {
   const inFlight = new Set<string>();
   const retryAfter = new Map<string, number>();
   let lastWork = Date.now();
+  const statusDir = join(pgWal, 'archive_status');
+  // Woken as soon as PostgreSQL marks a segment ready, so the push starts while PostgreSQL is still
+  // starting the archive_command for it; the 50 ms poll is only the fallback.
+  let wake: (() => void) | undefined;
+  const watcher = watch(statusDir, () => wake?.());
+  watcher.on('error', () => undefined);
+  const nap = (msTimeout: number) =>
+    new Promise<void>((r) => {
+      const timer = setTimeout(r, msTimeout);
+      wake = () => {
+        clearTimeout(timer);
+        r();
+      };
+    });
   try {
     for (;;) {
-      const statusDir = join(pgWal, 'archive_status');
       const ready = readdirSync(statusDir)
         .filter((f) => f.endsWith('.ready'))
         .map((f) => f.slice(0, -6))
@@ -269,6 +283,7 @@ export async function runPusher(args: WalArgs, pgWal: string): Promise<void> {
         lastWork = Date.now();
         void pool.run({ op: 'push', path: join(pgWal, name), name }).then((reply) => {
           inFlight.delete(name);
+          wake?.();
           lastWork = Date.now();
           if (reply.error) {
             retryAfter.set(name, Date.now() + 1000);
@@ -281,9 +296,10 @@ export async function runPusher(args: WalArgs, pgWal: string): Promise<void> {
         });
       }
       if (inFlight.size === 0 && todo.length === 0 && Date.now() - lastWork > IDLE_EXIT_MS) return;
-      await sleep(inFlight.size > 0 || todo.length > 0 ? 2 : 50);
+      await nap(50);
     }
   } finally {
+    watcher.close();
     await pool.close();
     releaseLock(spool, 'pusher');
   }
