@@ -3,6 +3,11 @@
 // PostgreSQL 15 server binaries and pgbackrest (apt-get install -y pgbackrest).
 //
 //   BENCH_SCALE=60 (pgbench scale, 60 ≈ 1 GB)   BENCH_DATA=pgbench|text   BENCH_PROCESSES=2   BENCH_LEVEL=1
+//   BENCH_PARTS=backup,wal (which parts to run)   BENCH_WAL_SECONDS=60   BENCH_WAL_SCALE=10
+//   --load (or BENCH_LOAD=1): run everything under a fixed background load (bench/load.ts)
+//
+// The WAL part (bench/wal-archiving.ts) measures archiving throughput, lag and per-segment times
+// and replay on restore, for Drydock and pgBackRest, synchronous and asynchronous.
 //
 // Figures: full backup time and size, incremental after updating 1% of pgbench_accounts rows spread
 // over the table (time and size), restore time (every file fsynced), and ratios Drydock/pgBackRest
@@ -12,6 +17,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync, lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import { runPostgresBackup } from '../src/backup/backup-postgres.js';
+import { loadAverage, loadRequested, startLoad } from './load.js';
+import { runWalBench } from './wal-archiving.js';
 import { restoreBackup } from '../src/backup/restore.js';
 import {
   chownTree,
@@ -26,6 +33,9 @@ const SCALE = Number(process.env.BENCH_SCALE ?? 60);
 const DATA = process.env.BENCH_DATA ?? 'pgbench';
 const PROCESSES = Number(process.env.BENCH_PROCESSES ?? 2);
 const LEVEL = Number(process.env.BENCH_LEVEL ?? 1);
+const PARTS = new Set((process.env.BENCH_PARTS ?? 'backup,wal').split(','));
+const WAL_SECONDS = Number(process.env.BENCH_WAL_SECONDS ?? 60);
+const WAL_SCALE = Number(process.env.BENCH_WAL_SCALE ?? 10);
 
 function sh(cmd: string, asPostgres = false): string {
   const full = asPostgres && process.getuid?.() === 0 ? `runuser -u postgres -- bash -c ${JSON.stringify(cmd)}` : cmd;
@@ -107,14 +117,19 @@ async function main(): Promise<void> {
   const pgbackrest = (args: string) => sh(`pgbackrest --config=${conf} --stanza=bench ${args}`, true);
   const rows: Array<[string, string, string]> = [];
   const report = (what: string, value: string, extra = '') => {
-    rows.push([what, value, extra]);
-    console.log(`${what.padEnd(44)} ${value.padStart(12)}  ${extra}`);
+    const line = extra.includes('load ') ? extra : `${extra}${extra ? '; ' : ''}load ${loadAverage()}`;
+    rows.push([what, value, line]);
+    console.log(`${what.padEnd(52)} ${value.padStart(12)}  ${line}`);
   };
+  const load = loadRequested() ? startLoad(work) : undefined;
   try {
-    pgbackrest('stanza-create');
     console.log(
-      `# Drydock backup bench: ${DATA} data, scale ${SCALE}, ${PROCESSES} processes, zstd level ${LEVEL}, ${new Date().toISOString()}`,
+      `# Drydock backup bench: ${load ? 'UNDER LOAD (one CPU burner per core + a 256 MiB fsync writer)' : 'no added load'}; ${DATA} data, scale ${SCALE}, ${PROCESSES} processes, zstd level ${LEVEL}, ${new Date().toISOString()}, load average ${loadAverage()}`,
     );
+    if (PARTS.has('wal'))
+      await runWalBench({ work, seconds: WAL_SECONDS, scale: WAL_SCALE, processes: PROCESSES, level: LEVEL, report });
+    if (!PARTS.has('backup')) return;
+    pgbackrest('stanza-create');
     if (DATA === 'text') {
       // ~12.5 MB per scale unit of text that compresses about 2x (hex digests are half entropy).
       sh(`${PG_BIN}/pgbench -i -s 1 -h 127.0.0.1 -p ${cluster.port} -U postgres postgres -q`, true);
@@ -241,6 +256,7 @@ async function main(): Promise<void> {
         ),
       );
   } finally {
+    load?.stop();
     cluster.destroy();
     if (!process.env.BENCH_KEEP) rmSync(work, { recursive: true, force: true });
   }

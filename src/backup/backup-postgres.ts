@@ -30,6 +30,7 @@ import { findWal, pushWal } from './wal-archive.js';
 import { chooseParent, resolveChain } from './chain.js';
 import { referenceFor } from './reference.js';
 import { acquireLock } from './lock.js';
+import { confValue, walCommand } from './wal/command-line.js';
 import { recordAttempt } from './history.js';
 
 const DISK_FULL_HINT =
@@ -57,6 +58,8 @@ export interface PostgresBackupOptions {
   retentionMs?: number | undefined;
   /** Range size for splitting big files between workers (a power of two; tests use small ones). */
   rangeBytes?: number | undefined;
+  /** The archive_command to suggest in messages (the policy's, with absolute paths). */
+  archiveCommand?: string | undefined;
 }
 
 interface ServerFacts {
@@ -96,8 +99,14 @@ async function serverFacts(client: pg.Client): Promise<ServerFacts> {
   };
 }
 
+/** The archive_command for this repository, for messages. */
+function suggestedArchiveCommand(options: PostgresBackupOptions): string {
+  return options.archiveCommand ?? walCommand('push', { repository: options.repository.path });
+}
+
 /** The checks that turn a misconfiguration into a message saying what to set, before any copying. */
-export function checkServerFacts(facts: ServerFacts, configuredDataDir: string): void {
+export function checkServerFacts(facts: ServerFacts, configuredDataDir: string, archiveCommand: string): void {
+  const setting = `archive_command = ${confValue(archiveCommand)}`;
   if (facts.walLevel === 'minimal') {
     throw new DrydockError('CONFIG_INVALID', 'wal_level is minimal, so WAL cannot rebuild a backup', {
       hint: 'set wal_level = replica in postgresql.conf and restart PostgreSQL',
@@ -108,13 +117,13 @@ export function checkServerFacts(facts: ServerFacts, configuredDataDir: string):
       'CONFIG_INVALID',
       'WAL archiving is off (archive_mode = off), so a backup could not be made consistent or recovered to a point in time',
       {
-        hint: `set archive_mode = on and archive_command = 'drydock wal push %p %f' in postgresql.conf, then restart PostgreSQL`,
+        hint: `set archive_mode = on and ${setting} in postgresql.conf (\`drydock wal settings\` prints both), then restart PostgreSQL`,
       },
     );
   }
   if (!facts.archiveCommand || facts.archiveCommand === '(disabled)') {
     throw new DrydockError('CONFIG_INVALID', 'archive_command is empty, so no WAL reaches the repository', {
-      hint: `set archive_command = 'drydock wal push %p %f' in postgresql.conf and reload`,
+      hint: `set ${setting} in postgresql.conf and reload`,
     });
   }
   const real = (p: string) => (existsSync(p) ? realpathSync(p) : p);
@@ -273,7 +282,7 @@ export async function runPostgresBackup(options: PostgresBackupOptions): Promise
   let dir: string | undefined;
   try {
     const facts = await serverFacts(client);
-    checkServerFacts(facts, options.dataDirectory);
+    checkServerFacts(facts, options.dataDirectory, suggestedArchiveCommand(options));
     // Tablespaces outside the data directory are refused before pg_backup_start, by name.
     const outside = await client.query<{ name: string; location: string }>(
       `SELECT spcname AS name, pg_tablespace_location(oid) AS location FROM pg_tablespace
@@ -504,8 +513,8 @@ export async function runPostgresBackup(options: PostgresBackupOptions): Promise
         `WAL segment${missing.length > 1 ? 's' : ''} ${missing.join(', ')} needed by this backup did not reach the repository ${repo.root} within ${Math.round(options.archiveTimeoutMs / 1000)} s (PostgreSQL last archived ${a?.last ?? 'nothing'}, last failed ${a?.failed ?? 'nothing'})`,
         {
           hint: ours
-            ? `archive_command ("${facts.archiveCommand}") archives somewhere else; it must be 'drydock wal push %p %f' with this policy's repository`
-            : `check archive_command ("${facts.archiveCommand}") and the PostgreSQL log; it should be 'drydock wal push %p %f'`,
+            ? `archive_command ("${facts.archiveCommand}") archives somewhere else; it must be ${confValue(suggestedArchiveCommand(options))}`
+            : `check archive_command ("${facts.archiveCommand}") and the PostgreSQL log; it should be ${confValue(suggestedArchiveCommand(options))}`,
         },
       );
     }

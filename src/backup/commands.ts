@@ -5,7 +5,7 @@
 //   drydock backup verify                     → verifyRepository
 //   drydock backup restore-test               → testRestore
 //   drydock restore [--backup ID | --target-time T] [--wait] --to DIR   → restoreDatabase
-//   drydock wal push %p %f / drydock wal get %f %p             → walPush / walGet (wal-archive.ts)
+//   drydock --policy FILE wal push %p %f / wal get %f %p   → walPush / walGet (the --repo form: wal/cli.ts)
 import type { Policy } from '../policy/schema.js';
 import { runPostgresBackup } from './backup-postgres.js';
 import { expireRepository, type ExpireResult } from './expire.js';
@@ -15,10 +15,10 @@ import { DrydockError } from '../errors.js';
 import { restoreBackup, type RestoreResult } from './restore.js';
 import { runRestoreTest, type RestoreTestResult } from './restore-test.js';
 import { waitForRecovery, type RecoveryReport } from './recovery-wait.js';
+import { restoreCommand } from './wal/command-line.js';
+import { getWal, pushWal } from './wal-archive.js';
 import { dataDirectoryOwner, postgresBackupOptions, repositorySettings, retentionRules } from './settings.js';
 import type { BackupKind, BackupRecord } from './types.js';
-
-export { walGet, walPush } from './wal-archive.js';
 
 export function backupDatabase(
   policy: Policy,
@@ -65,7 +65,7 @@ export async function restoreDatabase(
     toEndOfArchive: options.toEndOfArchive ?? false,
     binDirectory,
     to: options.to,
-    restoreCommand: policy.backup.postgres.restore_command,
+    restoreCommand: restoreCommand(policy),
     owner,
     progress: options.progress ?? true,
     ...(options.settings ? { settings: options.settings } : {}),
@@ -111,9 +111,19 @@ export async function verifyRepository(policy: Policy): Promise<IntegrityReport>
 export function testRestore(policy: Policy, log?: (line: string) => void): Promise<RestoreTestResult> {
   return runRestoreTest({
     repository: repositorySettings(policy),
-    restoreCommand: policy.backup.postgres.restore_command,
+    restoreCommand: restoreCommand(policy),
     binDirectory: policy.backup.postgres.bin_directory,
     owner: dataDirectoryOwner(policy),
     log,
   });
+}
+
+/** archive_command entry point with a policy: `drydock --policy FILE wal push %p %f`. */
+export function walPush(policy: Policy, path: string, name: string): 'stored' | 'duplicate' {
+  return pushWal(openRepository(repositorySettings(policy), { create: true }), path, name);
+}
+
+/** restore_command entry point with a policy: `drydock --policy FILE wal get %f %p`; false means "not archived" (exit 1). */
+export function walGet(policy: Policy, name: string, dest: string): boolean {
+  return getWal(openRepository(repositorySettings(policy)), name, dest);
 }

@@ -92,7 +92,7 @@ export async function waitForRecovery(options: {
       redoDoneAt: log.redoDoneAt,
     };
   } finally {
-    server?.stop();
+    await server?.stop();
     rmSync(socketDir, { recursive: true, force: true });
   }
 }

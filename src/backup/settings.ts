@@ -18,6 +18,7 @@ import { statSync } from 'node:fs';
 import type pg from 'pg';
 import type { PostgresBackupOptions } from './backup-postgres.js';
 import type { RetentionRules } from './retention.js';
+import { archiveCommand } from './wal/command-line.js';
 
 /** The connection a physical backup uses: the policy's PostgreSQL target (a superuser or a role with pg_backup_start rights). */
 export function backupConnection(policy: Policy): pg.ClientConfig {
@@ -46,6 +47,7 @@ export function postgresBackupOptions(
     database: policy.targets.postgres.database,
     verifyTables: policy.backup.postgres.verify_tables,
     archiveTimeoutMs: policy.backup.postgres.archive_timeout.ms,
+    archiveCommand: archiveCommand(policy),
     ...extra,
   };
 }

@@ -1,7 +1,8 @@
 // WAL archiving: PostgreSQL's archive_command runs `drydock wal push %p %f`, restore_command runs
-// `drydock wal get %f %p`. Each file is stored as one zstd frame (content checksum on) named after
-// the SHA-256 of its content, so pushing the same segment twice is a no-op and a different segment
-// under an existing name is refused instead of overwriting history.
+// `drydock wal get %f %p` (through the light entry point wal/cli.ts, so this file imports no policy
+// code). Each file is stored as one zstd frame (content checksum on) named after the SHA-256 of its
+// content, so pushing the same segment twice is a no-op and a different segment under an existing
+// name is refused instead of overwriting history.
 import {
   chownSync,
   closeSync,
@@ -17,11 +18,9 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { DrydockError } from '../errors.js';
-import type { Policy } from '../policy/schema.js';
-import { fsyncDir, writeFileAtomic } from './fsync.js';
+import { fsyncDir } from './fsync.js';
 import { decodeObjectToBuffer, encodeObject, sha256Hex } from './object-codec.js';
-import { openRepository, type Repository } from './repository.js';
-import { repositorySettings } from './settings.js';
+import type { Repository } from './repository.js';
 import { isSegmentName } from './lsn.js';
 
 /** The folder for a WAL file: timeline+log id for segments (256 files each), "timelines" for history files. */
@@ -115,32 +114,33 @@ export function readWal(repo: Repository, wal: ArchivedWal): Buffer {
   try {
     content = decodeObjectToBuffer(readFileSync(wal.path), repo.key);
   } catch (error) {
-    throw new DrydockError('VALIDATION_FAILED', `archived WAL ${wal.name} is damaged: ${(error as Error).message}`, {
-      details: { file: wal.path },
-    });
+    throw new DrydockError(
+      'VALIDATION_FAILED',
+      `archived WAL ${wal.name} is damaged: ${(error as Error).message} (stored as ${wal.path})`,
+      { details: { file: wal.path } },
+    );
   }
   if (sha256Hex(content) !== wal.sha256)
-    throw new DrydockError('VALIDATION_FAILED', `archived WAL ${wal.name} is damaged (checksum mismatch)`, {
-      details: { file: wal.path },
-    });
+    throw new DrydockError(
+      'VALIDATION_FAILED',
+      `archived WAL ${wal.name} is damaged (checksum mismatch; stored as ${wal.path})`,
+      { details: { file: wal.path } },
+    );
   return content;
 }
 
-/** Writes an archived WAL file to `dest`. Returns false when the repository does not have it (restore_command must then fail). */
+/**
+ * Writes an archived WAL file to `dest`. Returns false when the repository does not have it
+ * (restore_command must then exit 1); throws naming the file when the stored copy is damaged.
+ * The file is written under a temporary name and renamed, but not fsynced: PostgreSQL asks for it
+ * again if it crashes before the segment is replayed (pgBackRest's archive-get does the same).
+ */
 export function getWal(repo: Repository, name: string, dest: string): boolean {
   const [wal] = findWal(repo, name);
   if (!wal) return false;
   const content = readWal(repo, wal);
-  writeFileAtomic(dest, content);
+  const tmp = `${dest}.drydock-${process.pid}`;
+  writeFileSync(tmp, content, { mode: 0o600 });
+  renameSync(tmp, dest);
   return true;
-}
-
-/** archive_command entry point: `drydock wal push %p %f`. */
-export function walPush(policy: Policy, path: string, name: string): 'stored' | 'duplicate' {
-  return pushWal(openRepository(repositorySettings(policy), { create: true }), path, name);
-}
-
-/** restore_command entry point: `drydock wal get %f %p`; false means "not archived" (exit 1). */
-export function walGet(policy: Policy, name: string, dest: string): boolean {
-  return getWal(openRepository(repositorySettings(policy)), name, dest);
 }

@@ -412,8 +412,8 @@ export const policySchema = z
         bin_directory: str('a directory').default('/usr/lib/postgresql/15/bin'),
         /** Longest wait for pg_backup_stop to see the last WAL segment archived before the backup fails. */
         archive_timeout: duration().prefault('5 minutes'),
-        /** Command that PostgreSQL runs to fetch WAL during a restore; %f and %p as in restore_command. */
-        restore_command: str().default('drydock wal get %f "%p"'),
+        /** Command that PostgreSQL runs to fetch WAL during a restore (%f, %p); unset: Drydock's own `wal get` with absolute paths and this repository. */
+        restore_command: str().optional(),
         /** Tables whose row counts and content checksums are recorded at backup time and compared by the restore test. */
         verify_tables: tableList.default(['listings', 'bookings', 'messages', 'users', 'reviews', 'notifications']),
       }),

@@ -2,7 +2,14 @@
 // real `wal push` command, and the options a backup/restore of it needs.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { drydockWalCommand, makeTempDir, PgCluster, postgresUser, chownTree } from '../helpers/pg-cluster.js';
+import {
+  drydockWalCommand,
+  ensureWalBuild,
+  makeTempDir,
+  PgCluster,
+  postgresUser,
+  chownTree,
+} from '../helpers/pg-cluster.js';
 import type { PostgresBackupOptions } from '../../src/backup/backup-postgres.js';
 import { openRepository, type RepositorySettings } from '../../src/backup/repository.js';
 
@@ -16,14 +23,21 @@ export interface BackupFixture {
 }
 
 export async function createFixture(
-  options: { encryptionKey?: string; settings?: Record<string, string | number> } = {},
+  options: {
+    encryptionKey?: string;
+    settings?: Record<string, string | number>;
+    /** The archive_command for a repository (default: the synchronous `wal push` Drydock prints). */
+    archiveCommand?: (repository: string) => string;
+  } = {},
 ): Promise<BackupFixture> {
   const work = makeTempDir('drydock-bk-');
   const repoPath = join(work, 'repo');
   mkdirSync(repoPath);
   chownTree(repoPath);
-  const keyArg = options.encryptionKey ? ' --key-env DRYDOCK_TEST_KEY' : '';
-  const archiveCommand = `${options.encryptionKey ? `DRYDOCK_TEST_KEY=${options.encryptionKey} ` : ''}${drydockWalCommand(repoPath, 'push')}${keyArg}`;
+  const keyArg = options.encryptionKey ? '--key-env DRYDOCK_TEST_KEY' : '';
+  const archiveCommand = options.archiveCommand
+    ? (ensureWalBuild(), options.archiveCommand(repoPath))
+    : `${options.encryptionKey ? `DRYDOCK_TEST_KEY=${options.encryptionKey} ` : ''}${drydockWalCommand(repoPath, 'push', keyArg)}`;
   const repository: RepositorySettings = {
     path: repoPath,
     compression: 'zstd',
@@ -36,7 +50,7 @@ export async function createFixture(
   openRepository(repository, { create: true });
   chownTree(repoPath);
   const cluster = await PgCluster.create({ archiveCommand, settings: options.settings ?? {} });
-  const restoreCommand = `${options.encryptionKey ? `DRYDOCK_TEST_KEY=${options.encryptionKey} ` : ''}${drydockWalCommand(repoPath, 'get')}${keyArg}`;
+  const restoreCommand = `${options.encryptionKey ? `DRYDOCK_TEST_KEY=${options.encryptionKey} ` : ''}${drydockWalCommand(repoPath, 'get', keyArg)}`;
   return {
     cluster,
     work,

@@ -140,7 +140,7 @@ describe('backup tasks on a real cluster', () => {
     });
     const error = await backupFullTask.execute(testContext(p)).catch((e: unknown) => e);
     expect(describeError(error)).toMatch(
-      /WAL archiving is off.*archive_mode = on and archive_command = 'drydock wal push %p %f'/s,
+      /WAL archiving is off.*archive_mode = on and archive_command = '\/\S+\/node \/\S+\/bin\/drydock\.js wal push "%p" %f --repo \/\S+\/other-repo'/s,
     );
   });
 });

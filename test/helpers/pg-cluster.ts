@@ -2,11 +2,21 @@
 // WAL archiving on, started as the `postgres` user because PostgreSQL refuses to run as root and
 // CI runs as root. Nothing is mocked: the tests back up, kill and restore real servers.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import pg from 'pg';
 import { freePort } from '../../src/adapters/free-port.js';
+import { walCommand } from '../../src/backup/wal/command-line.js';
 
 export const PG_BIN = process.env.PG_BIN ?? '/usr/lib/postgresql/15/bin';
 const PROJECT = resolve(import.meta.dirname, '../..');
@@ -56,15 +66,66 @@ export function makeTempDir(prefix: string): string {
 }
 
 /**
- * The archive_command that runs Drydock's own `wal push` through tsx, so a test exercises the real
- * code path PostgreSQL will call in production.
+ * The archive_command / restore_command Drydock prints (`drydock wal settings`): node and
+ * bin/drydock.js by absolute path, `wal push|get`, and the repository. It runs the compiled light
+ * entry point (dist/backup/wal/cli.js), exactly what PostgreSQL runs in production; the build is
+ * refreshed first when the WAL sources are newer than it.
  */
-export function drydockWalCommand(repository: string, verb: 'push' | 'get'): string {
-  // node --import <tsx loader> rather than the tsx CLI, which would start a second node process.
-  const loader = join(PROJECT, 'node_modules/tsx/dist/loader.mjs');
-  const script = join(PROJECT, 'src/backup/wal-command.ts');
-  const node = `${process.execPath} --import ${loader} ${script}`;
-  return verb === 'push' ? `${node} push "%p" %f --repo ${repository}` : `${node} get %f "%p" --repo ${repository}`;
+export function drydockWalCommand(repository: string, verb: 'push' | 'get', extra = ''): string {
+  ensureWalBuild();
+  return `${walCommand(verb, { repository })}${extra ? ` ${extra}` : ''}`;
+}
+
+// The sources dist/ is built from (the WAL entry point and `wal settings` go through bin/drydock.js).
+const WAL_SOURCES = ['src'];
+
+function newestMtime(path: string): number {
+  const st = statSync(path);
+  if (!st.isDirectory()) return st.mtimeMs;
+  return Math.max(0, ...readdirSync(path).map((n) => newestMtime(join(path, n))));
+}
+
+let walBuildChecked = false;
+
+/** Rebuilds dist/ (once, under a lock shared by parallel test files) when a source is newer than it. */
+export function ensureWalBuild(): void {
+  if (walBuildChecked) return;
+  const built = join(PROJECT, 'dist/backup/wal/cli.js');
+  const stale = () =>
+    !existsSync(built) || statSync(built).mtimeMs < Math.max(...WAL_SOURCES.map((p) => newestMtime(join(PROJECT, p))));
+  if (stale()) {
+    const lock = join(PROJECT, 'dist.build-lock');
+    mkdirSync(join(PROJECT, 'dist'), { recursive: true });
+    let owner = false;
+    const deadline = Date.now() + 300_000;
+    while (!owner && stale()) {
+      try {
+        mkdirSync(lock);
+        owner = true;
+      } catch {
+        if (Date.now() > deadline) throw new Error(`${lock} held for 5 minutes; remove it if no build is running`);
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
+      }
+    }
+    if (owner) {
+      try {
+        if (stale()) {
+          const r = spawnSync(
+            process.execPath,
+            [join(PROJECT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'],
+            {
+              cwd: PROJECT,
+              encoding: 'utf8',
+            },
+          );
+          if (r.status !== 0) throw new Error(`npm run build failed:\n${r.stdout}${r.stderr}`);
+        }
+      } finally {
+        rmSync(lock, { recursive: true, force: true });
+      }
+    }
+  }
+  walBuildChecked = true;
 }
 
 export interface ClusterOptions {

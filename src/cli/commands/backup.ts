@@ -11,6 +11,9 @@ import {
   walPush,
 } from '../../backup/commands.js';
 import { registerFilesBackupCommands } from '../../backup/files/cli.js';
+import { EXIT_FAILED, EXIT_STOP_RECOVERY } from '../../backup/wal/cli.js';
+import { archiveCommand, confValue, restoreCommand } from '../../backup/wal/command-line.js';
+import { describeError } from '../../errors.js';
 import { loadPolicy } from '../../policy/load.js';
 import { describeRun, table } from '../format.js';
 import { print, printJson, withApp, type GlobalOptions } from '../context.js';
@@ -151,6 +154,31 @@ export function registerBackupCommands(program: Command): void {
     .command('wal')
     .description("WAL archiving: PostgreSQL's archive_command and restore_command call these");
   wal
+    .command('settings')
+    .description('print the postgresql.conf lines that wire WAL archiving to this policy (absolute paths)')
+    .option('--async', 'asynchronous archiving: a background process pushes several segments in parallel')
+    .option('--json', 'print JSON')
+    .action((options: { async?: boolean; json?: boolean }) => {
+      const p = policy();
+      const lines = {
+        archive_mode: 'on',
+        archive_command: archiveCommand(p, { async: options.async ?? false }),
+        restore_command: restoreCommand(p),
+      };
+      if (options.json) return printJson(lines);
+      print(
+        [
+          '# postgresql.conf (restart PostgreSQL after changing archive_mode)',
+          `archive_mode = ${lines.archive_mode}`,
+          `archive_command = ${confValue(lines.archive_command)}`,
+          '# written by `drydock restore` into the restored postgresql.auto.conf:',
+          `# restore_command = ${confValue(lines.restore_command)}`,
+        ].join('\n'),
+      );
+    });
+  // With --repo (what `wal settings` prints) bin/drydock.js runs these without loading this CLI;
+  // these definitions serve the `--policy FILE wal push|get` form.
+  wal
     .command('push')
     .description('archive_command: store one WAL segment (compressed, checksummed); idempotent')
     .argument('<path>', '%p')
@@ -160,10 +188,17 @@ export function registerBackupCommands(program: Command): void {
     });
   wal
     .command('get')
-    .description('restore_command: fetch one WAL segment; exits 1 when the archive does not have it')
+    .description(
+      'restore_command: fetch one WAL segment; exits 1 when the archive does not have it, 200 (recovery stops) when it is damaged or unreadable',
+    )
     .argument('<name>', '%f')
     .argument('<dest>', '%p')
     .action((name: string, dest: string) => {
-      if (!walGet(policy(), name, dest)) process.exitCode = 1;
+      try {
+        if (!walGet(policy(), name, dest)) process.exitCode = EXIT_FAILED;
+      } catch (error) {
+        process.stderr.write(`drydock wal get ${name}: ${describeError(error)}; stopping recovery\n`);
+        process.exitCode = EXIT_STOP_RECOVERY;
+      }
     });
 }

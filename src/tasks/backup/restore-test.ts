@@ -5,12 +5,13 @@ import type { ImplementedTask, TaskContext, ValidationResult } from '../../engin
 import { toSchedule } from '../../schedule/frequency.js';
 import { cleanupRestoreTests, runRestoreTest, type RestoreTestResult } from '../../backup/restore-test.js';
 import { dataDirectoryOwner, repositorySettings } from '../../backup/settings.js';
+import { restoreCommand } from '../../backup/wal/command-line.js';
 
 async function execute(ctx: TaskContext): Promise<RestoreTestResult> {
   const result = await ctx.step('restore the newest backup into a throwaway server and compare', async (step) =>
     runRestoreTest({
       repository: repositorySettings(ctx.policy),
-      restoreCommand: ctx.policy.backup.postgres.restore_command,
+      restoreCommand: restoreCommand(ctx.policy),
       binDirectory: ctx.policy.backup.postgres.bin_directory,
       owner: dataDirectoryOwner(ctx.policy),
       log: (line) => step.output(line),
