@@ -25,6 +25,7 @@ import { indexRebuildTask } from './database/index-rebuild.js';
 import { vacuumTask } from './database/vacuum.js';
 import { serverCleanupTask } from './server/cleanup.js';
 import { serverHealthCheckTask } from './server/health-check.js';
+import { dnsHealthTask } from './network/dns-health.js';
 
 // `any` keeps a list of tasks with different result types assignable; each task is typed in its file.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -45,6 +46,7 @@ export const IMPLEMENTED: ReadonlyArray<ImplementedTask<any>> = [
   userUploadsBackupTask,
   configurationBackupTask,
   activityPruneTask,
+  dnsHealthTask,
 ];
 
 interface NotImplemented {
@@ -132,12 +134,6 @@ export const NOT_IMPLEMENTED: readonly NotImplemented[] = [
     plannedIn: NOT_FILED,
     class: 'security',
     schedule: (p) => ({ frequency: p.network.firewall.updates.planned, time: TimeOfDay.at(7, 30) }),
-  },
-  {
-    id: 'network.dns.health_check',
-    title: 'DNS health check',
-    plannedIn: NOT_FILED,
-    schedule: (p) => ({ frequency: p.network.dns.health_check }),
   },
   {
     id: 'network.dns.propagation',
