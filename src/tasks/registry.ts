@@ -26,6 +26,7 @@ import { vacuumTask } from './database/vacuum.js';
 import { serverCleanupTask } from './server/cleanup.js';
 import { serverHealthCheckTask } from './server/health-check.js';
 import { dnsHealthTask } from './network/dns-health.js';
+import { dnsPropagationTask } from './network/dns-propagation.js';
 
 // `any` keeps a list of tasks with different result types assignable; each task is typed in its file.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -47,6 +48,7 @@ export const IMPLEMENTED: ReadonlyArray<ImplementedTask<any>> = [
   configurationBackupTask,
   activityPruneTask,
   dnsHealthTask,
+  dnsPropagationTask,
 ];
 
 interface NotImplemented {
@@ -134,12 +136,6 @@ export const NOT_IMPLEMENTED: readonly NotImplemented[] = [
     plannedIn: NOT_FILED,
     class: 'security',
     schedule: (p) => ({ frequency: p.network.firewall.updates.planned, time: TimeOfDay.at(7, 30) }),
-  },
-  {
-    id: 'network.dns.propagation',
-    title: 'DNS propagation check',
-    plannedIn: NOT_FILED,
-    schedule: (p) => ({ frequency: p.network.dns.propagation.check }),
   },
   {
     id: 'network.ssl.renewal',

@@ -18,11 +18,16 @@ export interface ZoneRecord {
 }
 
 /** A zone file: SOA with the given serial and negative TTL, NS records, then the records. */
-export function zoneFile(zone: string, serial: number, records: ZoneRecord[], options: { minimum?: number } = {}) {
+export function zoneFile(
+  zone: string,
+  serial: number,
+  records: ZoneRecord[],
+  options: { minimum?: number; soaTtl?: number } = {},
+) {
   const lines = [
     `$ORIGIN ${zone}.`,
     `$TTL 300`,
-    `@ 300 IN SOA ns1.${zone}. hostmaster.${zone}. ${serial} 3600 600 86400 ${options.minimum ?? 60}`,
+    `@ ${options.soaTtl ?? 300} IN SOA ns1.${zone}. hostmaster.${zone}. ${serial} 3600 600 86400 ${options.minimum ?? 60}`,
     `@ 300 IN NS ns1.${zone}.`,
     `@ 300 IN NS ns2.${zone}.`,
     `ns1 300 IN A 127.0.0.1`,
