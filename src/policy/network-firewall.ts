@@ -22,6 +22,8 @@ export const networkFirewallPolicy = obj({
   ).prefault([]),
   /** How long a service gets to accept a connection after a change. */
   connect_timeout: duration().prefault('3 seconds'),
+  /** Roles whose approval a planned change needs (emergency changes need maintenance_windows.emergency.approval). */
+  approval: list(str('a role')).default(['Head of Operations']),
   /** Ports meant to be open to the world (80, 443): still listed by the review, marked expected. */
   public_ports: list(int(1).max(65535)).default([]),
 });

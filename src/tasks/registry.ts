@@ -9,7 +9,7 @@ import type { ImplementedTask, PlannedTask, TaskClass, TaskDefinition } from '..
 import { distance } from 'fastest-levenshtein';
 import { DrydockError } from '../errors.js';
 import type { Policy } from '../policy/schema.js';
-import { Frequency, TimeOfDay } from '../policy/values.js';
+import { Frequency } from '../policy/values.js';
 import { toSchedule, type ScheduleInput } from '../schedule/frequency.js';
 import { databaseBackupTask } from './backup/database-backup.js';
 import { configurationBackupTask, userUploadsBackupTask } from './backup/files-backup.js';
@@ -27,6 +27,8 @@ import { serverCleanupTask } from './server/cleanup.js';
 import { serverHealthCheckTask } from './server/health-check.js';
 import { dnsHealthTask } from './network/dns-health.js';
 import { dnsPropagationTask } from './network/dns-propagation.js';
+import { firewallReviewTask } from './network/firewall-review.js';
+import { firewallUpdatesTask } from './network/firewall-updates.js';
 
 // `any` keeps a list of tasks with different result types assignable; each task is typed in its file.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -49,6 +51,8 @@ export const IMPLEMENTED: ReadonlyArray<ImplementedTask<any>> = [
   activityPruneTask,
   dnsHealthTask,
   dnsPropagationTask,
+  firewallReviewTask,
+  firewallUpdatesTask,
 ];
 
 interface NotImplemented {
@@ -122,20 +126,6 @@ export const NOT_IMPLEMENTED: readonly NotImplemented[] = [
     title: 'Docker base image updates with a Trivy scan',
     plannedIn: NOT_FILED,
     schedule: (p) => p.dependencies.docker,
-  },
-  {
-    id: 'network.firewall.review',
-    title: 'Firewall rule review',
-    plannedIn: NOT_FILED,
-    class: 'security',
-    schedule: (p) => ({ frequency: p.network.firewall.review, time: TimeOfDay.at(7, 0) }),
-  },
-  {
-    id: 'network.firewall.updates',
-    title: 'Planned firewall updates',
-    plannedIn: NOT_FILED,
-    class: 'security',
-    schedule: (p) => ({ frequency: p.network.firewall.updates.planned, time: TimeOfDay.at(7, 30) }),
   },
   {
     id: 'network.ssl.renewal',
