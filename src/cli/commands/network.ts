@@ -1,5 +1,6 @@
 // `drydock dns change|list` and `drydock firewall ...` (issue 12). Writes name a person proven by
 // their API token (DRYDOCK_TOKEN), as approvals do.
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { App } from '../../app.js';
 import type { Person } from '../../approvals/rules.js';
@@ -8,7 +9,11 @@ import { DnsChangeStore, type DnsChange } from '../../network/dns/changes.js';
 import { expectedValues, qualify } from '../../network/dns/health.js';
 import { checkPropagation, formatProgress } from '../../network/dns/propagation.js';
 import { DNS_RECORD_TYPES } from '../../policy/network-dns.js';
+import { FirewallChanges } from '../../network/firewall/changes.js';
+import { diffRules } from '../../network/firewall/ruleset.js';
+import type { FirewallChange } from '../../network/firewall/store.js';
 import { print, printJson, withApp, type GlobalOptions } from '../context.js';
+import { integerBetween } from '../options.js';
 
 export function whoAmI(app: App, what: string): Person {
   const person = app.windows.auth.authenticate(process.env.DRYDOCK_TOKEN);
@@ -110,6 +115,154 @@ export function registerNetworkCommands(program: Command): void {
         if (options.json) return printJson(changes);
         if (changes.length === 0) return print('no DNS change tracked');
         for (const c of changes) print(changeRow(c, app.clock.now()));
+      });
+    });
+}
+
+function firewallOf(app: App): FirewallChanges {
+  return new FirewallChanges({
+    db: app.store.db,
+    policy: app.loaded.policy,
+    now: () => app.clock.now(),
+    activity: (entry) => app.store.logActivity(entry),
+  });
+}
+
+function changeLine(c: FirewallChange): string {
+  return `#${c.id} [${c.status.replace('_', ' ')}] ${c.kind} "${c.title}" requested by ${c.requestedBy} at ${c.requestedAt.toISOString()}`;
+}
+
+const changeId = integerBetween(1, Number.MAX_SAFE_INTEGER);
+
+export function registerFirewallCommands(program: Command): void {
+  const firewall = program
+    .command('firewall')
+    .description('the firewall baseline, its drift, and firewall changes (approved, applied atomically, rolled back)');
+  firewall
+    .command('diff')
+    .description(
+      'the ruleset now against the approved baseline: added and removed rules, world-open and allow-all rules',
+    )
+    .option('--json', 'print JSON')
+    .action(async (options: { json?: boolean }) => {
+      await withApp(program.opts<GlobalOptions>(), async (app) => {
+        const fw = firewallOf(app);
+        const snap = await fw.snapshot();
+        const baseline = fw.store.latestBaseline();
+        const diff = baseline ? diffRules(baseline.rules, snap.rules) : null;
+        if (options.json)
+          return printJson({
+            backend: snap.backend,
+            baseline: baseline?.id ?? null,
+            diff,
+            flags: snap.flags,
+            rules: snap.rules,
+          });
+        if (!baseline)
+          print(
+            `no approved baseline; the ruleset has ${snap.rules.length} rules (drydock firewall baseline approves it)`,
+          );
+        else if (diff!.added.length + diff!.removed.length === 0)
+          print(`unchanged since baseline #${baseline.id} (${snap.rules.length} rules)`);
+        else {
+          print(
+            `since baseline #${baseline.id} (approved by ${baseline.approvedBy} on ${baseline.approvedAt.toISOString()}):`,
+          );
+          for (const r of diff!.added) print(`+ ${r.chain}: ${r.text}`);
+          for (const r of diff!.removed) print(`- ${r.chain}: ${r.text}`);
+        }
+        for (const f of snap.flags)
+          print(`${f.expected ? 'expected' : 'FLAG'} ${f.kind.replace('_', ' ')}: ${f.detail}`);
+        if (diff && diff.added.length + diff.removed.length > 0) process.exitCode = 1;
+      });
+    });
+  firewall
+    .command('baseline')
+    .description('approve the ruleset in force now as the baseline, as yourself (after an applied change: --change ID)')
+    .option('--change <id>', 'the applied change this ruleset comes from', changeId)
+    .option('--reason <text>', 'why')
+    .action(async (options: { change?: number; reason?: string }) => {
+      await withApp(program.opts<GlobalOptions>(), async (app) => {
+        const person = whoAmI(app, 'approving a firewall baseline');
+        const b = await firewallOf(app).approveBaseline(person, {
+          ...(options.change ? { changeId: options.change } : {}),
+          ...(options.reason ? { reason: options.reason } : {}),
+        });
+        print(`baseline #${b.id} approved by ${person.name}: ${b.rules.length} rules (${b.reason})`);
+      });
+    });
+  firewall
+    .command('change')
+    .description(
+      'request a firewall change: an nft script applied as one transaction (start it with "flush ruleset" to replace everything)',
+    )
+    .requiredOption('--file <path>', 'the nft script')
+    .requiredOption('--title <text>', 'what it does')
+    .option('--emergency', 'an emergency change: the emergency approvers, applied at once when approved')
+    .action(async (options: { file: string; title: string; emergency?: boolean }) => {
+      let ruleset: string;
+      try {
+        ruleset = readFileSync(options.file, 'utf8');
+      } catch (error) {
+        throw new DrydockError('USAGE', `cannot read ${options.file}: ${(error as Error).message}`);
+      }
+      await withApp(program.opts<GlobalOptions>(), async (app) => {
+        const person = whoAmI(app, 'requesting a firewall change');
+        const fw = firewallOf(app);
+        const kind = options.emergency ? 'emergency' : 'planned';
+        const c = await fw.request({ kind, title: options.title, ruleset, person });
+        print(`${changeLine(c)}; needs ${fw.requiredRoles(kind).join(' and ')} (plan ${c.planHash.slice(0, 12)})`);
+      });
+    });
+  for (const decision of ['approve', 'refuse'] as const)
+    firewall
+      .command(decision)
+      .description(`${decision} a firewall change as yourself (API token in DRYDOCK_TOKEN)`)
+      .argument('<id>', 'change number', changeId)
+      .option('--plan <hash>', 'the plan hash you reviewed (drydock firewall list shows it)')
+      .action(async (id: number, options: { plan?: string }) => {
+        await withApp(program.opts<GlobalOptions>(), async (app) => {
+          const person = whoAmI(app, `${decision.replace(/e$/, '')}ing a firewall change`);
+          const fw = firewallOf(app);
+          const current = fw.require(id);
+          const plan = options.plan && current.planHash.startsWith(options.plan) ? current.planHash : options.plan;
+          const c = await fw.decide(id, person, decision === 'approve' ? 'approved' : 'refused', plan);
+          const state = fw.approvalState(c);
+          print(
+            `${changeLine(c)}${state.missing.length && c.status === 'pending_approval' ? `; still needs ${state.missing.join(' and ')}` : ''}`,
+          );
+        });
+      });
+  firewall
+    .command('apply')
+    .description('apply an approved emergency change now (planned ones wait for network.firewall.updates in a window)')
+    .argument('<id>', 'change number', changeId)
+    .action(async (id: number) => {
+      await withApp(program.opts<GlobalOptions>(), async (app) => {
+        const person = whoAmI(app, 'applying a firewall change');
+        const fw = firewallOf(app);
+        const c = fw.require(id);
+        if (c.kind !== 'emergency')
+          throw new DrydockError(
+            'USAGE',
+            `firewall change #${id} is planned: network.firewall.updates applies it in the next maintenance window`,
+          );
+        const after = await fw.apply(id, person.name);
+        for (const line of after.result?.lines ?? []) print(line);
+        print(changeLine(after));
+        if (after.status !== 'applied') process.exitCode = 1;
+      });
+    });
+  firewall
+    .command('list')
+    .description('firewall changes, newest first')
+    .option('--json', 'print JSON')
+    .action(async (options: { json?: boolean }) => {
+      await withApp(program.opts<GlobalOptions>(), async (app) => {
+        const all = firewallOf(app).store.listChanges();
+        if (options.json) return printJson(all.map(({ previous: _previous, ...c }) => c));
+        if (all.length === 0) return print('no firewall change');
+        for (const c of all) print(`${changeLine(c)} plan ${c.planHash.slice(0, 12)}`);
       });
     });
 }
