@@ -26,6 +26,12 @@ declare -A WANT=(
   [/usr/sbin/runuser]=util-linux
   [/usr/bin/mount]=mount
   [/usr/bin/gzip]=gzip
+  [/usr/sbin/knotd]=knot
+  [/usr/sbin/nsd]=nsd
+  [/usr/sbin/unbound]=unbound
+  [/usr/bin/dig]=bind9-dnsutils
+  [/usr/sbin/nft]=nftables
+  [/usr/bin/ip]=iproute2
 )
 
 missing_pkgs=()

@@ -15,6 +15,11 @@ export type ErrorCode =
   | 'ABORTED'
   | 'EXEC_FAILED'
   | 'EXEC_TIMEOUT'
+  /** A DNS server did not answer in time, or answered bytes that are not a DNS reply to the question (issue 12). */
+  | 'DNS_TIMEOUT'
+  | 'DNS_MALFORMED'
+  /** A firewall ruleset that does not parse, or a firewall change that cannot be carried out (issue 12). */
+  | 'FIREWALL_INVALID'
   | 'INTERNAL';
 
 export class DrydockError extends Error {

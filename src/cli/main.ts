@@ -9,6 +9,7 @@ import type { GlobalOptions } from './context.js';
 import { registerDemoCommands } from './commands/demo.js';
 import { registerAlertCommands } from './commands/alerts.js';
 import { registerBackupCommands } from './commands/backup.js';
+import { registerFirewallCommands, registerNetworkCommands } from './commands/network.js';
 import { registerMetricsCommands } from './commands/metrics.js';
 import { registerRunCommands } from './commands/runs.js';
 import { registerStartCommand } from './commands/start.js';
@@ -36,6 +37,8 @@ export function buildProgram(): Command {
   registerMetricsCommands(program);
   registerAlertCommands(program);
   registerBackupCommands(program);
+  registerNetworkCommands(program);
+  registerFirewallCommands(program);
   registerWindowsCommands(program, async () => {
     const policy = program.opts<GlobalOptions>().policy;
     const app = await openApp({

@@ -34,6 +34,8 @@ import {
 } from './fields.js';
 import { httpAccessFields } from '../access/policy.js';
 import { DEFAULT_ALLOWED_PREFIXES } from '../access/cleanup-roots.js';
+import { networkDnsPolicy } from './network-dns.js';
+import { networkFirewallPolicy } from './network-firewall.js';
 
 // prefault({}) parses an absent section as {} so the defaults inside it apply.
 const obj = <S extends z.ZodRawShape>(shape: S) => z.strictObject(shape).prefault({} as never);
@@ -368,14 +370,8 @@ export const policySchema = z
       }),
     }),
     network: obj({
-      firewall: obj({
-        review: frequency().prefault('monthly'),
-        updates: obj({ emergency: duration().prefault('immediate'), planned: frequency().prefault('weekly') }),
-      }),
-      dns: obj({
-        health_check: frequency().prefault('hourly'),
-        propagation: obj({ check: frequency().prefault('every 15 minutes'), timeout: duration().prefault('24 hours') }),
-      }),
+      firewall: networkFirewallPolicy,
+      dns: networkDnsPolicy,
       ssl: obj({
         renewal: obj({ threshold: duration().prefault('30 days'), automatic: bool().default(true) }),
         validation: obj({

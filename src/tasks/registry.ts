@@ -9,7 +9,7 @@ import type { ImplementedTask, PlannedTask, Registry, TaskClass, TaskDefinition 
 import { distance } from 'fastest-levenshtein';
 import { DrydockError } from '../errors.js';
 import type { Policy } from '../policy/schema.js';
-import { Frequency, TimeOfDay } from '../policy/values.js';
+import { Frequency } from '../policy/values.js';
 import { toSchedule, type ScheduleInput } from '../schedule/frequency.js';
 import { databaseBackupTask } from './backup/database-backup.js';
 import { configurationBackupTask, userUploadsBackupTask } from './backup/files-backup.js';
@@ -25,6 +25,10 @@ import { indexRebuildTask } from './database/index-rebuild.js';
 import { vacuumTask } from './database/vacuum.js';
 import { serverCleanupTask } from './server/cleanup.js';
 import { serverHealthCheckTask } from './server/health-check.js';
+import { dnsHealthTask } from './network/dns-health.js';
+import { dnsPropagationTask } from './network/dns-propagation.js';
+import { firewallReviewTask } from './network/firewall-review.js';
+import { firewallUpdatesTask } from './network/firewall-updates.js';
 
 // `any` keeps a list of tasks with different result types assignable; each task is typed in its file.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -45,6 +49,10 @@ export const IMPLEMENTED: ReadonlyArray<ImplementedTask<any>> = [
   userUploadsBackupTask,
   configurationBackupTask,
   activityPruneTask,
+  dnsHealthTask,
+  dnsPropagationTask,
+  firewallReviewTask,
+  firewallUpdatesTask,
 ];
 
 interface NotImplemented {
@@ -118,32 +126,6 @@ export const NOT_IMPLEMENTED: readonly NotImplemented[] = [
     title: 'Docker base image updates with a Trivy scan',
     plannedIn: NOT_FILED,
     schedule: (p) => p.dependencies.docker,
-  },
-  {
-    id: 'network.firewall.review',
-    title: 'Firewall rule review',
-    plannedIn: NOT_FILED,
-    class: 'security',
-    schedule: (p) => ({ frequency: p.network.firewall.review, time: TimeOfDay.at(7, 0) }),
-  },
-  {
-    id: 'network.firewall.updates',
-    title: 'Planned firewall updates',
-    plannedIn: NOT_FILED,
-    class: 'security',
-    schedule: (p) => ({ frequency: p.network.firewall.updates.planned, time: TimeOfDay.at(7, 30) }),
-  },
-  {
-    id: 'network.dns.health_check',
-    title: 'DNS health check',
-    plannedIn: NOT_FILED,
-    schedule: (p) => ({ frequency: p.network.dns.health_check }),
-  },
-  {
-    id: 'network.dns.propagation',
-    title: 'DNS propagation check',
-    plannedIn: NOT_FILED,
-    schedule: (p) => ({ frequency: p.network.dns.propagation.check }),
   },
   {
     id: 'network.ssl.renewal',

@@ -103,7 +103,7 @@ describe('task registry', () => {
     const policy = parsePolicy({});
     const registry = createRegistry();
     expect(registry.get('database.vacuum')!.implemented).toBe(true);
-    expect(registry.get('network.dns.health_check')!.implemented).toBe(false);
+    expect(registry.get('security.scans.compliance')!.implemented).toBe(false);
     for (const task of registry.all()) {
       if (!task.implemented) expect(task.plannedIn).toMatch(/issue \d|not yet filed/);
       expect(task.schedule(policy).text).not.toBe('');
