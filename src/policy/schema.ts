@@ -32,6 +32,7 @@ import {
   versions,
   weekday,
 } from './fields.js';
+import { tlsRenewalFields, tlsValidationFields } from './network-tls.js';
 
 // prefault({}) parses an absent section as {} so the defaults inside it apply.
 const obj = <S extends z.ZodRawShape>(shape: S) => z.strictObject(shape).prefault({} as never);
@@ -369,12 +370,17 @@ export const policySchema = z
         propagation: obj({ check: frequency().prefault('every 15 minutes'), timeout: duration().prefault('24 hours') }),
       }),
       ssl: obj({
-        renewal: obj({ threshold: duration().prefault('30 days'), automatic: bool().default(true) }),
+        renewal: obj({
+          threshold: duration().prefault('30 days'),
+          automatic: bool().default(true),
+          ...tlsRenewalFields,
+        }),
         validation: obj({
           ...scheduleFields,
           frequency: frequency().prefault('daily'),
           time: timeOfDay().prefault('06:00 UTC'),
           alerts: list(z.enum(['expiration', 'configuration'])).default(['expiration', 'configuration']),
+          ...tlsValidationFields,
         }),
       }),
     }),

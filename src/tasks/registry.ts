@@ -25,6 +25,7 @@ import { indexRebuildTask } from './database/index-rebuild.js';
 import { vacuumTask } from './database/vacuum.js';
 import { serverCleanupTask } from './server/cleanup.js';
 import { serverHealthCheckTask } from './server/health-check.js';
+import { sslValidationTask } from './network/ssl-validation.js';
 
 // `any` keeps a list of tasks with different result types assignable; each task is typed in its file.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -45,6 +46,7 @@ export const IMPLEMENTED: ReadonlyArray<ImplementedTask<any>> = [
   userUploadsBackupTask,
   configurationBackupTask,
   activityPruneTask,
+  sslValidationTask,
 ];
 
 interface NotImplemented {
@@ -151,13 +153,6 @@ export const NOT_IMPLEMENTED: readonly NotImplemented[] = [
     plannedIn: NOT_FILED,
     class: 'security',
     schedule: (p) => ({ frequency: Frequency.named('daily'), time: p.network.ssl.validation.time }),
-  },
-  {
-    id: 'network.ssl.validation',
-    title: 'Certificate expiry and configuration check',
-    plannedIn: NOT_FILED,
-    class: 'security',
-    schedule: (p) => p.network.ssl.validation,
   },
 ];
 
