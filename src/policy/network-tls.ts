@@ -3,7 +3,7 @@
 // threshold, `automatic` and the alert kinds; everything else here is chosen for it and listed in the
 // README ("TLS certificates: validation and renewal").
 import { z } from 'zod';
-import { duration, identifier, int, list, positiveDuration, str } from './fields.js';
+import { duration, identifier, int, list, positiveDuration, str, timeOfDay } from './fields.js';
 
 const port = () => int(1).max(65535);
 
@@ -47,11 +47,11 @@ export const tlsCertificate = z
     /** The first is the subject's common name; all are subject alternative names. */
     domains: list(str('a domain name')).min(1),
     challenge: z.enum(['http-01', 'dns-01']).default('http-01'),
-    /** http-01: Drydock answers the challenge itself on this address ("0.0.0.0:80"), or writes it under `webroot`. */
+    /** http-01: Drydock answers the challenge itself on this address ("0.0.0.0:80"), or writes it under `webroot`/.well-known/acme-challenge/. */
     http: z
       .strictObject({
         listen: str('host:port').optional(),
-        webroot: str('a directory served at /.well-known/acme-challenge/ by the web server').optional(),
+        webroot: str('the document root the web server serves for the domains (certbot --webroot)').optional(),
       })
       .refine((h) => Boolean(h.listen) !== Boolean(h.webroot), { message: 'give exactly one of "listen" or "webroot"' })
       .optional(),
@@ -77,6 +77,8 @@ export const tlsCertificate = z
     reload_timeout: positiveDuration().prefault('1 minute'),
     /** Where the certificate is served: after the reload, Drydock connects here and compares fingerprints. */
     endpoint: tlsEndpoint.optional(),
+    /** How long after the reload the endpoint may take to serve the new certificate (workers finishing). */
+    prove_timeout: positiveDuration().prefault('30 seconds'),
   })
   .superRefine((c, ctx) => {
     if (c.challenge === 'http-01' && !c.http)
@@ -86,6 +88,8 @@ export const tlsCertificate = z
   });
 
 export const tlsRenewalFields = {
+  /** Daily, before the 06:00 validation, so the validation sees the renewed certificates. */
+  time: timeOfDay().prefault('05:30 UTC'),
   acme: z
     .strictObject({
       directory: str('a URL')
@@ -97,15 +101,19 @@ export const tlsRenewalFields = {
       /** PEM file of the CA that signs the ACME server's HTTPS certificate (a private CA such as pebble's). */
       ca_file: str('a file path').optional(),
       timeout: positiveDuration().prefault('30 seconds'),
+      /**
+       * A request the CA answers with 429 or 5xx, or does not answer, is tried again this many times
+       * within the run, waiting as its Retry-After says (else 5 s, 10 s, ...).
+       */
+      request_retries: int(0).max(10).default(3),
     })
     .prefault({}),
   certificates: list(tlsCertificate).prefault([]),
   /**
-   * Let's Encrypt allows 5 failed validations per account and hostname per hour: after a failure,
-   * Drydock waits `backoff` (doubling up to `max_backoff`) before asking the CA again for that certificate.
+   * Let's Encrypt allows 5 failed validations per account and hostname per hour: Drydock does not ask
+   * the CA again for a certificate that failed this often in the last hour. Retries themselves follow
+   * `tasks.network.ssl.renewal.retry` (the engine's exponential backoff).
    */
-  backoff: positiveDuration().prefault('1 hour'),
-  max_backoff: positiveDuration().prefault('1 day'),
   failures_per_hour: int(1).max(100).default(5),
 };
 

@@ -25,6 +25,7 @@ import { indexRebuildTask } from './database/index-rebuild.js';
 import { vacuumTask } from './database/vacuum.js';
 import { serverCleanupTask } from './server/cleanup.js';
 import { serverHealthCheckTask } from './server/health-check.js';
+import { sslRenewalTask } from './network/ssl-renewal.js';
 import { sslValidationTask } from './network/ssl-validation.js';
 
 // `any` keeps a list of tasks with different result types assignable; each task is typed in its file.
@@ -47,6 +48,7 @@ export const IMPLEMENTED: ReadonlyArray<ImplementedTask<any>> = [
   configurationBackupTask,
   activityPruneTask,
   sslValidationTask,
+  sslRenewalTask,
 ];
 
 interface NotImplemented {
@@ -146,13 +148,6 @@ export const NOT_IMPLEMENTED: readonly NotImplemented[] = [
     title: 'DNS propagation check',
     plannedIn: NOT_FILED,
     schedule: (p) => ({ frequency: p.network.dns.propagation.check }),
-  },
-  {
-    id: 'network.ssl.renewal',
-    title: 'Renew certificates 30 days before expiry',
-    plannedIn: NOT_FILED,
-    class: 'security',
-    schedule: (p) => ({ frequency: Frequency.named('daily'), time: p.network.ssl.validation.time }),
   },
 ];
 
