@@ -14,6 +14,8 @@ export class Redactor {
   text(input: string): string {
     let out = input;
     for (const value of this.values) out = out.split(value).join(MASK);
+    // Private keys (TLS keys, ACME account keys) in PEM, whole or cut off at the end of the text.
+    out = out.replace(/-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----[\s\S]*?(-----END \1PRIVATE KEY-----|$)/g, MASK);
     // Connection strings: postgres://user:pass@host
     out = out.replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^:/@\s]+:)([^@\s]+)(@)/gi, `$1${MASK}$3`);
     return out;

@@ -36,6 +36,7 @@ import { httpAccessFields } from '../access/policy.js';
 import { DEFAULT_ALLOWED_PREFIXES } from '../access/cleanup-roots.js';
 import { networkDnsPolicy } from './network-dns.js';
 import { networkFirewallPolicy } from './network-firewall.js';
+import { tlsRenewalFields, tlsValidationFields } from './network-tls.js';
 
 // prefault({}) parses an absent section as {} so the defaults inside it apply.
 const obj = <S extends z.ZodRawShape>(shape: S) => z.strictObject(shape).prefault({} as never);
@@ -373,12 +374,17 @@ export const policySchema = z
       firewall: networkFirewallPolicy,
       dns: networkDnsPolicy,
       ssl: obj({
-        renewal: obj({ threshold: duration().prefault('30 days'), automatic: bool().default(true) }),
+        renewal: obj({
+          threshold: duration().prefault('30 days'),
+          automatic: bool().default(true),
+          ...tlsRenewalFields,
+        }),
         validation: obj({
           ...scheduleFields,
           frequency: frequency().prefault('daily'),
           time: timeOfDay().prefault('06:00 UTC'),
           alerts: list(z.enum(['expiration', 'configuration'])).default(['expiration', 'configuration']),
+          ...tlsValidationFields,
         }),
       }),
     }),

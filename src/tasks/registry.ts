@@ -29,6 +29,8 @@ import { dnsHealthTask } from './network/dns-health.js';
 import { dnsPropagationTask } from './network/dns-propagation.js';
 import { firewallReviewTask } from './network/firewall-review.js';
 import { firewallUpdatesTask } from './network/firewall-updates.js';
+import { sslRenewalTask } from './network/ssl-renewal.js';
+import { sslValidationTask } from './network/ssl-validation.js';
 
 // `any` keeps a list of tasks with different result types assignable; each task is typed in its file.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -53,6 +55,8 @@ export const IMPLEMENTED: ReadonlyArray<ImplementedTask<any>> = [
   dnsPropagationTask,
   firewallReviewTask,
   firewallUpdatesTask,
+  sslValidationTask,
+  sslRenewalTask,
 ];
 
 interface NotImplemented {
@@ -126,20 +130,6 @@ export const NOT_IMPLEMENTED: readonly NotImplemented[] = [
     title: 'Docker base image updates with a Trivy scan',
     plannedIn: NOT_FILED,
     schedule: (p) => p.dependencies.docker,
-  },
-  {
-    id: 'network.ssl.renewal',
-    title: 'Renew certificates 30 days before expiry',
-    plannedIn: NOT_FILED,
-    class: 'security',
-    schedule: (p) => ({ frequency: Frequency.named('daily'), time: p.network.ssl.validation.time }),
-  },
-  {
-    id: 'network.ssl.validation',
-    title: 'Certificate expiry and configuration check',
-    plannedIn: NOT_FILED,
-    class: 'security',
-    schedule: (p) => p.network.ssl.validation,
   },
 ];
 
