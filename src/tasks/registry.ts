@@ -25,6 +25,7 @@ import { indexRebuildTask } from './database/index-rebuild.js';
 import { vacuumTask } from './database/vacuum.js';
 import { serverCleanupTask } from './server/cleanup.js';
 import { serverHealthCheckTask } from './server/health-check.js';
+import { vulnerabilityScanTask } from './security/vulnerability-scan.js';
 
 // `any` keeps a list of tasks with different result types assignable; each task is typed in its file.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -45,6 +46,7 @@ export const IMPLEMENTED: ReadonlyArray<ImplementedTask<any>> = [
   userUploadsBackupTask,
   configurationBackupTask,
   activityPruneTask,
+  vulnerabilityScanTask,
 ];
 
 interface NotImplemented {
@@ -85,13 +87,6 @@ export const NOT_IMPLEMENTED: readonly NotImplemented[] = [
     handledBy: 'the patch SLA service (drydock patches; approvals, notices and SLA alerts each minute in the daemon)',
     class: 'security',
     schedule: () => ({ frequency: Frequency.onChange }),
-  },
-  {
-    id: 'security.scans.vulnerability',
-    title: 'Vulnerability scan of infrastructure and applications',
-    plannedIn: NOT_FILED,
-    class: 'security',
-    schedule: (p) => p.security.scans.vulnerability,
   },
   {
     id: 'security.scans.compliance',

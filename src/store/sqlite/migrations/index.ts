@@ -1,12 +1,13 @@
 // The ordered list of SQLite migrations. A static list (no directory scan) so the build needs no
 // copied files and a test can check the numbering. Feature areas add their own numbered files:
-// 010-019 metrics/alerts, 020-029 backups, 030-039 windows/notifications.
+// 010-019 metrics/alerts, 020-029 backups, 030-039 windows/notifications, 040-049 security findings and compliance.
 import { sql as core } from './001-core.js';
 import { sql as metrics } from './010-metrics.js';
 import { sql as alerts } from './011-alerts.js';
 import { sql as metricsPointsIndex } from './012-metrics-points-index.js';
 import { sql as backups } from './020-backups.js';
 import { sql as windows } from './030-windows.js';
+import { sql as security } from './040-security.js';
 
 export interface Migration {
   version: number;
@@ -21,4 +22,5 @@ export const migrations: readonly Migration[] = [
   { version: 12, name: 'metrics-points-index', sql: metricsPointsIndex },
   { version: 20, name: 'backups', sql: backups },
   { version: 30, name: 'windows', sql: windows },
+  { version: 40, name: 'security', sql: security },
 ];
