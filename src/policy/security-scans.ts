@@ -86,6 +86,12 @@ export const vulnerabilityScanFields = {
 export const complianceFields = {
   /** Where generated reports are stored (relative paths are under the state file's directory). */
   reports_dir: str('a directory').default('compliance-reports'),
+  /** Formats the monthly task stores for the previous month. */
+  formats: list(z.enum(['html', 'pdf', 'json']))
+    .min(1)
+    .default(['pdf', 'json']),
+  /** The Chromium that renders the PDF report (headless, through playwright-core). */
+  chromium: str('a program path').default('/usr/bin/chromium'),
 };
 
 export const exceptionsField = list(findingException).prefault([]);

@@ -25,6 +25,7 @@ import { indexRebuildTask } from './database/index-rebuild.js';
 import { vacuumTask } from './database/vacuum.js';
 import { serverCleanupTask } from './server/cleanup.js';
 import { serverHealthCheckTask } from './server/health-check.js';
+import { complianceReportTask } from './security/compliance-report.js';
 import { vulnerabilityScanTask } from './security/vulnerability-scan.js';
 
 // `any` keeps a list of tasks with different result types assignable; each task is typed in its file.
@@ -47,6 +48,7 @@ export const IMPLEMENTED: ReadonlyArray<ImplementedTask<any>> = [
   configurationBackupTask,
   activityPruneTask,
   vulnerabilityScanTask,
+  complianceReportTask,
 ];
 
 interface NotImplemented {
@@ -87,13 +89,6 @@ export const NOT_IMPLEMENTED: readonly NotImplemented[] = [
     handledBy: 'the patch SLA service (drydock patches; approvals, notices and SLA alerts each minute in the daemon)',
     class: 'security',
     schedule: () => ({ frequency: Frequency.onChange }),
-  },
-  {
-    id: 'security.scans.compliance',
-    title: 'Compliance review (PCI-DSS, GDPR, SOC2)',
-    plannedIn: NOT_FILED,
-    class: 'security',
-    schedule: (p) => p.security.scans.compliance,
   },
   {
     id: 'dependencies.npm',
