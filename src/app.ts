@@ -30,6 +30,7 @@ import { BackupCatalogStore } from './store/sqlite/backups.js';
 import type { ValidationSummary } from './windows/types.js';
 import { Access } from './access/access.js';
 import { SqliteAccessStore } from './access/token-store.js';
+import { attachSecurity, createSecurityModule, type SecurityModule } from './security/module.js';
 
 export interface App {
   loaded: LoadedPolicy;
@@ -50,6 +51,8 @@ export interface App {
   access: Access;
   /** The backup catalog mirrored from the repository after every backup run (issue 3). */
   backupCatalog: BackupCatalogStore;
+  /** Vulnerability findings, exceptions and compliance reports (issue 13). */
+  security: SecurityModule;
   clock: Clock;
   logger: Logger;
   instanceId: string;
@@ -109,6 +112,16 @@ export async function openApp(options: AppOptions = {}): Promise<App> {
     healthCheck,
     ...(options.env ? { env: options.env } : {}),
   });
+  const security = createSecurityModule({
+    db: store.db,
+    policy: loaded.policy,
+    clock,
+    channels,
+    patches: windows.patches,
+    baseDir: loaded.baseDir,
+    activity: (entry) => store.logActivity(entry),
+  });
+  attachSecurity(store, security);
   const notifier = new Notifier(loaded.policy, channels, store, clock, options.notifierOptions);
   const runMetrics = createRunMetrics({ store, registry });
   const backupCatalog = new BackupCatalogStore(store.db);
@@ -150,6 +163,7 @@ export async function openApp(options: AppOptions = {}): Promise<App> {
   engineRef = engine;
   const daemon = new Daemon({ engine, store, registry, clock, logger, instanceId, kind: options.kind ?? 'cli' });
   daemon.every('maintenance windows and patch SLAs', 60_000, () => windows.tick());
+  daemon.every('vulnerability finding exceptions and SLAs', 60_000, () => security.tick());
   // "on change": the configuration backup runs when a watched file differs from its newest version.
   daemon.every('configuration file changes', 60_000, watchConfigurationFiles(loaded.policy, daemon));
   daemon.every('metrics collection and alert rules', collectionIntervalMs(loaded.policy), async () => {
@@ -168,6 +182,7 @@ export async function openApp(options: AppOptions = {}): Promise<App> {
     monitoring,
     access,
     backupCatalog,
+    security,
     clock,
     logger,
     instanceId,

@@ -124,22 +124,24 @@ export class PatchService {
   }
 
   async reportPatch(
-    input: { ref: string; title: string; severity: PatchSeverity },
+    input: { ref: string; title: string; severity: PatchSeverity; foundAt?: Date },
     reporter: string,
   ): Promise<PatchRecord> {
     const existing = this.store.patchByRef(input.ref);
     if (existing) return existing;
+    // A finding's SLA clock starts when the scan first saw it, not when a fix appeared (issue 13).
     const now = this.deps.clock.now();
+    const foundAt = input.foundAt ?? now;
     const sla = slaFor(this.deps.policy, input.severity);
     const automatic = sla.approval === 'automatic';
     const patch = this.store.insertPatch({
       ref: input.ref,
       title: input.title,
       severity: input.severity,
-      foundAt: now,
-      dueAt: new Date(now.getTime() + sla.slaMs),
+      foundAt,
+      dueAt: new Date(foundAt.getTime() + sla.slaMs),
       status: automatic ? 'approved' : 'pending_approval',
-      planHash: patchPlanHash(input),
+      planHash: patchPlanHash({ ref: input.ref, title: input.title, severity: input.severity }),
       notifyAt: noticeAt(sla.notification, now),
       reportedBy: reporter,
       ...(automatic ? { decidedBy: 'policy (automatic approval)', decidedAt: now } : {}),

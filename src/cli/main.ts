@@ -15,6 +15,7 @@ import { registerRunCommands } from './commands/runs.js';
 import { registerStartCommand } from './commands/start.js';
 import { registerTaskCommands } from './commands/tasks.js';
 import { registerWindowsCommands } from './commands/windows.js';
+import { registerSecurityCommands } from './commands/security.js';
 import { openApp } from '../app.js';
 import { createLogger } from '../logger.js';
 
@@ -39,6 +40,7 @@ export function buildProgram(): Command {
   registerBackupCommands(program);
   registerNetworkCommands(program);
   registerFirewallCommands(program);
+  registerSecurityCommands(program);
   registerWindowsCommands(program, async () => {
     const policy = program.opts<GlobalOptions>().policy;
     const app = await openApp({

@@ -37,6 +37,7 @@ import { DEFAULT_ALLOWED_PREFIXES } from '../access/cleanup-roots.js';
 import { networkDnsPolicy } from './network-dns.js';
 import { networkFirewallPolicy } from './network-firewall.js';
 import { tlsRenewalFields, tlsValidationFields } from './network-tls.js';
+import { advisoriesSection, complianceFields, exceptionsField, vulnerabilityScanFields } from './security-scans.js';
 
 // prefault({}) parses an absent section as {} so the defaults inside it apply.
 const obj = <S extends z.ZodRawShape>(shape: S) => z.strictObject(shape).prefault({} as never);
@@ -258,14 +259,19 @@ export const policySchema = z
           time: timeOfDay().prefault('05:00 UTC'),
           tool: str().default('Nessus'),
           scope: list(str()).default(['infrastructure', 'applications']),
+          ...vulnerabilityScanFields,
         }),
         compliance: obj({
           ...scheduleFields,
           frequency: frequency().prefault('monthly'),
           time: timeOfDay().prefault('05:30 UTC'),
           standards: list(str()).default(['PCI-DSS', 'GDPR', 'SOC2']),
+          ...complianceFields,
         }),
       }),
+      /** Accepted risks (issue 13): each needs an owner, a reason and an expiry date. */
+      exceptions: exceptionsField,
+      advisories: advisoriesSection,
     }),
     dependencies: obj({
       npm: obj({

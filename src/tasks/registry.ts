@@ -31,6 +31,8 @@ import { firewallReviewTask } from './network/firewall-review.js';
 import { firewallUpdatesTask } from './network/firewall-updates.js';
 import { sslRenewalTask } from './network/ssl-renewal.js';
 import { sslValidationTask } from './network/ssl-validation.js';
+import { complianceReportTask } from './security/compliance-report.js';
+import { vulnerabilityScanTask } from './security/vulnerability-scan.js';
 
 // `any` keeps a list of tasks with different result types assignable; each task is typed in its file.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -57,6 +59,8 @@ export const IMPLEMENTED: ReadonlyArray<ImplementedTask<any>> = [
   firewallUpdatesTask,
   sslValidationTask,
   sslRenewalTask,
+  vulnerabilityScanTask,
+  complianceReportTask,
 ];
 
 interface NotImplemented {
@@ -97,20 +101,6 @@ export const NOT_IMPLEMENTED: readonly NotImplemented[] = [
     handledBy: 'the patch SLA service (drydock patches; approvals, notices and SLA alerts each minute in the daemon)',
     class: 'security',
     schedule: () => ({ frequency: Frequency.onChange }),
-  },
-  {
-    id: 'security.scans.vulnerability',
-    title: 'Vulnerability scan of infrastructure and applications',
-    plannedIn: NOT_FILED,
-    class: 'security',
-    schedule: (p) => p.security.scans.vulnerability,
-  },
-  {
-    id: 'security.scans.compliance',
-    title: 'Compliance review (PCI-DSS, GDPR, SOC2)',
-    plannedIn: NOT_FILED,
-    class: 'security',
-    schedule: (p) => p.security.scans.compliance,
   },
   {
     id: 'dependencies.npm',
