@@ -15,6 +15,8 @@ export type ErrorCode =
   | 'ABORTED'
   | 'EXEC_FAILED'
   | 'EXEC_TIMEOUT'
+  /** A dependency update stopped: dirty working copy, moved branch, failed tests, npm/apt/registry refusal. */
+  | 'DEPENDENCY_UPDATE_STOPPED'
   | 'INTERNAL';
 
 export class DrydockError extends Error {

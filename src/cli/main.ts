@@ -9,6 +9,7 @@ import type { GlobalOptions } from './context.js';
 import { registerDemoCommands } from './commands/demo.js';
 import { registerAlertCommands } from './commands/alerts.js';
 import { registerBackupCommands } from './commands/backup.js';
+import { registerDepsCommands } from './commands/deps.js';
 import { registerMetricsCommands } from './commands/metrics.js';
 import { registerRunCommands } from './commands/runs.js';
 import { registerStartCommand } from './commands/start.js';
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
   registerMetricsCommands(program);
   registerAlertCommands(program);
   registerBackupCommands(program);
+  registerDepsCommands(program);
   registerWindowsCommands(program, async () => {
     const policy = program.opts<GlobalOptions>().policy;
     const app = await openApp({

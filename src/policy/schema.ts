@@ -32,6 +32,7 @@ import {
   versions,
   weekday,
 } from './fields.js';
+import { npmPolicyFields, npmSecurityFields } from './dependencies.js';
 
 // prefault({}) parses an absent section as {} so the defaults inside it apply.
 const obj = <S extends z.ZodRawShape>(shape: S) => z.strictObject(shape).prefault({} as never);
@@ -271,7 +272,9 @@ export const policySchema = z
         security: obj({
           auto_merge: bool().default(true),
           priority: z.enum(['low', 'medium', 'high', 'critical']).default('high'),
+          ...npmSecurityFields,
         }),
+        ...npmPolicyFields,
       }),
       system: obj({
         ...scheduleFields,

@@ -25,6 +25,7 @@ import { indexRebuildTask } from './database/index-rebuild.js';
 import { vacuumTask } from './database/vacuum.js';
 import { serverCleanupTask } from './server/cleanup.js';
 import { serverHealthCheckTask } from './server/health-check.js';
+import { npmUpdatesTask } from './dependencies/npm-updates.js';
 
 // `any` keeps a list of tasks with different result types assignable; each task is typed in its file.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -45,6 +46,7 @@ export const IMPLEMENTED: ReadonlyArray<ImplementedTask<any>> = [
   userUploadsBackupTask,
   configurationBackupTask,
   activityPruneTask,
+  npmUpdatesTask,
 ];
 
 interface NotImplemented {
@@ -99,12 +101,6 @@ export const NOT_IMPLEMENTED: readonly NotImplemented[] = [
     plannedIn: NOT_FILED,
     class: 'security',
     schedule: (p) => p.security.scans.compliance,
-  },
-  {
-    id: 'dependencies.npm',
-    title: 'npm dependency updates',
-    plannedIn: NOT_FILED,
-    schedule: (p) => p.dependencies.npm,
   },
   {
     id: 'dependencies.system',

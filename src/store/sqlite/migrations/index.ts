@@ -7,6 +7,7 @@ import { sql as alerts } from './011-alerts.js';
 import { sql as metricsPointsIndex } from './012-metrics-points-index.js';
 import { sql as backups } from './020-backups.js';
 import { sql as windows } from './030-windows.js';
+import { sql as dependencies } from './040-dependencies.js';
 
 export interface Migration {
   version: number;
@@ -21,4 +22,5 @@ export const migrations: readonly Migration[] = [
   { version: 12, name: 'metrics-points-index', sql: metricsPointsIndex },
   { version: 20, name: 'backups', sql: backups },
   { version: 30, name: 'windows', sql: windows },
+  { version: 40, name: 'dependencies', sql: dependencies },
 ];
