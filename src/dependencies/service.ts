@@ -31,8 +31,8 @@ export class DependencyService {
 
   /** Any one of these roles approves an update of this ecosystem. */
   approverRoles(ecosystem: Ecosystem): string[] {
-    void ecosystem;
-    return [...this.deps.policy.dependencies.npm.approvers];
+    const deps = this.deps.policy.dependencies;
+    return [...(ecosystem === 'docker' ? deps.docker.approvers : deps.npm.approvers)];
   }
 
   must(id: number): DependencyUpdate {

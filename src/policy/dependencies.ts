@@ -44,3 +44,23 @@ export const npmSecurityFields = {
   /** Security updates skip the soak unless this is longer than zero (a guard against malicious "fix" releases). */
   soak: duration().prefault('0'),
 };
+
+/** Base images: the Dockerfiles to read, how to reach their registries, and the scanner to run. */
+export const dockerPolicyFields = {
+  /** Dockerfiles whose FROM lines are kept current. */
+  dockerfiles: list(str('a Dockerfile path')).default([]),
+  /** Registries reached over plain HTTP (host:port), e.g. a registry on loopback. */
+  insecure_registries: list(str('a host:port')).default([]),
+  /** Name of the environment variable holding "user:password" for registries that ask for it. */
+  registry_credentials_env: str('an environment variable name').optional(),
+  approvers: list(str('a role')).default(['CTO', 'Head of Operations']),
+};
+
+export const dockerScanFields = {
+  /**
+   * The scanner command, as a list of arguments; "{image}" in an argument becomes the image
+   * reference (name:tag@digest). Default: the tool's JSON mode (trivy image -f json / grype -o json).
+   */
+  command: list(str('a scanner argument')).optional(),
+  timeout: duration().prefault('10 minutes'),
+};

@@ -32,7 +32,7 @@ import {
   versions,
   weekday,
 } from './fields.js';
-import { npmPolicyFields, npmSecurityFields } from './dependencies.js';
+import { dockerPolicyFields, dockerScanFields, npmPolicyFields, npmSecurityFields } from './dependencies.js';
 
 // prefault({}) parses an absent section as {} so the defaults inside it apply.
 const obj = <S extends z.ZodRawShape>(shape: S) => z.strictObject(shape).prefault({} as never);
@@ -291,7 +291,9 @@ export const policySchema = z
         scan: obj({
           tool: str().default('Trivy'),
           threshold: z.enum(['low', 'medium', 'high', 'critical']).default('high'),
+          ...dockerScanFields,
         }),
+        ...dockerPolicyFields,
       }),
     }),
     server: obj({

@@ -26,6 +26,7 @@ import { vacuumTask } from './database/vacuum.js';
 import { serverCleanupTask } from './server/cleanup.js';
 import { serverHealthCheckTask } from './server/health-check.js';
 import { npmUpdatesTask } from './dependencies/npm-updates.js';
+import { dockerImagesTask } from './dependencies/docker-images.js';
 
 // `any` keeps a list of tasks with different result types assignable; each task is typed in its file.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -47,6 +48,7 @@ export const IMPLEMENTED: ReadonlyArray<ImplementedTask<any>> = [
   configurationBackupTask,
   activityPruneTask,
   npmUpdatesTask,
+  dockerImagesTask,
 ];
 
 interface NotImplemented {
@@ -108,12 +110,6 @@ export const NOT_IMPLEMENTED: readonly NotImplemented[] = [
     plannedIn: NOT_FILED,
     disruptive: true,
     schedule: (p) => p.dependencies.system,
-  },
-  {
-    id: 'dependencies.docker',
-    title: 'Docker base image updates with a Trivy scan',
-    plannedIn: NOT_FILED,
-    schedule: (p) => p.dependencies.docker,
   },
   {
     id: 'network.firewall.review',
