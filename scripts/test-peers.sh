@@ -26,6 +26,12 @@ declare -A WANT=(
   [/usr/sbin/runuser]=util-linux
   [/usr/bin/mount]=mount
   [/usr/bin/gzip]=gzip
+  [/usr/bin/git]=git
+  [/usr/bin/docker-registry]=docker-registry
+  [/usr/bin/skopeo]=skopeo
+  [/usr/bin/apt-ftparchive]=apt-utils
+  [/usr/bin/dpkg-deb]=dpkg
+  [/usr/bin/python3]=python3
 )
 
 missing_pkgs=()

@@ -6,13 +6,14 @@ import { createHash } from 'node:crypto';
 import type { SqliteDatabase } from '../store/sqlite/open.js';
 
 export type Ecosystem = 'npm' | 'system' | 'docker';
-export type UpdateType = 'patch' | 'minor' | 'major' | 'security' | 'digest' | 'tag';
+export type UpdateType = 'patch' | 'minor' | 'major' | 'security' | 'digest' | 'package' | 'reboot';
 export type UpdateStatus =
   | 'soaking'
   | 'pending_approval'
   | 'approved'
   | 'queued'
   | 'merged'
+  | 'applied'
   | 'failed'
   | 'stopped'
   | 'blocked'

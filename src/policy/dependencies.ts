@@ -64,3 +64,22 @@ export const dockerScanFields = {
   command: list(str('a scanner argument')).optional(),
   timeout: duration().prefault('10 minutes'),
 };
+
+/** An apt/dpkg target: "/" is the host itself; another path is a separate root with its own dpkg database. */
+const aptTarget = (what: string) =>
+  z.strictObject({
+    root: str('a directory path').meta({
+      description: `The ${what} root: "/" for this host, or a directory holding its own etc/apt and var/lib/dpkg.`,
+    }),
+    test_command: argv(`The ${what} test command`, ['/usr/local/bin/smoke-test']).optional(),
+  });
+
+/** System packages: staging first, then production inside a maintenance window. */
+export const systemPolicyFields = {
+  staging: aptTarget('staging').optional(),
+  production: aptTarget('production').prefault({ root: '/' }),
+  /** Run inside a maintenance window when a reboot is required; without it the reboot is only recorded. */
+  reboot_command: argv('The reboot command', ['systemctl', 'reboot']).optional(),
+  upgrade_timeout: duration().prefault('30 minutes'),
+  test_timeout: duration().prefault('15 minutes'),
+};

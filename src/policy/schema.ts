@@ -32,7 +32,13 @@ import {
   versions,
   weekday,
 } from './fields.js';
-import { dockerPolicyFields, dockerScanFields, npmPolicyFields, npmSecurityFields } from './dependencies.js';
+import {
+  dockerPolicyFields,
+  dockerScanFields,
+  npmPolicyFields,
+  npmSecurityFields,
+  systemPolicyFields,
+} from './dependencies.js';
 
 // prefault({}) parses an absent section as {} so the defaults inside it apply.
 const obj = <S extends z.ZodRawShape>(shape: S) => z.strictObject(shape).prefault({} as never);
@@ -282,6 +288,7 @@ export const policySchema = z
         time: timeOfDay().prefault('06:00 UTC'),
         packages: list(str()).default(['os', 'runtime', 'tools']),
         testing: obj({ required: bool().default(true), environment: str().default('staging') }),
+        ...systemPolicyFields,
       }),
       docker: obj({
         ...scheduleFields,

@@ -27,6 +27,7 @@ import { serverCleanupTask } from './server/cleanup.js';
 import { serverHealthCheckTask } from './server/health-check.js';
 import { npmUpdatesTask } from './dependencies/npm-updates.js';
 import { dockerImagesTask } from './dependencies/docker-images.js';
+import { systemUpdatesTask } from './dependencies/system-updates.js';
 
 // `any` keeps a list of tasks with different result types assignable; each task is typed in its file.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -49,6 +50,7 @@ export const IMPLEMENTED: ReadonlyArray<ImplementedTask<any>> = [
   activityPruneTask,
   npmUpdatesTask,
   dockerImagesTask,
+  systemUpdatesTask,
 ];
 
 interface NotImplemented {
@@ -103,13 +105,6 @@ export const NOT_IMPLEMENTED: readonly NotImplemented[] = [
     plannedIn: NOT_FILED,
     class: 'security',
     schedule: (p) => p.security.scans.compliance,
-  },
-  {
-    id: 'dependencies.system',
-    title: 'OS, runtime and tool package updates (tested in staging)',
-    plannedIn: NOT_FILED,
-    disruptive: true,
-    schedule: (p) => p.dependencies.system,
   },
   {
     id: 'network.firewall.review',
