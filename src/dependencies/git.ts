@@ -69,7 +69,18 @@ export async function checkWorkingCopy(repo: string, branch: string): Promise<Re
   return { head, branch };
 }
 
-/** Removes Drydock's worktrees left by an interrupted run, so the next run starts clean. */
-export async function pruneWorktrees(repo: string): Promise<void> {
+/**
+ * Removes the worktrees an interrupted run left behind (Drydock's own, under the temp directory's
+ * drydock-npm-* folders), so the next run starts clean, then lets git forget vanished ones.
+ */
+export async function pruneWorktrees(repo: string): Promise<string[]> {
+  const list = await git(repo, ['worktree', 'list', '--porcelain']);
+  const ours = list.stdout
+    .split('\n')
+    .filter((l) => l.startsWith('worktree '))
+    .map((l) => l.slice('worktree '.length))
+    .filter((path) => /\/drydock-npm-[^/]+\/tree$/.test(path));
+  for (const path of ours) await git(repo, ['worktree', 'remove', '--force', path]).catch(() => undefined);
   await git(repo, ['worktree', 'prune']);
+  return ours;
 }

@@ -143,7 +143,7 @@ export class DependencyStore {
     if (existing && existing.from_version === p.fromVersion) return { update: fromRow(existing), created: false };
     const supersede = this.db.prepare(
       `UPDATE dependency_updates SET status = 'superseded', reason = ?, updated_at = ?
-       WHERE ecosystem = ? AND target = ? AND package = ? AND id != ? AND update_type = ? AND status IN ('soaking', 'pending_approval', 'approved', 'queued')`,
+       WHERE ecosystem = ? AND target = ? AND package = ? AND id != ? AND update_type = ? AND status IN ('soaking', 'pending_approval', 'approved', 'queued', 'stopped')`,
     );
     const planHash = updatePlanHash(p);
     const tx = this.db.transaction(() => {

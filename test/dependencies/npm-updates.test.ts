@@ -3,7 +3,8 @@
 // tests. Covers automerge of patch and security updates (direct and transitive), approval of minor
 // updates, a release that breaks the tests, soak, blackouts that queue merges, and the faults.
 import { createServer, type Server } from 'node:http';
-import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueToken } from '../../src/approvals/tokens.js';
@@ -295,13 +296,16 @@ describe('dependencies.npm', () => {
     const { service, run } = await appFor(repo, LATER);
     const head = await repo.git('rev-parse', 'main');
 
+    // A worktree left by a run that was killed (kill -9: no clean-up ran) on the branch the update will use.
+    const leftover = join(mkdtempSync(join(tmpdir(), 'drydock-npm-')), 'tree');
+    await repo.git('worktree', 'add', '-q', '-b', 'drydock/npm/dd-patchy-1.0.1', leftover, head);
+
     // 1. A dirty working copy: nothing is touched, no branch is made.
     appendFileSync(join(repo.dir, 'package.json'), '\n');
     const dirty = await run();
     expect(dirty.status).toBe('failed');
     expect(dirty.error).toContain('has uncommitted changes (M package.json)');
     expect(await repo.git('rev-parse', 'main')).toBe(head);
-    expect(await repo.git('branch', '--list', 'drydock/*')).toBe('');
     expect(service.store.list({ ecosystem: 'npm' })).toEqual([]);
     await repo.git('checkout', '--', 'package.json');
 
@@ -318,6 +322,7 @@ describe('dependencies.npm', () => {
     expect(readPkg(repo.dir).dependencies['dd-patchy']).toBe('1.0.0');
     expect(await repo.git('branch', '--list', 'drydock/*')).toBe('');
     expect(await repo.git('worktree', 'list')).not.toContain('drydock-npm-');
+    expect(existsSync(leftover)).toBe(false);
     expect(await repo.git('status', '--porcelain')).toBe('');
 
     // 3. The next run starts from the new head and merges dd-patchy; dd-peer stops again, the same way.

@@ -75,8 +75,9 @@ async function executeNpmUpdates(ctx: TaskContext): Promise<NpmUpdatesResult> {
 
   const state = await ctx.step(`check working copy ${repo}`, async (step) => {
     const s = await checkWorkingCopy(repo, branch);
-    // Worktrees of an interrupted run are forgotten, so this run starts clean.
-    await pruneWorktrees(repo);
+    // Worktrees of an interrupted run are removed, so this run starts clean.
+    for (const left of await pruneWorktrees(repo))
+      step.output(`removed the worktree ${left} left by an interrupted run`);
     step.output(`on ${branch} at ${s.head.slice(0, 12)}, clean`);
     return s;
   });
