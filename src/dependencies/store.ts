@@ -45,11 +45,14 @@ export interface DependencyUpdate {
   notBefore: Date | null;
 }
 
-export function updatePlanHash(
-  u: Pick<DependencyUpdate, 'ecosystem' | 'target' | 'package' | 'fromVersion' | 'toVersion'>,
-) {
+/**
+ * What an approval is bound to: the package and the version it moves to, on that target. The version
+ * it moves from is left out, so a patch Drydock merges first does not void the approval of a minor
+ * update of the same package.
+ */
+export function updatePlanHash(u: Pick<DependencyUpdate, 'ecosystem' | 'target' | 'package' | 'toVersion'>) {
   return createHash('sha256')
-    .update(JSON.stringify([u.ecosystem, u.target, u.package, u.fromVersion, u.toVersion]))
+    .update(JSON.stringify([u.ecosystem, u.target, u.package, u.toVersion]))
     .digest('hex');
 }
 
@@ -141,13 +144,19 @@ export class DependencyStore {
       .prepare('SELECT * FROM dependency_updates WHERE ecosystem = ? AND target = ? AND package = ? AND to_version = ?')
       .get(p.ecosystem, p.target, p.package, p.toVersion) as Row | undefined;
     if (existing && existing.from_version === p.fromVersion) return { update: fromRow(existing), created: false };
+    if (existing) {
+      // The installed version moved (a patch merged first): same plan, same record, its decisions kept.
+      this.db
+        .prepare('UPDATE dependency_updates SET from_version = ?, updated_at = ? WHERE id = ?')
+        .run(p.fromVersion, at.getTime(), existing.id);
+      return { update: this.get(existing.id)!, created: false };
+    }
     const supersede = this.db.prepare(
       `UPDATE dependency_updates SET status = 'superseded', reason = ?, updated_at = ?
        WHERE ecosystem = ? AND target = ? AND package = ? AND id != ? AND update_type = ? AND status IN ('soaking', 'pending_approval', 'approved', 'queued', 'stopped')`,
     );
     const planHash = updatePlanHash(p);
     const tx = this.db.transaction(() => {
-      if (existing) this.db.prepare('DELETE FROM dependency_updates WHERE id = ?').run(existing.id);
       const id = Number(
         this.db
           .prepare(

@@ -58,7 +58,8 @@ const ADVISORIES = [
 beforeAll(async () => {
   registry = await startRegistry();
   // The versions the applications start on.
-  for (const name of ['dd-patchy', 'dd-minor', 'dd-major', 'dd-other']) await registry.publish(value(name, '1.0.0'));
+  for (const name of ['dd-patchy', 'dd-minor', 'dd-major', 'dd-other', 'dd-both'])
+    await registry.publish(value(name, '1.0.0'));
   await registry.publish(value('dd-vuln', '1.2.0'));
   await registry.publish(value('dd-breaks', '1.0.0', 'ok'));
   await registry.publish(value('dd-deep', '1.0.0'));
@@ -86,6 +87,8 @@ async function publishNewer() {
   released = true;
   await registry.publish(value('dd-patchy', '1.0.1'));
   await registry.publish(value('dd-minor', '1.1.0'));
+  await registry.publish(value('dd-both', '1.0.1'));
+  await registry.publish(value('dd-both', '1.1.0'));
   await registry.publish(value('dd-major', '2.0.0'));
   await registry.publish(value('dd-vuln', '1.2.1'));
   await registry.publish(value('dd-breaks', '1.0.1', 'broken'));
@@ -157,6 +160,7 @@ describe('dependencies.npm', () => {
         'dd-vuln': '~1.2.0',
         'dd-breaks': '1.0.0',
         'dd-parent': '^1.0.0',
+        'dd-both': '^1.0.0',
       },
       test: APP_TEST,
     });
@@ -200,6 +204,7 @@ describe('dependencies.npm', () => {
     expect(byName('dd-major')).toEqual(['2.0.0:major:pending_approval']);
     expect(byName('dd-breaks')).toEqual(['1.0.1:patch:failed']);
     expect(byName('dd-patchy')).toEqual(['1.0.1:patch:merged']);
+    expect(byName('dd-both')).toEqual(['1.0.1:patch:merged', '1.1.0:minor:pending_approval']);
 
     // Ada approves the minor update with her own token; the next run applies it and nothing else.
     const token = issueToken(service.approvals, 'Ada', 'test', LATER);
@@ -215,14 +220,20 @@ describe('dependencies.npm', () => {
       planHash: minor.planHash.slice(0, 12),
     });
     expect(approved.status).toBe('approved');
+    // dd-both's minor was planned from 1.0.0; its patch has merged since. The approval still holds.
+    const both = records.find((r) => r.package === 'dd-both' && r.type === 'minor')!;
+    expect(both.fromVersion).toBe('1.0.0');
+    await service.decide(both.id, ada, { decision: 'approved', planHash: both.planHash });
 
     const second = await run();
     expect(second.status).toBe('succeeded');
     expect(readPkg(repo.dir).dependencies['dd-minor']).toBe('^1.1.0');
     expect(readPkg(repo.dir).dependencies['dd-major']).toBe('^1.0.0');
     expect(service.store.get(minor.id)!.status).toBe('merged');
+    expect(service.store.get(both.id)).toMatchObject({ status: 'merged', fromVersion: '1.0.1' });
+    expect(readPkg(repo.dir).dependencies['dd-both']).toBe('^1.1.0');
     // The failed update is not retried for the same version.
-    expect(second.summary.join('\n')).toContain('1 merged');
+    expect(second.summary.join('\n')).toContain('2 merged');
   }, 600_000);
 
   it('holds releases younger than the soak, but not security fixes', async () => {
