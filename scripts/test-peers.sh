@@ -32,6 +32,12 @@ declare -A WANT=(
   [/usr/bin/dig]=bind9-dnsutils
   [/usr/sbin/nft]=nftables
   [/usr/bin/ip]=iproute2
+  [/usr/bin/git]=git
+  [/usr/bin/docker-registry]=docker-registry
+  [/usr/bin/skopeo]=skopeo
+  [/usr/bin/apt-ftparchive]=apt-utils
+  [/usr/bin/dpkg-deb]=dpkg
+  [/usr/bin/python3]=python3
 )
 
 missing_pkgs=()

@@ -20,6 +20,8 @@ export type ErrorCode =
   | 'DNS_MALFORMED'
   /** A firewall ruleset that does not parse, or a firewall change that cannot be carried out (issue 12). */
   | 'FIREWALL_INVALID'
+  /** A dependency update stopped: dirty working copy, moved branch, failed tests, npm/apt/registry refusal. */
+  | 'DEPENDENCY_UPDATE_STOPPED'
   | 'INTERNAL';
 
 export class DrydockError extends Error {

@@ -10,6 +10,7 @@ import { registerDemoCommands } from './commands/demo.js';
 import { registerAlertCommands } from './commands/alerts.js';
 import { registerBackupCommands } from './commands/backup.js';
 import { registerFirewallCommands, registerNetworkCommands } from './commands/network.js';
+import { registerDepsCommands } from './commands/deps.js';
 import { registerMetricsCommands } from './commands/metrics.js';
 import { registerRunCommands } from './commands/runs.js';
 import { registerStartCommand } from './commands/start.js';
@@ -41,6 +42,7 @@ export function buildProgram(): Command {
   registerNetworkCommands(program);
   registerFirewallCommands(program);
   registerSecurityCommands(program);
+  registerDepsCommands(program);
   registerWindowsCommands(program, async () => {
     const policy = program.opts<GlobalOptions>().policy;
     const app = await openApp({

@@ -38,6 +38,13 @@ import { networkDnsPolicy } from './network-dns.js';
 import { networkFirewallPolicy } from './network-firewall.js';
 import { tlsRenewalFields, tlsValidationFields } from './network-tls.js';
 import { advisoriesSection, complianceFields, exceptionsField, vulnerabilityScanFields } from './security-scans.js';
+import {
+  dockerPolicyFields,
+  dockerScanFields,
+  npmPolicyFields,
+  npmSecurityFields,
+  systemPolicyFields,
+} from './dependencies.js';
 
 // prefault({}) parses an absent section as {} so the defaults inside it apply.
 const obj = <S extends z.ZodRawShape>(shape: S) => z.strictObject(shape).prefault({} as never);
@@ -283,7 +290,9 @@ export const policySchema = z
         security: obj({
           auto_merge: bool().default(true),
           priority: z.enum(['low', 'medium', 'high', 'critical']).default('high'),
+          ...npmSecurityFields,
         }),
+        ...npmPolicyFields,
       }),
       system: obj({
         ...scheduleFields,
@@ -291,6 +300,7 @@ export const policySchema = z
         time: timeOfDay().prefault('06:00 UTC'),
         packages: list(str()).default(['os', 'runtime', 'tools']),
         testing: obj({ required: bool().default(true), environment: str().default('staging') }),
+        ...systemPolicyFields,
       }),
       docker: obj({
         ...scheduleFields,
@@ -300,7 +310,9 @@ export const policySchema = z
         scan: obj({
           tool: str().default('Trivy'),
           threshold: z.enum(['low', 'medium', 'high', 'critical']).default('high'),
+          ...dockerScanFields,
         }),
+        ...dockerPolicyFields,
       }),
     }),
     server: obj({

@@ -33,6 +33,9 @@ import { sslRenewalTask } from './network/ssl-renewal.js';
 import { sslValidationTask } from './network/ssl-validation.js';
 import { complianceReportTask } from './security/compliance-report.js';
 import { vulnerabilityScanTask } from './security/vulnerability-scan.js';
+import { npmUpdatesTask } from './dependencies/npm-updates.js';
+import { dockerImagesTask } from './dependencies/docker-images.js';
+import { systemUpdatesTask } from './dependencies/system-updates.js';
 
 // `any` keeps a list of tasks with different result types assignable; each task is typed in its file.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -61,6 +64,9 @@ export const IMPLEMENTED: ReadonlyArray<ImplementedTask<any>> = [
   sslRenewalTask,
   vulnerabilityScanTask,
   complianceReportTask,
+  npmUpdatesTask,
+  dockerImagesTask,
+  systemUpdatesTask,
 ];
 
 interface NotImplemented {
@@ -101,25 +107,6 @@ export const NOT_IMPLEMENTED: readonly NotImplemented[] = [
     handledBy: 'the patch SLA service (drydock patches; approvals, notices and SLA alerts each minute in the daemon)',
     class: 'security',
     schedule: () => ({ frequency: Frequency.onChange }),
-  },
-  {
-    id: 'dependencies.npm',
-    title: 'npm dependency updates',
-    plannedIn: NOT_FILED,
-    schedule: (p) => p.dependencies.npm,
-  },
-  {
-    id: 'dependencies.system',
-    title: 'OS, runtime and tool package updates (tested in staging)',
-    plannedIn: NOT_FILED,
-    disruptive: true,
-    schedule: (p) => p.dependencies.system,
-  },
-  {
-    id: 'dependencies.docker',
-    title: 'Docker base image updates with a Trivy scan',
-    plannedIn: NOT_FILED,
-    schedule: (p) => p.dependencies.docker,
   },
 ];
 

@@ -11,6 +11,7 @@ import { sql as windows } from './030-windows.js';
 import { sql as access } from './040-access.js';
 import { sql as network } from './050-network.js';
 import { sql as security } from './060-security.js';
+import { sql as dependencies } from './070-dependencies.js';
 
 export interface Migration {
   version: number;
@@ -28,4 +29,5 @@ export const migrations: readonly Migration[] = [
   { version: 40, name: 'access', sql: access },
   { version: 50, name: 'network', sql: network },
   { version: 60, name: 'security', sql: security },
+  { version: 70, name: 'dependencies', sql: dependencies },
 ];
