@@ -81,7 +81,6 @@ interface NotImplemented {
   schedule: (policy: Policy) => ScheduleInput;
 }
 
-const NOT_FILED = 'not yet filed as an issue';
 const COLLECTOR = "the daemon's metrics collector (drydock metrics, drydock alerts)";
 
 /** The spec's procedures this version does not run as tasks of their own, with the schedule the policy gives them. */
