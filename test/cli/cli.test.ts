@@ -159,7 +159,10 @@ describe('drydock tasks and plan', () => {
     const result = await drydock(['tasks'], dir);
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/database\.vacuum\s+daily at 03:00 UTC\s+\d{4}-\d\d-\d\dT03:00:00Z\s+implemented/);
-    expect(result.stdout).toMatch(/network\.dns\.health_check\s+.*not implemented yet/);
+    expect(result.stdout).toMatch(/network\.dns\.health_check\s+hourly.*implemented/);
+    expect(result.stdout).toMatch(/cache\.metrics\s+.*implemented by the daemon's metrics collector/);
+    // Every procedure of the spec is carried out now.
+    expect(result.stdout).not.toMatch(/not implemented yet/);
   });
 
   it('plan --days 35 prints the exact upcoming runs in UTC', async () => {

@@ -39,8 +39,8 @@ beforeAll(() => {
       ],
     }),
   );
-  process.env.ADA_TOKEN = 'ada-token-0123456789';
-  process.env.BOB_TOKEN = 'bob-token-0123456789';
+  process.env.ADA_TOKEN = 'ada-T4kP9wQ2mZx7Lc3Rv8Nb5Hy1Js6Df0Gu';
+  process.env.BOB_TOKEN = 'bob-M8nR3tX6qWp1Zk9Lc4Vb7Hy2Js5Df0Ge';
 });
 
 afterAll(() => {
@@ -80,14 +80,14 @@ describe('drydock deps', () => {
 
     const noToken = await drydock(['deps', 'approve', String(update.id), '--plan', update.planHash]);
     expect(noToken.code).toBe(2);
-    expect(noToken.stderr).toContain('deciding needs your API token in DRYDOCK_TOKEN');
+    expect(noToken.stderr).toContain('approve a dependency update needs your API token in DRYDOCK_TOKEN');
     const bob = await drydock(['deps', 'approve', String(update.id), '--plan', update.planHash], {
-      DRYDOCK_TOKEN: 'bob-token-0123456789',
+      DRYDOCK_TOKEN: 'bob-M8nR3tX6qWp1Zk9Lc4Vb7Hy2Js5Df0Ge',
     });
     expect(bob.code).toBe(1);
     expect(bob.stderr).toContain('Bob does not hold a role that can approve npm update');
     const ada = await drydock(['deps', 'approve', String(update.id), '--plan', update.planHash.slice(0, 12)], {
-      DRYDOCK_TOKEN: 'ada-token-0123456789',
+      DRYDOCK_TOKEN: 'ada-T4kP9wQ2mZx7Lc3Rv8Nb5Hy1Js6Df0Gu',
     });
     expect(ada.stdout).toContain(`#${update.id} left-pad 2.0.0: approved (Ada)`);
     const json = JSON.parse((await drydock(['deps', 'show', String(update.id), '--json'])).stdout) as {

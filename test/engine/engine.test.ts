@@ -298,12 +298,12 @@ describe('run lifecycle', () => {
 
   it('refuses to run a procedure this version does not implement, and names unknown tasks helpfully', async () => {
     const app = await open([]);
-    await expect(app.engine.run('network.dns.health_check', { trigger: 'manual' })).rejects.toThrow(
-      /not implemented in this version/,
+    await expect(app.engine.run('cache.metrics', { trigger: 'manual' })).rejects.toThrow(
+      /is not a run of its own: it is carried out by the daemon's metrics collector/,
     );
-    await expect(app.engine.run('propagation', { trigger: 'manual' })).rejects.toMatchObject({
-      message: 'unknown task "propagation"',
-      hint: 'did you mean network.dns.propagation?',
+    await expect(app.engine.run('cache.metric', { trigger: 'manual' })).rejects.toMatchObject({
+      message: 'unknown task "cache.metric"',
+      hint: 'did you mean cache.metrics?',
     });
     expect(await app.store.listRuns()).toEqual([]);
   });

@@ -10,7 +10,7 @@ import { FIXTURES } from './helpers.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const MAIN = join(ROOT, 'src/cli/main.ts');
-const TOKEN = 'hank-token-for-the-cli-test-0123456789';
+const TOKEN = 'hank-W7cN2xP9qLm4Rt8Vz3Kb6Yd1Hs5Jf0Ga';
 
 let dir: string;
 let policy: string;
@@ -47,7 +47,7 @@ beforeAll(() => {
           },
         },
       },
-      stakeholders: [{ name: 'Hank', roles: ['Head of Operations'], token: { env: 'HANK_TOKEN' } }],
+      stakeholders: [{ name: 'Hank', roles: ['Head of Operations'], token: { env: 'HANK_TOKEN' }, access: 'operator' }],
       maintenance_windows: { blackout: { periods: [] } },
     }),
   );
@@ -83,7 +83,7 @@ describe('drydock findings and drydock compliance', () => {
     ];
     const refused = await drydock(args);
     expect(refused.code).toBe(2);
-    expect(refused.stderr).toMatch(/this needs your API token in DRYDOCK_TOKEN/);
+    expect(refused.stderr).toMatch(/recording an exception needs your API token in DRYDOCK_TOKEN/);
     const recorded = await drydock(args, { DRYDOCK_TOKEN: TOKEN });
     expect(recorded.stdout).toMatch(
       /^exception #1 for CVE-2023-28155 until 2030-02-01T00:00Z \(owner Hank\), recorded by Hank$/m,

@@ -38,6 +38,7 @@ beforeAll(async () => {
     },
     NOV_1,
   );
+  app.clock.set(new Date('2026-11-10T09:00:00Z'));
   await app.access.init('Hank', 'laptop');
   // A scan every day of November; on the 3rd the lodash patch is approved and applied, the 4th's scan closes it.
   for (let day = 0; day < 30; day++) {
@@ -109,7 +110,9 @@ describe('compliance evidence for 2026-11', () => {
     ).toBe(true);
 
     expect(c('SOC 2', 'CC6.1')).toMatchObject({ status: 'met' });
-    expect(c('SOC 2', 'CC6.1').evidence[0]!.text).toBe('token #1 of Hank (laptop) issued 2026-11-10T09:00Z');
+    expect(c('SOC 2', 'CC6.1').evidence[0]!.text).toMatch(
+      /^token \S+ of Hank \(laptop\) issued 2026-11-10T09:00Z by \S+$/,
+    );
     expect(c('PCI-DSS', '10.5.1')).toMatchObject({ status: 'met' });
     expect(c('PCI-DSS', '10.5.1').detail).toMatch(/^the activity log is kept 400 days/);
     for (const [framework, id] of [

@@ -9,7 +9,7 @@ import { startHttp, type HttpPeer } from '../notify/peers.js';
 import { testApp, type TestApp } from '../helpers/app.js';
 
 export const FIXTURES = join(import.meta.dirname, 'fixtures');
-export const CTO_TOKEN = 'cto-token-for-security-tests-0123456789';
+export const CTO_TOKEN = 'cto-Qm3vX9pL2kTz8RwC4nYb7HdJ5sGf1Ae6Uo0';
 
 export interface SecurityBed {
   dir: string;
@@ -56,7 +56,7 @@ export async function securityBed(): Promise<SecurityBed> {
           channels: { hook: { type: 'webhook', url: `${hook.url}/alerts` } },
           stakeholders: [
             { name: 'Carol', roles: ['CTO'], channels: ['hook'], token: { env: 'SECURITY_CTO_TOKEN' } },
-            { name: 'Hank', roles: ['Head of Operations'], channels: ['hook'] },
+            { name: 'Hank', roles: ['Head of Operations'], channels: ['hook'], access: 'admin' },
           ],
           ...policy,
         },

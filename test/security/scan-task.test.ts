@@ -5,7 +5,7 @@
 import { readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { securityBed, type SecurityBed } from './helpers.js';
+import { CTO_TOKEN, securityBed, type SecurityBed } from './helpers.js';
 import type { App } from '../../src/app.js';
 import type { Principal } from '../../src/access/levels.js';
 
@@ -113,7 +113,7 @@ describe('a daily scan from finding to closed patch', () => {
 
     // The CTO approves the lodash patch, it is applied (lockfile and Grype's view upgraded), the next scan closes it.
     const lodashPatch = patch('lodash')!;
-    const carol = await principalOf(app, 'cto-token-for-security-tests-0123456789');
+    const carol = await principalOf(app, CTO_TOKEN);
     await app.windows.patches.decidePatch(lodashPatch.id, carol, {
       decision: 'approved',
       planHash: lodashPatch.planHash,
