@@ -176,6 +176,11 @@ export class Access {
     return { id: t.id, token: t.token };
   }
 
+  /** Whether `tokens init` was done on this state file. */
+  async setupDone(): Promise<boolean> {
+    return (await this.deps.store.setup()) !== null;
+  }
+
   async issue(issuer: Principal, person: string, label = ''): Promise<{ id: string; token: string }> {
     await this.require(issuer, 'admin', `issue a token for ${person}`);
     this.stakeholder(person);

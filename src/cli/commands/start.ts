@@ -104,6 +104,10 @@ export function registerStartCommand(program: Command): void {
           .map((t) => t.id),
       );
       if (unannounced) print(`warning: ${unannounced}`);
+      if (!demo && !(await app.access.setupDone()))
+        print(
+          'warning: no API token exists yet, so only /status, /healthz and /metrics answer; create the first admin token with `drydock tokens init <admin stakeholder>`',
+        );
       if (demo) {
         // The API needs a token: the demo's admin gets one the first time, in a file only root reads.
         const tokenFile = resolve(options.demoDir, 'admin-token');
