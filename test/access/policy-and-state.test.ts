@@ -1,6 +1,7 @@
 // Issue 9: tokens written in the policy must be long and random; /metrics takes its own
 // credentials; the state file is 0600; the one-time setup is recorded; an operator runs a task now
 // and cancels a run over HTTP; failed sign-ins for one person are limited across addresses.
+import { createHash } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -83,6 +84,14 @@ describe('the state file and the operator routes', () => {
     await expect(app.access.init('Olga')).rejects.toThrow(/Olga has operator access; the first token is for an admin/);
     const kinds = (await app.store.listActivity({ limit: 50 })).map((a) => `${a.kind} ${a.actor}`);
     expect(kinds).toEqual(expect.arrayContaining(['token.init Ada', 'access.refused Ada']));
+  });
+
+  it('no longer accepts tokens minted the old way (without authority)', async () => {
+    const old = 'ddk_mintedWithoutAuthority0123456789abcdefgh';
+    app.store.db
+      .prepare('INSERT INTO api_tokens (person, token_hash, label, created_at) VALUES (?, ?, ?, ?)')
+      .run('Carol', createHash('sha256').update(old).digest('hex'), 'old', Date.now());
+    expect(await app.access.authenticate(old)).toEqual({ ok: false, reason: 'unknown token' });
   });
 
   it('lets an operator run a task now and cancel the run, and nobody else', async () => {
