@@ -1,6 +1,6 @@
 // Who is asking: tokens (issued ones, policy ones, pre-issue-9 ones), browser sessions, and the
 // admin acts on tokens (the one-time setup, issue, revoke, list), each recorded in the activity log.
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Clock } from '../engine/clock.js';
 import { DrydockError } from '../errors.js';
 import type { Policy } from '../policy/schema.js';
@@ -22,7 +22,7 @@ export interface Session {
 
 export interface AccessDeps {
   policy: Policy;
-  store: AccessStore & { legacyPerson?(wholeTokenHashHex: string): string | null };
+  store: AccessStore;
   clock: Clock;
   env?: NodeJS.ProcessEnv;
   activity?: (entry: ActivityEntry) => void | Promise<void>;
@@ -86,11 +86,8 @@ export class Access {
       const principal = principalFor(this.deps.policy, match, { kind: 'policy-token' });
       if (principal) return { ok: true, principal };
     }
-    const legacy = this.deps.store.legacyPerson?.(createHash('sha256').update(token, 'utf8').digest('hex'));
-    if (legacy) {
-      const principal = principalFor(this.deps.policy, legacy, { kind: 'token', tokenId: 'legacy' });
-      if (principal) return { ok: true, principal };
-    }
+    // Tokens from before issue 9 (`ddk_<random>`, kept in api_tokens) are not accepted: anyone could
+    // mint them without authority, so they cannot prove who someone is. An admin issues new ones.
     return { ok: false, reason: 'unknown token' };
   }
 
@@ -174,6 +171,11 @@ export class Access {
       tokenId: t.id,
     });
     return { id: t.id, token: t.token };
+  }
+
+  /** Whether `tokens init` was done on this state file. */
+  async setupDone(): Promise<boolean> {
+    return (await this.deps.store.setup()) !== null;
   }
 
   async issue(issuer: Principal, person: string, label = ''): Promise<{ id: string; token: string }> {

@@ -130,18 +130,23 @@ export function accessGuard(options: GuardOptions): MiddlewareHandler<AccessEnv>
     });
   };
 
+  const blockedRecorded = new Map<string, number>();
   const authenticate: MiddlewareHandler<AccessEnv> = async (c, next) => {
     const rule = ruleFor(options.rules, c.req.method, c.req.path);
-    if (!rule) {
-      await record(c, null, 404, 'no route');
-      return c.json({ error: `no route ${c.req.method} ${c.req.path}` }, 404);
-    }
+    // Unknown paths are not recorded: a scanner would fill the activity log with them.
+    if (!rule) return c.json({ error: `no route ${c.req.method} ${c.req.path}` }, 404);
     if (rule.need === 'public') return next();
     const from = address(c);
     const refuse = async (status: 401 | 403 | 429, error: string, who: string | null, retryAfter?: number) => {
       if (status === 401) c.header('WWW-Authenticate', 'Bearer realm="drydock"');
       if (retryAfter) c.header('Retry-After', String(retryAfter));
-      await record(c, who, status, error);
+      // A blocked address is recorded once a minute, not for every request it keeps sending.
+      const key = `${from}|${who ?? ''}`;
+      const last = status === 429 ? blockedRecorded.get(key) : undefined;
+      if (last === undefined || Date.now() - last > 60_000) {
+        if (status === 429) blockedRecorded.set(key, Date.now());
+        await record(c, who, status, error);
+      }
       return c.json({ error }, status);
     };
     const wait = await options.limiter.blocked(from);

@@ -136,12 +136,4 @@ export class SqliteAccessStore implements AccessStore {
     this.db.prepare('DELETE FROM access_sessions WHERE id_hash = ?').run(idHash);
     return Promise.resolve();
   }
-
-  /** A token issued before issue 9 (`ddk_<random>`, whole-token SHA-256 in api_tokens). */
-  legacyPerson(wholeTokenHashHex: string): string | null {
-    const row = this.db
-      .prepare('SELECT person FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL')
-      .get(wholeTokenHashHex) as { person: string } | undefined;
-    return row?.person ?? null;
-  }
 }

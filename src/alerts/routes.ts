@@ -50,7 +50,10 @@ export function alertRoutes(options: { store: SqliteAlertStore; silences: Silenc
       if (!d.ok) return c.json({ error: `for: expected ${d.expected}` }, 400);
       endsAt = new Date(clock.now().getTime() + d.value.ms);
     }
-    const id = options.silences.begin(body.component, { reason: body.reason, ...(endsAt ? { endsAt } : {}) });
+    // Who silenced it (proven by the access guard) stays with the silence.
+    const by = (c.get as (key: string) => { name: string } | undefined)('principal')?.name;
+    const reason = by ? `${body.reason} (by ${by})` : body.reason;
+    const id = options.silences.begin(body.component, { reason, ...(endsAt ? { endsAt } : {}) });
     return c.json({ id }, 201);
   });
   app.delete('/api/silences/:id', (c) => {

@@ -290,6 +290,9 @@ function isLink(path: string): boolean {
   }
 }
 
+/** The stakeholder the demo's admin token belongs to. */
+export const DEMO_ADMIN = 'Demo admin';
+
 /** The policy of the demo: the spec's defaults, pointed at the demo's own servers and folders. */
 export function demoPolicy(
   paths: DemoPaths,
@@ -299,6 +302,8 @@ export function demoPolicy(
 ): Record<string, unknown> {
   const policy = {
     state: { path: 'state.sqlite' },
+    // The demo's one person: `start --demo` creates their admin token once (README "Security model").
+    stakeholders: [{ name: DEMO_ADMIN, roles: ['Platform lead'], access: 'admin' }],
     targets: {
       postgres: { host: '127.0.0.1', port: pgPort, user: 'postgres', database: DEMO_DATABASE },
       redis: { host: '127.0.0.1', port: redisPort },

@@ -6,7 +6,7 @@ import { redactor } from '../policy/redact.js';
 import type { Policy } from '../policy/schema.js';
 import { retryDelay } from '../schedule/planner.js';
 import type { Registry } from './types.js';
-import type { Notifier } from '../notify/notifier.js';
+import { describeNoticeReport, type Notifier } from '../notify/notifier.js';
 import type { RunRecord, Store } from '../store/types.js';
 import type { Clock } from '../clock.js';
 import { createRunContext, type RunContext } from './run-context.js';
@@ -177,12 +177,13 @@ export class Engine {
     const ctx = createRunContext({ runId: run.id, taskId: task.id, policy, clock, log, signal, store });
 
     await ctx.step('notify stakeholders', async (step) => {
-      await notifier.notify(
+      const report = await notifier.notify(
         'start',
         this.message(run, 'start', `${task.id} is starting`, `${task.title}. Run #${run.id}.`),
         { taskId: task.id, runId: run.id },
       );
-      step.output(`start notice sent to: ${policy.notify.start.join(', ') || 'nobody'}`);
+      // What was delivered and what failed, separately: a failed delivery is never reported as sent.
+      step.output(describeNoticeReport('start notice', report));
     });
 
     let outcome: RunOutcome = 'succeeded';

@@ -9,6 +9,24 @@ import type { Channel, OutboundMessage } from './types.js';
 
 export type NotifyEvent = 'start' | 'success' | 'failure';
 
+/** What happened to one notice: the channels that took it, and those that did not, with why. */
+export interface NoticeReport {
+  delivered: string[];
+  failed: Array<{ channel: string; reason: string }>;
+}
+
+/** "notice delivered to h1; failed for h2: reason" (a run step's line). */
+export function describeNoticeReport(what: string, report: NoticeReport): string {
+  if (report.delivered.length === 0 && report.failed.length === 0) return `${what}: no channel configured`;
+  const parts: string[] = [];
+  if (report.delivered.length) parts.push(`${what} delivered to ${report.delivered.join(', ')}`);
+  if (report.failed.length)
+    parts.push(
+      `${report.delivered.length ? '' : `${what} `}failed for ${report.failed.map((f) => `${f.channel}: ${f.reason}`).join('; ')}`,
+    );
+  return parts.join('; ');
+}
+
 export interface NotifierOptions {
   attempts?: number;
   backoffMs?: number;
@@ -33,16 +51,24 @@ export class Notifier {
     event: NotifyEvent,
     message: OutboundMessage,
     context: { taskId?: string; runId?: number } = {},
-  ): Promise<void> {
+  ): Promise<NoticeReport> {
     const safe: OutboundMessage = redactor.value(message);
-    await Promise.all(this.policy.notify[event].map((name) => this.deliver(name, safe, context)));
+    const results = await Promise.all(this.policy.notify[event].map((name) => this.deliver(name, safe, context)));
+    const report: NoticeReport = { delivered: [], failed: [] };
+    this.policy.notify[event].forEach((name, i) => {
+      const failure = results[i];
+      if (failure === null) report.delivered.push(name);
+      else report.failed.push({ channel: name, reason: failure ?? 'failed' });
+    });
+    return report;
   }
 
+  /** Null when delivered, else why it failed. */
   private async deliver(
     name: string,
     message: OutboundMessage,
     context: { taskId?: string; runId?: number },
-  ): Promise<void> {
+  ): Promise<string | null> {
     const channel = this.channels.get(name);
     if (!channel) {
       // The policy is checked at load, so this is a channel set built for another policy: still recorded.
@@ -54,7 +80,7 @@ export class Notifier {
         0,
         context,
       );
-      return;
+      return `no channel named "${name}"`;
     }
     let detail = '';
     for (let attempt = 1; attempt <= this.attempts; attempt++) {
@@ -71,7 +97,7 @@ export class Notifier {
           attempt,
           context,
         );
-        return;
+        return null;
       }
       if (!result.retryable || attempt === this.attempts) break;
       await new Promise((r) => setTimeout(r, this.backoffMs * attempt));
@@ -84,6 +110,7 @@ export class Notifier {
       this.attempts,
       context,
     );
+    return detail || 'failed';
   }
 
   private async record(

@@ -45,6 +45,7 @@ import {
   npmSecurityFields,
   systemPolicyFields,
 } from './dependencies.js';
+import { isCredentialHeader, urlCredentialProblem } from '../access/webhook-secrets.js';
 
 // prefault({}) parses an absent section as {} so the defaults inside it apply.
 const obj = <S extends z.ZodRawShape>(shape: S) => z.strictObject(shape).prefault({} as never);
@@ -94,16 +95,37 @@ const retry = obj({
 
 const channel = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('log') }),
-  z.strictObject({
-    type: z.literal('webhook'),
-    url: str('a URL').url({ message: 'expected an http(s) URL' }),
-    /** Slack-compatible payload ({text}) or Drydock's own JSON. */
-    format: z.enum(['json', 'slack']).default('json'),
-    headers: z.record(z.string(), z.string()).prefault({}),
-    /** Sent as `Authorization: Bearer <token>` when set. */
-    token: secretRef.optional(),
-    timeout: duration().prefault('10 seconds'),
-  }),
+  z
+    .strictObject({
+      type: z.literal('webhook'),
+      /** A URL, or a secret reference when the URL itself carries a credential (a token in its path or query). */
+      url: z.union([str('a URL').url({ message: 'expected an http(s) URL' }), secretRef]),
+      /** Slack-compatible payload ({text}) or Drydock's own JSON. */
+      format: z.enum(['json', 'slack']).default('json'),
+      /** Extra headers; one that carries a credential (Authorization, *-token, *-key) must be a secret reference. */
+      headers: z.record(z.string(), z.union([z.string(), secretRef])).prefault({}),
+      /** Sent as `Authorization: Bearer <token>` when set. */
+      token: secretRef.optional(),
+      timeout: duration().prefault('10 seconds'),
+    })
+    .superRefine((webhook, ctx) => {
+      if (typeof webhook.url === 'string') {
+        const problem = urlCredentialProblem(webhook.url);
+        if (problem)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['url'],
+            message: `${problem}: write it as a secret reference, {env: NAME} or {file: /path}`,
+          });
+      }
+      for (const [name, value] of Object.entries(webhook.headers))
+        if (typeof value === 'string' && isCredentialHeader(name))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['headers', name],
+            message: `header ${name} carries a credential: write it as a secret reference, {env: NAME} or {file: /path}`,
+          });
+    }),
   // Issue 5's channels: email over SMTP, SMS over a Twilio-style HTTP API, Slack incoming webhooks, the status page.
   z.strictObject({
     type: z.literal('email'),

@@ -1,6 +1,7 @@
 // Bounded work (issue 9): while clients hammer the API with the heaviest reads it has (90-day plans,
 // run lists), a slot that falls due still starts within 1 s and the daemon keeps its heartbeats.
 // Before, /api/plan?days=400 held the only thread for ~10 s per request.
+import { loadavg } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApi } from '../../src/api/server.js';
 import type { ImplementedTask } from '../../src/engine/types.js';
@@ -44,6 +45,7 @@ describe('the API under load', () => {
   it('never makes a due slot late by 1 s or more, and heartbeats keep going', async () => {
     const token = await tokenFor(app.store.db, 'Vera');
     const headers = { authorization: `Bearer ${token}` };
+    const started = Date.now();
     await app.daemon.start(200);
     const until = Date.now() + 9_000;
     let requests = 0;
@@ -69,9 +71,17 @@ describe('the API under load', () => {
 
     expect(failures).toBe(0);
     expect(requests).toBeGreaterThan(20);
-    const runs = (await app.store.listRuns({ taskId: 'database.vacuum', limit: 50 })).filter((r) => r.slotAt);
+    // Slots that fell due while the API was hammered (not the catch-up of the slot before the start).
+    const runs = (await app.store.listRuns({ taskId: 'database.vacuum', limit: 50 })).filter(
+      (r) => r.slotAt && r.slotAt.getTime() > started,
+    );
     expect(runs.length).toBeGreaterThanOrEqual(2);
     const lateness = runs.map((r) => r.startedAt.getTime() - r.slotAt!.getTime());
+    process.stdout.write(
+      `slot lateness under load: ${lateness.join(', ')} ms; ${requests} requests; load average ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')}\n`,
+    );
     expect(Math.max(...lateness)).toBeLessThan(1_000);
     // One heartbeat every 5 ticks of 200 ms: never a gap of 3 s.
     expect(heartbeats.length).toBeGreaterThanOrEqual(4);

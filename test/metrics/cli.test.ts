@@ -5,6 +5,8 @@ import { Command } from 'commander';
 import { afterAll, describe, expect, it } from 'vitest';
 import { registerAlertCommands } from '../../src/cli/commands/alerts.js';
 import { registerMetricsCommands } from '../../src/cli/commands/metrics.js';
+import { openSqlite } from '../../src/store/sqlite/open.js';
+import { tokenFor } from '../helpers/access.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'drydock-cli-metrics-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -23,6 +25,8 @@ writeFileSync(
     '      metric: host_disk_used_ratio',
     '      condition: "> 0%"',
     '      for: "0"',
+    'stakeholders:',
+    '  - { name: Olga, roles: [SRE], access: operator }',
     '',
   ].join('\n'),
 );
@@ -54,10 +58,21 @@ describe('drydock metrics / alerts commands', () => {
     expect(await drydock('metrics', 'pg_connections', '--since', '1 hour')).toMatch(/^resolution: raw, 1 point/);
     expect(await drydock('alerts')).toMatch(/^FIRING\s+any_disk/m);
     expect(await drydock('alerts', '--history', '--rule', 'any_disk')).toContain('inactive → firing');
-    expect(await drydock('alerts', 'silence', 'redis', '--for', '1 hour', '--reason', 'drill')).toMatch(
-      /^silence #1 on redis/,
+    // Silencing is an operator's act: it needs their token, and records their name.
+    await expect(drydock('alerts', 'silence', 'redis', '--for', '1 hour', '--reason', 'drill')).rejects.toThrow(
+      /silencing alerts needs your API token in DRYDOCK_TOKEN/,
     );
-    expect(await drydock('alerts')).toContain('silenced: redis (#1, drill, until');
-    expect(await drydock('alerts', 'unsilence', '1')).toContain('silence #1 lifted');
+    const db = openSqlite(join(dir, 'state.sqlite'));
+    process.env.DRYDOCK_TOKEN = await tokenFor(db, 'Olga');
+    db.close();
+    try {
+      expect(await drydock('alerts', 'silence', 'redis', '--for', '1 hour', '--reason', 'drill')).toMatch(
+        /^silence #1 on redis/,
+      );
+      expect(await drydock('alerts')).toContain('silenced: redis (#1, drill (by Olga), until');
+      expect(await drydock('alerts', 'unsilence', '1')).toContain('silence #1 lifted');
+    } finally {
+      delete process.env.DRYDOCK_TOKEN;
+    }
   }, 30_000);
 });

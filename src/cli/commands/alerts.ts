@@ -49,10 +49,23 @@ export function registerAlertCommands(program: Command): void {
     .option('--reason <text>', 'why', 'silenced from the command line')
     .action(async (component: string, options: { for: number; reason: string }) => {
       await withApp(program.opts<GlobalOptions>(), async (app) => {
+        // Silencing alerts is an operator's act, recorded under the name of their token (issue 9).
+        const me = await app.access.require(
+          await app.access.fromEnvironment(process.env, 'silencing alerts'),
+          'operator',
+          'silence alerts',
+        );
         const silences = new Silences(new SqliteAlertStore(app.store.db), app.clock);
         const id = silences.begin(component, {
-          reason: options.reason,
+          reason: `${options.reason} (by ${me.name})`,
           endsAt: new Date(app.clock.now().getTime() + options.for),
+        });
+        await app.store.logActivity({
+          at: app.clock.now(),
+          kind: 'alert.silenced',
+          actor: me.name,
+          message: `${me.name} silenced ${component} for ${formatDuration(options.for)}: ${options.reason}`,
+          data: { silenceId: id, component },
         });
         print(`silence #${id} on ${component} for ${formatDuration(options.for)}`);
       });
@@ -63,8 +76,20 @@ export function registerAlertCommands(program: Command): void {
     .argument('<id>', 'silence number', integerBetween(1, Number.MAX_SAFE_INTEGER))
     .action(async (id: number) => {
       await withApp(program.opts<GlobalOptions>(), async (app) => {
+        const me = await app.access.require(
+          await app.access.fromEnvironment(process.env, 'lifting a silence'),
+          'operator',
+          'lift a silence',
+        );
         const lifted = new Silences(new SqliteAlertStore(app.store.db), app.clock).lift(id);
         if (!lifted) throw new DrydockError('CONFIG_INVALID', `no open silence #${id}`);
+        await app.store.logActivity({
+          at: app.clock.now(),
+          kind: 'alert.unsilenced',
+          actor: me.name,
+          message: `${me.name} lifted silence #${id}`,
+          data: { silenceId: id },
+        });
         print(`silence #${id} lifted`);
       });
     });

@@ -5,7 +5,8 @@ import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { freePort } from '../../adapters/free-port.js';
 import { connectRedis } from '../../adapters/redis.js';
-import { startDemoInfrastructure, type DemoInfrastructure } from '../../demo/infrastructure.js';
+import { DEMO_ADMIN, startDemoInfrastructure, type DemoInfrastructure } from '../../demo/infrastructure.js';
+import { writeFileSync } from 'node:fs';
 import { seedDemo } from '../../demo/seed.js';
 import { runTour } from '../../demo/tour.js';
 import { DrydockError } from '../../errors.js';
@@ -103,6 +104,23 @@ export function registerStartCommand(program: Command): void {
           .map((t) => t.id),
       );
       if (unannounced) print(`warning: ${unannounced}`);
+      if (!demo && !(await app.access.setupDone()))
+        print(
+          'warning: no API token exists yet, so only /status, /healthz and /metrics answer; create the first admin token with `drydock tokens init <admin stakeholder>`',
+        );
+      if (demo) {
+        // The API needs a token: the demo's admin gets one the first time, in a file only root reads.
+        const tokenFile = resolve(options.demoDir, 'admin-token');
+        try {
+          const { token } = await app.access.init(DEMO_ADMIN, 'demo');
+          writeFileSync(tokenFile, `${token}\n`, { mode: 0o600 });
+        } catch (error) {
+          if (!(error instanceof DrydockError) || !/already done/.test(error.message)) throw error;
+        }
+        print(
+          `the demo's admin token: ${tokenFile} (DRYDOCK_TOKEN_FILE=${tokenFile}; curl -H "Authorization: Bearer $(cat ${tokenFile})")`,
+        );
+      }
       if (demo) {
         const rows = await runTour(app, demo, print);
         print('\n=== Summary of the tour');

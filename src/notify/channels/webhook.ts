@@ -17,6 +17,14 @@ export function createWebhookChannel(
   env: NodeJS.ProcessEnv = process.env,
 ): Channel {
   const token = resolveSecret(config.token, `channels.${name}.token`, env);
+  // A URL or header that carries a credential is a secret reference (refused inline by the schema).
+  const url = typeof config.url === 'string' ? config.url : resolveSecret(config.url, `channels.${name}.url`, env)!;
+  const extraHeaders = Object.fromEntries(
+    Object.entries(config.headers).map(([key, value]) => [
+      key,
+      typeof value === 'string' ? value : resolveSecret(value, `channels.${name}.headers.${key}`, env)!,
+    ]),
+  );
   const timeoutMs = config.timeout.ms;
   return {
     name,
@@ -25,12 +33,12 @@ export function createWebhookChannel(
       const headers: Record<string, string> = {
         'content-type': 'application/json',
         'idempotency-key': message.id,
-        ...config.headers,
+        ...extraHeaders,
       };
       if (token) headers.authorization = `Bearer ${token}`;
-      const target = new URL(config.url);
+      const target = new URL(url);
       try {
-        const response = await fetch(config.url, {
+        const response = await fetch(url, {
           method: 'POST',
           headers,
           body: JSON.stringify(payload(config.format, message)),
