@@ -3,6 +3,7 @@
 // task); restore and the WAL commands act directly, because PostgreSQL or a person waits on them.
 import type { Command } from 'commander';
 import {
+  damagedCatalogEntries,
   expireBackups,
   listDatabaseBackups,
   restoreDatabase,
@@ -72,6 +73,9 @@ export function registerBackupCommands(program: Command): void {
     .option('--json', 'print JSON')
     .action((options: { json?: boolean }) => {
       const records = listDatabaseBackups(policy());
+      // Damaged entries are never listed as backups, but never silently either.
+      for (const d of damagedCatalogEntries(policy()))
+        process.stderr.write(`warning: ${d.problem}; backup ${d.id} is not used (run drydock backup verify)\n`);
       if (options.json) return printJson(records);
       if (records.length === 0) return print('no backups in the repository yet');
       print(
