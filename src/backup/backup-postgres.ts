@@ -51,8 +51,8 @@ export interface PostgresBackupOptions {
   archiveTimeoutMs: number;
   signal?: AbortSignal | undefined;
   log?: (line: string) => void;
-  /** Called with bytes read so far and the total to read. */
-  onProgress?: (done: number, total: number) => void;
+  /** Called with bytes read so far and the total to read, and files finished so far and in all. */
+  onProgress?: (done: number, total: number, files: number, totalFiles: number) => void;
   now?: () => Date;
   /** Retention recorded on the backup (overrides the kind's rule at expire time). */
   retentionMs?: number | undefined;
@@ -418,6 +418,10 @@ export async function runPostgresBackup(options: PostgresBackupOptions): Promise
       .map((x) => x.t);
 
     let done = 0;
+    let filesDone = 0;
+    const tasksLeft = new Map<string, number>();
+    for (const t of tasks) tasksLeft.set(t.abs, (tasksLeft.get(t.abs) ?? 0) + 1);
+    options.onProgress?.(0, total, 0, listing.files.length);
     let torn = 0;
     const corrupt: Array<{ path: string; block: number }> = [];
     const pathByAbs = new Map(listing.files.map((f) => [join(options.dataDirectory, f.path), f.path]));
@@ -431,7 +435,10 @@ export async function runPostgresBackup(options: PostgresBackupOptions): Promise
         done += r.size;
         torn += r.torn ?? 0;
         for (const block of r.badPages ?? []) corrupt.push({ path: pathByAbs.get(task.abs) ?? task.abs, block });
-        options.onProgress?.(done, total);
+        const left = (tasksLeft.get(task.abs) ?? 1) - 1;
+        tasksLeft.set(task.abs, left);
+        if (left === 0) filesDone++;
+        options.onProgress?.(done, total, filesDone, listing.files.length);
       },
     });
 

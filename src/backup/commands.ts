@@ -10,7 +10,7 @@ import type { Policy } from '../policy/schema.js';
 import { runPostgresBackup } from './backup-postgres.js';
 import { expireRepository, type ExpireResult } from './expire.js';
 import { checkRepository, type IntegrityReport } from './integrity.js';
-import { listBackups, openRepository, REPOSITORY_FILE } from './repository.js';
+import { listBackups, openRepository, readCatalog, REPOSITORY_FILE, type DamagedEntry } from './repository.js';
 import { DrydockError } from '../errors.js';
 import { restoreBackup, type RestoreResult } from './restore.js';
 import { runRestoreTest, type RestoreTestResult } from './restore-test.js';
@@ -34,6 +34,11 @@ export function backupDatabase(
 
 export function listDatabaseBackups(policy: Policy): BackupRecord[] {
   return listBackups(openRepository(repositorySettings(policy)));
+}
+
+/** Catalog entries that fail their checksum (left out of every list, restore and expire). */
+export function damagedCatalogEntries(policy: Policy): DamagedEntry[] {
+  return readCatalog(openRepository(repositorySettings(policy))).damaged;
 }
 
 export interface RestoreDatabaseResult extends RestoreResult {

@@ -108,6 +108,12 @@ export function checkWalPlan(plan: WalRangePlan, target: Moment | undefined, toE
         hint: 'give a moment in the past, or restore without --target-time to replay everything archived',
       });
     if (!plan.newestCommit || target.micros > plan.newestCommit.at.micros) {
+      if (plan.damaged)
+        throw new DrydockError(
+          'VALIDATION_FAILED',
+          `${plan.damaged.problem}, so recovery cannot reach ${pgText(target)}; ${reach}`,
+          { details: { file: plan.damaged.name }, hint: 'give a target time before that moment' },
+        );
       if (plan.gap)
         throw new DrydockError(
           'VALIDATION_FAILED',

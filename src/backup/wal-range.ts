@@ -157,6 +157,8 @@ export interface WalRangePlan {
   segments: string[];
   /** The first segment missing from the middle of the range (later segments exist), if any. */
   gap?: string | undefined;
+  /** With a target time: a damaged segment that ended the range (refused unless the target lies before it). */
+  damaged?: { name: string; problem: string } | undefined;
   /** The newest archived segment on this history. */
   newestArchived: string;
   /** The newest commit in the segments above (the newest moment recovery can reach). */
@@ -214,6 +216,7 @@ export async function planWalRange(
   const segments: string[] = [];
   const contents = new Map<string, Buffer>();
   let gap: string | undefined;
+  let damaged: { name: string; problem: string } | undefined;
   for (let s = first; s <= last; s++) {
     const name = segmentName(timelineOfSegment(history, s, size), s, size);
     const wal = byName.get(name);
@@ -227,8 +230,16 @@ export async function planWalRange(
       gap = name;
       break;
     }
-    // Throws naming the segment when it is damaged (checksum or decompression).
-    const content = readWal(repo, wal);
+    // A damaged segment (checksum or decompression) is refused by name; with a target time it ends
+    // the range instead (the target may lie before it; checkWalPlan decides).
+    let content: Buffer;
+    try {
+      content = readWal(repo, wal);
+    } catch (error) {
+      if (typeof to !== 'object' || s <= stop) throw error;
+      damaged = { name, problem: (error as Error).message };
+      break;
+    }
     segments.push(name);
     // Only the newest few are kept, for pg_waldump.
     contents.set(name, content);
@@ -239,6 +250,7 @@ export async function planWalRange(
     history,
     segments,
     gap,
+    damaged,
     newestArchived: newest >= 0n ? segmentName(timelineOfSegment(history, newest, size), newest, size) : backup.walStop,
     commits: [],
   };

@@ -110,6 +110,11 @@ describe('restore checks the WAL it needs before writing anything', () => {
     try {
       await expect(restore('damaged')).rejects.toThrow(new RegExp(`archived WAL ${lastSegment} is damaged`));
       expect(existsSync(join(fx.work, 'damaged'))).toBe(false);
+      // A target past it is refused naming it; a target before it does not need it.
+      await expect(restore('damaged-late', { targetTime: afterAll_ })).rejects.toThrow(
+        new RegExp(`archived WAL ${lastSegment} is damaged.*, so recovery cannot reach`),
+      );
+      expect((await restore('damaged-early', { targetTime: between })).targetTime).not.toBeNull();
     } finally {
       writeFileSync(wal!.path, original);
     }

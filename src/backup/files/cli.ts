@@ -99,8 +99,10 @@ export function registerFilesBackupCommands(
     .argument('<path>')
     .argument('<version>')
     .option('--to <file>', 'write here instead of over the file')
-    .action(async (path: string, version: string, options: { to?: string }) => {
+    .option('--json', 'print JSON')
+    .action(async (path: string, version: string, options: { to?: string; json?: boolean }) => {
       const r = await restoreConfigFileVersion(await open(), path, Number(version), options.to);
+      if (options.json) return io.out(JSON.stringify(r, null, 2));
       io.out(
         `restored ${r.path} version ${r.version} to ${r.to} (${r.bytes} bytes)${r.savedCurrentAs ? `; the replaced content is version ${r.savedCurrentAs}` : ''}`,
       );
@@ -123,8 +125,10 @@ export function registerFilesBackupCommands(
     .argument('<snapshot>')
     .requiredOption('--to <dir>', 'target directory (new or empty)')
     .option('--path <path...>', 'only these files or folders of the snapshot')
-    .action(async (snapshot: string, options: { to: string; path?: string[] }) => {
+    .option('--json', 'print JSON')
+    .action(async (snapshot: string, options: { to: string; path?: string[]; json?: boolean }) => {
       const r = await restoreUploadsSnapshot(await open(), snapshot, options.to, options.path);
+      if (options.json) return io.out(JSON.stringify(r, null, 2));
       io.out(
         `restored ${r.files} file(s), ${r.bytes} bytes of snapshot ${r.snapshot} to ${r.to} in ${(r.durationMs / 1000).toFixed(1)} s`,
       );
@@ -159,19 +163,24 @@ export function registerFilesBackupCommands(
     )
     .argument('<id>')
     .requiredOption('--to <file>')
-    .action(async (id: string, options: { to: string }) => {
+    .option('--json', 'print JSON')
+    .action(async (id: string, options: { to: string; json?: boolean }) => {
       const repo = repository(await open());
       const r = restoreRedisBackupToFile(repo, findRedisBackup(repo, id), options.to);
+      if (options.json) return io.out(JSON.stringify({ id, to: options.to, ...r }, null, 2));
       io.out(`wrote ${r.bytes} bytes to ${options.to}`);
     });
   redis
     .command('test')
     .description('load a backup (the newest by default) into a throwaway redis-server and compare key counts')
     .argument('[id]')
-    .action(async (id: string | undefined) => {
+    .option('--json', 'print JSON')
+    .action(async (id: string | undefined, options: { json?: boolean }) => {
       const repo = repository(await open());
       const record = findRedisBackup(repo, id);
       const r = await restoreTestRedisBackup(repo, record);
+      if (!r.ok) process.exitCode = 1;
+      if (options.json) return io.out(JSON.stringify({ ...r, backup: record.id }, null, 2));
       for (const db of r.databases) io.out(`${db.ok ? 'ok  ' : 'FAIL'} ${describeComparison(db)}`);
       io.out(`${r.ok ? 'restore test passed' : 'restore test FAILED'}: ${record.id}, loaded in ${r.loadMs} ms`);
       if (!r.ok) process.exitCode = 1;
@@ -180,9 +189,15 @@ export function registerFilesBackupCommands(
   parent
     .command('verify-files')
     .description('re-read every Redis backup part and every file-backup blob and check it against its checksum')
-    .action(async () => {
+    .option('--json', 'print JSON')
+    .action(async (options: { json?: boolean }) => {
       const repo = repository(await open());
-      const { redis: redisReport, files: filesReport, problems } = checkRedisAndFileBackups(repo);
+      const report = checkRedisAndFileBackups(repo);
+      const { redis: redisReport, files: filesReport, problems } = report;
+      if (options.json) {
+        if (problems.length) process.exitCode = 1;
+        return io.out(JSON.stringify(report, null, 2));
+      }
       for (const p of problems) io.out(`DAMAGED ${p.backup} ${p.file}: ${p.problem}`);
       io.out(
         `${redisReport.backups} Redis backup(s), ${filesReport.snapshots} upload snapshot(s), ${filesReport.histories} configuration file history(ies), ${filesReport.blobs} blob(s): ${problems.length ? `${problems.length} problem(s)` : 'all good'}`,

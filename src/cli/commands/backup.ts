@@ -3,6 +3,7 @@
 // task); restore and the WAL commands act directly, because PostgreSQL or a person waits on them.
 import type { Command } from 'commander';
 import {
+  damagedCatalogEntries,
   expireBackups,
   listDatabaseBackups,
   restoreDatabase,
@@ -14,6 +15,7 @@ import { registerFilesBackupCommands } from '../../backup/files/cli.js';
 import { EXIT_FAILED, EXIT_STOP_RECOVERY } from '../../backup/wal/cli.js';
 import { archiveCommand, confValue, restoreCommand } from '../../backup/wal/command-line.js';
 import { describeError } from '../../errors.js';
+import { setBackupProgressListener, terminalProgress } from '../../backup/progress.js';
 import { loadPolicy } from '../../policy/load.js';
 import { describeRun, table } from '../format.js';
 import { print, printJson, withApp, type GlobalOptions } from '../context.js';
@@ -26,9 +28,23 @@ function mib(bytes: number): string {
 }
 
 /** Like `drydock run`: Ctrl-C or SIGTERM aborts the run cleanly and it is recorded as interrupted. */
-async function runTask(program: Command, taskId: string, json: boolean | undefined): Promise<void> {
+async function runTask(
+  program: Command,
+  taskId: string,
+  json: boolean | undefined,
+  options: { progress?: boolean } = {},
+): Promise<void> {
   await withApp(program.opts<GlobalOptions>(), async (app) => {
-    const run = await runInForeground(app, taskId);
+    // On a terminal, a backup shows bytes and files done, rate and time left (not with --json).
+    const bar = options.progress && !json && process.stderr.isTTY ? terminalProgress('backup') : undefined;
+    const unset = bar ? setBackupProgressListener(bar.update) : undefined;
+    let run;
+    try {
+      run = await runInForeground(app, taskId);
+    } finally {
+      unset?.();
+      bar?.stop();
+    }
     const steps = await app.store.listSteps(run.id);
     if (json) printJson({ ...run, steps });
     else print(describeRun(run, steps));
@@ -46,9 +62,12 @@ export function registerBackupCommands(program: Command): void {
     .command('run')
     .description('take a PostgreSQL backup now, through the full lifecycle (full unless --incremental)')
     .option('--incremental', 'only the pages changed since the previous backup')
+    .option('--no-progress', 'no progress bar on a terminal')
     .option('--json', 'print JSON')
-    .action((options: { incremental?: boolean; json?: boolean }) =>
-      runTask(program, options.incremental ? 'backup.database.incremental' : 'backup.database.full', options.json),
+    .action((options: { incremental?: boolean; json?: boolean; progress: boolean }) =>
+      runTask(program, options.incremental ? 'backup.database.incremental' : 'backup.database.full', options.json, {
+        progress: options.progress,
+      }),
     );
 
   backup
@@ -57,6 +76,9 @@ export function registerBackupCommands(program: Command): void {
     .option('--json', 'print JSON')
     .action((options: { json?: boolean }) => {
       const records = listDatabaseBackups(policy());
+      // Damaged entries are never listed as backups, but never silently either.
+      for (const d of damagedCatalogEntries(policy()))
+        process.stderr.write(`warning: ${d.problem}; backup ${d.id} is not used (run drydock backup verify)\n`);
       if (options.json) return printJson(records);
       if (records.length === 0) return print('no backups in the repository yet');
       print(

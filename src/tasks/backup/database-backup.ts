@@ -9,7 +9,7 @@ import { postgresBackupOptions } from '../../backup/settings.js';
 import type { BackupRecord } from '../../backup/types.js';
 import { windowDeadline } from '../../backup/window.js';
 import { DrydockError } from '../../errors.js';
-import { backupIncrementalTask, validateBackup } from './postgres-backup.js';
+import { backupIncrementalTask, foldedIntoFull, validateBackup } from './postgres-backup.js';
 
 async function execute(ctx: TaskContext): Promise<BackupRecord> {
   const settings = ctx.policy.database.backup;
@@ -57,7 +57,9 @@ export const databaseBackupTask: ImplementedTask<BackupRecord> = {
   disruptive: false,
   class: 'maintenance',
   schedule: (policy) =>
-    toSchedule({ frequency: policy.database.backup.frequency, time: policy.database.backup.window.start }),
+    foldedIntoFull(policy)
+      ? { kind: 'manual', text: 'taken by backup.database.full (one backup per slot)' }
+      : toSchedule({ frequency: policy.database.backup.frequency, time: policy.database.backup.window.start }),
   resources: (policy) => [`backup-repo:${policy.backup.repository.path}`],
   execute,
   validate: (ctx, r) => validateBackup(ctx, r),

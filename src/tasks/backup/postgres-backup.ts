@@ -15,11 +15,53 @@ import type { BackupKind, BackupRecord } from '../../backup/types.js';
 import { findWal } from '../../backup/wal-archive.js';
 import { parseLsn, segmentsBetween } from '../../backup/lsn.js';
 import { executeLogical, validateLogical, type LogicalResult } from './logical.js';
+import { windowDeadline } from '../../backup/window.js';
+import { backupProgressListener } from '../../backup/progress.js';
+import type { Policy } from '../../policy/schema.js';
+
+/**
+ * database.backup (Database Maintenance) and backup.database.full (Backup & Recovery) describe the
+ * same 01:00 UTC backup. When they fall on the same slot there is one backup: backup.database.full
+ * takes it, inside this section's window and with the longer of the two retentions, and
+ * database.backup has no schedule of its own (it can still be run by hand).
+ */
+export function foldedIntoFull(policy: Policy): boolean {
+  const own = toSchedule({ frequency: policy.database.backup.frequency, time: policy.database.backup.window.start });
+  const full = toSchedule(policy.backup.database.full);
+  return own.kind === 'cron' && full.kind === 'cron' && own.expression === full.expression;
+}
+
+/** The terminal's progress bar when `backup run` runs on one (see progress.ts). */
+function progressReporter(): ((done: number, total: number, files: number, totalFiles: number) => void) | undefined {
+  const listener = backupProgressListener();
+  return listener
+    ? (bytes, totalBytes, files, totalFiles) => listener({ bytes, totalBytes, files, totalFiles })
+    : undefined;
+}
 
 async function executeBackup(ctx: TaskContext, kind: BackupKind): Promise<BackupRecord> {
+  // The full backup that database.backup folds into keeps that section's window and retention.
+  const folded = kind === 'full' && foldedIntoFull(ctx.policy);
+  const section = ctx.policy.database.backup;
+  const signals = [ctx.signal];
+  if (folded) {
+    const deadline = windowDeadline(
+      ctx.clock.now(),
+      section.window.start.hour,
+      section.window.start.minute,
+      section.window.duration.ms,
+    );
+    if (deadline) signals.push(AbortSignal.timeout(Math.max(1, deadline.getTime() - ctx.clock.now().getTime())));
+  }
+  const retentionMs = folded ? Math.max(section.retention.ms, ctx.policy.backup.database.full.retention.ms) : undefined;
   const record = await ctx.step(`${kind} backup of ${ctx.policy.backup.postgres.data_directory}`, async (step) => {
     const r = await runPostgresBackup(
-      postgresBackupOptions(ctx.policy, kind, { signal: ctx.signal, log: (line) => step.output(line) }),
+      postgresBackupOptions(ctx.policy, kind, {
+        signal: AbortSignal.any(signals),
+        log: (line) => step.output(line),
+        retentionMs,
+        onProgress: progressReporter(),
+      }),
     );
     return r;
   });

@@ -80,6 +80,23 @@ describe('backup commands', () => {
     expect((await cli('verify-files')).at(-1)).toMatch(
       /1 Redis backup\(s\), 1 upload snapshot\(s\), 1 configuration file history\(ies\), \d+ blob\(s\): all good/,
     );
+    // Every command also prints one JSON document with --json.
+    const json = async (...args: string[]) => {
+      const out = await cli(...args, '--json');
+      expect(out).toHaveLength(1);
+      return JSON.parse(out[0]!) as Record<string, unknown> & Array<Record<string, unknown>>;
+    };
+    expect((await json('config', 'versions')).map((v) => v.version)).toEqual([1, 2]);
+    expect(await json('config', 'restore', join(work, 'app.yml'), '2')).toMatchObject({ version: 2 });
+    expect((await json('uploads', 'list'))[0]).toMatchObject({ id: snapshot.id, files: 1 });
+    expect(await json('uploads', 'restore', snapshot.id, '--to', join(work, 'out-json'))).toMatchObject({ files: 1 });
+    expect((await json('redis', 'list'))[0]).toMatchObject({ id: redisRecord.id });
+    expect(await json('redis', 'restore', redisRecord.id, '--to', join(work, 'dump-json.rdb'))).toMatchObject({
+      id: redisRecord.id,
+    });
+    expect(await json('redis', 'test')).toMatchObject({ backup: redisRecord.id, ok: true });
+    expect(await json('verify-files')).toMatchObject({ problems: [] });
+
     const store = openBlobStore(
       openRepository({ path: join(work, 'repo'), compression: 'zstd', level: 1, processes: 1 }),
       'uploads',
