@@ -10,7 +10,10 @@
 import { createHash } from 'node:crypto';
 import { approvalState, checkDecision, type Person } from '../../approvals/rules.js';
 import { DrydockError } from '../../errors.js';
+import { audience, deliver, type SenderDeps } from '../../notify/deliver.js';
+import type { Channel } from '../../notify/types.js';
 import type { Policy } from '../../policy/schema.js';
+import { DeliveryLog } from '../../store/sqlite/deliveries.js';
 import { ApprovalStore } from '../../store/sqlite/approvals.js';
 import type { SqliteDatabase } from '../../store/sqlite/open.js';
 import type { ActivityEntry } from '../../store/types.js';
@@ -30,6 +33,8 @@ export interface FirewallDeps {
   now: () => Date;
   activity: (entry: ActivityEntry) => Promise<void> | void;
   signal?: AbortSignal;
+  /** The policy's channels: approvers are asked through them, and told the outcome. */
+  channels?: ReadonlyMap<string, Channel>;
 }
 
 export class FirewallChanges {
@@ -39,6 +44,36 @@ export class FirewallChanges {
   constructor(private readonly deps: FirewallDeps) {
     this.store = new FirewallStore(deps.db);
     this.approvals = new ApprovalStore(deps.db);
+  }
+
+  private async notice(
+    change: FirewallChange,
+    kind: 'approval_request' | 'firewall_outcome',
+    subject: string,
+    text: string,
+    targets: ReturnType<typeof audience>,
+  ): Promise<void> {
+    if (!this.deps.channels || targets.length === 0) return;
+    const delivery = this.deps.policy.maintenance_windows.delivery;
+    const sender: SenderDeps = {
+      log: new DeliveryLog(this.deps.db),
+      channels: this.deps.channels,
+      clock: { now: this.deps.now },
+      attempts: delivery.attempts,
+      backoffMs: delivery.backoff.ms,
+      activity: this.deps.activity,
+    };
+    await deliver(
+      sender,
+      {
+        id: `firewall-${change.id}-${kind}-${change.status}-${change.planHash.slice(0, 12)}`,
+        kind,
+        subject,
+        text,
+        data: { firewallChangeId: change.id, kind: change.kind, status: change.status, title: change.title },
+      },
+      targets,
+    );
   }
 
   private get fw() {
@@ -93,6 +128,19 @@ export class FirewallChanges {
       `${change.kind} firewall change #${change.id} "${change.title}" requested by ${input.person.name}; needs ${this.requiredRoles(change.kind).join(' and ')}`,
       input.person.name,
       change,
+    );
+    const roles = this.requiredRoles(change.kind);
+    await this.notice(
+      change,
+      'approval_request',
+      `Approval needed: ${change.kind} firewall change #${change.id} "${change.title}"`,
+      `${input.person.name} asks to apply this nft script (plan ${change.planHash.slice(0, 12)}) ${change.kind === 'emergency' ? 'as an emergency, at once when approved' : 'in the next maintenance window'}; it needs ${roles.join(' and ')}.\n\n${change.ruleset}\nApprove: drydock firewall approve ${change.id} (or refuse) with your API token in DRYDOCK_TOKEN.`,
+      audience(
+        this.deps.policy,
+        change.kind === 'emergency'
+          ? { roles, channelTypes: this.deps.policy.maintenance_windows.emergency.notification.channels }
+          : { roles },
+      ),
     );
     return change;
   }
@@ -192,6 +240,14 @@ export class FirewallChanges {
           ? `firewall change #${id} "${change.title}" rolled back: ${outcome.unreachable.join(', ')} could not be reached after it`
           : `firewall change #${id} "${change.title}" not applied: ${outcome.lines[outcome.lines.length - 1]}`;
     await this.log(`firewall.change.${outcome.status}`, message, actor, updated);
+    const people = [change.requestedBy, ...this.approvalState(change).approved.map((a) => a.person)];
+    await this.notice(
+      updated,
+      'firewall_outcome',
+      `Firewall change #${id} "${change.title}": ${outcome.status.replace('_', ' ')}`,
+      `${message}\n\n${outcome.lines.join('\n')}`,
+      audience(this.deps.policy, { people }),
+    );
     return updated;
   }
 
