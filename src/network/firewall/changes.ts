@@ -17,7 +17,7 @@ import { DeliveryLog } from '../../store/sqlite/deliveries.js';
 import { ApprovalStore } from '../../store/sqlite/approvals.js';
 import type { SqliteDatabase } from '../../store/sqlite/open.js';
 import type { ActivityEntry } from '../../store/types.js';
-import { applyRuleset } from './apply.js';
+import { applyRuleset, restoreRuleset } from './apply.js';
 import { firewallRunner, takeSnapshot, type FirewallSnapshot } from './ruleset.js';
 import { FirewallStore, type FirewallBaseline, type FirewallChange, type FirewallChangeKind } from './store.js';
 
@@ -210,7 +210,9 @@ export class FirewallChanges {
     const startedAt = this.deps.now();
     let outcome;
     try {
-      outcome = await applyRuleset(this.fw, change.ruleset, this.deps.signal);
+      outcome = await applyRuleset(this.fw, change.ruleset, this.deps.signal, (previous) =>
+        this.store.update(id, { status: 'applying', previous, appliedAt: startedAt }),
+      );
     } catch (error) {
       const failed = this.store.update(id, {
         status: 'failed',
@@ -249,6 +251,31 @@ export class FirewallChanges {
       audience(this.deps.policy, { people }),
     );
     return updated;
+  }
+
+  /**
+   * After a crash mid-change (status still "applying"), nobody validated the ruleset in force: the
+   * saved one is restored and the change recorded as rolled back.
+   */
+  async recoverInterrupted(actor: string): Promise<string[]> {
+    const lines: string[] = [];
+    for (const change of this.store.listChanges('applying')) {
+      if (change.previous === null) continue;
+      const restored = await restoreRuleset(this.fw, change.previous, this.deps.signal);
+      const updated = this.store.update(change.id, {
+        status: 'rolled_back',
+        result: { lines: [...(change.result?.lines ?? []), 'interrupted while being applied', ...restored] },
+        finishedAt: this.deps.now(),
+      });
+      lines.push(`firewall change #${change.id} was interrupted while being applied: ${restored.join('; ')}`);
+      await this.log(
+        'firewall.change.rolled_back',
+        `firewall change #${change.id} "${change.title}" rolled back: interrupted while being applied`,
+        actor,
+        updated,
+      );
+    }
+    return lines;
   }
 
   snapshot(): Promise<FirewallSnapshot> {

@@ -257,6 +257,32 @@ describe('firewall changes', () => {
     expect(log[0]!.message).toContain('web (127.0.0.1:8080) could not be reached after it');
   });
 
+  it('after a crash between nft -f and the service checks, restores the saved ruleset and records a rollback', async () => {
+    const fw = changes();
+    const previous = rulesNow();
+    const change = await fw.request({
+      kind: 'planned',
+      title: 'crashed',
+      ruleset: base('    tcp dport 6000 accept\n'),
+      person: people.dev,
+    });
+    await fw.decide(change.id, people.ops, 'approved');
+    // What a run killed right after `nft -f` leaves: the change marked applying with the saved ruleset, the new one in force.
+    fw.store.update(change.id, {
+      status: 'applying',
+      previous: ns.run('nft', ['list', 'ruleset']),
+      appliedAt: new Date(),
+    });
+    ns.run('nft', ['-f', '-'], change.ruleset);
+    expect(rulesNow()).toContain('tcp dport 6000 accept');
+    const ctx = { ...testContext(policy(), 'network.firewall.updates'), store };
+    const lines = await firewallUpdatesTask.recoverInterrupted!(ctx);
+    expect(lines.join('\n')).toContain(`firewall change #${change.id} was interrupted while being applied`);
+    expect(rulesNow()).toBe(previous);
+    expect(fw.store.getChange(change.id)).toMatchObject({ status: 'rolled_back' });
+    expect(fw.store.getChange(change.id)!.result!.lines).toContain('every service is reachable');
+  });
+
   it('refuses a ruleset that does not parse, and never applies half of one', async () => {
     const fw = changes();
     const previous = rulesNow();
