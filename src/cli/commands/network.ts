@@ -118,6 +118,7 @@ function firewallOf(app: App): FirewallChanges {
     policy: app.loaded.policy,
     now: () => app.clock.now(),
     activity: (entry) => app.store.logActivity(entry),
+    channels: app.channels,
   });
 }
 

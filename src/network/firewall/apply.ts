@@ -81,6 +81,8 @@ export async function applyRuleset(
   fw: NetworkFirewallPolicy,
   ruleset: string,
   signal?: AbortSignal,
+  /** Called with the saved ruleset before anything changes, so a crash after this point can be rolled back. */
+  onSaved?: (previous: string) => void,
 ): Promise<ApplyOutcome> {
   const run = firewallRunner(fw, signal);
   if ((await backendOf(fw, run)) !== 'nftables')
@@ -94,6 +96,7 @@ export async function applyRuleset(
   const lines: string[] = [];
   const previous = (await run('nft', ['list', 'ruleset'])).stdout;
   lines.push(`saved the current ruleset (${previous.split('\n').length} lines) for a rollback`);
+  onSaved?.(previous);
   try {
     await run('nft', ['-c', '-f', '-'], ruleset);
     lines.push('nft -c: the new ruleset parses');
@@ -120,4 +123,18 @@ export async function applyRuleset(
       : 'after the rollback every service is reachable again',
   );
   return { status: 'rolled_back', lines, previous, unreachable };
+}
+
+/** Restores a saved ruleset (`flush ruleset` + the saved text, one transaction), e.g. after a crash mid-change. */
+export async function restoreRuleset(
+  fw: NetworkFirewallPolicy,
+  previous: string,
+  signal?: AbortSignal,
+): Promise<string[]> {
+  const run = firewallRunner(fw, signal);
+  await run('nft', ['-f', '-'], `flush ruleset\n${previous}`);
+  const lines = ['nft -f: the ruleset saved before the change is restored'];
+  const unreachable = await checkServices(fw, lines, signal);
+  lines.push(unreachable.length ? `still unreachable: ${unreachable.join(', ')}` : 'every service is reachable');
+  return lines;
 }

@@ -10,11 +10,14 @@
 import { createHash } from 'node:crypto';
 import { approvalState, checkDecision, type Person } from '../../approvals/rules.js';
 import { DrydockError } from '../../errors.js';
+import { audience, deliver, type SenderDeps } from '../../notify/deliver.js';
+import type { Channel } from '../../notify/types.js';
 import type { Policy } from '../../policy/schema.js';
+import { DeliveryLog } from '../../store/sqlite/deliveries.js';
 import { ApprovalStore } from '../../store/sqlite/approvals.js';
 import type { SqliteDatabase } from '../../store/sqlite/open.js';
 import type { ActivityEntry } from '../../store/types.js';
-import { applyRuleset } from './apply.js';
+import { applyRuleset, restoreRuleset } from './apply.js';
 import { firewallRunner, takeSnapshot, type FirewallSnapshot } from './ruleset.js';
 import { FirewallStore, type FirewallBaseline, type FirewallChange, type FirewallChangeKind } from './store.js';
 
@@ -30,6 +33,8 @@ export interface FirewallDeps {
   now: () => Date;
   activity: (entry: ActivityEntry) => Promise<void> | void;
   signal?: AbortSignal;
+  /** The policy's channels: approvers are asked through them, and told the outcome. */
+  channels?: ReadonlyMap<string, Channel>;
 }
 
 export class FirewallChanges {
@@ -39,6 +44,36 @@ export class FirewallChanges {
   constructor(private readonly deps: FirewallDeps) {
     this.store = new FirewallStore(deps.db);
     this.approvals = new ApprovalStore(deps.db);
+  }
+
+  private async notice(
+    change: FirewallChange,
+    kind: 'approval_request' | 'firewall_outcome',
+    subject: string,
+    text: string,
+    targets: ReturnType<typeof audience>,
+  ): Promise<void> {
+    if (!this.deps.channels || targets.length === 0) return;
+    const delivery = this.deps.policy.maintenance_windows.delivery;
+    const sender: SenderDeps = {
+      log: new DeliveryLog(this.deps.db),
+      channels: this.deps.channels,
+      clock: { now: this.deps.now },
+      attempts: delivery.attempts,
+      backoffMs: delivery.backoff.ms,
+      activity: this.deps.activity,
+    };
+    await deliver(
+      sender,
+      {
+        id: `firewall-${change.id}-${kind}-${change.status}-${change.planHash.slice(0, 12)}`,
+        kind,
+        subject,
+        text,
+        data: { firewallChangeId: change.id, kind: change.kind, status: change.status, title: change.title },
+      },
+      targets,
+    );
   }
 
   private get fw() {
@@ -93,6 +128,19 @@ export class FirewallChanges {
       `${change.kind} firewall change #${change.id} "${change.title}" requested by ${input.person.name}; needs ${this.requiredRoles(change.kind).join(' and ')}`,
       input.person.name,
       change,
+    );
+    const roles = this.requiredRoles(change.kind);
+    await this.notice(
+      change,
+      'approval_request',
+      `Approval needed: ${change.kind} firewall change #${change.id} "${change.title}"`,
+      `${input.person.name} asks to apply this nft script (plan ${change.planHash.slice(0, 12)}) ${change.kind === 'emergency' ? 'as an emergency, at once when approved' : 'in the next maintenance window'}; it needs ${roles.join(' and ')}.\n\n${change.ruleset}\nApprove: drydock firewall approve ${change.id} (or refuse) with your API token in DRYDOCK_TOKEN.`,
+      audience(
+        this.deps.policy,
+        change.kind === 'emergency'
+          ? { roles, channelTypes: this.deps.policy.maintenance_windows.emergency.notification.channels }
+          : { roles },
+      ),
     );
     return change;
   }
@@ -162,7 +210,9 @@ export class FirewallChanges {
     const startedAt = this.deps.now();
     let outcome;
     try {
-      outcome = await applyRuleset(this.fw, change.ruleset, this.deps.signal);
+      outcome = await applyRuleset(this.fw, change.ruleset, this.deps.signal, (previous) =>
+        this.store.update(id, { status: 'applying', previous, appliedAt: startedAt }),
+      );
     } catch (error) {
       const failed = this.store.update(id, {
         status: 'failed',
@@ -192,7 +242,40 @@ export class FirewallChanges {
           ? `firewall change #${id} "${change.title}" rolled back: ${outcome.unreachable.join(', ')} could not be reached after it`
           : `firewall change #${id} "${change.title}" not applied: ${outcome.lines[outcome.lines.length - 1]}`;
     await this.log(`firewall.change.${outcome.status}`, message, actor, updated);
+    const people = [change.requestedBy, ...this.approvalState(change).approved.map((a) => a.person)];
+    await this.notice(
+      updated,
+      'firewall_outcome',
+      `Firewall change #${id} "${change.title}": ${outcome.status.replace('_', ' ')}`,
+      `${message}\n\n${outcome.lines.join('\n')}`,
+      audience(this.deps.policy, { people }),
+    );
     return updated;
+  }
+
+  /**
+   * After a crash mid-change (status still "applying"), nobody validated the ruleset in force: the
+   * saved one is restored and the change recorded as rolled back.
+   */
+  async recoverInterrupted(actor: string): Promise<string[]> {
+    const lines: string[] = [];
+    for (const change of this.store.listChanges('applying')) {
+      if (change.previous === null) continue;
+      const restored = await restoreRuleset(this.fw, change.previous, this.deps.signal);
+      const updated = this.store.update(change.id, {
+        status: 'rolled_back',
+        result: { lines: [...(change.result?.lines ?? []), 'interrupted while being applied', ...restored] },
+        finishedAt: this.deps.now(),
+      });
+      lines.push(`firewall change #${change.id} was interrupted while being applied: ${restored.join('; ')}`);
+      await this.log(
+        'firewall.change.rolled_back',
+        `firewall change #${change.id} "${change.title}" rolled back: interrupted while being applied`,
+        actor,
+        updated,
+      );
+    }
+    return lines;
   }
 
   snapshot(): Promise<FirewallSnapshot> {

@@ -13,8 +13,9 @@ export interface FirewallBaseline {
 }
 
 export type FirewallChangeKind = 'planned' | 'emergency';
+/** "applying": the previous ruleset is saved and nft runs; a crash here is rolled back by recoverInterrupted. */
 export type FirewallChangeStatus =
-  'pending_approval' | 'approved' | 'refused' | 'applied' | 'rolled_back' | 'failed' | 'accepted';
+  'pending_approval' | 'approved' | 'applying' | 'refused' | 'applied' | 'rolled_back' | 'failed' | 'accepted';
 
 export interface FirewallChange {
   id: number;

@@ -2,12 +2,23 @@
 // approved firewall change (src/network/firewall/changes.ts): checked, applied as one nft
 // transaction, services validated, rolled back automatically when one is lost. An emergency change
 // does not wait for this run: `drydock firewall apply ID` applies it once its approvals are in.
-import type { ImplementedTask, ValidationCheck } from '../../engine/types.js';
+import type { ImplementedTask, TaskContext, ValidationCheck } from '../../engine/types.js';
 import { FirewallChanges } from '../../network/firewall/changes.js';
 import type { FirewallChange } from '../../network/firewall/store.js';
 import { TimeOfDay } from '../../policy/values.js';
 import { toSchedule } from '../../schedule/frequency.js';
 import { firewallStore, stateDb } from './firewall-review.js';
+
+function changesFor(ctx: TaskContext): FirewallChanges {
+  const activity = ctx.store!;
+  return new FirewallChanges({
+    db: stateDb(ctx),
+    policy: ctx.policy,
+    now: () => ctx.clock.now(),
+    activity: (entry) => activity.logActivity({ ...entry, runId: ctx.runId }),
+    signal: ctx.signal,
+  });
+}
 
 export const firewallUpdatesTask: ImplementedTask<FirewallChange[]> = {
   id: 'network.firewall.updates',
@@ -20,14 +31,9 @@ export const firewallUpdatesTask: ImplementedTask<FirewallChange[]> = {
 
   async execute(ctx) {
     const store = firewallStore(ctx);
-    const activity = ctx.store!;
-    const changes = new FirewallChanges({
-      db: stateDb(ctx),
-      policy: ctx.policy,
-      now: () => ctx.clock.now(),
-      activity: (entry) => activity.logActivity({ ...entry, runId: ctx.runId }),
-      signal: ctx.signal,
-    });
+    const changes = changesFor(ctx);
+    // A change left "applying" by a crash (of a run or of `drydock firewall apply`) is rolled back first.
+    for (const line of await changes.recoverInterrupted('drydock')) ctx.summary(line);
     const approved = store.listChanges('approved');
     if (approved.length === 0) ctx.summary('no approved firewall change to apply');
     const done: FirewallChange[] = [];
@@ -49,6 +55,9 @@ export const firewallUpdatesTask: ImplementedTask<FirewallChange[]> = {
     }
     return done;
   },
+
+  /** A crash between `nft -f` and the service checks: restore the ruleset saved before the change. */
+  recoverInterrupted: (ctx) => changesFor(ctx).recoverInterrupted('drydock'),
 
   validate(_ctx, result) {
     const checks: ValidationCheck[] = result.map((c) => ({

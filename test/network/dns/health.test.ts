@@ -77,6 +77,27 @@ describe('network.dns.health_check', () => {
     expect(ctx.findStep('zone dokkerr.test')?.output).toContain(`auth ${addr(knot)}: NOERROR 192.0.2.10 in`);
   });
 
+  it('warns about answers slower than slow_answer without failing the record', async () => {
+    const ctx = testContext(
+      policy({
+        slow_answer: '0ms',
+        resolvers: [addr(resolvers[0]!), addr(resolvers[1]!)],
+        zones: [
+          { zone: ZONE, authoritative: [addr(knot)], records: [{ name: 'api', type: 'A', value: '192.0.2.30' }] },
+        ],
+      }),
+    );
+    const result = await dnsHealthTask.execute(ctx);
+    expect((await dnsHealthTask.validate(ctx, result)).ok).toBe(true);
+    expect(result.zones[0]!.records[0]!.warnings).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(
+          new RegExp(`^${addr(knot)} took [\\d.]+ ms to answer api\\.dokkerr\\.test A \\(slow: over 0ms\\)$`),
+        ),
+      ]),
+    );
+  });
+
   it('catches authoritative servers that disagree on the SOA serial and on a record set, naming both', async () => {
     const ctx = testContext(
       policy({

@@ -1,6 +1,11 @@
 // Firewall review and changes against real nftables inside a network namespace this test creates:
 // every nft call (Drydock's and the setup's) runs in that namespace, never on the host.
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import pino from 'pino';
+import { buildChannels } from '../../../src/notify/channels/registry.js';
+import { statusPagePublisher } from '../../../src/notify/channels/status-page.js';
+import { WindowStore } from '../../../src/store/sqlite/windows.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -29,6 +34,9 @@ ${extra}  }
 `;
 
 let ns: TestNamespace;
+let hook: Server;
+let hookPort = 0;
+const received: Array<{ subject?: string; text?: string }> = [];
 let dir: string;
 let store: SqliteStore;
 const people = {
@@ -51,15 +59,28 @@ function policy() {
       },
     },
     maintenance_windows: { blackout: { periods: [] } },
+    channels: { ops_hook: { type: 'webhook', url: `http://127.0.0.1:${hookPort}/hook`, format: 'json' } },
+    stakeholders: [
+      { name: 'Olga Ops', roles: ['Head of Operations'], channels: ['ops_hook'] },
+      { name: 'Carl CTO', roles: ['CTO'] },
+      { name: 'Dana Dev', roles: ['Engineer'] },
+    ],
   });
 }
 
 function changes() {
+  const p = policy();
+  const { channels } = buildChannels(p, {
+    logger: pino({ level: 'silent' }),
+    env: process.env,
+    statusPage: statusPagePublisher(new WindowStore(store.db), { now: () => new Date() }),
+  });
   return new FirewallChanges({
     db: store.db,
-    policy: policy(),
+    policy: p,
     now: () => new Date(),
     activity: (entry) => store.logActivity(entry),
+    channels,
   });
 }
 
@@ -74,6 +95,16 @@ const rulesNow = () => ns.run('nft', ['list', 'ruleset']).replace(/packets \d+ b
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'drydock-fw-'));
   store = new SqliteStore(openSqlite(join(dir, 'state.sqlite')));
+  hook = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      received.push(JSON.parse(body) as { subject?: string; text?: string });
+      res.end('ok');
+    });
+  });
+  await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
+  hookPort = (hook.address() as { port: number }).port;
   ns = await createNamespace();
   ns.run('nft', ['-f', '-'], base());
   await ns.serve(8080);
@@ -81,6 +112,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
+  await new Promise((r) => hook?.close(r));
   await ns?.remove();
   await store?.close();
   rmSync(dir, { recursive: true, force: true });
@@ -159,6 +191,11 @@ describe('firewall changes', () => {
     const ruleset = base('    tcp dport 443 accept\n');
     const change = await fw.request({ kind: 'planned', title: 'open 443', ruleset, person: people.dev });
     expect(change.status).toBe('pending_approval');
+    // The Head of Operations is asked through their channel, with the script and how to approve.
+    const ask = JSON.stringify(received.find((m) => JSON.stringify(m).includes(`firewall change #${change.id}`)));
+    expect(ask).toContain(`Approval needed: planned firewall change #${change.id} \\"open 443\\"`);
+    expect(ask).toContain('tcp dport 443 accept');
+    expect(ask).toContain(`drydock firewall approve ${change.id}`);
     await expect(fw.apply(change.id, 'test')).rejects.toThrow(/pending approval, not approved/);
     await expect(fw.decide(change.id, people.cto, 'approved')).rejects.toThrow(
       /does not hold a role that can approve firewall change/,
@@ -213,9 +250,37 @@ describe('firewall changes', () => {
       ]),
     );
     expect(rulesNow()).toBe(previous);
+    // The requester and the approvers with a channel (the Head of Operations) hear the outcome.
+    expect(JSON.stringify(received)).toContain(`Firewall change #${change.id} \\"tighten input\\": rolled back`);
     expect((await reachable(policy().network.firewall, { host: '127.0.0.1', port: 8080 })).ok).toBe(true);
     const log = await store.listActivity({ kind: 'firewall.change.rolled_back' });
     expect(log[0]!.message).toContain('web (127.0.0.1:8080) could not be reached after it');
+  });
+
+  it('after a crash between nft -f and the service checks, restores the saved ruleset and records a rollback', async () => {
+    const fw = changes();
+    const previous = rulesNow();
+    const change = await fw.request({
+      kind: 'planned',
+      title: 'crashed',
+      ruleset: base('    tcp dport 6000 accept\n'),
+      person: people.dev,
+    });
+    await fw.decide(change.id, people.ops, 'approved');
+    // What a run killed right after `nft -f` leaves: the change marked applying with the saved ruleset, the new one in force.
+    fw.store.update(change.id, {
+      status: 'applying',
+      previous: ns.run('nft', ['list', 'ruleset']),
+      appliedAt: new Date(),
+    });
+    ns.run('nft', ['-f', '-'], change.ruleset);
+    expect(rulesNow()).toContain('tcp dport 6000 accept');
+    const ctx = { ...testContext(policy(), 'network.firewall.updates'), store };
+    const lines = await firewallUpdatesTask.recoverInterrupted!(ctx);
+    expect(lines.join('\n')).toContain(`firewall change #${change.id} was interrupted while being applied`);
+    expect(rulesNow()).toBe(previous);
+    expect(fw.store.getChange(change.id)).toMatchObject({ status: 'rolled_back' });
+    expect(fw.store.getChange(change.id)!.result!.lines).toContain('every service is reachable');
   });
 
   it('refuses a ruleset that does not parse, and never applies half of one', async () => {
