@@ -13,6 +13,7 @@ import { registerMetricsCommands } from './commands/metrics.js';
 import { registerRunCommands } from './commands/runs.js';
 import { registerStartCommand } from './commands/start.js';
 import { registerTaskCommands } from './commands/tasks.js';
+import { registerTlsCommands } from './commands/tls.js';
 import { registerWindowsCommands } from '../windows/cli.js';
 import { openApp } from '../app.js';
 import { createLogger } from '../logger.js';
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
   registerMetricsCommands(program);
   registerAlertCommands(program);
   registerBackupCommands(program);
+  registerTlsCommands(program);
   registerWindowsCommands(program, async () => {
     const policy = program.opts<GlobalOptions>().policy;
     const app = await openApp({
