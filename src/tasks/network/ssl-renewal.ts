@@ -75,8 +75,11 @@ async function execute(ctx: TaskContext): Promise<SslRenewalResult> {
       { continueOnError: true },
     );
     ctx.summary(summaryLine(outcome));
-    if (outcome.decision?.daysLeft !== undefined)
-      ctx.figure(`${c.name}.days_left`, { before: outcome.decision.daysLeft, unit: 'days' });
+    const before = outcome.decision?.daysLeft;
+    if (outcome.status === 'renewed' && outcome.notAfter) {
+      const after = Math.round(((Date.parse(outcome.notAfter) - ctx.clock.now().getTime()) / 86_400_000) * 10) / 10;
+      ctx.figure(`${c.name}.days_left`, { ...(before !== undefined ? { before } : {}), after, unit: 'days' });
+    } else if (before !== undefined) ctx.figure(`${c.name}.days_left`, { value: before, unit: 'days' });
   }
   return { certificates };
 }

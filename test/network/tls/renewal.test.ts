@@ -151,6 +151,8 @@ describe('network.ssl.renewal with pebble', () => {
     expect(run.error).toBeNull();
     expect(run.status).toBe('succeeded');
 
+    expect(run.figures['web.days_left']!.before).toBeCloseTo(1, 0);
+    expect(run.figures['web.days_left']!.after).toBeGreaterThan(1000);
     const now = new X509Certificate(readFileSync(paths.cert));
     expect(now.issuer).toMatch(/Pebble Intermediate CA/);
     expect(now.subjectAltName).toBe('DNS:app.test, DNS:www.app.test');
