@@ -26,6 +26,8 @@ declare -A WANT=(
   [/usr/sbin/runuser]=util-linux
   [/usr/bin/mount]=mount
   [/usr/bin/gzip]=gzip
+  [/usr/bin/pebble]=pebble
+  [/usr/bin/pebble-challtestsrv]=pebble
 )
 
 missing_pkgs=()
