@@ -38,6 +38,8 @@ declare -A WANT=(
   [/usr/bin/apt-ftparchive]=apt-utils
   [/usr/bin/dpkg-deb]=dpkg
   [/usr/bin/python3]=python3
+  [/usr/bin/pebble]=pebble
+  [/usr/bin/pebble-challtestsrv]=pebble
 )
 
 missing_pkgs=()

@@ -17,6 +17,7 @@ import { registerStartCommand } from './commands/start.js';
 import { registerTaskCommands } from './commands/tasks.js';
 import { registerWindowsCommands } from './commands/windows.js';
 import { registerSecurityCommands } from './commands/security.js';
+import { registerTlsCommands } from './commands/tls.js';
 import { openApp } from '../app.js';
 import { createLogger } from '../logger.js';
 
@@ -43,6 +44,7 @@ export function buildProgram(): Command {
   registerFirewallCommands(program);
   registerSecurityCommands(program);
   registerDepsCommands(program);
+  registerTlsCommands(program);
   registerWindowsCommands(program, async () => {
     const policy = program.opts<GlobalOptions>().policy;
     const app = await openApp({

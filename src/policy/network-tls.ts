@@ -28,8 +28,8 @@ export const tlsValidationFields = {
     }),
   ).prefault([]),
   /**
-   * An expiry alert when less than this is left on any certificate of the chain, or less than a
-   * sixth of its lifetime (half the renewal margin), whichever comes first.
+   * An expiry alert when less is left on a certificate of the chain than the smaller of this and a
+   * sixth of its lifetime (half the renewal margin).
    */
   expiry_alert: positiveDuration().prefault('14 days'),
   /** Per connection: TCP connect, STARTTLS and handshake together. */

@@ -41,9 +41,9 @@ export interface CertificateInfo {
 }
 
 export interface EndpointPolicy {
-  /** Alert when less than this is left (ms) ... */
+  /** Alert when less is left than the smaller of this (ms) ... */
   expiryAlertMs: number;
-  /** ... or less than this share of the certificate's lifetime, whichever comes first. */
+  /** ... and this share of the certificate's lifetime. */
   expiryAlertShare: number;
   minRsaBits: number;
   minEcBits: number;
@@ -129,7 +129,7 @@ export function peerChain(socket: tls.TLSSocket): X509Certificate[] {
   return chain;
 }
 
-/** The day count below which a certificate alerts: the fixed threshold or a share of its lifetime, whichever comes first. */
+/** The day count below which a certificate alerts: the smaller of the fixed threshold and a share of its lifetime. */
 export function alertThresholdDays(
   info: CertificateInfo,
   policy: Pick<EndpointPolicy, 'expiryAlertMs' | 'expiryAlertShare'>,

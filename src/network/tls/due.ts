@@ -1,5 +1,5 @@
-// When a certificate is due for renewal: when the policy's threshold (the spec's 30 days) is left, or
-// when a third of its lifetime is left, whichever comes first. A fixed 30 days renews a 45-day
+// When a certificate is due for renewal: when the policy's threshold (the spec's 30 days) is left, or a
+// third of its lifetime when that is the smaller margin. A fixed 30 days renews a 45-day
 // certificate after 15 days and a 6-day certificate never on time; a third of the lifetime renews a
 // 90-day certificate at 30 days (what Let's Encrypt advises) and a 6-day one at 2 days.
 import type { X509Certificate } from 'node:crypto';

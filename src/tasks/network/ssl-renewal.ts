@@ -6,7 +6,7 @@
 // reload that fails puts the previous pair back; a server that keeps serving the old certificate
 // after a good reload is an alert that says how to roll back.
 import type { X509Certificate } from 'node:crypto';
-import { statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { exec } from '../../adapters/exec.js';
 import { DrydockError, describeError } from '../../errors.js';
@@ -24,6 +24,7 @@ import {
   countCertificates,
   installPair,
   keyMatches,
+  previousPath,
   readLeaf,
   rollbackInstructions,
   rollbackPair,
@@ -75,8 +76,11 @@ async function execute(ctx: TaskContext): Promise<SslRenewalResult> {
       { continueOnError: true },
     );
     ctx.summary(summaryLine(outcome));
-    if (outcome.decision?.daysLeft !== undefined)
-      ctx.figure(`${c.name}.days_left`, { before: outcome.decision.daysLeft, unit: 'days' });
+    const before = outcome.decision?.daysLeft;
+    if (outcome.status === 'renewed' && outcome.notAfter) {
+      const after = Math.round(((Date.parse(outcome.notAfter) - ctx.clock.now().getTime()) / 86_400_000) * 10) / 10;
+      ctx.figure(`${c.name}.days_left`, { ...(before !== undefined ? { before } : {}), after, unit: 'days' });
+    } else if (before !== undefined) ctx.figure(`${c.name}.days_left`, { value: before, unit: 'days' });
   }
   return { certificates };
 }
@@ -298,6 +302,33 @@ async function validate(ctx: TaskContext, result: SslRenewalResult): Promise<Val
   return { ok: checks.every((c) => c.ok), checks };
 }
 
+/**
+ * After a crash or kill mid-run: a certificate whose key no longer matches it (the process died
+ * between the two renames, or during a reload that was to be rolled back) gets its previous pair
+ * back when that pair matches. Pairs that match are left as they are.
+ */
+async function recoverInterrupted(ctx: TaskContext): Promise<string[]> {
+  const lines: string[] = [];
+  for (const c of ctx.policy.network.ssl.renewal.certificates) {
+    const paths = { key: c.key_file, cert: c.cert_file };
+    if (!existsSync(paths.cert) || !existsSync(paths.key)) continue;
+    if (keyMatches(await readFile(paths.cert, 'utf8'), await readFile(paths.key, 'utf8'))) continue;
+    const previous = { key: previousPath(paths.key), cert: previousPath(paths.cert) };
+    if (
+      existsSync(previous.cert) &&
+      existsSync(previous.key) &&
+      keyMatches(await readFile(previous.cert, 'utf8'), await readFile(previous.key, 'utf8'))
+    ) {
+      lines.push(
+        `${c.name}: the key did not match the certificate; ${await rollbackPair(paths, { keptPrevious: true })}`,
+      );
+    } else {
+      lines.push(`${c.name}: the key does not match the certificate and there is no matching previous pair: renew it`);
+    }
+  }
+  return lines;
+}
+
 export const sslRenewalTask: ImplementedTask<SslRenewalResult> = {
   id: 'network.ssl.renewal',
   title: 'Renew certificates 30 days (or a third of their lifetime) before expiry',
@@ -308,4 +339,5 @@ export const sslRenewalTask: ImplementedTask<SslRenewalResult> = {
   resources: (policy) => policy.network.ssl.renewal.certificates.map((c) => `tls:${c.name}`),
   execute,
   validate,
+  recoverInterrupted,
 };

@@ -12,7 +12,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../../src/adapters/free-port.js';
 import { renewalDue } from '../../../src/network/tls/due.js';
 import { redactor } from '../../../src/policy/redact.js';
+import { sslRenewalTask } from '../../../src/tasks/network/ssl-renewal.js';
 import { testApp, type TestApp } from '../../helpers/app.js';
+import { testContext } from '../../helpers/context.js';
 import { waitFor } from '../../helpers/wait.js';
 import { issue, testPki, type Issued } from './certs.js';
 import { startPebble, type Pebble } from './pebble.js';
@@ -151,6 +153,8 @@ describe('network.ssl.renewal with pebble', () => {
     expect(run.error).toBeNull();
     expect(run.status).toBe('succeeded');
 
+    expect(run.figures['web.days_left']!.before).toBeCloseTo(1, 0);
+    expect(run.figures['web.days_left']!.after).toBeGreaterThan(1000);
     const now = new X509Certificate(readFileSync(paths.cert));
     expect(now.issuer).toMatch(/Pebble Intermediate CA/);
     expect(now.subjectAltName).toBe('DNS:app.test, DNS:www.app.test');
@@ -235,6 +239,47 @@ describe('network.ssl.renewal with pebble', () => {
     expect(run.validation!.checks.find((c) => c.name === 'api.served')!.detail).toBe(
       'no endpoint in the policy: not checked',
     );
+  }, 120_000);
+});
+
+describe('HTTP-01 through a webroot', () => {
+  it('writes the challenge where the web server serves it, and removes it afterwards', async () => {
+    const root = join(dir, 'webroot');
+    const served: string[] = [];
+    // The site's own web server: plain static files from the document root.
+    const web = createServer((req, res) => {
+      const file = join(root, decodeURIComponent((req.url ?? '/').split('?')[0]!));
+      served.push(req.url ?? '');
+      if (!file.startsWith(root) || !existsSync(file)) return void res.writeHead(404).end();
+      res.writeHead(200).end(readFileSync(file));
+    });
+    await new Promise<void>((r) => web.listen(pebble.httpPort, '127.0.0.1', r));
+    try {
+      const paths = { key: join(dir, 'webroot-site.key'), cert: join(dir, 'webroot-site.crt') };
+      const a = await app([
+        {
+          name: 'site',
+          domains: ['site.app.test'],
+          http: { webroot: root },
+          key_file: paths.key,
+          cert_file: paths.cert,
+        },
+      ]);
+      const run = await a.engine.run('network.ssl.renewal', { trigger: 'manual' });
+      expect(run.error).toBeNull();
+      expect(run.status).toBe('succeeded');
+      expect(served.some((u) => u.startsWith('/.well-known/acme-challenge/'))).toBe(true);
+      expect(new X509Certificate(readFileSync(paths.cert)).subjectAltName).toBe('DNS:site.app.test');
+      const token = served
+        .find((u) => u.startsWith('/.well-known/acme-challenge/'))!
+        .split('/')
+        .pop()!;
+      expect(existsSync(join(root, '.well-known', 'acme-challenge', token))).toBe(false);
+    } finally {
+      // pebble's HTTP-01 port is needed by the next tests.
+      web.closeAllConnections();
+      await new Promise<void>((r) => web.close(() => r()));
+    }
   }, 120_000);
 });
 
@@ -372,4 +417,28 @@ describe('faults: nothing half-applied', () => {
     );
     expect(new X509Certificate(readFileSync(paths.cert)).issuer).toMatch(/Pebble/);
   }, 120_000);
+
+  it('after a crash between the two renames, recovery puts the previous matching pair back', async () => {
+    const { old, paths } = await installOld('crashed', { fromDays: -80, toDays: 10 });
+    writeFileSync(`${paths.key}.previous`, old.keyPem, { mode: 0o600 });
+    writeFileSync(`${paths.cert}.previous`, old.certPem + pki.intermediate.certPem);
+    // The new certificate landed, the process died before the key did.
+    const fresh = await issue(pki.intermediate, { cn: 'app.test' });
+    writeFileSync(paths.cert, fresh.certPem);
+    const a = await app([
+      {
+        name: 'crashed',
+        domains: ['app.test'],
+        http: { webroot: join(dir, 'www') },
+        key_file: paths.key,
+        cert_file: paths.cert,
+      },
+    ]);
+    const lines = await sslRenewalTask.recoverInterrupted!(testContext(a.loaded.policy));
+    expect(lines).toEqual([
+      expect.stringMatching(/^crashed: the key did not match the certificate; put .*crashed\.crt\.previous/),
+    ]);
+    expect(readFileSync(paths.cert, 'utf8')).toBe(old.certPem + pki.intermediate.certPem);
+    expect(readFileSync(paths.key, 'utf8')).toBe(old.keyPem);
+  }, 60_000);
 });
