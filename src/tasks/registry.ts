@@ -25,6 +25,7 @@ import { indexRebuildTask } from './database/index-rebuild.js';
 import { vacuumTask } from './database/vacuum.js';
 import { serverCleanupTask } from './server/cleanup.js';
 import { serverHealthCheckTask } from './server/health-check.js';
+import { advisoryRefreshTask } from './security/advisory-refresh.js';
 import { complianceReportTask } from './security/compliance-report.js';
 import { vulnerabilityScanTask } from './security/vulnerability-scan.js';
 
@@ -49,6 +50,7 @@ export const IMPLEMENTED: ReadonlyArray<ImplementedTask<any>> = [
   activityPruneTask,
   vulnerabilityScanTask,
   complianceReportTask,
+  advisoryRefreshTask,
 ];
 
 interface NotImplemented {
