@@ -10,7 +10,7 @@ import { compareDebianVersions } from '../../src/security/debian-version.js';
 import { parseGrype, parseTrivy } from '../../src/security/scanners/container.js';
 import { matchDebian, readDpkgStatus, scanDebian } from '../../src/security/scanners/debian.js';
 import { parseNessusCsv, scanNessus } from '../../src/security/scanners/nessus.js';
-import { readLockfile, scanNpm } from '../../src/security/scanners/npm.js';
+import { parseNpmAudit, readLockfile, scanNpm } from '../../src/security/scanners/npm.js';
 import { loadOsv } from '../../src/security/scanners/osv.js';
 import { eachTopLevelMember, TopLevelMembers } from '../../src/security/scanners/json-scan.js';
 import { startNessusReplay, type NessusReplay } from './nessus-replay.js';
@@ -98,6 +98,25 @@ describe('npm: package-lock.json against an OSV file', () => {
     });
     expect(outcome).toMatchObject({ ok: false, scanner: 'npm', reason: 'invalid_output' });
     if (!outcome.ok) expect(outcome.error).toMatch(/npm scanner: advisory file .*dpkg-status.*is not OSV JSON/);
+  });
+
+  it('reads a recorded npm audit report (auditReportVersion 2) for the installed versions', () => {
+    const packages = readLockfile(readFileSync(f('package-lock.json'), 'utf8'), 'package-lock.json');
+    const audit = parseNpmAudit(readFileSync(f('npm-audit-v2.json'), 'utf8'), packages, 'web-1');
+    expect(audit.ok).toBe(true);
+    if (!audit.ok) return;
+    // One observation per advisory object (an "express via body-parser" string is not an advisory).
+    expect(audit.observations.map((o) => o.package).sort()).toEqual(['cross-spawn', 'lodash']);
+    expect(audit.observations.find((o) => o.package === 'lodash')).toMatchObject({
+      vulnId: 'GHSA-35jh-r3h4-6jhm',
+      installedVersion: '4.17.20',
+      severity: 'high',
+    });
+    expect(parseNpmAudit('{"auditReportVersion": 1}', packages, 'h')).toEqual({
+      ok: false,
+      error: 'npm audit report version 1 is not 2',
+    });
+    expect(parseNpmAudit('npm ERR! 405 Method Not Allowed', packages, 'h')).toMatchObject({ ok: false });
   });
 
   it('says so when npm audit does not answer and uses the offline file', async () => {
