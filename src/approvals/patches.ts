@@ -126,6 +126,8 @@ export class PatchService {
   async reportPatch(
     input: { ref: string; title: string; severity: PatchSeverity; foundAt?: Date },
     reporter: string,
+    /** notify: false leaves the notices to the caller's one tick() after reporting many patches. */
+    options: { notify?: boolean } = {},
   ): Promise<PatchRecord> {
     const existing = this.store.patchByRef(input.ref);
     if (existing) return existing;
@@ -152,7 +154,7 @@ export class PatchService {
       reporter,
       { patchId: patch.id, ref: input.ref },
     );
-    await this.tick();
+    if (options.notify !== false) await this.tick();
     return this.store.patch(patch.id)!;
   }
 

@@ -3,7 +3,7 @@
 // (exceptions, each with an owner, a reason and an expiry) and where compliance reports are kept.
 // Imported into the `security` section of schema.ts.
 import { z } from 'zod';
-import { bool, calendarDate, duration, int, list, positiveDuration, str } from './fields.js';
+import { bool, calendarDate, duration, frequency, int, list, positiveDuration, str, timeOfDay } from './fields.js';
 
 const secret = z
   .strictObject({ env: str('an environment variable name').optional(), file: str('a file path').optional() })
@@ -96,9 +96,12 @@ export const complianceFields = {
 
 export const exceptionsField = list(findingException).prefault([]);
 
-/** `security.advisories`: the daily refresh of the advisory database files. */
+/** `security.advisories`: the daily refresh of the advisory database files (drydock.advisories.refresh). */
 export const advisoriesSection = z
   .strictObject({
+    frequency: frequency().prefault('daily'),
+    /** Before the daily scan (05:00 UTC), so it runs on the fresh files. */
+    time: timeOfDay().prefault('04:30 UTC'),
     /** Sources to download; each replaces its file only after the download parsed as JSON. */
     sources: list(
       z.strictObject({

@@ -218,6 +218,7 @@ export class FindingService {
           foundAt: f.firstSeen,
         },
         reporter,
+        { notify: false },
       );
       this.store.update(f.id, { patchId: patch.id });
       patched.push({ findingId: f.id, patchId: patch.id, status: patch.status });
@@ -246,6 +247,8 @@ export class FindingService {
         );
       }
     }
+    // One pass for the notices of every patch reported above, then the findings' own alerts.
+    await this.deps.patches.tick();
     await this.tick();
     const after = this.store.active();
     const open = { critical: 0, high: 0, medium: 0, low: 0 };

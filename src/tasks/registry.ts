@@ -31,6 +31,7 @@ import { firewallReviewTask } from './network/firewall-review.js';
 import { firewallUpdatesTask } from './network/firewall-updates.js';
 import { sslRenewalTask } from './network/ssl-renewal.js';
 import { sslValidationTask } from './network/ssl-validation.js';
+import { advisoryRefreshTask } from './security/advisory-refresh.js';
 import { complianceReportTask } from './security/compliance-report.js';
 import { vulnerabilityScanTask } from './security/vulnerability-scan.js';
 import { npmUpdatesTask } from './dependencies/npm-updates.js';
@@ -67,6 +68,7 @@ export const IMPLEMENTED: ReadonlyArray<ImplementedTask<any>> = [
   npmUpdatesTask,
   dockerImagesTask,
   systemUpdatesTask,
+  advisoryRefreshTask,
 ];
 
 interface NotImplemented {

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ComplianceReport } from '../../src/security/compliance/controls.js';
+import { dayRanges, type ComplianceReport } from '../../src/security/compliance/controls.js';
 import { generateComplianceReport, verifyReport } from '../../src/security/compliance/report.js';
 import { CTO_TOKEN, securityBed, type SecurityBed } from './helpers.js';
 import type { App } from '../../src/app.js';
@@ -66,6 +66,12 @@ beforeAll(async () => {
 afterAll(async () => bed?.close());
 
 describe('compliance evidence for 2026-11', () => {
+  it('names missing days as ranges', () => {
+    expect(dayRanges(['2026-11-01', '2026-11-02', '2026-11-03', '2026-11-05', '2026-11-29', '2026-11-30'])).toBe(
+      '2026-11-01 to 2026-11-03, 2026-11-05, 2026-11-29 to 2026-11-30',
+    );
+  });
+
   let report: ComplianceReport;
 
   it('maps each control to met / not met / no evidence with the runs behind it', async () => {

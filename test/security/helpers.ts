@@ -66,7 +66,8 @@ export async function securityBed(): Promise<SecurityBed> {
       return Object.assign(app, { clock });
     },
     async close() {
-      for (const app of apps) await app.dispose();
+      // Newest first: an app opened on another app's state dir closes before that dir is removed.
+      for (const app of apps.reverse()) await app.dispose();
       await hook.close();
       rmSync(dir, { recursive: true, force: true });
     },

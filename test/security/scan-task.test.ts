@@ -6,6 +6,7 @@ import { readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CTO_TOKEN, securityBed, type SecurityBed } from './helpers.js';
+import { startNessusReplay } from './nessus-replay.js';
 import type { App } from '../../src/app.js';
 import type { Principal } from '../../src/access/levels.js';
 
@@ -220,3 +221,58 @@ async function principalOf(app: Pick<App, 'access'>, token: string): Promise<Pri
   if (!result.ok) throw new Error(`token refused: ${result.reason}`);
   return result.principal;
 }
+describe('Nessus through the scan task', () => {
+  it('records the hosts Nessus scanned, with API keys from secrets that never reach the run record', async () => {
+    const keys = { access: 'acc'.repeat(20), secret: 'sec'.repeat(20) };
+    const nessus = await startNessusReplay(keys);
+    process.env.NESSUS_TEST_ACCESS = keys.access;
+    process.env.NESSUS_TEST_SECRET = keys.secret;
+    try {
+      const app = await bed.app(
+        {
+          security: {
+            scans: {
+              vulnerability: {
+                scanners: {
+                  nessus: {
+                    url: nessus.url,
+                    access_key: { env: 'NESSUS_TEST_ACCESS' },
+                    secret_key: { env: 'NESSUS_TEST_SECRET' },
+                    scan_id: 42,
+                    poll: '1 second',
+                  },
+                },
+              },
+            },
+          },
+        },
+        START,
+      );
+      const run = await app.engine.run('security.scans.vulnerability', { trigger: 'manual' });
+      expect(run.error).toBeNull();
+      const found = app.security.findings.store.list().map((f) => `${f.host} ${f.package} ${f.vulnId}`);
+      expect(found).toEqual([
+        '10.0.4.11 libssl3 CVE-2025-9230',
+        '10.0.4.12 SSH Terrapin Prefix Truncation Weakness (CVE-2023-48795) CVE-2023-48795',
+        '10.0.4.12 SSL Self-Signed Certificate nessus:57582',
+      ]);
+      const libssl = app.security.findings.store.list()[0]!;
+      expect(app.windows.patches.store.patch(libssl.patchId!)).toMatchObject({
+        severity: 'high',
+        status: 'pending_approval',
+      });
+      const recorded = JSON.stringify([
+        run,
+        await app.store.listSteps(run.id),
+        await app.store.listActivity({ limit: 1000 }),
+      ]);
+      expect(recorded).toMatch(/Nessus scan 42 \(b2d5e4a8-3f9c-4c1e-9d70-7e2c1a5f6b30\)/);
+      expect(recorded).not.toContain(keys.access);
+      expect(recorded).not.toContain(keys.secret);
+    } finally {
+      delete process.env.NESSUS_TEST_ACCESS;
+      delete process.env.NESSUS_TEST_SECRET;
+      await nessus.close();
+    }
+  }, 60_000);
+});

@@ -2,15 +2,17 @@
 // known-vulnerable packages added) and an OSV file, this machine's dpkg status and a Debian tracker
 // file, Trivy and Grype JSON reports, and Nessus's REST API replayed by a local server.
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compareDebianVersions } from '../../src/security/debian-version.js';
 import { parseGrype, parseTrivy } from '../../src/security/scanners/container.js';
 import { matchDebian, readDpkgStatus, scanDebian } from '../../src/security/scanners/debian.js';
 import { parseNessusCsv, scanNessus } from '../../src/security/scanners/nessus.js';
-import { readLockfile, scanNpm } from '../../src/security/scanners/npm.js';
+import { parseNpmAudit, readLockfile, scanNpm } from '../../src/security/scanners/npm.js';
 import { loadOsv } from '../../src/security/scanners/osv.js';
+import { eachTopLevelMember, TopLevelMembers } from '../../src/security/scanners/json-scan.js';
 import { startNessusReplay, type NessusReplay } from './nessus-replay.js';
 
 const FIX = join(import.meta.dirname, 'fixtures');
@@ -69,9 +71,21 @@ describe('npm: package-lock.json against an OSV file', () => {
   });
 
   it('streams a large file one entry per line and parses only the entries of wanted packages', async () => {
-    const index = await loadOsv(f('osv-npm.json'), 'npm', new Set(['lodash']));
-    expect(index.packages).toBe(1);
+    const index = await loadOsv(f('osv-npm.json'), 'npm', new Set(['lodash', 'minimist']), { streamAbove: 0 });
+    expect(index.packages).toBe(2);
+    expect(index.entries).toBe(3011);
     expect(index.match('lodash', '4.17.20').map((m) => m.vulnId)).toEqual(['CVE-2021-23337']);
+    expect(index.match('minimist', '1.2.5').map((m) => m.fixed)).toEqual(['1.2.6']);
+    // The same file pretty-printed (not one entry per line) is parsed whole, with the same result.
+    const pretty = join(tmpdir(), `drydock-osv-pretty-${process.pid}.json`);
+    writeFileSync(pretty, JSON.stringify(JSON.parse(readFileSync(f('osv-npm.json'), 'utf8')), null, 2));
+    try {
+      const again = await loadOsv(pretty, 'npm', new Set(['lodash', 'minimist']), { streamAbove: 0 });
+      expect(again.packages).toBe(2);
+      expect(again.match('lodash', '4.17.20').map((m) => m.vulnId)).toEqual(['CVE-2021-23337']);
+    } finally {
+      rmSync(pretty);
+    }
   });
 
   it('reports an advisory file that is not OSV JSON with the file name', async () => {
@@ -84,6 +98,25 @@ describe('npm: package-lock.json against an OSV file', () => {
     });
     expect(outcome).toMatchObject({ ok: false, scanner: 'npm', reason: 'invalid_output' });
     if (!outcome.ok) expect(outcome.error).toMatch(/npm scanner: advisory file .*dpkg-status.*is not OSV JSON/);
+  });
+
+  it('reads a recorded npm audit report (auditReportVersion 2) for the installed versions', () => {
+    const packages = readLockfile(readFileSync(f('package-lock.json'), 'utf8'), 'package-lock.json');
+    const audit = parseNpmAudit(readFileSync(f('npm-audit-v2.json'), 'utf8'), packages, 'web-1');
+    expect(audit.ok).toBe(true);
+    if (!audit.ok) return;
+    // One observation per advisory object (an "express via body-parser" string is not an advisory).
+    expect(audit.observations.map((o) => o.package).sort()).toEqual(['cross-spawn', 'lodash']);
+    expect(audit.observations.find((o) => o.package === 'lodash')).toMatchObject({
+      vulnId: 'GHSA-35jh-r3h4-6jhm',
+      installedVersion: '4.17.20',
+      severity: 'high',
+    });
+    expect(parseNpmAudit('{"auditReportVersion": 1}', packages, 'h')).toEqual({
+      ok: false,
+      error: 'npm audit report version 1 is not 2',
+    });
+    expect(parseNpmAudit('npm ERR! 405 Method Not Allowed', packages, 'h')).toMatchObject({ ok: false });
   });
 
   it('says so when npm audit does not answer and uses the offline file', async () => {
@@ -166,6 +199,32 @@ describe('Debian: dpkg status against the security tracker', () => {
     });
     expect(outcome.observations.find((o) => o.package === 'libxml2')).toMatchObject({ severity: 'medium' });
     expect(outcome.scanned).toMatch(/source packages\) of .* against 4007 tracker source packages \(bookworm\)/);
+  });
+
+  it('reads the tracker in chunks of any size with the same result as whole', () => {
+    const installed = readDpkgStatus(readFileSync(f('dpkg-status'), 'utf8'));
+    const buffer = readFileSync(f('debian-tracker.json'));
+    const options = { tracker: 't', release: 'bookworm', host: 'h', statusFile: 's' };
+    const whole = matchDebian(installed, buffer, options);
+    const members: string[] = [];
+    const reader = new TopLevelMembers(
+      't',
+      (k) => k.startsWith('o') || k === 'curl',
+      (k, v) => members.push(`${k}:${Object.keys(v as object).length}`),
+    );
+    for (let i = 0; i < buffer.length; i += 7) reader.feed(buffer.subarray(i, i + 7));
+    expect(reader.end()).toBe(whole.trackerPackages);
+    expect(members).toContain('openssl:2');
+    expect(members).toContain('curl:2');
+    expect(matchDebian(installed, f('debian-tracker.json'), options).observations).toEqual(whole.observations);
+    expect(() =>
+      eachTopLevelMember(
+        Buffer.from('{"a": {"b": 1}, "c": [1, 2'),
+        't',
+        () => true,
+        () => undefined,
+      ),
+    ).toThrow(/t is not a JSON object: it ends early, at byte 26/);
   });
 
   it('names the tracker file and the byte where it stops being JSON', () => {

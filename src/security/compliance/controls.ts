@@ -63,6 +63,24 @@ function control(
   return { framework, id, title, ...verdict };
 }
 
+/** "2026-11-01 to 2026-11-28, 2026-11-30": consecutive days as ranges. */
+export function dayRanges(days: readonly string[]): string {
+  const out: string[] = [];
+  let start: string | null = null;
+  let prev: string | null = null;
+  const next = (d: string) => new Date(Date.parse(`${d}T00:00:00Z`) + DAY).toISOString().slice(0, 10);
+  for (const d of [...days, '']) {
+    if (start !== null && prev !== null && d === next(prev)) {
+      prev = d;
+      continue;
+    }
+    if (start !== null && prev !== null) out.push(start === prev ? start : `${start} to ${prev}`);
+    start = d;
+    prev = d;
+  }
+  return out.join(', ');
+}
+
 /** Days of [from, to) (up to `now`) with at least one succeeded run; the days without one. */
 function dailyCoverage(runs: RunRecord[], from: Date, to: Date, now: Date) {
   const end = Math.min(to.getTime(), now.getTime());
@@ -101,7 +119,7 @@ export async function buildComplianceReport(month: string, sources: EvidenceSour
       status: ok ? 'met' : 'not_met',
       detail: ok
         ? `a vulnerability scan succeeded on each of the ${scanCoverage.days.length} days`
-        : `no successful scan on ${scanCoverage.missing.length} of ${scanCoverage.days.length} days: ${scanCoverage.missing.join(', ')}`,
+        : `no successful scan on ${scanCoverage.missing.length} of ${scanCoverage.days.length} days: ${dayRanges(scanCoverage.missing)}`,
       evidence: scans.map(runEvidence),
     };
   };
@@ -209,7 +227,7 @@ export async function buildComplianceReport(month: string, sources: EvidenceSour
       status: ok ? 'met' : 'not_met',
       detail: ok
         ? `health checks ran on each of the ${healthCoverage.days.length} days (${health.length} runs)`
-        : `no successful health check on ${healthCoverage.missing.join(', ')}`,
+        : `no successful health check on ${healthCoverage.missing.length} of ${healthCoverage.days.length} days: ${dayRanges(healthCoverage.missing)}`,
       evidence: health.slice(-20).map(runEvidence),
     };
   };

@@ -8,7 +8,7 @@ import { DrydockError } from '../../errors.js';
 import { type Observation, type ScannerOutcome, type Severity } from '../types.js';
 import { compareDebianVersions } from '../debian-version.js';
 import { advisoryAge } from './advisory-age.js';
-import { eachTopLevelMember } from './json-scan.js';
+import { eachTopLevelMember, eachTopLevelMemberOfFile } from './json-scan.js';
 import { scannerFailure } from './failure.js';
 
 export interface InstalledDebPackage {
@@ -87,49 +87,51 @@ export interface DebianScanOptions {
 
 export function matchDebian(
   installed: InstalledDebPackage[],
-  trackerBuffer: Buffer,
+  /** The tracker file's bytes, or its path to read it in chunks. */
+  tracker: Buffer | string,
   options: Pick<DebianScanOptions, 'tracker' | 'release' | 'host' | 'statusFile'>,
 ): { observations: Observation[]; sources: number; trackerPackages: number } {
   const bySource = new Map<string, InstalledDebPackage[]>();
   for (const p of installed) bySource.set(p.source, [...(bySource.get(p.source) ?? []), p]);
   const observations: Observation[] = [];
   const location = `dpkg ${options.statusFile}`;
-  const trackerPackages = eachTopLevelMember(
-    trackerBuffer,
-    `Debian security tracker file ${options.tracker}`,
-    (key) => bySource.has(key),
-    (source, value) => {
-      const cves = value as Record<string, TrackerCve>;
-      if (!cves || typeof cves !== 'object') return;
-      // Several binaries of one source may be installed at different source versions (rare): use the oldest.
-      const versions = bySource.get(source)!.map((p) => p.sourceVersion);
-      const installedVersion = versions.sort(compareDebianVersions)[0]!;
-      for (const [cve, info] of Object.entries(cves)) {
-        const rel = info.releases?.[options.release];
-        if (!rel) continue;
-        const status = rel.status ?? '';
-        let fixed: string | null = null;
-        if (status === 'resolved') {
-          if (!rel.fixed_version || rel.fixed_version === '0') continue;
-          if (compareDebianVersions(installedVersion, rel.fixed_version) >= 0) continue;
-          fixed = rel.fixed_version;
-        } else if (status !== 'open' && status !== 'undetermined') continue;
-        observations.push({
-          vulnId: cve,
-          aliases: [cve],
-          package: source,
-          ecosystem: 'debian',
-          installedVersion,
-          fixedVersion: fixed,
-          severity: urgencySeverity(rel.urgency) ?? 'medium',
-          title: (info.description ?? cve).slice(0, 200),
-          host: options.host,
-          location,
-          scanner: 'debian',
-        });
-      }
-    },
-  );
+  const what = `Debian security tracker file ${options.tracker}`;
+  const want = (key: string) => bySource.has(key);
+  const onMember = (source: string, value: unknown) => {
+    const cves = value as Record<string, TrackerCve>;
+    if (!cves || typeof cves !== 'object') return;
+    // Several binaries of one source may be installed at different source versions (rare): use the oldest.
+    const versions = bySource.get(source)!.map((p) => p.sourceVersion);
+    const installedVersion = versions.sort(compareDebianVersions)[0]!;
+    for (const [cve, info] of Object.entries(cves)) {
+      const rel = info.releases?.[options.release];
+      if (!rel) continue;
+      const status = rel.status ?? '';
+      let fixed: string | null = null;
+      if (status === 'resolved') {
+        if (!rel.fixed_version || rel.fixed_version === '0') continue;
+        if (compareDebianVersions(installedVersion, rel.fixed_version) >= 0) continue;
+        fixed = rel.fixed_version;
+      } else if (status !== 'open' && status !== 'undetermined') continue;
+      observations.push({
+        vulnId: cve,
+        aliases: [cve],
+        package: source,
+        ecosystem: 'debian',
+        installedVersion,
+        fixedVersion: fixed,
+        severity: urgencySeverity(rel.urgency) ?? 'medium',
+        title: (info.description ?? cve).slice(0, 200),
+        host: options.host,
+        location,
+        scanner: 'debian',
+      });
+    }
+  };
+  const trackerPackages =
+    typeof tracker === 'string'
+      ? eachTopLevelMemberOfFile(tracker, what, want, onMember)
+      : eachTopLevelMember(tracker, what, want, onMember);
   return { observations, sources: bySource.size, trackerPackages };
 }
 
@@ -146,14 +148,8 @@ export function scanDebian(options: DebianScanOptions): ScannerOutcome {
       new DrydockError('VALIDATION_FAILED', 'it lists no installed package', { details: { reason: 'invalid_output' } }),
       `dpkg status file ${options.statusFile}`,
     );
-  let buffer: Buffer;
   try {
-    buffer = readFileSync(options.tracker);
-  } catch (error) {
-    return scannerFailure('debian', error, `cannot read the tracker file ${options.tracker}`);
-  }
-  try {
-    const result = matchDebian(installed, buffer, options);
+    const result = matchDebian(installed, options.tracker, options);
     return {
       scanner: 'debian',
       ok: true,

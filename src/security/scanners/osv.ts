@@ -3,7 +3,6 @@
 // package we are asked about are parsed: a line is looked at by its package names first, so 200,000
 // entries are read without holding them all (bench/scan.ts measures it against a whole-file parse).
 import { createReadStream, readFileSync, statSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 import semver from 'semver';
 import { DrydockError } from '../../errors.js';
 import { firstLines, normaliseSeverity, preferredId, type Severity } from '../types.js';
@@ -162,12 +161,20 @@ function fromWhole(text: string, file: string): OsvEntry[] {
   return list as OsvEntry[];
 }
 
+const NAME_KEY = Buffer.from('"name":"');
+const NAME_LOOSE = Buffer.from('"name"');
+
 /**
- * Loads the entries of `file` for `ecosystem` that name one of `wanted` (all when omitted). Files
- * written one entry per line are streamed; any other layout is parsed whole.
+ * Loads the entries of `file` for `ecosystem` that name one of `wanted` (all when omitted). A file
+ * larger than `streamAbove` bytes and written one entry per line is read in chunks, and a line is
+ * decoded and parsed only when one of its package names is wanted; any other layout is parsed whole.
  */
-export async function loadOsv(file: string, ecosystem: string, wanted?: ReadonlySet<string>): Promise<OsvIndex> {
-  const index = new OsvIndex(ecosystem);
+export async function loadOsv(
+  file: string,
+  ecosystem: string,
+  wanted?: ReadonlySet<string>,
+  options: { streamAbove?: number } = {},
+): Promise<OsvIndex> {
   let size: number;
   try {
     size = statSync(file).size;
@@ -176,39 +183,88 @@ export async function loadOsv(file: string, ecosystem: string, wanted?: Readonly
       hint: 'refresh it (security.advisories.sources) or fix the path',
     });
   }
-  // Small files: one parse is simplest.
-  if (size < 8 * 1024 * 1024) {
+  const whole = () => {
+    const index = new OsvIndex(ecosystem);
     for (const entry of fromWhole(readFileSync(file, 'utf8'), file)) index.add(entry, wanted);
     return index;
-  }
-  const lines = createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
+  };
+  if (size <= (options.streamAbove ?? 8 * 1024 * 1024)) return whole();
+  const index = new OsvIndex(ecosystem);
   let lineNo = 0;
-  for await (const raw of lines) {
+  let layoutOk = true;
+  const onLine = (buf: Buffer, from: number, to: number) => {
     lineNo++;
-    let line = raw.trim();
-    if (line === '' || line === '[' || line === ']' || line === '{"vulns": [' || line === '{"vulns":[') continue;
-    if (line === ']}') continue;
-    if (line.endsWith(',')) line = line.slice(0, -1);
-    if (!line.startsWith('{') || !line.endsWith('}')) {
-      lines.close();
-      // Not one entry per line: parse the whole file instead.
-      const index2 = new OsvIndex(ecosystem);
-      for (const entry of fromWhole(readFileSync(file, 'utf8'), file)) index2.add(entry, wanted);
-      return index2;
+    while (from < to && (buf[from] === 0x20 || buf[from] === 0x09)) from++;
+    while (to > from && [0x20, 0x09, 0x0d, 0x2c].includes(buf[to - 1]!)) to--;
+    if (from === to) return;
+    if (buf[from] !== 0x7b || buf[to - 1] !== 0x7d) {
+      // "[", "]", '{"vulns": [' and "]}" frame the entries; anything else is another layout.
+      const text = buf.toString('utf8', from, to).replace(/\s/g, '');
+      if (['[', ']', '{"vulns":[', ']}'].includes(text)) return;
+      layoutOk = false;
+      return;
     }
-    if (wanted && !namesWanted(line, wanted)) {
+    if (wanted && !lineWanted(buf, from, to, wanted)) {
       index.entries++;
-      continue;
+      return;
     }
     let entry: OsvEntry;
     try {
-      entry = JSON.parse(line) as OsvEntry;
+      entry = JSON.parse(buf.toString('utf8', from, to)) as OsvEntry;
     } catch (error) {
       throw invalid(file, `line ${lineNo}: ${(error as Error).message}`);
     }
     index.add(entry, wanted);
+  };
+  await new Promise<void>((resolveRead, reject) => {
+    let carry: Buffer | null = null;
+    const stream = createReadStream(file, { highWaterMark: 4 * 1024 * 1024 });
+    stream.on('data', (data: string | Buffer) => {
+      const chunk = typeof data === 'string' ? Buffer.from(data) : data;
+      try {
+        const buf: Buffer = carry ? Buffer.concat([carry, chunk]) : chunk;
+        let start = 0;
+        for (let nl = buf.indexOf(0x0a, start); nl >= 0 && layoutOk; nl = buf.indexOf(0x0a, start)) {
+          onLine(buf, start, nl);
+          start = nl + 1;
+        }
+        carry = start < buf.length ? Buffer.from(buf.subarray(start)) : null;
+        if (!layoutOk) stream.destroy();
+      } catch (error) {
+        stream.destroy();
+        reject(error instanceof Error ? error : new Error(String(error)));
+      }
+    });
+    stream.on('close', () => {
+      try {
+        if (carry && layoutOk) onLine(carry, 0, carry.length);
+        resolveRead();
+      } catch (error) {
+        reject(error instanceof Error ? error : new Error(String(error)));
+      }
+    });
+    stream.on('error', reject);
+  });
+  return layoutOk ? index : whole();
+}
+
+/** Whether an entry's line names a wanted package, looking at its "name" values only. */
+function lineWanted(buf: Buffer, from: number, to: number, wanted: ReadonlySet<string>): boolean {
+  let at = buf.indexOf(NAME_KEY, from);
+  if (at < 0 || at >= to) {
+    // Not compact JSON ("name": "x"): decode the line and look with a pattern.
+    const loose = buf.indexOf(NAME_LOOSE, from);
+    return loose >= 0 && loose < to && namesWanted(buf.toString('utf8', from, to), wanted);
   }
-  return index;
+  while (at >= 0 && at < to) {
+    const start = at + NAME_KEY.length;
+    const end = buf.indexOf(0x22, start);
+    if (end < 0 || end > to) return false;
+    const raw = buf.toString('utf8', start, end);
+    if (wanted.has(raw.includes('\\') ? (JSON.parse(`"${raw}"`) as string) : raw)) return true;
+    at = buf.indexOf(NAME_KEY, end);
+  }
+  return false;
 }
 
 function namesWanted(line: string, wanted: ReadonlySet<string>): boolean {
