@@ -251,6 +251,28 @@ describe('dependencies.npm', () => {
     expect(other.status).toBe('soaking');
     expect(other.notBefore!.getTime()).toBeGreaterThan(Date.now() + 2 * 86_400_000);
     expect(readPkg(repo.dir).dependencies).toMatchObject({ 'dd-other': '^1.0.0', 'dd-vuln': '1.2.1' });
+
+    // A team that keeps a short soak for security fixes too: the fix waits, then both merge once soaked.
+    const cautious = await createNpmApp({
+      registry: registry.url,
+      dependencies: { 'dd-other': '1.0.0', 'dd-vuln': '1.2.0' },
+      test: 'console.log("ok")\n',
+    });
+    const later = await appFor(cautious, new Date(Date.now() + 60 * 60_000), {
+      soak: '3 days',
+      security: { soak: '2 days' },
+    });
+    expect((await later.run()).status).toBe('succeeded');
+    expect(
+      later.service.store
+        .list({ ecosystem: 'npm' })
+        .map((r) => `${r.package}:${r.type}:${r.status}`)
+        .sort(),
+    ).toEqual(['dd-other:patch:soaking', 'dd-vuln:security:soaking']);
+    expect(readPkg(cautious.dir).dependencies).toMatchObject({ 'dd-other': '1.0.0', 'dd-vuln': '1.2.0' });
+    later.clock.set(new Date(Date.now() + 4 * 86_400_000));
+    expect((await later.run()).status).toBe('succeeded');
+    expect(readPkg(cautious.dir).dependencies).toMatchObject({ 'dd-other': '1.0.1', 'dd-vuln': '1.2.1' });
   }, 300_000);
 
   it('a blackout queues a tested merge, which is re-tested and merged when the blackout ends', async () => {
