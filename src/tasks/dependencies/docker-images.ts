@@ -6,6 +6,7 @@
 import { resolve } from 'node:path';
 import { exec } from '../../adapters/exec.js';
 import { DrydockError } from '../../errors.js';
+import { redactor } from '../../policy/redact.js';
 import type { ImplementedTask, TaskContext, ValidationResult } from '../../engine/types.js';
 import { toSchedule } from '../../schedule/frequency.js';
 import {
@@ -65,6 +66,7 @@ async function executeDockerImages(ctx: TaskContext): Promise<DockerImagesResult
     return { dockerfiles: [], images: 0, proposals: [], upToDate: [], failed: [] };
   }
   const credentials = cfg.registry_credentials_env ? process.env[cfg.registry_credentials_env] : undefined;
+  if (credentials) redactor.register(credentials);
   if (cfg.registry_credentials_env && !credentials)
     throw new DrydockError(
       'CONFIG_INVALID',

@@ -6,6 +6,7 @@
 // again when the blackout ends, where the update is re-tested on the head of that moment.
 import { resolve } from 'node:path';
 import { DrydockError } from '../../errors.js';
+import { redactor } from '../../policy/redact.js';
 import type { ImplementedTask, TaskContext, ValidationCheck, ValidationResult } from '../../engine/types.js';
 import { toSchedule } from '../../schedule/frequency.js';
 import { readAdvisories, type Advisory } from '../../dependencies/advisories.js';
@@ -84,6 +85,8 @@ async function executeNpmUpdates(ctx: TaskContext): Promise<NpmUpdatesResult> {
   const repo = resolve(cfg.repository.path);
   const branch = cfg.repository.branch;
   const token = cfg.registry_token_env ? process.env[cfg.registry_token_env] : undefined;
+  // Never in logs, notices or the activity log, whatever npm or the registry prints.
+  if (token) redactor.register(token);
   if (cfg.registry_token_env && !token)
     throw new DrydockError(
       'CONFIG_INVALID',
