@@ -3,7 +3,7 @@
 // tests. Covers automerge of patch and security updates (direct and transitive), approval of minor
 // updates, a release that breaks the tests, soak, blackouts that queue merges, and the faults.
 import { createServer, type Server } from 'node:http';
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,7 +12,7 @@ import { DependencyService } from '../../src/dependencies/service.js';
 import { fixedClock } from '../../src/engine/clock.js';
 import { freePort } from '../../src/adapters/free-port.js';
 import { testApp, type TestApp } from '../helpers/app.js';
-import { createNpmApp, type NpmApp } from './helpers/npm-app.js';
+import { createNpmApp, removeNpmApps, type NpmApp } from './helpers/npm-app.js';
 import { startRegistry, type Registry } from './helpers/verdaccio.js';
 
 let registry: Registry;
@@ -100,6 +100,7 @@ async function publishNewer() {
 
 afterAll(async () => {
   for (const app of apps) await app.dispose();
+  removeNpmApps();
   await new Promise((r) => hook?.close(r));
   await registry?.stop();
 });
@@ -113,7 +114,7 @@ async function appFor(
   npm: Record<string, unknown> = {},
   extra: Record<string, unknown> = {},
 ) {
-  const advisories = join(repo.dir, '..', `${repo.dir.split('/').pop()}-osv.json`);
+  const advisories = join(registry.dir, `${repo.dir.split('/').pop()}-osv.json`);
   writeFileSync(advisories, JSON.stringify(ADVISORIES));
   const clock = fixedClock(clockAt);
   const app = await testApp(
@@ -330,7 +331,8 @@ describe('dependencies.npm', () => {
     const head = await repo.git('rev-parse', 'main');
 
     // A worktree left by a run that was killed (kill -9: no clean-up ran) on the branch the update will use.
-    const leftover = join(mkdtempSync(join(tmpdir(), 'drydock-npm-')), 'tree');
+    const leftoverDir = mkdtempSync(join(tmpdir(), 'drydock-npm-'));
+    const leftover = join(leftoverDir, 'tree');
     await repo.git('worktree', 'add', '-q', '-b', 'drydock/npm/dd-patchy-1.0.1', leftover, head);
 
     // 1. A dirty working copy: nothing is touched, no branch is made.
@@ -356,6 +358,7 @@ describe('dependencies.npm', () => {
     expect(await repo.git('branch', '--list', 'drydock/*')).toBe('');
     expect(await repo.git('worktree', 'list')).not.toContain('drydock-npm-');
     expect(existsSync(leftover)).toBe(false);
+    rmSync(leftoverDir, { recursive: true, force: true });
     expect(await repo.git('status', '--porcelain')).toBe('');
 
     // 3. The next run starts from the new head and merges dd-patchy; dd-peer stops again, the same way.
