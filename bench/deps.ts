@@ -17,7 +17,7 @@ import { exec } from '../src/adapters/exec.js';
 import { applyNpmUpdate } from '../src/dependencies/npm/apply.js';
 import { classify, planNpmUpdates } from '../src/dependencies/npm/plan.js';
 import { registryClient } from '../src/dependencies/npm/registry.js';
-import { createNpmApp } from '../test/dependencies/helpers/npm-app.js';
+import { createNpmApp, removeNpmApps } from '../test/dependencies/helpers/npm-app.js';
 import { startRegistry } from '../test/dependencies/helpers/verdaccio.js';
 
 const PACKAGES = Number(process.env.DRYDOCK_BENCH_PACKAGES ?? 300);
@@ -144,6 +144,7 @@ async function main(): Promise<void> {
       ].join('\n'),
     );
   } finally {
+    removeNpmApps();
     await registry.stop();
   }
 }

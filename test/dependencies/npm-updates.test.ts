@@ -3,7 +3,7 @@
 // tests. Covers automerge of patch and security updates (direct and transitive), approval of minor
 // updates, a release that breaks the tests, soak, blackouts that queue merges, and the faults.
 import { createServer, type Server } from 'node:http';
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,7 +11,7 @@ import { DependencyService } from '../../src/dependencies/service.js';
 import { fixedClock } from '../../src/engine/clock.js';
 import { freePort } from '../../src/adapters/free-port.js';
 import { testApp, type TestApp } from '../helpers/app.js';
-import { createNpmApp, type NpmApp } from './helpers/npm-app.js';
+import { createNpmApp, removeNpmApps, type NpmApp } from './helpers/npm-app.js';
 import { startRegistry, type Registry } from './helpers/verdaccio.js';
 
 let registry: Registry;
@@ -99,6 +99,7 @@ async function publishNewer() {
 
 afterAll(async () => {
   for (const app of apps) await app.dispose();
+  removeNpmApps();
   await new Promise((r) => hook?.close(r));
   await registry?.stop();
 });
@@ -112,7 +113,7 @@ async function appFor(
   npm: Record<string, unknown> = {},
   extra: Record<string, unknown> = {},
 ) {
-  const advisories = join(repo.dir, '..', `${repo.dir.split('/').pop()}-osv.json`);
+  const advisories = join(registry.dir, `${repo.dir.split('/').pop()}-osv.json`);
   writeFileSync(advisories, JSON.stringify(ADVISORIES));
   const clock = fixedClock(clockAt);
   const app = await testApp(
@@ -252,6 +253,28 @@ describe('dependencies.npm', () => {
     expect(other.status).toBe('soaking');
     expect(other.notBefore!.getTime()).toBeGreaterThan(Date.now() + 2 * 86_400_000);
     expect(readPkg(repo.dir).dependencies).toMatchObject({ 'dd-other': '^1.0.0', 'dd-vuln': '1.2.1' });
+
+    // A team that keeps a short soak for security fixes too: the fix waits, then both merge once soaked.
+    const cautious = await createNpmApp({
+      registry: registry.url,
+      dependencies: { 'dd-other': '1.0.0', 'dd-vuln': '1.2.0' },
+      test: 'console.log("ok")\n',
+    });
+    const later = await appFor(cautious, new Date(Date.now() + 60 * 60_000), {
+      soak: '3 days',
+      security: { soak: '2 days' },
+    });
+    expect((await later.run()).status).toBe('succeeded');
+    expect(
+      later.service.store
+        .list({ ecosystem: 'npm' })
+        .map((r) => `${r.package}:${r.type}:${r.status}`)
+        .sort(),
+    ).toEqual(['dd-other:patch:soaking', 'dd-vuln:security:soaking']);
+    expect(readPkg(cautious.dir).dependencies).toMatchObject({ 'dd-other': '1.0.0', 'dd-vuln': '1.2.0' });
+    later.clock.set(new Date(Date.now() + 4 * 86_400_000));
+    expect((await later.run()).status).toBe('succeeded');
+    expect(readPkg(cautious.dir).dependencies).toMatchObject({ 'dd-other': '1.0.1', 'dd-vuln': '1.2.1' });
   }, 300_000);
 
   it('a blackout queues a tested merge, which is re-tested and merged when the blackout ends', async () => {
@@ -309,7 +332,8 @@ describe('dependencies.npm', () => {
     const head = await repo.git('rev-parse', 'main');
 
     // A worktree left by a run that was killed (kill -9: no clean-up ran) on the branch the update will use.
-    const leftover = join(mkdtempSync(join(tmpdir(), 'drydock-npm-')), 'tree');
+    const leftoverDir = mkdtempSync(join(tmpdir(), 'drydock-npm-'));
+    const leftover = join(leftoverDir, 'tree');
     await repo.git('worktree', 'add', '-q', '-b', 'drydock/npm/dd-patchy-1.0.1', leftover, head);
 
     // 1. A dirty working copy: nothing is touched, no branch is made.
@@ -335,6 +359,7 @@ describe('dependencies.npm', () => {
     expect(await repo.git('branch', '--list', 'drydock/*')).toBe('');
     expect(await repo.git('worktree', 'list')).not.toContain('drydock-npm-');
     expect(existsSync(leftover)).toBe(false);
+    rmSync(leftoverDir, { recursive: true, force: true });
     expect(await repo.git('status', '--porcelain')).toBe('');
 
     // 3. The next run starts from the new head and merges dd-patchy; dd-peer stops again, the same way.

@@ -6,6 +6,7 @@
 import { resolve } from 'node:path';
 import { exec } from '../../adapters/exec.js';
 import { DrydockError } from '../../errors.js';
+import { redactor } from '../../policy/redact.js';
 import type { ImplementedTask, TaskContext, ValidationResult } from '../../engine/types.js';
 import { toSchedule } from '../../schedule/frequency.js';
 import {
@@ -59,15 +60,13 @@ function watched(ctx: TaskContext, ref: ImageRef): boolean {
 
 async function executeDockerImages(ctx: TaskContext): Promise<DockerImagesResult> {
   const cfg = ctx.policy.dependencies.docker;
-  if (cfg.dockerfiles.length === 0)
-    throw new DrydockError(
-      'CONFIG_INVALID',
-      'dependencies.docker.dockerfiles is empty: there is no base image to keep current',
-      {
-        hint: 'list the Dockerfiles of the application under dependencies.docker.dockerfiles',
-      },
-    );
+  if (cfg.dockerfiles.length === 0) {
+    // The spec schedules this task for everyone; a policy that lists no Dockerfile has nothing to check.
+    ctx.summary('not configured: dependencies.docker.dockerfiles is empty, so there is no base image to check');
+    return { dockerfiles: [], images: 0, proposals: [], upToDate: [], failed: [] };
+  }
   const credentials = cfg.registry_credentials_env ? process.env[cfg.registry_credentials_env] : undefined;
+  if (credentials) redactor.register(credentials);
   if (cfg.registry_credentials_env && !credentials)
     throw new DrydockError(
       'CONFIG_INVALID',

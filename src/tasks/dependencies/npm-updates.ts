@@ -6,6 +6,7 @@
 // again when the blackout ends, where the update is re-tested on the head of that moment.
 import { resolve } from 'node:path';
 import { DrydockError } from '../../errors.js';
+import { redactor } from '../../policy/redact.js';
 import type { ImplementedTask, TaskContext, ValidationCheck, ValidationResult } from '../../engine/types.js';
 import { toSchedule } from '../../schedule/frequency.js';
 import { readAdvisories, type Advisory } from '../../dependencies/advisories.js';
@@ -17,6 +18,8 @@ import { dependencyStoreOf, mergeBlockedBy } from '../../dependencies/shared.js'
 import type { DependencyUpdate, DependencyStore, UpdateStatus } from '../../dependencies/store.js';
 
 export interface NpmUpdatesResult {
+  /** False when the policy names no repository: the run did nothing. */
+  configured: boolean;
   repo: string;
   branch: string;
   startHead: string;
@@ -27,6 +30,24 @@ export interface NpmUpdatesResult {
   stopped: Array<{ id: number; name: string; to: string; reason: string }>;
   awaitingApproval: number;
   soaking: number;
+}
+
+const NOT_CONFIGURED = 'not configured: dependencies.npm.repository is not set, so there is no application to update';
+
+function emptyResult(repo: string, branch: string): NpmUpdatesResult {
+  return {
+    configured: true,
+    repo,
+    branch,
+    startHead: '',
+    planned: 0,
+    merged: [],
+    queued: [],
+    failed: [],
+    stopped: [],
+    awaitingApproval: 0,
+    soaking: 0,
+  };
 }
 
 export const npmUpdatesTask: ImplementedTask<NpmUpdatesResult> = {
@@ -55,18 +76,17 @@ const toRecord = (u: PlannedNpmUpdate) => ({
 
 async function executeNpmUpdates(ctx: TaskContext): Promise<NpmUpdatesResult> {
   const cfg = ctx.policy.dependencies.npm;
-  if (!cfg.repository)
-    throw new DrydockError(
-      'CONFIG_INVALID',
-      'dependencies.npm.repository is not set: there is no application to update',
-      {
-        hint: 'give dependencies.npm.repository.path (a git checkout), its branch and its test_command',
-      },
-    );
+  if (!cfg.repository) {
+    // The spec schedules this task for everyone; a policy that names no application has nothing to update.
+    ctx.summary(`${NOT_CONFIGURED}; nothing was checked`);
+    return { ...emptyResult('', ''), configured: false };
+  }
   const store = dependencyStoreOf(ctx);
   const repo = resolve(cfg.repository.path);
   const branch = cfg.repository.branch;
   const token = cfg.registry_token_env ? process.env[cfg.registry_token_env] : undefined;
+  // Never in logs, notices or the activity log, whatever npm or the registry prints.
+  if (token) redactor.register(token);
   if (cfg.registry_token_env && !token)
     throw new DrydockError(
       'CONFIG_INVALID',
@@ -81,18 +101,7 @@ async function executeNpmUpdates(ctx: TaskContext): Promise<NpmUpdatesResult> {
     step.output(`on ${branch} at ${s.head.slice(0, 12)}, clean`);
     return s;
   });
-  const result: NpmUpdatesResult = {
-    repo,
-    branch,
-    startHead: state!.head,
-    planned: 0,
-    merged: [],
-    queued: [],
-    failed: [],
-    stopped: [],
-    awaitingApproval: 0,
-    soaking: 0,
-  };
+  const result: NpmUpdatesResult = { ...emptyResult(repo, branch), startHead: state!.head };
   const advisories: Advisory[] = cfg.advisories ? readAdvisories(resolve(cfg.advisories)) : [];
   const now = ctx.clock.now();
 
@@ -285,6 +294,7 @@ async function applyOne(
 
 async function validateNpmUpdates(ctx: TaskContext, result: NpmUpdatesResult): Promise<ValidationResult> {
   const checks: ValidationCheck[] = [];
+  if (!result.configured) return { ok: true, checks: [{ name: 'configured', ok: true, detail: NOT_CONFIGURED }] };
   const status = await git(result.repo, ['status', '--porcelain=v1']);
   checks.push({
     name: 'working copy clean',

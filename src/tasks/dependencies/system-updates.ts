@@ -73,14 +73,22 @@ function windowState(ctx: TaskContext, at: Date): { open: boolean; next: Date; t
 
 async function executeSystemUpdates(ctx: TaskContext): Promise<SystemUpdatesResult> {
   const cfg = ctx.policy.dependencies.system;
-  if (cfg.testing.required && !cfg.staging)
-    throw new DrydockError(
-      'CONFIG_INVALID',
-      'dependencies.system.testing.required is true but dependencies.system.staging is not set',
-      {
-        hint: 'give dependencies.system.staging.root (and test_command), or set testing.required: false',
-      },
+  if (cfg.testing.required && !cfg.staging) {
+    // Staging first is the rule: without a staging target nothing is upgraded, and the summary says why.
+    ctx.summary(
+      'not configured: dependencies.system.testing.required is true and dependencies.system.staging is not set, so nothing was planned or upgraded (give staging.root, or set testing.required: false)',
     );
+    return {
+      production: resolve(cfg.production.root),
+      staging: null,
+      planned: [],
+      stagingApplied: false,
+      stagingTests: 'not run',
+      productionApplied: false,
+      waiting: 'not configured',
+      reboot: { required: false, packages: [], scheduledFor: null, done: false },
+    };
+  }
   const store = dependencyStoreOf(ctx);
   const production = resolve(cfg.production.root);
   const staging = cfg.staging ? resolve(cfg.staging.root) : null;

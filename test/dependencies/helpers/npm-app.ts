@@ -1,7 +1,7 @@
 // A small real application for the npm update tests: a git repository with package.json, a
 // lockfile written by `npm install` against the test's registry, and a test script that fails when a
 // package's value changes (so a registry release can break the application's tests).
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exec } from '../../../src/adapters/exec.js';
@@ -18,6 +18,13 @@ const IDENTITY = {
   GIT_COMMITTER_EMAIL: 'tester@example.com',
 };
 
+const created: string[] = [];
+
+/** Removes every application repository this process created (call from afterAll). */
+export function removeNpmApps(): void {
+  for (const dir of created.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
+
 export async function createNpmApp(options: {
   registry: string;
   dependencies: Record<string, string>;
@@ -28,6 +35,7 @@ export async function createNpmApp(options: {
   npmrc?: string;
 }): Promise<NpmApp> {
   const dir = mkdtempSync(join(tmpdir(), 'drydock-app-'));
+  created.push(dir);
   const git = async (...args: string[]) =>
     (await exec('git', ['-C', dir, ...args], { env: IDENTITY, timeoutMs: 60_000 })).stdout.trim();
   writeFileSync(
