@@ -32,8 +32,8 @@ import {
   versions,
   weekday,
 } from './fields.js';
-import { httpAccessFields } from '../access/policy.js';
-import { DEFAULT_ALLOWED_PREFIXES } from '../access/cleanup-roots.js';
+import { httpAccessFields } from './http-access.js';
+import { DEFAULT_ALLOWED_PREFIXES } from './cleanup-roots.js';
 import { networkDnsPolicy } from './network-dns.js';
 import { networkFirewallPolicy } from './network-firewall.js';
 import { tlsRenewalFields, tlsValidationFields } from './network-tls.js';
@@ -45,7 +45,7 @@ import {
   npmSecurityFields,
   systemPolicyFields,
 } from './dependencies.js';
-import { isCredentialHeader, urlCredentialProblem } from '../access/webhook-secrets.js';
+import { isCredentialHeader, urlCredentialProblem } from './webhook-secrets.js';
 
 // prefault({}) parses an absent section as {} so the defaults inside it apply.
 const obj = <S extends z.ZodRawShape>(shape: S) => z.strictObject(shape).prefault({} as never);

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { cleanupRootProblems } from '../../src/access/cleanup-roots.js';
+import { cleanupRootProblems } from '../../src/policy/cleanup-roots.js';
 import { DrydockError } from '../../src/errors.js';
 import { createCleanupTask } from '../../src/tasks/server/cleanup.js';
 import { policyFrom, taskContext } from '../tasks/cache/task-context.js';

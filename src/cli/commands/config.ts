@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { stringify } from 'yaml';
 import { z } from 'zod';
 import { dirname } from 'node:path';
-import { cleanupRootProblems } from '../../access/cleanup-roots.js';
+import { cleanupRootProblems } from '../../policy/cleanup-roots.js';
 import { loadPolicy, parsePolicy, PolicyError, statePath } from '../../policy/load.js';
 import { policySchema } from '../../policy/schema.js';
 import { redactor } from '../../policy/redact.js';

@@ -1,14 +1,13 @@
 // Where clean-up may delete: only inside configured roots, never `/`, never through a link that
 // leads out. Every rule path is checked both as written and as resolved on disk.
 import { realpath } from 'node:fs/promises';
-import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { isAbsolute, resolve, sep } from 'node:path';
 import { DrydockError } from '../../errors.js';
+import { isInside } from '../../policy/cleanup-roots.js';
+
+export { isInside };
 
 /** True when `path` is `root` or below it (both already absolute and normalised). */
-export function isInside(path: string, root: string): boolean {
-  const rel = relative(root, path);
-  return rel === '' || (!rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel));
-}
 
 /** Lexical checks only (pure): returns an error message or null. */
 export function lexicalProblem(path: string, roots: readonly string[]): string | null {

@@ -3,7 +3,7 @@
 // Each deletion is listed in the run record; dry-run lists what would go and changes nothing.
 import { readdir, rm, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join } from 'node:path';
-import { cleanupRootProblems } from '../../access/cleanup-roots.js';
+import { cleanupRootProblems } from '../../policy/cleanup-roots.js';
 import { DrydockError } from '../../errors.js';
 import type { ImplementedTask, TaskContext, ValidationResult } from '../../engine/types.js';
 import type { Policy } from '../../policy/schema.js';

@@ -1,7 +1,7 @@
 // The policy keys of issue 9 under `http:` (spread into the schema's http section). A function of
 // the schema's secret reference so this file does not import schema.ts (which imports it).
 import { z } from 'zod';
-import { byteSize, positiveDuration, str } from '../policy/fields.js';
+import { byteSize, positiveDuration, str } from './fields.js';
 
 export function httpAccessFields<S extends z.ZodType>(secretRef: S) {
   return {

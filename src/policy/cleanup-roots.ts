@@ -3,8 +3,7 @@
 // server.cleanup.allowed_prefixes (or the policy's own folder). Checked by `config check` and again
 // before every run. Synchronous on purpose: a handful of realpath calls, also used by the CLI.
 import { realpathSync } from 'node:fs';
-import { dirname, isAbsolute, resolve, sep } from 'node:path';
-import { isInside } from '../tasks/server/cleanup-paths.js';
+import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 
 /** Directories whose whole tree clean-up never touches. */
 export const SYSTEM_TREES = [
@@ -84,4 +83,10 @@ export function cleanupRootProblems(
     return undefined;
   });
   return problems;
+}
+
+/** Whether path is root or inside it (lexically). */
+export function isInside(path: string, root: string): boolean {
+  const rel = relative(root, path);
+  return rel === '' || (!rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel));
 }
