@@ -38,7 +38,7 @@ describe('HTTP API', () => {
     expect((await api.request('/api/runs/999')).status).toBe(404);
     const tasks = (await (await api.request('/api/tasks')).json()) as Array<{ id: string; implemented: boolean }>;
     expect(tasks.find((t) => t.id === 'database.vacuum')!.implemented).toBe(true);
-    expect(tasks.find((t) => t.id === 'network.ssl.validation')!.implemented).toBe(false);
+    expect(tasks.find((t) => t.id === 'cache.metrics')!.implemented).toBe(false);
     const plan = ((await (await api.request('/api/plan?days=3')).json()) as { runs: Array<{ taskId: string }> }).runs;
     expect(plan.filter((p) => p.taskId === 'database.vacuum').length).toBeGreaterThanOrEqual(2);
     const activity = (await (await api.request('/api/activity')).json()) as Array<{ kind: string }>;

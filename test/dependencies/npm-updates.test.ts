@@ -129,7 +129,7 @@ async function appFor(
       channels: { hook: { type: 'webhook', url: hookUrl } },
       notify: { failure: ['hook'], success: ['log'], start: ['log'] },
       maintenance_windows: { blackout: { periods: ['holiday_season'] } },
-      stakeholders: [{ name: 'Ada', roles: ['CTO'] }],
+      stakeholders: [{ name: 'Ada', roles: ['CTO'], access: 'admin' }],
       ...extra,
     },
     { clock },

@@ -16,9 +16,10 @@ import { print, printJson, withApp, type GlobalOptions } from '../context.js';
 import { integerBetween } from '../options.js';
 
 /** The person of DRYDOCK_TOKEN / DRYDOCK_TOKEN_FILE (issue 9's access model), with operator access. */
-export async function whoAmI(app: App, what: string): Promise<Principal> {
+export async function whoAmI(app: App, what: string, level: 'operator' | 'approver' = 'operator'): Promise<Principal> {
   const person = await app.access.fromEnvironment(process.env, what);
-  return app.access.require(person, 'operator', what);
+  // Approving needs the approval roles, which the approval rules check; every other write needs operator access.
+  return level === 'approver' ? person : app.access.require(person, 'operator', what);
 }
 
 /** The watched zone a name belongs to (the longest match). */
@@ -216,7 +217,7 @@ export function registerFirewallCommands(program: Command): void {
       .option('--plan <hash>', 'the plan hash you reviewed (drydock firewall list shows it)')
       .action(async (id: number, options: { plan?: string }) => {
         await withApp(program.opts<GlobalOptions>(), async (app) => {
-          const person = await whoAmI(app, `${decision.replace(/e$/, '')}ing a firewall change`);
+          const person = await whoAmI(app, `${decision.replace(/e$/, '')}ing a firewall change`, 'approver');
           const fw = firewallOf(app);
           const current = fw.require(id);
           const plan = options.plan && current.planHash.startsWith(options.plan) ? current.planHash : options.plan;

@@ -44,7 +44,9 @@ beforeAll(async () => {
     join(dir, 'drydock.yaml'),
     stringify({
       state: { path: 'state.sqlite' },
-      stakeholders: [{ name: 'Ops Person', roles: ['Head of Operations'], token: { env: 'OPS_TOKEN' } }],
+      stakeholders: [
+        { name: 'Ops Person', roles: ['Head of Operations'], token: { env: 'OPS_TOKEN' }, access: 'operator' },
+      ],
       network: {
         dns: {
           timeout: '1 second',

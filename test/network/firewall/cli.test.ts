@@ -10,9 +10,9 @@ import { createNamespace, type TestNamespace } from './netns.js';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
 const TOKENS = {
-  dev: 'ddk_dana_dev_token_000000001',
-  ops: 'ddk_olga_ops_token_000000001',
-  cto: 'ddk_carl_cto_token_000000001',
+  dev: 'dana-Vq8Lr2Xw7Kp4Zn9Tc3Hm6Bj1Gs5Fd0Ya',
+  ops: 'olga-Ht5Qz1Nc8Rw3Lp6Xk9Vb2Jm7Fs4Gd0Ue',
+  cto: 'carl-Pz4Wn7Kq2Xc9Lr5Tb8Hv1Mj6Gs3Fd0Yo',
 };
 let dir: string;
 let ns: TestNamespace;
@@ -64,8 +64,8 @@ beforeAll(async () => {
     stringify({
       state: { path: 'state.sqlite' },
       stakeholders: [
-        { name: 'Dana Dev', roles: ['Engineer'], token: { env: 'DEV_TOKEN' } },
-        { name: 'Olga Ops', roles: ['Head of Operations'], token: { env: 'OPS_TOKEN' } },
+        { name: 'Dana Dev', roles: ['Engineer'], token: { env: 'DEV_TOKEN' }, access: 'operator' },
+        { name: 'Olga Ops', roles: ['Head of Operations'], token: { env: 'OPS_TOKEN' }, access: 'operator' },
         { name: 'Carl CTO', roles: ['CTO'], token: { env: 'CTO_TOKEN' } },
       ],
       network: {
