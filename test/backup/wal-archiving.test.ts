@@ -35,10 +35,11 @@ function runLikePostgres(template: string, name: string, path: string, cwd: stri
 
 describe('drydock wal push/get command lines', () => {
   let work: string;
+  // The first hook may rebuild dist/ (ensureWalBuild), which takes a while on a loaded machine.
   beforeAll(() => {
     ensureWalBuild();
     work = makeTempDir('drydock-walcli-');
-  });
+  }, 300_000);
   afterAll(() => rmSync(work, { recursive: true, force: true }));
 
   it('get exits 0 with the file, 1 when it is not archived, 200 (stop recovery) when the stored copy is damaged', () => {
@@ -145,7 +146,7 @@ describe('drydock wal push/get command lines', () => {
       { cwd: work, encoding: 'utf8' },
     );
     expect((JSON.parse(async.stdout) as { archive_command: string }).archive_command).toBe(
-      `test -f pg_wal/drydock-archive/%f.ok || ${node} ${entry} wal push "%p" %f --repo ${join(work, 'relative-repo')} --key-env SOME_KEY --async --processes 2`,
+      `test -f pg_wal/drydock-archive/%f.ok || ${join(PROJECT, 'bin/drydock-wal-ack')} pg_wal/drydock-archive %f || ${node} ${entry} wal push "%p" %f --repo ${join(work, 'relative-repo')} --key-env SOME_KEY --async --processes 2`,
     );
   });
 });
@@ -155,7 +156,7 @@ describe('a damaged archived segment during a restore', () => {
   const started: PgCluster[] = [];
   beforeAll(async () => {
     fx = await createFixture();
-  });
+  }, 300_000);
   afterAll(() => {
     for (const c of started) c.destroy();
     fx?.cluster.destroy();
@@ -232,7 +233,7 @@ describe('asynchronous archiving (spool + background pusher) and prefetch during
   const started: PgCluster[] = [];
   beforeAll(async () => {
     fx = await createFixture({ archiveCommand: (repo) => walCommand('push', { repository: repo, async: true }) });
-  });
+  }, 300_000);
   afterAll(() => {
     for (const c of started) c.destroy();
     fx?.cluster.destroy();
