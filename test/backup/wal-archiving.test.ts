@@ -138,7 +138,7 @@ describe('drydock wal push/get command lines', () => {
       `archive_command = '${node} ${entry} wal push "%p" %f --repo ${join(work, 'relative-repo')} --key-env SOME_KEY'`,
     );
     expect(r.stdout).toContain(
-      `restore_command = 'mv -f pg_wal/drydock-prefetch/%f "%p" 2>/dev/null || ${node} ${entry} wal get %f "%p" --repo ${join(work, 'relative-repo')} --key-env SOME_KEY --prefetch 8 --processes 2'`,
+      `restore_command = 'mv -f pg_wal/drydock-prefetch/%f "%p" 2>/dev/null || ${join(PROJECT, 'bin/drydock-wal-ack')} get pg_wal/drydock-prefetch %f "%p" || ${node} ${entry} wal get %f "%p" --repo ${join(work, 'relative-repo')} --key-env SOME_KEY --prefetch 8 --processes 2'`,
     );
     const async = spawnSync(
       process.execPath,
@@ -146,7 +146,7 @@ describe('drydock wal push/get command lines', () => {
       { cwd: work, encoding: 'utf8' },
     );
     expect((JSON.parse(async.stdout) as { archive_command: string }).archive_command).toBe(
-      `test -f pg_wal/drydock-archive/%f.ok || ${join(PROJECT, 'bin/drydock-wal-ack')} pg_wal/drydock-archive %f || ${node} ${entry} wal push "%p" %f --repo ${join(work, 'relative-repo')} --key-env SOME_KEY --async --processes 2`,
+      `test -f pg_wal/drydock-archive/%f.ok || ${join(PROJECT, 'bin/drydock-wal-ack')} push pg_wal/drydock-archive %f || ${node} ${entry} wal push "%p" %f --repo ${join(work, 'relative-repo')} --key-env SOME_KEY --async --processes 2`,
     );
   });
 });
@@ -206,6 +206,22 @@ describe('a damaged archived segment during a restore', () => {
     expect(existsSync(join(to, 'recovery.signal'))).toBe(true);
     expect(existsSync(join(to, 'pg_wal/00000002.history'))).toBe(false);
 
+    // The same with the prefetching restore_command `drydock restore` writes by default: the
+    // prefetcher leaves the damaged file to `wal get`, which stops recovery the same way.
+    const toPrefetch = join(fx.work, 'restored-prefetch');
+    await restoreBackup({
+      repository: fx.repository,
+      to: toPrefetch,
+      restoreCommand: walCommand('get', { repository: fx.repoPath, prefetch: 4 }),
+      owner: owner(),
+      settings: { archive_mode: 'off' },
+    });
+    const prefetching = await PgCluster.adopt(toPrefetch, fx.work);
+    started.push(prefetching);
+    expect(() => prefetching.start()).toThrow();
+    expect(prefetching.log()).toContain(`archived WAL ${victim.name} is damaged`);
+    expect(prefetching.log()).not.toContain('selected new timeline ID');
+
     // Repair the archive: the same data directory now recovers every row.
     copyFileSync(good, victim.path);
     restored.start();
@@ -223,7 +239,7 @@ describe('a damaged archived segment during a restore', () => {
     await restoreDatabase(policy, { to, progress: false, owner: owner() });
     const auto = readFileSync(join(to, 'postgresql.auto.conf'), 'utf8');
     expect(auto).toContain(
-      `restore_command = 'mv -f pg_wal/drydock-prefetch/%f "%p" 2>/dev/null || ${process.execPath} ${join(PROJECT, 'bin/drydock.js')} wal get %f "%p" --repo ${fx.repoPath} --prefetch 8 --processes 2'`,
+      `restore_command = 'mv -f pg_wal/drydock-prefetch/%f "%p" 2>/dev/null || ${join(PROJECT, 'bin/drydock-wal-ack')} get pg_wal/drydock-prefetch %f "%p" || ${process.execPath} ${join(PROJECT, 'bin/drydock.js')} wal get %f "%p" --repo ${fx.repoPath} --prefetch 8 --processes 2'`,
     );
   });
 });

@@ -51,11 +51,11 @@ export function walCommand(verb: 'push' | 'get', options: WalCommandOptions): st
   // .ok exists only once it is fsynced in the repository) or the running pusher acknowledges it
   // (bin/drydock-wal-ack waits for the .ok), or it is already prefetched and verified.
   // The spool folders are the cli's defaults, relative to the data directory PostgreSQL runs in.
-  if (verb === 'push' && options.async) {
-    const ack = shellWord(join(dirname(options.entry ?? drydockEntry()), 'drydock-wal-ack'));
-    return `test -f pg_wal/drydock-archive/%f.ok || ${ack} pg_wal/drydock-archive %f || ${line}`;
-  }
-  if (verb === 'get' && background) return `mv -f pg_wal/drydock-prefetch/%f "%p" 2>/dev/null || ${line}`;
+  const ack = shellWord(join(dirname(options.entry ?? drydockEntry()), 'drydock-wal-ack'));
+  if (verb === 'push' && options.async)
+    return `test -f pg_wal/drydock-archive/%f.ok || ${ack} push pg_wal/drydock-archive %f || ${line}`;
+  if (verb === 'get' && background)
+    return `mv -f pg_wal/drydock-prefetch/%f "%p" 2>/dev/null || ${ack} get pg_wal/drydock-prefetch %f "%p" || ${line}`;
   return line;
 }
 

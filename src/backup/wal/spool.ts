@@ -330,28 +330,47 @@ export async function runPrefetcher(args: WalArgs): Promise<void> {
         fetched.delete(name);
         if (name > current) current = name;
       }
-      if (current !== want) {
+      // Recovery only moves forward (a later timeline's names sort after the earlier one's).
+      if (current > want) {
         want = current;
         lastChange = Date.now();
       }
+      // Files asked for by `drydock-wal-ack get` (NAME.want): fetched first, or marked missing.
+      const requests: string[] = [];
+      for (const f of readdirSync(spool)) {
+        if (!f.endsWith('.want')) continue;
+        const name = f.slice(0, -5);
+        rmSync(join(spool, f), { force: true });
+        requests.push(name);
+        lastChange = Date.now();
+        if (/^[0-9A-F]{24}$/.test(name) && name > want) want = name;
+      }
+      const now = Date.now();
       const window = want ? nextSegments(want, args.prefetch) : [];
-      const keep = new Set(window);
-      for (const f of readdirSync(spool))
+      const keep = new Set([...window, want, ...requests]);
+      for (const f of readdirSync(spool)) {
         if (/^[0-9A-F]{24}$/.test(f) && !keep.has(f)) {
           rmSync(join(spool, f), { force: true });
           fetched.delete(f);
         }
-      const now = Date.now();
-      for (const name of window) {
+      }
+      for (const [name, until] of missingUntil) {
+        if (until > now) continue;
+        missingUntil.delete(name);
+        rmSync(join(spool, `${name}.missing`), { force: true });
+      }
+      for (const name of [...requests, ...window]) {
         if (pool.free === 0) break;
-        if (inFlight.has(name) || existsSync(join(spool, name)) || (missingUntil.get(name) ?? 0) > now) continue;
+        if (inFlight.has(name) || existsSync(join(spool, name)) || missingUntil.has(name)) continue;
         inFlight.add(name);
         void pool.run({ op: 'get', name, dest: join(spool, name) }).then((reply) => {
           inFlight.delete(name);
-          // Missing (the end of the archive) or damaged: leave it to the foreground, which fetches
-          // it itself and reports damage as a recovery stop.
-          if (reply.error || reply.outcome === 'missing') missingUntil.set(name, Date.now() + 1000);
-          else fetched.add(name);
+          // Missing (the end of the archive) or damaged: marked, and left to `wal get`, which
+          // fetches it itself and reports damage as a recovery stop.
+          if (reply.error || reply.outcome === 'missing') {
+            missingUntil.set(name, Date.now() + 1000);
+            writeStatus(join(spool, `${name}.missing`), reply.error ?? 'not archived');
+          } else fetched.add(name);
         });
       }
       if (inFlight.size === 0 && Date.now() - lastChange > IDLE_EXIT_MS) return;
