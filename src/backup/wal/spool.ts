@@ -171,14 +171,16 @@ export async function getWithPrefetch(args: WalArgs, name: string, dest: string)
       } else if (code !== 'ENOENT') throw error;
     }
   }
+  // Tell the prefetcher (starting it if needed) where recovery is before fetching, so it warms up
+  // and fetches the next segments while this process fetches this one.
+  if (/^[0-9A-F]{24}$/.test(name)) {
+    writeStatus(join(spool, 'want'), name);
+    if (!lockHolderAlive(spool, 'prefetcher')) startDaemon('prefetcher', args, {});
+  }
   if (!done) {
     const { getWal } = await import('../wal-archive.js');
     const { openWalRepository } = await import('./cli.js');
     if (!getWal(await openWalRepository(args, false), name, dest)) return false;
-  }
-  if (/^[0-9A-F]{24}$/.test(name)) {
-    writeStatus(join(spool, 'want'), name);
-    if (!lockHolderAlive(spool, 'prefetcher')) startDaemon('prefetcher', args, {});
   }
   return true;
 }
