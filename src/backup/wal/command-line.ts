@@ -5,6 +5,7 @@
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Policy } from '../../policy/schema.js';
+import { spoolFolder } from './cli.js';
 
 /** Drydock's executable entry point (bin/drydock.js), from this file's place in src/ or dist/. */
 export function drydockEntry(): string {
@@ -52,10 +53,14 @@ export function walCommand(verb: 'push' | 'get', options: WalCommandOptions): st
   // (bin/drydock-wal-ack waits for the .ok), or it is already prefetched and verified.
   // The spool folders are the cli's defaults, relative to the data directory PostgreSQL runs in.
   const ack = shellWord(join(dirname(options.entry ?? drydockEntry()), 'drydock-wal-ack'));
-  if (verb === 'push' && options.async)
-    return `test -f pg_wal/drydock-archive/%f.ok || ${ack} push pg_wal/drydock-archive %f || ${line}`;
-  if (verb === 'get' && background)
-    return `mv -f pg_wal/drydock-prefetch/%f "%p" 2>/dev/null || ${ack} get pg_wal/drydock-prefetch %f "%p" || ${line}`;
+  if (verb === 'push' && options.async) {
+    const spool = spoolFolder('archive', options.repository);
+    return `test -f ${spool}/%f.ok || ${ack} push ${spool} %f || ${line}`;
+  }
+  if (verb === 'get' && background) {
+    const spool = spoolFolder('prefetch', options.repository);
+    return `mv -f ${spool}/%f "%p" 2>/dev/null || ${ack} get ${spool} %f "%p" || ${line}`;
+  }
   return line;
 }
 

@@ -317,6 +317,8 @@ export async function runPrefetcher(args: WalArgs): Promise<void> {
   // Files this prefetcher put in the spool; one that vanished was taken by recovery (the shell's
   // `mv` in the restore_command takes prefetched files without telling anyone), so recovery is there.
   const fetched = new Set<string>();
+  // name → when asked; kept (and its file kept) until recovery takes the file or 60 s pass.
+  const requests = new Map<string, number>();
   let want = '';
   let lastChange = Date.now();
   try {
@@ -330,26 +332,29 @@ export async function runPrefetcher(args: WalArgs): Promise<void> {
       for (const name of fetched) {
         if (existsSync(join(spool, name))) continue;
         fetched.delete(name);
-        if (name > current) current = name;
+        requests.delete(name);
+        if (/^[0-9A-F]{24}$/.test(name) && name > current) current = name;
       }
+      for (const [name, since] of requests) if (Date.now() - since > 60_000) requests.delete(name);
       // Recovery only moves forward (a later timeline's names sort after the earlier one's).
       if (current > want) {
         want = current;
         lastChange = Date.now();
       }
       // Files asked for by `drydock-wal-ack get` (NAME.want): fetched first, or marked missing.
-      const requests: string[] = [];
+      // A request stays pending until recovery takes its file, it is found missing, or 60 s pass
+      // (both workers may be busy when it arrives).
       for (const f of readdirSync(spool)) {
         if (!f.endsWith('.want')) continue;
         const name = f.slice(0, -5);
         rmSync(join(spool, f), { force: true });
-        requests.push(name);
+        requests.set(name, Date.now());
         lastChange = Date.now();
         if (/^[0-9A-F]{24}$/.test(name) && name > want) want = name;
       }
       const now = Date.now();
       const window = want ? nextSegments(want, args.prefetch) : [];
-      const keep = new Set([...window, want, ...requests]);
+      const keep = new Set([...window, want, ...requests.keys()]);
       for (const f of readdirSync(spool)) {
         if (/^[0-9A-F]{24}$/.test(f) && !keep.has(f)) {
           rmSync(join(spool, f), { force: true });
@@ -361,8 +366,9 @@ export async function runPrefetcher(args: WalArgs): Promise<void> {
         missingUntil.delete(name);
         rmSync(join(spool, `${name}.missing`), { force: true });
       }
-      for (const name of [...requests, ...window]) {
+      for (const name of [...requests.keys(), ...window]) {
         if (pool.free === 0) break;
+        if (missingUntil.has(name)) requests.delete(name);
         if (inFlight.has(name) || existsSync(join(spool, name)) || missingUntil.has(name)) continue;
         inFlight.add(name);
         void pool.run({ op: 'get', name, dest: join(spool, name) }).then((reply) => {
@@ -370,6 +376,7 @@ export async function runPrefetcher(args: WalArgs): Promise<void> {
           // Missing (the end of the archive) or damaged: marked, and left to `wal get`, which
           // fetches it itself and reports damage as a recovery stop.
           if (reply.error || reply.outcome === 'missing') {
+            requests.delete(name);
             missingUntil.set(name, Date.now() + 1000);
             writeStatus(join(spool, `${name}.missing`), reply.error ?? 'not archived');
           } else fetched.add(name);
