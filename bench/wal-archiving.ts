@@ -297,7 +297,10 @@ export async function runWalBench(o: WalBenchOptions): Promise<void> {
   );
   const setups: Setup[] = [];
   try {
+    // BENCH_WAL_TOOLS=drydock (or pgbackrest) runs one tool's two modes only.
+    const tools = (process.env.BENCH_WAL_TOOLS ?? 'drydock,pgbackrest').split(',');
     for (const [i, mode] of MODES.entries()) {
+      if (!tools.includes(mode.tool)) continue;
       const s = await createSetup(mode, i, o);
       setups.push(s);
       await archivingRun(s, o);
