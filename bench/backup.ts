@@ -3,7 +3,7 @@
 // PostgreSQL 15 server binaries and pgbackrest (apt-get install -y pgbackrest).
 //
 //   BENCH_SCALE=60 (pgbench scale, 60 ≈ 1 GB)   BENCH_DATA=pgbench|text   BENCH_PROCESSES=2   BENCH_LEVEL=1
-//   BENCH_PARTS=backup,wal (which parts to run)   BENCH_WAL_SECONDS=60   BENCH_WAL_SCALE=10
+//   BENCH_PARTS=backup,wal (which parts to run)   BENCH_WAL_SECONDS=60   BENCH_WAL_SCALE=10   BENCH_WAL_TOOLS=drydock,pgbackrest
 //   --load (or BENCH_LOAD=1): run everything under a fixed background load (bench/load.ts)
 //
 // The WAL part (bench/wal-archiving.ts) measures archiving throughput, lag and per-segment times

@@ -1,5 +1,8 @@
 // WAL archiving and replay, Drydock against pgBackRest (part of `npm run bench:backup`).
 //
+// BENCH_WAL_WORKLOAD=bulk (default: each pgbench transaction inserts 1,000 rows of 256 characters,
+// about 0.4 MB of WAL, so WAL comes as fast as the machine can write it) or tpcb (pgbench's own).
+//
 // Four throwaway clusters, one per archiver: Drydock `wal push` (synchronous), Drydock
 // `wal push --async`, pgBackRest `archive-push`, pgBackRest `archive-push` with `archive-async=y`.
 // Each takes a base backup, then pgbench writes as fast as it can for BENCH_WAL_SECONDS (60). Every
@@ -294,7 +297,10 @@ export async function runWalBench(o: WalBenchOptions): Promise<void> {
   );
   const setups: Setup[] = [];
   try {
+    // BENCH_WAL_TOOLS=drydock (or pgbackrest) runs one tool's two modes only.
+    const tools = (process.env.BENCH_WAL_TOOLS ?? 'drydock,pgbackrest').split(',');
     for (const [i, mode] of MODES.entries()) {
+      if (!tools.includes(mode.tool)) continue;
       const s = await createSetup(mode, i, o);
       setups.push(s);
       await archivingRun(s, o);

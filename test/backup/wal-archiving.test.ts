@@ -19,6 +19,7 @@ import { restoreDatabase } from '../../src/backup/commands.js';
 import { openRepository } from '../../src/backup/repository.js';
 import { restoreBackup } from '../../src/backup/restore.js';
 import { findWal, listWal } from '../../src/backup/wal-archive.js';
+import { spoolFolder } from '../../src/backup/wal/cli.js';
 import { walCommand } from '../../src/backup/wal/command-line.js';
 import { ensureWalBuild, makeTempDir, PgCluster } from '../helpers/pg-cluster.js';
 import { testPolicy } from '../helpers/context.js';
@@ -35,10 +36,11 @@ function runLikePostgres(template: string, name: string, path: string, cwd: stri
 
 describe('drydock wal push/get command lines', () => {
   let work: string;
+  // The first hook may rebuild dist/ (ensureWalBuild), which takes a while on a loaded machine.
   beforeAll(() => {
     ensureWalBuild();
     work = makeTempDir('drydock-walcli-');
-  });
+  }, 300_000);
   afterAll(() => rmSync(work, { recursive: true, force: true }));
 
   it('get exits 0 with the file, 1 when it is not archived, 200 (stop recovery) when the stored copy is damaged', () => {
@@ -137,7 +139,7 @@ describe('drydock wal push/get command lines', () => {
       `archive_command = '${node} ${entry} wal push "%p" %f --repo ${join(work, 'relative-repo')} --key-env SOME_KEY'`,
     );
     expect(r.stdout).toContain(
-      `restore_command = 'mv -f pg_wal/drydock-prefetch/%f "%p" 2>/dev/null || ${node} ${entry} wal get %f "%p" --repo ${join(work, 'relative-repo')} --key-env SOME_KEY --prefetch 8 --processes 2'`,
+      `restore_command = 'mv -f ${spoolFolder('prefetch', join(work, 'relative-repo'))}/%f "%p" 2>/dev/null || ${join(PROJECT, 'bin/drydock-wal-ack')} get ${spoolFolder('prefetch', join(work, 'relative-repo'))} %f "%p" || ${node} ${entry} wal get %f "%p" --repo ${join(work, 'relative-repo')} --key-env SOME_KEY --prefetch 8 --processes 2'`,
     );
     const async = spawnSync(
       process.execPath,
@@ -145,7 +147,7 @@ describe('drydock wal push/get command lines', () => {
       { cwd: work, encoding: 'utf8' },
     );
     expect((JSON.parse(async.stdout) as { archive_command: string }).archive_command).toBe(
-      `test -f pg_wal/drydock-archive/%f.ok || ${node} ${entry} wal push "%p" %f --repo ${join(work, 'relative-repo')} --key-env SOME_KEY --async --processes 2`,
+      `test -f ${spoolFolder('archive', join(work, 'relative-repo'))}/%f.ok || ${join(PROJECT, 'bin/drydock-wal-ack')} push ${spoolFolder('archive', join(work, 'relative-repo'))} %f || ${node} ${entry} wal push "%p" %f --repo ${join(work, 'relative-repo')} --key-env SOME_KEY --async --processes 2`,
     );
   });
 });
@@ -155,7 +157,7 @@ describe('a damaged archived segment during a restore', () => {
   const started: PgCluster[] = [];
   beforeAll(async () => {
     fx = await createFixture();
-  });
+  }, 300_000);
   afterAll(() => {
     for (const c of started) c.destroy();
     fx?.cluster.destroy();
@@ -205,6 +207,22 @@ describe('a damaged archived segment during a restore', () => {
     expect(existsSync(join(to, 'recovery.signal'))).toBe(true);
     expect(existsSync(join(to, 'pg_wal/00000002.history'))).toBe(false);
 
+    // The same with the prefetching restore_command `drydock restore` writes by default: the
+    // prefetcher leaves the damaged file to `wal get`, which stops recovery the same way.
+    const toPrefetch = join(fx.work, 'restored-prefetch');
+    await restoreBackup({
+      repository: fx.repository,
+      to: toPrefetch,
+      restoreCommand: walCommand('get', { repository: fx.repoPath, prefetch: 4 }),
+      owner: owner(),
+      settings: { archive_mode: 'off' },
+    });
+    const prefetching = await PgCluster.adopt(toPrefetch, fx.work);
+    started.push(prefetching);
+    expect(() => prefetching.start()).toThrow();
+    expect(prefetching.log()).toContain(`archived WAL ${victim.name} is damaged`);
+    expect(prefetching.log()).not.toContain('selected new timeline ID');
+
     // Repair the archive: the same data directory now recovers every row.
     copyFileSync(good, victim.path);
     restored.start();
@@ -222,7 +240,7 @@ describe('a damaged archived segment during a restore', () => {
     await restoreDatabase(policy, { to, progress: false, owner: owner() });
     const auto = readFileSync(join(to, 'postgresql.auto.conf'), 'utf8');
     expect(auto).toContain(
-      `restore_command = 'mv -f pg_wal/drydock-prefetch/%f "%p" 2>/dev/null || ${process.execPath} ${join(PROJECT, 'bin/drydock.js')} wal get %f "%p" --repo ${fx.repoPath} --prefetch 8 --processes 2'`,
+      `restore_command = 'mv -f ${spoolFolder('prefetch', fx.repoPath)}/%f "%p" 2>/dev/null || ${join(PROJECT, 'bin/drydock-wal-ack')} get ${spoolFolder('prefetch', fx.repoPath)} %f "%p" || ${process.execPath} ${join(PROJECT, 'bin/drydock.js')} wal get %f "%p" --repo ${fx.repoPath} --prefetch 8 --processes 2'`,
     );
   });
 });
@@ -232,14 +250,14 @@ describe('asynchronous archiving (spool + background pusher) and prefetch during
   const started: PgCluster[] = [];
   beforeAll(async () => {
     fx = await createFixture({ archiveCommand: (repo) => walCommand('push', { repository: repo, async: true }) });
-  });
+  }, 300_000);
   afterAll(() => {
     for (const c of started) c.destroy();
     fx?.cluster.destroy();
     if (fx) rmSync(fx.work, { recursive: true, force: true });
   });
 
-  const spool = () => join(fx.cluster.dataDir, 'pg_wal/drydock-archive');
+  const spool = () => join(fx.cluster.dataDir, spoolFolder('archive', fx.repoPath));
   const readyCount = () =>
     readdirSync(join(fx.cluster.dataDir, 'pg_wal/archive_status')).filter((f) => f.endsWith('.ready')).length;
 
@@ -321,7 +339,7 @@ describe('asynchronous archiving (spool + background pusher) and prefetch during
     await restored.waitForPromotion();
     const [row] = await restored.query<{ n: string }>('SELECT count(*) AS n FROM after_backup');
     expect(Number(row!.n)).toBe(4000);
-    const want = readFileSync(join(to, 'pg_wal/drydock-prefetch/want'), 'utf8');
+    const want = readFileSync(join(to, spoolFolder('prefetch', fx.repoPath), 'want'), 'utf8');
     expect(want > backup.walStop).toBe(true);
     restored.stop();
   });

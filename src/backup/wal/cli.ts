@@ -10,9 +10,10 @@
 //                                   [--prefetch N [--spool DIR] [--processes N]]
 //
 // --async and --prefetch use a spool folder (spool.ts), by default under pg_wal (relative paths are
-// relative to the data directory, where PostgreSQL runs these commands): pg_wal/drydock-archive for
-// push, pg_wal/drydock-prefetch for get. Backups and pg_basebackup leave pg_wal's content out, and
-// PostgreSQL ignores folders there.
+// relative to the data directory, where PostgreSQL runs these commands):
+// pg_wal/drydock-archive-<repository hash> for push, pg_wal/drydock-prefetch-<repository hash> for
+// get, so acknowledgements made for one repository never count for another after archive_command
+// changes. Backups and pg_basebackup leave pg_wal's content out, and PostgreSQL ignores folders there.
 //
 // Exit codes follow what PostgreSQL does with them:
 // - push: 0 only once the file is durable in the repository; 1 otherwise (PostgreSQL keeps the
@@ -22,6 +23,7 @@
 //   repository, a wrong key, a bad command line. PostgreSQL 15 aborts recovery when the restore
 //   command exits above 125 (shell_restore: wait_result_is_any_signal(rc, true) is FATAL), where
 //   exit 1 would mean "end of archive" and the server would promote without the rest of the WAL.
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { DrydockError, describeError } from '../../errors.js';
@@ -32,6 +34,11 @@ export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
 /** get: recovery must stop (PostgreSQL aborts recovery above 125). */
 export const EXIT_STOP_RECOVERY = 200;
+
+/** The default spool folder, relative to the data directory, for one repository. */
+export function spoolFolder(kind: 'archive' | 'prefetch', repository: string): string {
+  return `pg_wal/drydock-${kind}-${createHash('sha256').update(resolve(repository)).digest('hex').slice(0, 8)}`;
+}
 
 export interface WalArgs {
   verb: 'push' | 'get';
@@ -96,7 +103,11 @@ export function parseWalArgs(argv: readonly string[]): WalArgs {
   if (prefetch > 0 && verb !== 'get') problems.push('--prefetch applies to get only');
   const spool =
     values.get('--spool') ??
-    (flags.has('--async') ? 'pg_wal/drydock-archive' : prefetch > 0 ? 'pg_wal/drydock-prefetch' : undefined);
+    (repo && flags.has('--async')
+      ? spoolFolder('archive', repo)
+      : repo && prefetch > 0
+        ? spoolFolder('prefetch', repo)
+        : undefined);
   if (problems.length > 0)
     throw new DrydockError('USAGE', `drydock wal: ${problems.join('; ')}`, {
       hint: 'drydock wal push "%p" %f --repo DIR | drydock wal get %f "%p" --repo DIR',

@@ -2,9 +2,10 @@
 // the absolute path of node and of Drydock's entry point, and the repository (with how to find its
 // key) on the command line, so PostgreSQL, which runs them through /bin/sh with its own PATH and
 // working directory, never falls back to a default policy or repository.
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Policy } from '../../policy/schema.js';
+import { spoolFolder } from './cli.js';
 
 /** Drydock's executable entry point (bin/drydock.js), from this file's place in src/ or dist/. */
 export function drydockEntry(): string {
@@ -47,11 +48,19 @@ export function walCommand(verb: 'push' | 'get', options: WalCommandOptions): st
   if (verb === 'get' && options.prefetch) flags.push('--prefetch', String(options.prefetch));
   if (background && options.processes !== undefined) flags.push('--processes', String(options.processes));
   const line = [...words.map(shellWord), ...placeholders, ...flags.map(shellWord)].join(' ');
-  // The common case in the shell, without starting node: the segment is already acknowledged
-  // (its .ok exists only once it is fsynced in the repository), or already prefetched and verified.
+  // The common case in the shell, without starting node: the segment is already acknowledged (its
+  // .ok exists only once it is fsynced in the repository) or the running pusher acknowledges it
+  // (bin/drydock-wal-ack waits for the .ok), or it is already prefetched and verified.
   // The spool folders are the cli's defaults, relative to the data directory PostgreSQL runs in.
-  if (verb === 'push' && options.async) return `test -f pg_wal/drydock-archive/%f.ok || ${line}`;
-  if (verb === 'get' && background) return `mv -f pg_wal/drydock-prefetch/%f "%p" 2>/dev/null || ${line}`;
+  const ack = shellWord(join(dirname(options.entry ?? drydockEntry()), 'drydock-wal-ack'));
+  if (verb === 'push' && options.async) {
+    const spool = spoolFolder('archive', options.repository);
+    return `test -f ${spool}/%f.ok || ${ack} push ${spool} %f || ${line}`;
+  }
+  if (verb === 'get' && background) {
+    const spool = spoolFolder('prefetch', options.repository);
+    return `mv -f ${spool}/%f "%p" 2>/dev/null || ${ack} get ${spool} %f "%p" || ${line}`;
+  }
   return line;
 }
 

@@ -174,14 +174,16 @@ export async function getWithPrefetch(args: WalArgs, name: string, dest: string)
       } else if (code !== 'ENOENT') throw error;
     }
   }
+  // Tell the prefetcher (starting it if needed) where recovery is before fetching, so it warms up
+  // and fetches the next segments while this process fetches this one.
+  if (/^[0-9A-F]{24}$/.test(name)) {
+    writeStatus(join(spool, 'want'), name);
+    if (!lockHolderAlive(spool, 'prefetcher')) startDaemon('prefetcher', args, {});
+  }
   if (!done) {
     const { getWal } = await import('../wal-archive.js');
     const { openWalRepository } = await import('./cli.js');
     if (!getWal(await openWalRepository(args, false), name, dest)) return false;
-  }
-  if (/^[0-9A-F]{24}$/.test(name)) {
-    writeStatus(join(spool, 'want'), name);
-    if (!lockHolderAlive(spool, 'prefetcher')) startDaemon('prefetcher', args, {});
   }
   return true;
 }
@@ -318,6 +320,8 @@ export async function runPrefetcher(args: WalArgs): Promise<void> {
   // Files this prefetcher put in the spool; one that vanished was taken by recovery (the shell's
   // `mv` in the restore_command takes prefetched files without telling anyone), so recovery is there.
   const fetched = new Set<string>();
+  // name → when asked; kept (and its file kept) until recovery takes the file or 60 s pass.
+  const requests = new Map<string, number>();
   let want = '';
   let lastChange = Date.now();
   try {
@@ -331,30 +335,54 @@ export async function runPrefetcher(args: WalArgs): Promise<void> {
       for (const name of fetched) {
         if (existsSync(join(spool, name))) continue;
         fetched.delete(name);
-        if (name > current) current = name;
+        requests.delete(name);
+        if (/^[0-9A-F]{24}$/.test(name) && name > current) current = name;
       }
-      if (current !== want) {
+      for (const [name, since] of requests) if (Date.now() - since > 60_000) requests.delete(name);
+      // Recovery only moves forward (a later timeline's names sort after the earlier one's).
+      if (current > want) {
         want = current;
         lastChange = Date.now();
       }
+      // Files asked for by `drydock-wal-ack get` (NAME.want): fetched first, or marked missing.
+      // A request stays pending until recovery takes its file, it is found missing, or 60 s pass
+      // (both workers may be busy when it arrives).
+      for (const f of readdirSync(spool)) {
+        if (!f.endsWith('.want')) continue;
+        const name = f.slice(0, -5);
+        rmSync(join(spool, f), { force: true });
+        requests.set(name, Date.now());
+        lastChange = Date.now();
+        if (/^[0-9A-F]{24}$/.test(name) && name > want) want = name;
+      }
+      const now = Date.now();
       const window = want ? nextSegments(want, args.prefetch) : [];
-      const keep = new Set(window);
-      for (const f of readdirSync(spool))
+      const keep = new Set([...window, want, ...requests.keys()]);
+      for (const f of readdirSync(spool)) {
         if (/^[0-9A-F]{24}$/.test(f) && !keep.has(f)) {
           rmSync(join(spool, f), { force: true });
           fetched.delete(f);
         }
-      const now = Date.now();
-      for (const name of window) {
+      }
+      for (const [name, until] of missingUntil) {
+        if (until > now) continue;
+        missingUntil.delete(name);
+        rmSync(join(spool, `${name}.missing`), { force: true });
+      }
+      for (const name of [...requests.keys(), ...window]) {
         if (pool.free === 0) break;
-        if (inFlight.has(name) || existsSync(join(spool, name)) || (missingUntil.get(name) ?? 0) > now) continue;
+        if (missingUntil.has(name)) requests.delete(name);
+        if (inFlight.has(name) || existsSync(join(spool, name)) || missingUntil.has(name)) continue;
         inFlight.add(name);
         void pool.run({ op: 'get', name, dest: join(spool, name) }).then((reply) => {
           inFlight.delete(name);
-          // Missing (the end of the archive) or damaged: leave it to the foreground, which fetches
-          // it itself and reports damage as a recovery stop.
-          if (reply.error || reply.outcome === 'missing') missingUntil.set(name, Date.now() + 1000);
-          else fetched.add(name);
+          // Missing (the end of the archive) or damaged: marked, and left to `wal get`, which
+          // fetches it itself and reports damage as a recovery stop.
+          if (reply.error || reply.outcome === 'missing') {
+            requests.delete(name);
+            missingUntil.set(name, Date.now() + 1000);
+            writeStatus(join(spool, `${name}.missing`), reply.error ?? 'not archived');
+          } else fetched.add(name);
         });
       }
       if (inFlight.size === 0 && Date.now() - lastChange > IDLE_EXIT_MS) return;
