@@ -6,8 +6,12 @@ import pg from 'pg';
 import { DrydockError } from '../errors.js';
 import { resolveSecret } from '../policy/secrets.js';
 import type { Policy } from '../policy/schema.js';
+import { Duration } from '../policy/values.js';
 
 export type PostgresTarget = Policy['targets']['postgres'];
+
+/** Where and as whom to connect, already resolved (a scratch server, the backup session's settings). */
+export type PostgresConnection = pg.ClientConfig;
 
 export interface ConnectOptions {
   /** Database to connect to instead of target.database (e.g. the maintenance database). */
@@ -16,6 +20,8 @@ export interface ConnectOptions {
   applicationName?: string;
   /** Overrides target.connect_timeout (a collection round's own budget). */
   connectTimeoutMs?: number;
+  /** statement_timeout for the session; default none (VACUUM FULL or a backup may rightly take hours). */
+  statementTimeoutMs?: number;
 }
 
 /** "127.0.0.1:5432", the way every message names the server. */
@@ -40,18 +46,41 @@ export function regclassInput(table: string): string {
     .join('.');
 }
 
+/** Connects to the policy's PostgreSQL target: the password from its secret reference, its connect timeout. */
 export async function connectPostgres(target: PostgresTarget, options: ConnectOptions = {}): Promise<pg.Client> {
   const database = options.database ?? target.database;
   const password = resolveSecret(target.password, 'targets.postgres.password');
+  return openPostgres(
+    {
+      host: target.host,
+      port: target.port,
+      user: target.user,
+      database,
+      // pg asks for a password only when the server demands one; undefined keeps trust/peer auth working.
+      ...(password === undefined ? {} : { password }),
+      connectionTimeoutMillis: Math.max(1, options.connectTimeoutMs ?? target.connect_timeout.ms),
+    },
+    options,
+    target,
+  );
+}
+
+/**
+ * The one place a pg.Client is made. Every session gets an application_name, a connect timeout,
+ * an optional statement timeout, and an 'error' listener; a failure to connect is a DrydockError
+ * naming host and port.
+ */
+export async function openPostgres(
+  connection: PostgresConnection,
+  options: Omit<ConnectOptions, 'database'> = {},
+  target?: Pick<PostgresTarget, 'connect_timeout'>,
+): Promise<pg.Client> {
+  const connectTimeoutMs = options.connectTimeoutMs ?? connection.connectionTimeoutMillis ?? 10_000;
   const client = new pg.Client({
-    host: target.host,
-    port: target.port,
-    user: target.user,
-    database,
-    // pg asks for a password only when the server demands one; undefined keeps trust/peer auth working.
-    ...(password === undefined ? {} : { password }),
-    connectionTimeoutMillis: Math.max(1, options.connectTimeoutMs ?? target.connect_timeout.ms),
-    application_name: options.applicationName ?? 'drydock',
+    ...connection,
+    connectionTimeoutMillis: Math.max(1, connectTimeoutMs),
+    application_name: options.applicationName ?? connection.application_name ?? 'drydock',
+    ...(options.statementTimeoutMs === undefined ? {} : { statement_timeout: options.statementTimeoutMs }),
   });
   // Without a listener, a backend terminated while idle (pg_terminate_backend, server restart)
   // emits 'error' and would crash the whole daemon. The next query on the client fails instead.
@@ -60,7 +89,16 @@ export async function connectPostgres(target: PostgresTarget, options: ConnectOp
     await client.connect();
   } catch (error) {
     await client.end().catch(() => undefined);
-    throw connectionError(error, target, database);
+    throw connectionError(
+      error,
+      {
+        host: connection.host ?? 'localhost',
+        port: connection.port ?? 5432,
+        user: connection.user ?? 'postgres',
+        connect_timeout: target?.connect_timeout ?? new Duration(`${connectTimeoutMs} ms`, connectTimeoutMs),
+      },
+      connection.database ?? connection.user ?? 'postgres',
+    );
   }
   return client;
 }

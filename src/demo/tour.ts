@@ -4,14 +4,14 @@
 import { chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { App } from '../app.js';
-import { closeQuietly, connectPostgres, type PostgresTarget } from '../adapters/postgres.js';
+import { closeQuietly, connectPostgres, openPostgres, type PostgresTarget } from '../adapters/postgres.js';
 import { restoreDatabase } from '../backup/commands.js';
 import { startScratchServer, waitUntilConsistent } from '../backup/scratch-server.js';
 import { dataDirectoryOwner } from '../backup/settings.js';
 import { describeError } from '../errors.js';
 import { describeRun } from '../engine/run-format.js';
 import type { DemoInfrastructure } from './infrastructure.js';
-import pg from 'pg';
+import type pg from 'pg';
 
 export interface TourRow {
   task: string;
@@ -129,8 +129,7 @@ async function pointInTimeRestore(app: App, demo: DemoInfrastructure, print: (li
     writeFileSync(join(scratch, 'README'), 'A point-in-time copy made by the demo tour; deleted when the tour ends.\n');
     server = await startScratchServer(policy.backup.postgres.bin_directory, dataDir, join(scratch, 'socket'));
     await waitUntilConsistent(server.connection(target.database), 120_000);
-    const client = new pg.Client(server.connection(target.database));
-    await client.connect();
+    const client = await openPostgres(server.connection(target.database), { applicationName: 'drydock demo tour' });
     let notes: string[];
     try {
       notes = (

@@ -5,7 +5,8 @@
 //   $EOF:<40-byte mark>\r\n<bytes><mark>   diskless sync (the server keeps nothing on disk)
 // The payload is handed to `onData` piece by piece as it arrives (backpressure: the socket is not
 // read while onData's promise is pending), then the socket is closed: we never become a replica.
-import { Socket } from 'node:net';
+import type { Socket } from 'node:net';
+import { connectRedisSocket } from '../../adapters/redis.js';
 import { DrydockError } from '../../errors.js';
 
 export interface PsyncTarget {
@@ -154,36 +155,6 @@ class Reader {
   }
 }
 
-async function connect(target: PsyncTarget, name: string, signal: AbortSignal | undefined): Promise<Socket> {
-  const socket = new Socket();
-  const timeoutMs = target.connectTimeoutMs ?? 5000;
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(unreachable(name, `did not accept a connection within ${timeoutMs} ms`));
-    }, timeoutMs);
-    const onAbort = () => {
-      clearTimeout(timer);
-      socket.destroy();
-      reject(new DrydockError('ABORTED', `Redis snapshot from ${name} aborted`));
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-    socket.once('error', (error: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-      reject(unreachable(name, `is unreachable: ${error.code ?? error.message}`, error));
-    });
-    socket.connect(target.port, target.host, () => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-      socket.removeAllListeners('error');
-      resolve();
-    });
-  });
-  socket.setNoDelay(true);
-  return socket;
-}
-
 function replyError(name: string, command: string, reply: string): DrydockError {
   if (/^-(WRONGPASS|NOAUTH|NOPERM|ERR invalid password|ERR invalid username)/i.test(reply)) {
     return new DrydockError('TARGET_AUTH_FAILED', `Redis at ${name} refused ${command}: ${reply.slice(1)}`, {
@@ -202,7 +173,7 @@ function replyError(name: string, command: string, reply: string): DrydockError 
 export async function readRdbSnapshot(target: PsyncTarget, options: ReadSnapshotOptions): Promise<SnapshotResult> {
   const name = `${target.host}:${target.port}`;
   const log = options.log ?? (() => {});
-  const socket = await connect(target, name, options.signal);
+  const socket = await connectRedisSocket(target, options.signal);
   const idleMs = target.idleTimeoutMs ?? 60_000;
   let failure: Error | undefined;
   const fail = (error: Error) => {

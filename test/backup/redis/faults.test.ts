@@ -12,7 +12,7 @@ import { runRedisBackup } from '../../../src/backup/redis/rdb-backup.js';
 import { listRedisBackups } from '../../../src/backup/redis/rdb-store.js';
 import { restoreTestRedisBackup } from '../../../src/backup/redis/restore-test.js';
 import { openRepository } from '../../../src/backup/repository.js';
-import { startRedis, type TestRedis } from '../../tasks/cache/redis-server.js';
+import { startRedis, type TestRedis } from '../../helpers/redis-server.js';
 
 const PROJECT = join(import.meta.dirname, '../../..');
 const work = mkdtempSync(join(tmpdir(), 'drydock-redis-faults-'));

@@ -30,7 +30,7 @@ import { restoreTestRedisBackup } from '../../../src/backup/redis/restore-test.j
 import { openRepository, type RepositorySettings } from '../../../src/backup/repository.js';
 import { cacheBackupTask } from '../../../src/tasks/backup/redis-backup.js';
 import { testContext, testPolicy } from '../../helpers/context.js';
-import { startRedis, type TestRedis } from '../../tasks/cache/redis-server.js';
+import { startRedis, type TestRedis } from '../../helpers/redis-server.js';
 
 const PASSWORD = 'pw-S3cret with spaces & $ymbols';
 let work: string;
