@@ -10,6 +10,7 @@ import type { Notifier } from '../notify/notifier.js';
 import type { RunRecord, Store } from '../store/types.js';
 import type { Clock } from '../clock.js';
 import { createRunContext, type RunContext } from './run-context.js';
+import { decideFailureNotice, failureSignature } from './failure-notices.js';
 import type { Gate, ImplementedTask, RunOutcome, RunTrigger, ValidationResult } from './types.js';
 
 export interface EngineDeps {
@@ -222,15 +223,55 @@ export class Engine {
         this.message(finished, 'success', `${task.id} succeeded`, ctx.summaryLines.join('\n') || 'done'),
         { taskId: task.id, runId: run.id },
       );
-    } else if (outcome !== 'interrupted') {
+    }
+    await this.failureNotice(task, finished, outcome, error, failureSignature(ctx.failures, failingChecks(validation)));
+    if (outcome === 'failed') await this.maybeRetry(task, finished, ctx);
+    return finished;
+  }
+
+  /** Failure and recovery notices, grouped and repeated by decideFailureNotice; every decision is recorded. */
+  private async failureNotice(
+    task: ImplementedTask,
+    run: RunRecord,
+    outcome: RunOutcome,
+    error: string | null,
+    signature: string,
+  ): Promise<void> {
+    const { store, clock, policy, notifier } = this.deps;
+    const earlier = await store.listRuns({ taskId: task.id, limit: 20 });
+    const previous = earlier.find((r) => r.id < run.id && FINISHED.has(r.status));
+    const [last] = await store.listActivity({ taskId: task.id, kind: 'notice.failure', limit: 1 });
+    const decision = decideFailureNotice({
+      outcome,
+      signature,
+      previousFailed: previous !== undefined && previous.status !== 'succeeded',
+      lastNotice: last
+        ? { at: last.at, signature: typeof last.data?.signature === 'string' ? last.data.signature : '' }
+        : null,
+      now: clock.now(),
+      repeatMs: policy.notify.repeat.ms,
+    });
+    if (decision.send === 'failure') {
+      await this.activity('notice.failure', run, `failure notice for run #${run.id}: ${decision.reason}`, {
+        signature,
+      });
       await notifier.notify(
         'failure',
-        this.message(finished, 'failure', `${task.id} ${outcome.replace('_', ' ')}`, error ?? ''),
+        this.message(run, 'failure', `${task.id} ${outcome.replace('_', ' ')}`, error ?? ''),
         { taskId: task.id, runId: run.id },
       );
-      if (outcome === 'failed') await this.maybeRetry(task, finished, ctx);
+    } else if (decision.send === 'recovered') {
+      await this.activity('notice.recovered', run, `recovery notice for run #${run.id}: ${decision.reason}`);
+      await notifier.notify(
+        'failure',
+        this.message(run, 'recovered', `${task.id} recovered`, `Run #${run.id} succeeded after earlier failures.`),
+        { taskId: task.id, runId: run.id },
+      );
+    } else if (outcome === 'failed' || outcome === 'validation_failed') {
+      await this.activity('notice.held', run, `no failure notice for run #${run.id}: ${decision.reason}`, {
+        signature,
+      });
     }
-    return finished;
   }
 
   private async maybeRetry(task: ImplementedTask, run: RunRecord, ctx: RunContext): Promise<void> {
@@ -318,7 +359,7 @@ export class Engine {
     return finished;
   }
 
-  private message(run: RunRecord, kind: 'start' | 'success' | 'failure', subject: string, text: string) {
+  private message(run: RunRecord, kind: 'start' | 'success' | 'failure' | 'recovered', subject: string, text: string) {
     return {
       id: `run-${run.id}-${kind}`,
       kind: `run.${kind}`,
@@ -344,4 +385,10 @@ export class Engine {
       data: redactor.value(data),
     });
   }
+}
+
+const FINISHED = new Set(['succeeded', 'failed', 'validation_failed']);
+
+function failingChecks(validation: ValidationResult | null) {
+  return validation ? validation.checks.filter((c) => !c.ok) : [];
 }

@@ -7,7 +7,7 @@ import type { Store } from '../store/types.js';
 import type { Clock } from '../clock.js';
 import type { Channel, OutboundMessage } from './types.js';
 
-export type NotifyEvent = keyof Policy['notify'];
+export type NotifyEvent = 'start' | 'success' | 'failure';
 
 export interface NotifierOptions {
   attempts?: number;

@@ -582,6 +582,10 @@ export const policySchema = z
       start: list(identifier('a channel name')).default(['log']),
       success: list(identifier('a channel name')).default(['log']),
       failure: list(identifier('a channel name')).default(['log']),
+      /** The same failure of a task again is notified at most this often (Alertmanager's repeat_interval). */
+      repeat: duration()
+        .prefault('4 hours')
+        .meta({ description: 'A task failing the same way again is re-notified at most this often.' }),
     }),
     stakeholders: list(
       z.strictObject({

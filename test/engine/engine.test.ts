@@ -5,6 +5,7 @@ import { DrydockError } from '../../src/errors.js';
 import type { Gate, ImplementedTask, TaskContext } from '../../src/engine/types.js';
 import { schedule } from '../helpers/phrases.js';
 import { testApp, type TestApp } from '../helpers/app.js';
+import { fixedClock } from '../../src/engine/clock.js';
 
 function task(
   id: string,
@@ -305,5 +306,62 @@ describe('run lifecycle', () => {
       hint: 'did you mean network.dns.propagation?',
     });
     expect(await app.store.listRuns()).toEqual([]);
+  });
+});
+
+describe('failure notices are grouped and repeated, like Alertmanager', () => {
+  it('a task failing the same way every 5 minutes notifies once per repeat interval, then once when it recovers', async () => {
+    const hook = await receiver();
+    const clock = fixedClock(new Date('2026-11-29T10:00:00Z'));
+    let diskFull = true;
+    let memoryFull = false;
+    const check = task('t.health', {
+      validate: async () => {
+        const checks = [
+          { name: 'disk /', ok: !diskFull, detail: `${diskFull ? 81 + Math.random() : 40}% used` },
+          { name: 'memory', ok: !memoryFull, detail: 'memory' },
+        ];
+        return { ok: checks.every((c) => c.ok), checks };
+      },
+    });
+    const app = await testApp(
+      {
+        channels: { log: { type: 'log' }, ops: { type: 'webhook', url: hook.url } },
+        notify: { failure: ['ops'], start: [], success: [], repeat: '1 hour' },
+      },
+      { tasks: [check], clock },
+    );
+    apps.push(app);
+    const subjects = () => hook.requests.map((r) => r.body.subject);
+    const runEvery5Minutes = async (times: number) => {
+      for (let i = 0; i < times; i++) {
+        await app.engine.run('t.health', { trigger: 'manual' });
+        clock.advance(5 * 60_000);
+      }
+    };
+
+    await runEvery5Minutes(6); // 10:00 .. 10:25: one notice, five held back
+    expect(subjects()).toEqual(['[drydock] t.health validation failed']);
+    const held = await app.store.listActivity({ taskId: 't.health', kind: 'notice.held' });
+    expect(held).toHaveLength(5);
+    expect(held[0]!.message).toContain('same failure as the notice of 2026-11-29T10:00:00.000Z');
+
+    memoryFull = true; // a different failure is sent at once
+    await runEvery5Minutes(1);
+    expect(subjects()).toHaveLength(2);
+
+    await runEvery5Minutes(12); // an hour later the same failure is sent again
+    expect(subjects()).toHaveLength(3);
+
+    diskFull = false;
+    memoryFull = false;
+    await runEvery5Minutes(2); // one recovery notice, then silence
+    expect(subjects()).toEqual([
+      '[drydock] t.health validation failed',
+      '[drydock] t.health validation failed',
+      '[drydock] t.health validation failed',
+      '[drydock] t.health recovered',
+    ]);
+    expect(hook.requests[3]!.body.kind).toBe('run.recovered');
   });
 });
