@@ -149,7 +149,7 @@ export function rowsAtScale(scale: number): Record<DemoTable, number> {
 export async function seedDemo(options: SeedOptions): Promise<SeedResult> {
   const { target } = options;
   const log = options.log ?? (() => undefined);
-  if (!(options.scale > 0)) throw new Error(`scale must be a positive number, got ${options.scale}`);
+  if (!(options.scale > 0)) throw new DrydockError('USAGE', `scale must be a positive number, got ${options.scale}`);
   const created = await ensureDatabase(target, log);
   const client = await connectPostgres(target, { applicationName: 'drydock:demo-seed' });
   try {
@@ -258,7 +258,7 @@ async function ensureDatabase(target: PostgresTarget, log: (line: string) => voi
 /** Drops a demo database (only one carrying the demo mark), disconnecting anyone still in it. */
 export async function dropDemo(target: PostgresTarget): Promise<void> {
   if (target.database === target.maintenance_database) {
-    throw new Error(`refusing to drop "${target.database}": it is the maintenance database`);
+    throw new DrydockError('CONFIG_INVALID', `refusing to drop "${target.database}": it is the maintenance database`);
   }
   const admin = await connectPostgres(target, {
     database: target.maintenance_database,

@@ -12,6 +12,7 @@ import { describeError } from '../errors.js';
 import { describeRun } from '../engine/run-format.js';
 import type { DemoInfrastructure } from './infrastructure.js';
 import type pg from 'pg';
+import { DrydockError } from '../errors.js';
 
 export interface TourRow {
   task: string;
@@ -102,7 +103,8 @@ async function pointInTimeRestore(app: App, demo: DemoInfrastructure, print: (li
     );
     if (s?.last && s.last >= wal) break;
     if (Date.now() > deadline)
-      throw new Error(
+      throw new DrydockError(
+        'VALIDATION_FAILED',
         `WAL segment ${wal} was not archived within 2 minutes (last archived ${s?.last ?? 'none'}, last failed ${s?.failed ?? 'none'})`,
       );
     await new Promise((r) => setTimeout(r, 250));
@@ -140,7 +142,8 @@ async function pointInTimeRestore(app: App, demo: DemoInfrastructure, print: (li
     }
     print(`  the restored copy on port ${server.port} holds: ${notes.length ? notes.join(', ') : 'neither row'}`);
     if (!notes.includes(`before-${tag}`) || notes.includes(`after-${tag}`))
-      throw new Error(
+      throw new DrydockError(
+        'VALIDATION_FAILED',
         `the copy restored to ${at} should hold "before-${tag}" and not "after-${tag}"; it holds ${JSON.stringify(notes)}`,
       );
     return `restored to ${at}: the row written before is there, the row written after is not`;

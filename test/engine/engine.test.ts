@@ -163,6 +163,30 @@ describe('run lifecycle', () => {
     expect(await app.store.claimDueRetries(far, 'x')).toEqual([]);
   });
 
+  it('does not retry a plain error (a bug, damaged data), but retries a dropped connection', async () => {
+    const app = await open([
+      task('t.bug', {
+        run: async () => {
+          throw new TypeError("Cannot read properties of undefined (reading 'rows')");
+        },
+      }),
+      task('t.dropped', {
+        run: async () => {
+          throw Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
+        },
+      }),
+    ]);
+    const far = new Date(Date.now() + 86_400_000);
+    const bug = await app.engine.run('t.bug', { trigger: 'manual' });
+    expect(bug.status).toBe('failed');
+    expect(await app.store.claimDueRetries(far, 'x')).toEqual([]);
+    const activity = await app.store.listActivity({ taskId: 't.bug', limit: 20 });
+    expect(activity.map((a) => a.kind)).toContain('run.not_retried');
+    await app.engine.run('t.dropped', { trigger: 'manual' });
+    const [retry] = await app.store.claimDueRetries(far, 'x');
+    expect(retry).toMatchObject({ taskId: 't.dropped', attempt: 2 });
+  });
+
   it('sends failures to the webhook channel, with the token in the header but never in the activity log', async () => {
     const hook = await receiver();
     process.env.DRYDOCK_TEST_HOOK_TOKEN = 'tok-s3cret-value';

@@ -57,13 +57,18 @@ export type PayloadHeader = { transfer: 'disk'; length: number } | { transfer: '
 export function parsePayloadHeader(line: string): PayloadHeader {
   if (line.startsWith('$EOF:')) {
     const mark = line.slice(5);
-    if (mark.length !== 40) throw new Error(`bad diskless EOF mark of ${mark.length} bytes (expected 40)`);
+    if (mark.length !== 40)
+      throw new DrydockError('DATA_DAMAGED', `bad diskless EOF mark of ${mark.length} bytes (expected 40)`, {
+        retryable: true, // a garbled transfer; the next one may be whole
+      });
     return { transfer: 'diskless', mark: Buffer.from(mark, 'latin1') };
   }
   const m = /^\$(\d+)$/.exec(line);
   if (!m)
-    throw new Error(
+    throw new DrydockError(
+      'DATA_DAMAGED',
       `expected the RDB payload header ($<length> or $EOF:<mark>), got ${JSON.stringify(line.slice(0, 80))}`,
+      { retryable: true },
     );
   return { transfer: 'disk', length: Number(m[1]) };
 }
@@ -136,7 +141,8 @@ class Reader {
         this.buf = this.buf.subarray(at + 2);
         return text;
       }
-      if (this.buf.length > 64 * 1024) throw new Error('reply line longer than 64 KiB');
+      if (this.buf.length > 64 * 1024)
+        throw new DrydockError('DATA_DAMAGED', 'reply line longer than 64 KiB', { retryable: true });
       await this.fill();
     }
   }
