@@ -52,7 +52,7 @@ export interface ExecResult {
 }
 
 /** The environment a child sees: the allow-list, plus what the caller names. */
-export function childEnv(options: Pick<ExecOptions, 'env' | 'inheritEnv'> = {}): NodeJS.ProcessEnv {
+function childEnv(options: Pick<ExecOptions, 'env' | 'inheritEnv'> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const name of [...INHERITED_ENV, ...(options.inheritEnv ?? [])]) {
     const value = process.env[name];
@@ -74,7 +74,7 @@ function baseName(program: string): string {
 }
 
 /** The last lines of a program's output, redacted, for an error message. */
-export function tail(text: string, lines = 20): string {
+function tail(text: string, lines = 20): string {
   const all = redactor.text(text).trimEnd().split('\n');
   return all.slice(-lines).join('\n');
 }

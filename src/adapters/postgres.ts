@@ -39,7 +39,7 @@ export function quoteIdent(name: string): string {
  * plain names stay unquoted so PostgreSQL folds them to lower case like it does in SQL;
  * anything else is quoted so it can never inject SQL.
  */
-export function regclassInput(table: string): string {
+function regclassInput(table: string): string {
   return table
     .split('.')
     .map((part) => (/^[A-Za-z_][A-Za-z0-9_$]*$/.test(part) ? part : quoteIdent(part)))
@@ -104,7 +104,7 @@ export async function openPostgres(
 }
 
 /** Maps what pg throws while connecting to an error a person can act on. Never includes the password. */
-export function connectionError(
+function connectionError(
   error: unknown,
   target: Pick<PostgresTarget, 'host' | 'port' | 'user' | 'connect_timeout'>,
   database: string,
@@ -149,7 +149,7 @@ export function connectionError(
 }
 
 /** The backend pid serving this client (pg keeps it from the BackendKeyData message). */
-export function backendPid(client: pg.Client): number {
+function backendPid(client: pg.Client): number {
   const pid = (client as unknown as { processID?: number | null }).processID;
   if (typeof pid !== 'number') throw new DrydockError('INTERNAL', 'PostgreSQL connection has no backend pid yet');
   return pid;
@@ -176,7 +176,7 @@ export function cancelOnAbort(
 }
 
 /** pg_cancel_backend(pid) from a fresh connection. Resolves to whether a backend was signalled. */
-export async function cancelBackend(target: PostgresTarget, pid: number, database?: string): Promise<boolean> {
+async function cancelBackend(target: PostgresTarget, pid: number, database?: string): Promise<boolean> {
   const side = await connectPostgres(target, { ...(database ? { database } : {}), applicationName: 'drydock:cancel' });
   try {
     const { rows } = await side.query<{ ok: boolean }>('SELECT pg_cancel_backend($1) AS ok', [pid]);
@@ -240,7 +240,7 @@ export interface LockHolder {
  * Called right after a lock timeout, when our own wait is already gone, so pg_blocking_pids() can
  * no longer answer; the granted locks on the relation are the next best evidence.
  */
-export async function findLockHolders(
+async function findLockHolders(
   client: pg.Client,
   relation: string,
   modes: readonly string[] = LOCK_MODES,
@@ -280,7 +280,7 @@ export async function findLockHolders(
 }
 
 /** "pid 4242 (idle in transaction, transaction started 2025-01-05T03:00:01.000Z, holds AccessExclusiveLock): LOCK TABLE listings ..." */
-export function describeHolder(holder: LockHolder): string {
+function describeHolder(holder: LockHolder): string {
   const parts = [holder.state ?? 'unknown state'];
   if (holder.applicationName) parts.push(`application "${holder.applicationName}"`);
   if (holder.xactStart) parts.push(`transaction started ${holder.xactStart.toISOString()}`);

@@ -19,13 +19,13 @@ import { DrydockError } from '../errors.js';
  * The comment a demo database carries (COMMENT ON DATABASE). Seeding and dropping refuse any
  * database without it, so a mistyped name can never churn or drop a real database.
  */
-export const DEMO_MARK = 'drydock demo database: created by drydock demo seed; holds no real data';
+const DEMO_MARK = 'drydock demo database: created by drydock demo seed; holds no real data';
 
 export const DEMO_TABLES = ['users', 'listings', 'bookings', 'messages', 'reviews', 'notifications'] as const;
 export type DemoTable = (typeof DEMO_TABLES)[number];
 
 /** Rows per table at scale 1. */
-export const ROWS_AT_SCALE_1: Record<DemoTable, number> = {
+const ROWS_AT_SCALE_1: Record<DemoTable, number> = {
   users: 5_000,
   listings: 10_000,
   bookings: 30_000,
@@ -140,7 +140,7 @@ CREATE INDEX IF NOT EXISTS reviews_booking_id_idx         ON reviews (booking_id
 CREATE INDEX IF NOT EXISTS notifications_user_id_read_at_idx ON notifications (user_id, read_at);
 `;
 
-export function rowsAtScale(scale: number): Record<DemoTable, number> {
+function rowsAtScale(scale: number): Record<DemoTable, number> {
   const out = {} as Record<DemoTable, number>;
   for (const table of DEMO_TABLES) out[table] = Math.max(10, Math.round(ROWS_AT_SCALE_1[table] * scale));
   return out;

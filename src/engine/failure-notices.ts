@@ -23,9 +23,7 @@ export interface FailureNoticeInput {
 }
 
 export type FailureNoticeDecision =
-  | { send: 'failure'; reason: string }
-  | { send: 'recovered'; reason: string }
-  | { send: 'none'; reason: string };
+  { send: 'failure'; reason: string } | { send: 'recovered'; reason: string } | { send: 'none'; reason: string };
 
 export function decideFailureNotice(input: FailureNoticeInput): FailureNoticeDecision {
   const { outcome, signature, previousFailed, lastNotice, now, repeatMs } = input;
@@ -36,7 +34,8 @@ export function decideFailureNotice(input: FailureNoticeInput): FailureNoticeDec
       : { send: 'none', reason: 'succeeded' };
   }
   if (!previousFailed || !lastNotice) return { send: 'failure', reason: 'first failure of a streak' };
-  if (lastNotice.signature !== signature) return { send: 'failure', reason: 'a different failure than the last notice' };
+  if (lastNotice.signature !== signature)
+    return { send: 'failure', reason: 'a different failure than the last notice' };
   const since = now.getTime() - lastNotice.at.getTime();
   if (since >= repeatMs) return { send: 'failure', reason: 'still failing; repeat interval passed' };
   return {

@@ -32,7 +32,7 @@ function phrase<T>(parse: (input: string) => ParseResult<T>, description: string
     });
 }
 
-export function describeValue(value: unknown): string {
+function describeValue(value: unknown): string {
   if (value === undefined) return 'nothing';
   if (value === null) return 'null';
   if (typeof value === 'string') return JSON.stringify(value);

@@ -3,7 +3,7 @@
 // a number, a minute of the day. Values are made by the parsers in phrases.ts, at load; nothing after
 // the policy boundary parses a phrase again.
 
-export abstract class PhraseValue {
+abstract class PhraseValue {
   constructor(readonly text: string) {}
 
   /** JSON (and so `config print`) shows the phrase as written. */

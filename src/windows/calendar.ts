@@ -200,7 +200,7 @@ export function blackoutAt(rules: readonly BlackoutRule[], at: Date): (BlackoutS
 export type GateTask = { id: string; disruptive: boolean; class: 'maintenance' | 'security' | 'critical_bug' };
 
 /** Whether blackouts apply to this task: security and critical-bug tasks are the spec's exceptions. */
-export function blackoutApplies(task: GateTask, policy: Policy): boolean {
+function blackoutApplies(task: GateTask, policy: Policy): boolean {
   const blackout = policy.maintenance_windows.blackout;
   if (task.class === 'security' && blackout.exceptions.security) return false;
   if (task.class === 'critical_bug' && blackout.exceptions.critical_bugs) return false;

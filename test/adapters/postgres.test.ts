@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type pg from 'pg';
 import { connectPostgres, openPostgres } from '../../src/adapters/postgres.js';
 import { DrydockError } from '../../src/errors.js';
-import { closedPort, freshDatabase, PG_HOST, PG_PORT, type FreshDatabase } from '../helpers/pg.js';
+import { freshDatabase, PG_HOST, PG_PORT, type FreshDatabase } from '../helpers/pg.js';
+import { closedPort } from '../helpers/peers.js';
 import { waitFor } from '../helpers/wait.js';
 
 let db: FreshDatabase;

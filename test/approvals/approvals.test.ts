@@ -15,7 +15,7 @@ import { WindowsService } from '../../src/windows/service.js';
 import { createAuthenticator, hashToken, issueToken } from '../../src/approvals/tokens.js';
 import { approvalRoutes } from '../../src/api/approvals.js';
 import { PatchService, nextBusinessDay, noticeAt, slaRisk } from '../../src/approvals/patches.js';
-import { startHttp, type HttpPeer } from '../notify/peers.js';
+import { startHttp, type HttpPeer } from '../helpers/peers.js';
 import { serveApp } from './serve.js';
 
 const HOUR = 3_600_000;

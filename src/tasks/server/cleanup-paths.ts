@@ -5,7 +5,7 @@ import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { DrydockError } from '../../errors.js';
 
 /** True when `path` is `root` or below it (both already absolute and normalised). */
-export function isInside(path: string, root: string): boolean {
+function isInside(path: string, root: string): boolean {
   const rel = relative(root, path);
   return rel === '' || (!rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel));
 }

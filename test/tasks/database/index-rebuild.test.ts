@@ -7,7 +7,8 @@ import { DrydockError } from '../../../src/errors.js';
 import type { PolicyInput } from '../../../src/policy/schema.js';
 import { indexRebuildTask, recoverInterrupted } from '../../../src/tasks/database/index-rebuild.js';
 import { testContext, testPolicy } from '../../helpers/context.js';
-import { closedPort, freshDatabase, type FreshDatabase } from '../../helpers/pg.js';
+import { freshDatabase, type FreshDatabase } from '../../helpers/pg.js';
+import { closedPort } from '../../helpers/peers.js';
 import { waitFor } from '../../helpers/wait.js';
 
 let db: FreshDatabase;
