@@ -27,6 +27,7 @@ import { windowSilenceSource } from './windows/silence-source.js';
 import { watchConfigurationFiles } from './backup/files/config-watch.js';
 import { changesBackupCatalog, mirrorBackupCatalog } from './backup/catalog-mirror.js';
 import { BackupCatalogStore } from './store/sqlite/backups.js';
+import type { BackupCatalog } from './backup/catalog-store.js';
 import type { ValidationSummary } from './windows/types.js';
 
 export interface App {
@@ -45,7 +46,7 @@ export interface App {
   /** Metrics collection, alert rules and silences (issue 4). */
   monitoring: Monitoring;
   /** The backup catalog mirrored from the repository after every backup run (issue 3). */
-  backupCatalog: BackupCatalogStore;
+  backupCatalog: BackupCatalog;
   clock: Clock;
   logger: Logger;
   instanceId: string;
@@ -123,11 +124,11 @@ export async function openApp(options: AppOptions = {}): Promise<App> {
     onRunStart: (task, run) => {
       // Alerts for what a run touches stay silent from its start until it has been validated.
       const lift = silenceRun(monitoring.silences, task, loaded.policy, run.id);
-      return () => {
+      return async () => {
         lift();
         if (!changesBackupCatalog(task.id)) return;
         try {
-          mirrorBackupCatalog(loaded.policy, backupCatalog, clock.now());
+          await mirrorBackupCatalog(loaded.policy, backupCatalog, clock.now());
         } catch (error) {
           logger.warn({ err: error, taskId: task.id }, 'backup catalog could not be mirrored into the state');
         }

@@ -111,7 +111,7 @@ describe('backup tasks on a real cluster', () => {
     try {
       const run = await app.engine.run('backup.database.incremental', { trigger: 'manual' });
       expect(run.status, run.error ?? '').toBe('succeeded');
-      const mirrored = app.backupCatalog.list(fx.repoPath).map((r) => r.kind);
+      const mirrored = (await app.backupCatalog.list(fx.repoPath)).map((r) => r.kind);
       expect(mirrored).toContain('full');
       expect(mirrored.filter((k) => k === 'incremental').length).toBeGreaterThanOrEqual(2);
     } finally {
