@@ -19,7 +19,7 @@ import { SqliteStore } from './store/sqlite/sqlite-store.js';
 import { createRegistry, type Registry } from './tasks/registry.js';
 import type { ImplementedTask } from './engine/types.js';
 import { createWindowsModule, type WindowsModule } from './windows/module.js';
-import { createMonitoring, type Monitoring } from './monitoring/monitoring.js';
+import { createMonitoring, type Monitoring } from './monitoring/metrics-and-alerts.js';
 import { silenceRun } from './alerts/silences.js';
 import { collectionIntervalMs } from './metrics/collector.js';
 import { createRunMetrics } from './api/metrics.js';

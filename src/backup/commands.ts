@@ -8,11 +8,11 @@
 //   drydock wal push %p %f / drydock wal get %f %p             → walPush / walGet (wal-archive.ts)
 import type { Policy } from '../policy/schema.js';
 import { runPostgresBackup } from './backup-postgres.js';
-import { expireRepository, type ExpireResult } from './expire.js';
-import { checkRepository, type IntegrityReport } from './integrity.js';
+import { expireRepository, type ExpireResult } from './pg-expire.js';
+import { checkRepository, type IntegrityReport } from './pg-integrity.js';
 import { listBackups, openRepository } from './repository.js';
 import { restoreBackup, type RestoreResult } from './restore.js';
-import { runRestoreTest, type RestoreTestResult } from './restore-test.js';
+import { runRestoreTest, type RestoreTestResult } from './scratch-restore.js';
 import { dataDirectoryOwner, postgresBackupOptions, repositorySettings, retentionRules } from './settings.js';
 import type { BackupKind, BackupRecord } from './types.js';
 

@@ -17,8 +17,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectRedis } from '../../../src/adapters/redis.js';
 import { duration } from '../../helpers/phrases.js';
 import { readAttempts } from '../../../src/backup/history.js';
-import { checkRedisBackups } from '../../../src/backup/redis/integrity.js';
-import { expireRedisBackups } from '../../../src/backup/redis/expire.js';
+import { checkRedisBackups } from '../../../src/backup/redis/rdb-integrity.js';
+import { expireRedisBackups } from '../../../src/backup/redis/rdb-expire.js';
 import { runRedisBackup } from '../../../src/backup/redis/rdb-backup.js';
 import {
   listRedisBackups,
@@ -26,7 +26,7 @@ import {
   redisBackupDir,
   type RedisBackupRecord,
 } from '../../../src/backup/redis/rdb-store.js';
-import { restoreTestRedisBackup } from '../../../src/backup/redis/restore-test.js';
+import { restoreTestRedisBackup } from '../../../src/backup/redis/rdb-restore-test.js';
 import { openRepository, type Repository, type RepositorySettings } from '../../../src/backup/repository.js';
 import type { ImplementedTask } from '../../../src/engine/types.js';
 import { testApp } from '../../helpers/app.js';
