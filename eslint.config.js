@@ -18,19 +18,27 @@ export default tseslint.config(
     },
   },
   {
-    // One way to run a process: src/adapters/exec.ts (timeout, abort, env allow-list, redaction,
-    // DrydockError). Nothing else in src/ imports node:child_process (a type import is fine).
+    // One way to run a process and to open a connection: src/adapters/ (exec.ts: timeout, abort, env
+    // allow-list, redaction, DrydockError; postgres.ts and redis.ts: secrets, timeouts, the 'error'
+    // listener). Nothing else in src/ imports these modules' values (a type import is fine).
     files: ['src/**/*.ts', 'src/**/*.tsx'],
     ignores: ['src/adapters/**'],
     rules: {
       '@typescript-eslint/no-restricted-imports': [
         'error',
         {
-          paths: ['node:child_process', 'child_process'].map((name) => ({
-            name,
-            allowTypeImports: true,
-            message: 'run programs through src/adapters/exec.ts (exec / spawnProcess)',
-          })),
+          paths: [
+            ...['node:child_process', 'child_process'].map((name) => ({
+              name,
+              allowTypeImports: true,
+              message: 'run programs through src/adapters/exec.ts (exec / spawnProcess)',
+            })),
+            ...['pg', '@redis/client', 'redis'].map((name) => ({
+              name,
+              allowTypeImports: true,
+              message: 'open connections through src/adapters/postgres.ts or src/adapters/redis.ts',
+            })),
+          ],
         },
       ],
     },

@@ -11,7 +11,7 @@ import { openSqlite } from '../src/store/sqlite/open.js';
 import { calendarOf, decide } from '../src/windows/calendar.js';
 import { statusPageRoutes } from '../src/api/status-page/routes.js';
 import { WindowStore } from '../src/store/sqlite/windows.js';
-import { makeCert, startHttp, startSmtp } from '../test/notify/peers.js';
+import { makeCert, startHttp, startSmtp } from '../test/helpers/peers.js';
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const p95 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * 0.95)]!;

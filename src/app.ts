@@ -19,7 +19,7 @@ import { SqliteStore } from './store/sqlite/sqlite-store.js';
 import { createRegistry, type Registry } from './tasks/registry.js';
 import type { ImplementedTask } from './engine/types.js';
 import { createWindowsModule, type WindowsModule } from './windows/module.js';
-import { createMonitoring, type Monitoring } from './monitoring/monitoring.js';
+import { createMonitoring, type Monitoring } from './monitoring/metrics-and-alerts.js';
 import { silenceRun } from './alerts/silences.js';
 import { collectionIntervalMs } from './metrics/collector.js';
 import { createRunMetrics } from './api/metrics.js';
@@ -27,6 +27,7 @@ import { windowSilenceSource } from './windows/silence-source.js';
 import { watchConfigurationFiles } from './backup/files/config-watch.js';
 import { changesBackupCatalog, mirrorBackupCatalog } from './backup/catalog-mirror.js';
 import { BackupCatalogStore } from './store/sqlite/backups.js';
+import type { BackupCatalog } from './backup/catalog-store.js';
 import type { ValidationSummary } from './windows/types.js';
 import { Access } from './access/access.js';
 import { SqliteAccessStore } from './access/token-store.js';
@@ -50,7 +51,7 @@ export interface App {
   /** Who is asking: tokens, sessions, the admin acts on tokens (issue 9). */
   access: Access;
   /** The backup catalog mirrored from the repository after every backup run (issue 3). */
-  backupCatalog: BackupCatalogStore;
+  backupCatalog: BackupCatalog;
   /** Vulnerability findings, exceptions and compliance reports (issue 13). */
   security: SecurityModule;
   clock: Clock;
@@ -149,11 +150,11 @@ export async function openApp(options: AppOptions = {}): Promise<App> {
     onRunStart: (task, run) => {
       // Alerts for what a run touches stay silent from its start until it has been validated.
       const lift = silenceRun(monitoring.silences, task, loaded.policy, run.id);
-      return () => {
+      return async () => {
         lift();
         if (!changesBackupCatalog(task.id)) return;
         try {
-          mirrorBackupCatalog(loaded.policy, backupCatalog, clock.now());
+          await mirrorBackupCatalog(loaded.policy, backupCatalog, clock.now());
         } catch (error) {
           logger.warn({ err: error, taskId: task.id }, 'backup catalog could not be mirrored into the state');
         }

@@ -22,6 +22,8 @@ export type ErrorCode =
   | 'FIREWALL_INVALID'
   /** A dependency update stopped: dirty working copy, moved branch, failed tests, npm/apt/registry refusal. */
   | 'DEPENDENCY_UPDATE_STOPPED'
+  /** Stored data that fails its checksum, is truncated or missing, or a stream not in the expected format. */
+  | 'DATA_DAMAGED'
   | 'INTERNAL';
 
 export class DrydockError extends Error {
@@ -44,9 +46,30 @@ export class DrydockError extends Error {
   }
 }
 
+/** Node socket errors that a second attempt may not meet (a dropped or refused connection). */
+const TRANSIENT_ERRNO = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+]);
+
+/**
+ * Whether trying again could help. A DrydockError says so itself. Anything else is not retried
+ * (a damaged file, a bug, a refused statement stay as they are), except what is transient by
+ * nature: a dropped or refused connection, and PostgreSQL's connection exceptions (SQLSTATE class
+ * 08), admin/crash shutdowns (57P01-57P03), serialization failures (40001) and deadlocks (40P01).
+ */
 export function isRetryable(error: unknown): boolean {
   if (error instanceof DrydockError) return error.retryable;
-  return true;
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string') return false;
+  return (
+    TRANSIENT_ERRNO.has(code) || code.startsWith('08') || ['57P01', '57P02', '57P03', '40001', '40P01'].includes(code)
+  );
 }
 
 /** "message (hint)" for people; never includes a stack. */

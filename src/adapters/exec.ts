@@ -52,7 +52,7 @@ export interface ExecResult {
 }
 
 /** The environment a child sees: the allow-list, plus what the caller names. */
-export function childEnv(options: Pick<ExecOptions, 'env' | 'inheritEnv'> = {}): NodeJS.ProcessEnv {
+function childEnv(options: Pick<ExecOptions, 'env' | 'inheritEnv'> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const name of [...INHERITED_ENV, ...(options.inheritEnv ?? [])]) {
     const value = process.env[name];

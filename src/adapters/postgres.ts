@@ -6,8 +6,12 @@ import pg from 'pg';
 import { DrydockError } from '../errors.js';
 import { resolveSecret } from '../policy/secrets.js';
 import type { Policy } from '../policy/schema.js';
+import { Duration } from '../policy/values.js';
 
 export type PostgresTarget = Policy['targets']['postgres'];
+
+/** Where and as whom to connect, already resolved (a scratch server, the backup session's settings). */
+export type PostgresConnection = pg.ClientConfig;
 
 export interface ConnectOptions {
   /** Database to connect to instead of target.database (e.g. the maintenance database). */
@@ -16,6 +20,8 @@ export interface ConnectOptions {
   applicationName?: string;
   /** Overrides target.connect_timeout (a collection round's own budget). */
   connectTimeoutMs?: number;
+  /** statement_timeout for the session; default none (VACUUM FULL or a backup may rightly take hours). */
+  statementTimeoutMs?: number;
 }
 
 /** "127.0.0.1:5432", the way every message names the server. */
@@ -33,25 +39,48 @@ export function quoteIdent(name: string): string {
  * plain names stay unquoted so PostgreSQL folds them to lower case like it does in SQL;
  * anything else is quoted so it can never inject SQL.
  */
-export function regclassInput(table: string): string {
+function regclassInput(table: string): string {
   return table
     .split('.')
     .map((part) => (/^[A-Za-z_][A-Za-z0-9_$]*$/.test(part) ? part : quoteIdent(part)))
     .join('.');
 }
 
+/** Connects to the policy's PostgreSQL target: the password from its secret reference, its connect timeout. */
 export async function connectPostgres(target: PostgresTarget, options: ConnectOptions = {}): Promise<pg.Client> {
   const database = options.database ?? target.database;
   const password = resolveSecret(target.password, 'targets.postgres.password');
+  return openPostgres(
+    {
+      host: target.host,
+      port: target.port,
+      user: target.user,
+      database,
+      // pg asks for a password only when the server demands one; undefined keeps trust/peer auth working.
+      ...(password === undefined ? {} : { password }),
+      connectionTimeoutMillis: Math.max(1, options.connectTimeoutMs ?? target.connect_timeout.ms),
+    },
+    options,
+    target,
+  );
+}
+
+/**
+ * The one place a pg.Client is made. Every session gets an application_name, a connect timeout,
+ * an optional statement timeout, and an 'error' listener; a failure to connect is a DrydockError
+ * naming host and port.
+ */
+export async function openPostgres(
+  connection: PostgresConnection,
+  options: Omit<ConnectOptions, 'database'> = {},
+  target?: Pick<PostgresTarget, 'connect_timeout'>,
+): Promise<pg.Client> {
+  const connectTimeoutMs = options.connectTimeoutMs ?? connection.connectionTimeoutMillis ?? 10_000;
   const client = new pg.Client({
-    host: target.host,
-    port: target.port,
-    user: target.user,
-    database,
-    // pg asks for a password only when the server demands one; undefined keeps trust/peer auth working.
-    ...(password === undefined ? {} : { password }),
-    connectionTimeoutMillis: Math.max(1, options.connectTimeoutMs ?? target.connect_timeout.ms),
-    application_name: options.applicationName ?? 'drydock',
+    ...connection,
+    connectionTimeoutMillis: Math.max(1, connectTimeoutMs),
+    application_name: options.applicationName ?? connection.application_name ?? 'drydock',
+    ...(options.statementTimeoutMs === undefined ? {} : { statement_timeout: options.statementTimeoutMs }),
   });
   // Without a listener, a backend terminated while idle (pg_terminate_backend, server restart)
   // emits 'error' and would crash the whole daemon. The next query on the client fails instead.
@@ -60,13 +89,22 @@ export async function connectPostgres(target: PostgresTarget, options: ConnectOp
     await client.connect();
   } catch (error) {
     await client.end().catch(() => undefined);
-    throw connectionError(error, target, database);
+    throw connectionError(
+      error,
+      {
+        host: connection.host ?? 'localhost',
+        port: connection.port ?? 5432,
+        user: connection.user ?? 'postgres',
+        connect_timeout: target?.connect_timeout ?? new Duration(`${connectTimeoutMs} ms`, connectTimeoutMs),
+      },
+      connection.database ?? connection.user ?? 'postgres',
+    );
   }
   return client;
 }
 
 /** Maps what pg throws while connecting to an error a person can act on. Never includes the password. */
-export function connectionError(
+function connectionError(
   error: unknown,
   target: Pick<PostgresTarget, 'host' | 'port' | 'user' | 'connect_timeout'>,
   database: string,
@@ -111,7 +149,7 @@ export function connectionError(
 }
 
 /** The backend pid serving this client (pg keeps it from the BackendKeyData message). */
-export function backendPid(client: pg.Client): number {
+function backendPid(client: pg.Client): number {
   const pid = (client as unknown as { processID?: number | null }).processID;
   if (typeof pid !== 'number') throw new DrydockError('INTERNAL', 'PostgreSQL connection has no backend pid yet');
   return pid;
@@ -138,7 +176,7 @@ export function cancelOnAbort(
 }
 
 /** pg_cancel_backend(pid) from a fresh connection. Resolves to whether a backend was signalled. */
-export async function cancelBackend(target: PostgresTarget, pid: number, database?: string): Promise<boolean> {
+async function cancelBackend(target: PostgresTarget, pid: number, database?: string): Promise<boolean> {
   const side = await connectPostgres(target, { ...(database ? { database } : {}), applicationName: 'drydock:cancel' });
   try {
     const { rows } = await side.query<{ ok: boolean }>('SELECT pg_cancel_backend($1) AS ok', [pid]);
@@ -202,7 +240,7 @@ export interface LockHolder {
  * Called right after a lock timeout, when our own wait is already gone, so pg_blocking_pids() can
  * no longer answer; the granted locks on the relation are the next best evidence.
  */
-export async function findLockHolders(
+async function findLockHolders(
   client: pg.Client,
   relation: string,
   modes: readonly string[] = LOCK_MODES,
@@ -242,7 +280,7 @@ export async function findLockHolders(
 }
 
 /** "pid 4242 (idle in transaction, transaction started 2025-01-05T03:00:01.000Z, holds AccessExclusiveLock): LOCK TABLE listings ..." */
-export function describeHolder(holder: LockHolder): string {
+function describeHolder(holder: LockHolder): string {
   const parts = [holder.state ?? 'unknown state'];
   if (holder.applicationName) parts.push(`application "${holder.applicationName}"`);
   if (holder.xactStart) parts.push(`transaction started ${holder.xactStart.toISOString()}`);

@@ -1,6 +1,7 @@
 // A thin Redis connection for tasks and collectors: node-redis core with no reconnect loop (a task
 // or one collection round connects, works, closes), a timeout on every command (a paused server
 // must not hang a run), and errors that name the target as host:port.
+import { Socket } from 'node:net';
 import { RedisClient } from '@redis/client';
 import { DrydockError } from '../errors.js';
 import type { Duration } from '../policy/values.js';
@@ -198,4 +199,52 @@ export function memoryLimit(state: {
   return state.maxmemory > 0
     ? { limitBytes: state.maxmemory, measuredAgainst: 'maxmemory' }
     : { limitBytes: state.systemMemory, measuredAgainst: 'host memory' };
+}
+
+/**
+ * A raw TCP connection to Redis, for the one protocol node-redis does not speak: reading a snapshot
+ * as a replica would (PSYNC, backup/redis/psync.ts). A connect timeout, the abort signal, errors
+ * naming host:port, and an 'error' listener that stays, so a connection dropped later never
+ * crashes the process (the reader sees the failure on its own listener or stream).
+ */
+export async function connectRedisSocket(
+  target: { host: string; port: number; connectTimeoutMs?: number | undefined },
+  signal?: AbortSignal,
+): Promise<Socket> {
+  const name = redisTargetName(target);
+  const unreachable = (what: string, cause?: unknown) =>
+    new DrydockError('TARGET_UNREACHABLE', `Redis at ${name} ${what}`, {
+      retryable: true,
+      hint: `check that redis-server is running and listening on ${name}`,
+      cause,
+      details: { target: name },
+    });
+  const socket = new Socket();
+  const timeoutMs = target.connectTimeoutMs ?? 5000;
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(unreachable(`did not accept a connection within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const onAbort = () => {
+      clearTimeout(timer);
+      socket.destroy();
+      reject(new DrydockError('ABORTED', `Redis connection to ${name} aborted`));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    socket.once('error', (error: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      reject(unreachable(`is unreachable: ${error.code ?? error.message}`, error));
+    });
+    socket.connect(target.port, target.host, () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      socket.removeAllListeners('error');
+      socket.on('error', () => undefined);
+      resolve();
+    });
+  });
+  socket.setNoDelay(true);
+  return socket;
 }

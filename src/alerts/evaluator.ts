@@ -47,12 +47,12 @@ export interface AlertEvaluatorOptions {
 
 const SUBJECT_LABELS = ['kind', 'target', 'replica', 'mount', 'service', 'table'];
 
-export function describeSeries(labels: Record<string, string>): string {
+function describeSeries(labels: Record<string, string>): string {
   const parts = SUBJECT_LABELS.filter((k) => labels[k] !== undefined).map((k) => labels[k]!);
   return parts.length ? parts.join(' ') : 'host';
 }
 
-export function formatObserved(rule: Pick<AlertRule, 'metric' | 'condition'>, value: number): string {
+function formatObserved(rule: Pick<AlertRule, 'metric' | 'condition'>, value: number): string {
   if (rule.metric.endsWith('_seconds'))
     return rule.condition.unit === 'ms' ? `${(value * 1000).toFixed(1)} ms` : `${Number(value.toFixed(3))} s`;
   if (rule.metric.endsWith('_ratio')) return `${(value * 100).toFixed(1)}%`;
@@ -60,7 +60,7 @@ export function formatObserved(rule: Pick<AlertRule, 'metric' | 'condition'>, va
   return String(Number(value.toFixed(3)));
 }
 
-export function alertText(rule: AlertRule, labels: Record<string, string>, value: number, detail?: string): string {
+function alertText(rule: AlertRule, labels: Record<string, string>, value: number, detail?: string): string {
   const what = `${rule.title}: ${describeSeries(labels)}`;
   if (rule.metric === 'drydock_target_up') return `${what} is unreachable${detail ? ` (${detail})` : ''}`;
   if (rule.metric === 'host_service_up') return `${what} is down`;

@@ -24,7 +24,7 @@ const below1 = new Threshold('< 1', '<', 1, 'count');
 const above0 = new Threshold('> 0', '>', 0, 'count');
 
 /** The spec's rules by name; `satisfies` keeps this list and BUILT_IN_ALERT_RULES (what the policy accepts) equal. */
-export function builtInRules(policy: Policy): Array<BuiltIn & { name: BuiltInAlertRule }> {
+function builtInRules(policy: Policy): Array<BuiltIn & { name: BuiltInAlertRule }> {
   const cache = policy.cache.metrics.alerts;
   const host = policy.server.monitoring.alerts;
   const lagMs = policy.cache.replication.max_lag.ms;

@@ -6,7 +6,7 @@ import type { Registry as TaskRegistry } from '../tasks/registry.js';
 import type { Store } from '../store/types.js';
 
 /** Drydock's version, from its package.json. */
-export const DRYDOCK_VERSION = (
+const DRYDOCK_VERSION = (
   JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
 ).version;
 

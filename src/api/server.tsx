@@ -5,7 +5,7 @@ import { Hono } from 'hono';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import type { Registry } from '../engine/types.js';
-import type { Monitoring } from '../monitoring/monitoring.js';
+import type { Monitoring } from '../monitoring/metrics-and-alerts.js';
 import type { LoadedPolicy } from '../policy/load.js';
 import type { Store } from '../store/types.js';
 import type { WindowsModule } from '../windows/module.js';

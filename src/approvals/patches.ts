@@ -28,7 +28,7 @@ export interface PatchSla {
   notification: NoticeRule;
 }
 
-export function slaFor(policy: Policy, severity: PatchSeverity): PatchSla {
+function slaFor(policy: Policy, severity: PatchSeverity): PatchSla {
   const p = policy.security.patches[severity];
   return { slaMs: p.sla.ms, approval: p.approval, notification: p.notification.rule };
 }
@@ -69,7 +69,7 @@ export function slaRisk(patch: Pick<PatchRecord, 'foundAt' | 'dueAt' | 'status'>
   return patch.dueAt.getTime() - now.getTime() <= total / 4 ? 'at_risk' : 'ok';
 }
 
-export function patchPlanHash(p: { ref: string; title: string; severity: PatchSeverity }): string {
+function patchPlanHash(p: { ref: string; title: string; severity: PatchSeverity }): string {
   return createHash('sha256')
     .update(JSON.stringify([p.ref, p.title, p.severity]))
     .digest('hex');

@@ -4,7 +4,8 @@
 // pages whose LSN is at or after the parent backup's start LSN.
 import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import pg from 'pg';
+import type pg from 'pg';
+import { openPostgres } from '../adapters/postgres.js';
 import { DrydockError } from '../errors.js';
 import { runCopyTasks, type CopyResult, type CopyTask } from './copy-pool.js';
 import { crc32c, crc32cCombine } from './crc32c.js';
@@ -261,9 +262,9 @@ export async function runPostgresBackup(options: PostgresBackupOptions): Promise
       );
     throw error;
   }
-  const client = new pg.Client({ ...options.connection, application_name: 'drydock backup' });
+  let client: pg.Client;
   try {
-    await client.connect();
+    client = await openPostgres(options.connection, { applicationName: 'drydock backup' });
   } catch (error) {
     release();
     recordAttempt(repo, {
@@ -272,11 +273,7 @@ export async function runPostgresBackup(options: PostgresBackupOptions): Promise
       ok: false,
       error: (error as Error).message,
     });
-    throw new DrydockError(
-      'TARGET_UNREACHABLE',
-      `cannot connect to PostgreSQL at ${options.connection.host}:${options.connection.port}: ${(error as Error).message}`,
-      { retryable: true, cause: error },
-    );
+    throw error;
   }
   let started = false;
   let dir: string | undefined;
@@ -528,8 +525,12 @@ export async function runPostgresBackup(options: PostgresBackupOptions): Promise
 
     // The figures come from the database the tables live in, which may not be the session's.
     const sameDb = !options.database || options.database === options.connection.database;
-    const figuresDb = sameDb ? client : new pg.Client({ ...options.connection, database: options.database });
-    if (!sameDb) await figuresDb.connect();
+    const figuresDb = sameDb
+      ? client
+      : await openPostgres(
+          { ...options.connection, database: options.database },
+          { applicationName: 'drydock backup' },
+        );
     const tables = await tableFigures(figuresDb, options.verifyTables).finally(() =>
       sameDb ? undefined : figuresDb.end().catch(() => {}),
     );

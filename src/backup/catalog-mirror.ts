@@ -2,9 +2,9 @@
 // state) and is mirrored into the state store after every run that can change it, so the
 // dashboard, the API and `drydock backup list --state` read it without touching the repository.
 import type { Policy } from '../policy/schema.js';
-import type { BackupCatalogStore } from '../store/sqlite/backups.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import type { BackupCatalog } from './catalog-store.js';
 import { REPOSITORY_FILE, listBackups, openRepository } from './repository.js';
 import { repositorySettings } from './settings.js';
 
@@ -17,11 +17,11 @@ export function changesBackupCatalog(taskId: string): boolean {
   );
 }
 
-export function mirrorBackupCatalog(
+export async function mirrorBackupCatalog(
   policy: Policy,
-  store: BackupCatalogStore,
+  store: BackupCatalog,
   at: Date,
-): { added: string[]; removed: string[] } {
+): Promise<{ added: string[]; removed: string[] }> {
   const settings = repositorySettings(policy);
   if (!existsSync(join(settings.path, REPOSITORY_FILE))) return { added: [], removed: [] };
   return store.sync(settings.path, listBackups(openRepository(settings)), at);

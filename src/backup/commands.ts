@@ -8,12 +8,12 @@
 //   drydock --policy FILE wal push %p %f / wal get %f %p   → walPush / walGet (the --repo form: wal/cli.ts)
 import type { Policy } from '../policy/schema.js';
 import { runPostgresBackup } from './backup-postgres.js';
-import { expireRepository, type ExpireResult } from './expire.js';
-import { checkRepository, type IntegrityReport } from './integrity.js';
+import { expireRepository, type ExpireResult } from './pg-expire.js';
+import { checkRepository, type IntegrityReport } from './pg-integrity.js';
 import { listBackups, openRepository, readCatalog, REPOSITORY_FILE, type DamagedEntry } from './repository.js';
 import { DrydockError } from '../errors.js';
 import { restoreBackup, type RestoreResult } from './restore.js';
-import { runRestoreTest, type RestoreTestResult } from './restore-test.js';
+import { runRestoreTest, type RestoreTestResult } from './scratch-restore.js';
 import { waitForRecovery, type RecoveryReport } from './recovery-wait.js';
 import { restoreCommand } from './wal/command-line.js';
 import { getWal, pushWal } from './wal-archive.js';

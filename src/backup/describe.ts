@@ -1,7 +1,7 @@
 // Readable summaries of restore, verify and expire for a person at a terminal; `--json` prints the
 // same objects as data.
-import type { ExpireResult } from './expire.js';
-import type { IntegrityReport } from './integrity.js';
+import type { ExpireResult } from './pg-expire.js';
+import type { IntegrityReport } from './pg-integrity.js';
 import type { RestoreDatabaseResult } from './commands.js';
 
 function mib(bytes: number): string {

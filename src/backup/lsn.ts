@@ -1,11 +1,12 @@
 // PostgreSQL log sequence numbers and WAL segment names. LSNs are kept as bigint: they are 64-bit
 // and a restore compares them exactly; plain numbers are used only inside the copy workers' hot
 // loop, where values stay far below 2^53 for any real cluster.
+import { DrydockError } from '../errors.js';
 
 /** "16/B374D848" → 0x16B374D848n */
 export function parseLsn(text: string): bigint {
   const match = /^([0-9A-Fa-f]{1,8})\/([0-9A-Fa-f]{1,8})$/.exec(text.trim());
-  if (!match) throw new Error(`not an LSN: ${JSON.stringify(text)}`);
+  if (!match) throw new DrydockError('DATA_DAMAGED', `not an LSN: ${JSON.stringify(text)}`);
   return (BigInt(`0x${match[1]}`) << 32n) | BigInt(`0x${match[2]}`);
 }
 
@@ -29,7 +30,7 @@ export function segmentName(timeline: number, segNo: bigint, segmentSize = DEFAU
 
 /** Segment number of a WAL file name (timeline excluded). */
 export function segmentNumber(name: string, segmentSize = DEFAULT_SEGMENT_SIZE): bigint {
-  if (!isSegmentName(name)) throw new Error(`not a WAL segment name: ${name}`);
+  if (!isSegmentName(name)) throw new DrydockError('DATA_DAMAGED', `not a WAL segment name: ${name}`);
   const perId = 0x100000000n / BigInt(segmentSize);
   return BigInt(`0x${name.slice(8, 16)}`) * perId + BigInt(`0x${name.slice(16, 24)}`);
 }

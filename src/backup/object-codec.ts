@@ -4,6 +4,7 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { compress } from 'zstd-napi';
+import { DrydockError } from '../errors.js';
 
 const require = createRequire(import.meta.url);
 
@@ -20,7 +21,7 @@ export function encrypt(data: Uint8Array, key: Buffer): Buffer {
 }
 
 export function decrypt(data: Buffer, key: Buffer): Buffer {
-  if (data.length < 28) throw new Error('encrypted object is too short');
+  if (data.length < 28) throw new DrydockError('DATA_DAMAGED', 'encrypted object is too short');
   const decipher = createDecipheriv('aes-256-gcm', key, data.subarray(0, 12));
   decipher.setAuthTag(data.subarray(data.length - 16));
   return Buffer.concat([decipher.update(data.subarray(12, data.length - 16)), decipher.final()]);
@@ -50,9 +51,9 @@ export function decodeObject(stored: Buffer, key: Buffer | undefined, sink: (chu
     remaining = hint;
     if (produced > 0) sink(out.subarray(0, produced));
     if (hint === 0 && pos >= frame.length) break;
-    if (consumed === 0 && produced === 0) throw new Error('truncated compressed object');
+    if (consumed === 0 && produced === 0) throw new DrydockError('DATA_DAMAGED', 'truncated compressed object');
   }
-  if (remaining !== 0) throw new Error('truncated compressed object');
+  if (remaining !== 0) throw new DrydockError('DATA_DAMAGED', 'truncated compressed object');
 }
 
 export function decodeObjectToBuffer(stored: Buffer, key?: Buffer): Buffer {

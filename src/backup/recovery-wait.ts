@@ -5,7 +5,7 @@
 import { chownSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
+import { openPostgres } from '../adapters/postgres.js';
 import { DrydockError } from '../errors.js';
 import { startScratchServer, waitUntilConsistent, type ScratchServer } from './scratch-server.js';
 
@@ -62,8 +62,7 @@ export async function waitForRecovery(options: {
     server = await startScratchServer(options.binDirectory, options.dataDir, socketDir, options.timeoutMs);
     const config = server.connection(options.database ?? 'postgres');
     const recoveryMs = await waitUntilConsistent(config, options.timeoutMs ?? 300_000);
-    const client = new pg.Client(config);
-    await client.connect();
+    const client = await openPostgres(config, { applicationName: 'drydock restore --wait' });
     let row: { last: string | null; walfile: string };
     try {
       const r = await client.query<{ last: string | null; walfile: string }>(

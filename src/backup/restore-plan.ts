@@ -16,7 +16,7 @@ export interface FilePlan {
 }
 
 export function planRestore(chain: readonly BackupManifest[]): FilePlan[] {
-  if (chain.length === 0) throw new Error('empty chain');
+  if (chain.length === 0) throw new DrydockError('INTERNAL', 'empty chain');
   const maps = chain.map((m) => new Map(m.files.map((f) => [f.path, f])));
   const last = chain[chain.length - 1]!;
   return last.files.map((file) => {

@@ -4,10 +4,11 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
+import type pg from 'pg';
 import { DrydockError } from '../errors.js';
 import { exec } from '../adapters/exec.js';
 import { freePort } from '../adapters/free-port.js';
+import { closeQuietly, openPostgres, type PostgresConnection } from '../adapters/postgres.js';
 
 export { freePort };
 
@@ -40,7 +41,7 @@ export interface ScratchServer {
   port: number;
   socketDir: string;
   logFile: string;
-  connection(database: string): pg.ClientConfig;
+  connection(database: string): PostgresConnection;
   stop(): Promise<void>;
   log(): string;
 }
@@ -89,18 +90,18 @@ export async function startScratchServer(
 }
 
 /** Waits until recovery has ended (recovery_target_action = promote), i.e. the copy is consistent and open. */
-export async function waitUntilConsistent(config: pg.ClientConfig, timeoutMs: number): Promise<number> {
+export async function waitUntilConsistent(config: PostgresConnection, timeoutMs: number): Promise<number> {
   const t0 = Date.now();
   for (;;) {
-    const client = new pg.Client(config);
+    let client: pg.Client | undefined;
     try {
-      await client.connect();
+      client = await openPostgres(config, { applicationName: 'drydock restore test', connectTimeoutMs: 5_000 });
       const r = await client.query<{ rec: boolean }>('SELECT pg_is_in_recovery() AS rec');
       if (!r.rows[0]!.rec) return Date.now() - t0;
     } catch {
       /* still starting */
     } finally {
-      await client.end().catch(() => {});
+      await closeQuietly(client);
     }
     if (Date.now() - t0 > timeoutMs)
       throw new DrydockError(

@@ -1,6 +1,6 @@
 // Plain-text tables for the terminal. Hand-written: a dozen lines, not worth a dependency. A run as text
 // lives in engine/run-format.ts (the demo tour prints runs too); re-exported here for the commands.
-export { describeRun, formatFigure, iso, runDuration, seconds } from '../engine/run-format.js';
+export { describeRun, iso, runDuration } from '../engine/run-format.js';
 
 export function table(headers: string[], rows: string[][]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));

@@ -36,7 +36,7 @@ export function durationValue(value: string): number {
  * A moment: ISO 8601 ("2026-11-26T14:03:00Z"), or "2026-11-26 14:03:00+00", or "... UTC". A time
  * without a zone is refused rather than guessed.
  */
-export function instantValue(value: string): Date {
+function instantValue(value: string): Date {
   const text = value.trim().replace(/\s*UTC$/i, 'Z');
   const iso = text.replace(/^(\d{4}-\d{2}-\d{2})[ T]/, '$1T').replace(/([+-]\d{2})$/, '$1:00');
   const zoned = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/i.test(iso);

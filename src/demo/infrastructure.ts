@@ -32,7 +32,7 @@ import { policySchema } from '../policy/schema.js';
 
 /** The demo's database: its own name, never Dokkerr's production `dokkerr`. */
 export const DEMO_DATABASE = 'drydock_demo';
-export const DEFAULT_PG_BIN = '/usr/lib/postgresql/15/bin';
+const DEFAULT_PG_BIN = '/usr/lib/postgresql/15/bin';
 
 export interface DemoPaths {
   root: string;
@@ -46,7 +46,7 @@ export interface DemoPaths {
   redisDir: string;
 }
 
-export function demoPaths(root: string): DemoPaths {
+function demoPaths(root: string): DemoPaths {
   const dir = resolve(root);
   return {
     root: dir,
@@ -294,12 +294,7 @@ function isLink(path: string): boolean {
 export const DEMO_ADMIN = 'Demo admin';
 
 /** The policy of the demo: the spec's defaults, pointed at the demo's own servers and folders. */
-export function demoPolicy(
-  paths: DemoPaths,
-  pgPort: number,
-  redisPort: number,
-  pgBin: string,
-): Record<string, unknown> {
+function demoPolicy(paths: DemoPaths, pgPort: number, redisPort: number, pgBin: string): Record<string, unknown> {
   const policy = {
     state: { path: 'state.sqlite' },
     // The demo's one person: `start --demo` creates their admin token once (README "Security model").

@@ -19,13 +19,13 @@ import { DrydockError } from '../errors.js';
  * The comment a demo database carries (COMMENT ON DATABASE). Seeding and dropping refuse any
  * database without it, so a mistyped name can never churn or drop a real database.
  */
-export const DEMO_MARK = 'drydock demo database: created by drydock demo seed; holds no real data';
+const DEMO_MARK = 'drydock demo database: created by drydock demo seed; holds no real data';
 
 export const DEMO_TABLES = ['users', 'listings', 'bookings', 'messages', 'reviews', 'notifications'] as const;
 export type DemoTable = (typeof DEMO_TABLES)[number];
 
 /** Rows per table at scale 1. */
-export const ROWS_AT_SCALE_1: Record<DemoTable, number> = {
+const ROWS_AT_SCALE_1: Record<DemoTable, number> = {
   users: 5_000,
   listings: 10_000,
   bookings: 30_000,
@@ -140,7 +140,7 @@ CREATE INDEX IF NOT EXISTS reviews_booking_id_idx         ON reviews (booking_id
 CREATE INDEX IF NOT EXISTS notifications_user_id_read_at_idx ON notifications (user_id, read_at);
 `;
 
-export function rowsAtScale(scale: number): Record<DemoTable, number> {
+function rowsAtScale(scale: number): Record<DemoTable, number> {
   const out = {} as Record<DemoTable, number>;
   for (const table of DEMO_TABLES) out[table] = Math.max(10, Math.round(ROWS_AT_SCALE_1[table] * scale));
   return out;
@@ -149,7 +149,7 @@ export function rowsAtScale(scale: number): Record<DemoTable, number> {
 export async function seedDemo(options: SeedOptions): Promise<SeedResult> {
   const { target } = options;
   const log = options.log ?? (() => undefined);
-  if (!(options.scale > 0)) throw new Error(`scale must be a positive number, got ${options.scale}`);
+  if (!(options.scale > 0)) throw new DrydockError('USAGE', `scale must be a positive number, got ${options.scale}`);
   const created = await ensureDatabase(target, log);
   const client = await connectPostgres(target, { applicationName: 'drydock:demo-seed' });
   try {
@@ -258,7 +258,7 @@ async function ensureDatabase(target: PostgresTarget, log: (line: string) => voi
 /** Drops a demo database (only one carrying the demo mark), disconnecting anyone still in it. */
 export async function dropDemo(target: PostgresTarget): Promise<void> {
   if (target.database === target.maintenance_database) {
-    throw new Error(`refusing to drop "${target.database}": it is the maintenance database`);
+    throw new DrydockError('CONFIG_INVALID', `refusing to drop "${target.database}": it is the maintenance database`);
   }
   const admin = await connectPostgres(target, {
     database: target.maintenance_database,

@@ -4,14 +4,15 @@
 import { chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { App } from '../app.js';
-import { closeQuietly, connectPostgres, type PostgresTarget } from '../adapters/postgres.js';
+import { closeQuietly, connectPostgres, openPostgres, type PostgresTarget } from '../adapters/postgres.js';
 import { restoreDatabase } from '../backup/commands.js';
 import { startScratchServer, waitUntilConsistent } from '../backup/scratch-server.js';
 import { dataDirectoryOwner } from '../backup/settings.js';
 import { describeError } from '../errors.js';
 import { describeRun } from '../engine/run-format.js';
 import type { DemoInfrastructure } from './infrastructure.js';
-import pg from 'pg';
+import type pg from 'pg';
+import { DrydockError } from '../errors.js';
 
 export interface TourRow {
   task: string;
@@ -113,7 +114,8 @@ async function pointInTimeRestore(app: App, demo: DemoInfrastructure, print: (li
     );
     if (s?.last && s.last >= wal) break;
     if (Date.now() > deadline)
-      throw new Error(
+      throw new DrydockError(
+        'VALIDATION_FAILED',
         `WAL segment ${wal} was not archived within 2 minutes (last archived ${s?.last ?? 'none'}, last failed ${s?.failed ?? 'none'})`,
       );
     await new Promise((r) => setTimeout(r, 250));
@@ -140,8 +142,7 @@ async function pointInTimeRestore(app: App, demo: DemoInfrastructure, print: (li
     writeFileSync(join(scratch, 'README'), 'A point-in-time copy made by the demo tour; deleted when the tour ends.\n');
     server = await startScratchServer(policy.backup.postgres.bin_directory, dataDir, join(scratch, 'socket'));
     await waitUntilConsistent(server.connection(target.database), 120_000);
-    const client = new pg.Client(server.connection(target.database));
-    await client.connect();
+    const client = await openPostgres(server.connection(target.database), { applicationName: 'drydock demo tour' });
     let notes: string[];
     try {
       notes = (
@@ -152,7 +153,8 @@ async function pointInTimeRestore(app: App, demo: DemoInfrastructure, print: (li
     }
     print(`  the restored copy on port ${server.port} holds: ${notes.length ? notes.join(', ') : 'neither row'}`);
     if (!notes.includes(`before-${tag}`) || notes.includes(`after-${tag}`))
-      throw new Error(
+      throw new DrydockError(
+        'VALIDATION_FAILED',
         `the copy restored to ${at} should hold "before-${tag}" and not "after-${tag}"; it holds ${JSON.stringify(notes)}`,
       );
     return `restored to ${at}: the row written before is there, the row written after is not`;

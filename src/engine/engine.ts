@@ -219,7 +219,7 @@ export class Engine {
     if (outcome === 'interrupted') await this.recover(task, ctx, run);
     // Silences end with the run: after its validation passed, or as soon as it failed, so a broken
     // component alerts again at once.
-    endHook?.();
+    await endHook?.();
 
     await store.finishRun(run.id, {
       status: outcome,

@@ -5,7 +5,7 @@ export function iso(date: Date | null | undefined): string {
   return date ? date.toISOString().replace('.000Z', 'Z') : '-';
 }
 
-export function seconds(ms: number | null | undefined): string {
+function seconds(ms: number | null | undefined): string {
   if (ms === null || ms === undefined) return '-';
   return ms < 1000 ? `${ms}ms` : `${(ms / 1000).toFixed(1)}s`;
 }
@@ -14,10 +14,7 @@ export function runDuration(run: RunRecord): string {
   return run.endedAt ? seconds(run.endedAt.getTime() - run.startedAt.getTime()) : 'running';
 }
 
-export function formatFigure(
-  name: string,
-  f: { before?: number; after?: number; value?: number; unit?: string },
-): string {
+function formatFigure(name: string, f: { before?: number; after?: number; value?: number; unit?: string }): string {
   const unit = f.unit ? ` ${f.unit}` : '';
   if (f.before !== undefined || f.after !== undefined) return `${name}: ${f.before ?? '?'} → ${f.after ?? '?'}${unit}`;
   return `${name}: ${f.value ?? '?'}${unit}`;

@@ -11,7 +11,7 @@ export interface MetricFamily {
   unit?: string;
 }
 
-export const METRIC_FAMILIES: Record<string, MetricFamily> = {
+const METRIC_FAMILIES: Record<string, MetricFamily> = {
   drydock_target_up: {
     help: '1 when the last collection from the target succeeded, 0 when it was unreachable.',
     type: 'gauge',

@@ -52,7 +52,7 @@ export interface MetricsCollectorOptions {
   log?: Logger;
 }
 
-export function targetsFromPolicy(policy: Policy): CollectorTargets {
+function targetsFromPolicy(policy: Policy): CollectorTargets {
   return {
     host: true,
     backup: true,
@@ -69,7 +69,7 @@ export function collectionIntervalMs(policy: Policy): number {
   return Math.min(policy.cache.metrics.collection.ms, policy.server.monitoring.metrics.collection.ms);
 }
 
-export function retentionsFromPolicy(policy: Policy): Record<'cache' | 'server', number> {
+function retentionsFromPolicy(policy: Policy): Record<'cache' | 'server', number> {
   return { cache: policy.cache.metrics.retention.ms, server: policy.server.monitoring.metrics.retention.ms };
 }
 

@@ -19,7 +19,7 @@ export interface MetricsRoutesOptions {
  * that round reached the target. When a target stops answering, its series disappear at once (a
  * gap) and only drydock_target_up{...} 0 remains; nothing old is served as if it were current.
  */
-export function currentSeries(series: readonly SeriesInfo[], now: number, staleMs: number): SeriesInfo[] {
+function currentSeries(series: readonly SeriesInfo[], now: number, staleMs: number): SeriesInfo[] {
   const rounds = new Map<string, { at: number; up: boolean }>();
   for (const s of series)
     if (s.name === 'drydock_target_up' && s.lastAt !== null)
@@ -48,7 +48,7 @@ function targetKeyOf(
   return null;
 }
 
-export function renderStoreMetrics(store: SqliteMetricsStore, now: number, staleMs = 5 * 60_000): string {
+function renderStoreMetrics(store: SqliteMetricsStore, now: number, staleMs = 5 * 60_000): string {
   return renderPrometheus(
     currentSeries(store.series(), now, staleMs).map((s) => ({ name: s.name, labels: s.labels, value: s.lastValue! })),
   );

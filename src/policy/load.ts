@@ -31,7 +31,7 @@ export class PolicyError extends DrydockError {
   }
 }
 
-export function formatPath(path: ReadonlyArray<PropertyKey>): string {
+function formatPath(path: ReadonlyArray<PropertyKey>): string {
   let out = '';
   for (const part of path) {
     if (typeof part === 'number') out += `[${part}]`;
@@ -40,7 +40,7 @@ export function formatPath(path: ReadonlyArray<PropertyKey>): string {
   return out || '(top level)';
 }
 
-export function formatProblems(file: string | null, problems: PolicyProblem[]): string {
+function formatProblems(file: string | null, problems: PolicyProblem[]): string {
   const where = file ?? 'policy';
   const lines = problems.map((p) => {
     const position = p.line ? `${where}:${p.line}:${p.column ?? 1}: ` : '';
@@ -75,7 +75,7 @@ function positionOf(
 }
 
 /** zod issues → problems with paths a person can find in the file. */
-export function problemsFromZod(issues: z.core.$ZodIssue[], doc?: Document, counter?: LineCounter): PolicyProblem[] {
+function problemsFromZod(issues: z.core.$ZodIssue[], doc?: Document, counter?: LineCounter): PolicyProblem[] {
   const problems: PolicyProblem[] = [];
   for (const issue of issues) {
     if (issue.code === 'unrecognized_keys') {

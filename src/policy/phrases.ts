@@ -187,7 +187,7 @@ export function parseNoticeTiming(input: string): ParseResult<NoticeTiming> {
 
 const NAMED = ['hourly', 'daily', 'weekly', 'monthly'] as const;
 
-export function isCronExpression(text: string): boolean {
+function isCronExpression(text: string): boolean {
   const fields = text.trim().split(/\s+/);
   if (fields.length < 5 || fields.length > 6) return false;
   try {

@@ -3,7 +3,7 @@
 const MASK = '[redacted]';
 const SECRET_KEYS = /pass(word)?|secret|token|api[_-]?key|authorization|credential/i;
 
-export class Redactor {
+class Redactor {
   private readonly values = new Set<string>();
 
   register(value: string | undefined): void {

@@ -51,7 +51,7 @@ import { isCredentialHeader, urlCredentialProblem } from './webhook-secrets.js';
 const obj = <S extends z.ZodRawShape>(shape: S) => z.strictObject(shape).prefault({} as never);
 
 /** A secret is named, never written inline: an environment variable or a file. */
-export const secretRef = z
+const secretRef = z
   .strictObject({
     env: str('an environment variable name').optional(),
     file: str('a file path').optional(),
@@ -674,7 +674,7 @@ export const policySchema = z
  * The alert rules Drydock has built in (alerts/rules.ts builds them from the spec's thresholds); a rule
  * under `alerts.rules` with another name is a new rule and needs a metric and a condition.
  */
-export const BUILT_IN_ALERT_RULES = [
+const BUILT_IN_ALERT_RULES = [
   'redis_hit_rate',
   'redis_memory',
   'redis_latency',

@@ -17,7 +17,7 @@ export interface PlannedRun {
   implemented: boolean;
 }
 
-export function isTimeDriven(schedule: Schedule): boolean {
+function isTimeDriven(schedule: Schedule): boolean {
   return schedule.kind === 'cron' || schedule.kind === 'interval';
 }
 

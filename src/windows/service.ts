@@ -67,7 +67,7 @@ export interface WindowStory {
 
 const subjectOf = (id: number) => `window:${id}`;
 
-export function refused(what: string, reasons: string[]): DrydockError {
+function refused(what: string, reasons: string[]): DrydockError {
   return new DrydockError('VALIDATION_FAILED', `${what}: ${reasons.join('; ')}`, { details: { reasons } });
 }
 

@@ -6,7 +6,7 @@ import type { ImplementedTask } from '../../src/engine/types.js';
 import { describeNoticeReport } from '../../src/notify/notifier.js';
 import { schedule } from '../helpers/phrases.js';
 import { testApp, type TestApp } from '../helpers/app.js';
-import { startHttp, type HttpPeer } from '../notify/peers.js';
+import { startHttp, type HttpPeer } from '../helpers/peers.js';
 
 const task: ImplementedTask = {
   id: 'database.vacuum',

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { parsePolicy } from '../../src/policy/load.js';
 import { createWebhookChannel } from '../../src/notify/channels/webhook.js';
-import { startHttp, type HttpPeer } from '../notify/peers.js';
+import { startHttp, type HttpPeer } from '../helpers/peers.js';
 
 let dir: string;
 let peer: HttpPeer;

@@ -6,7 +6,7 @@ import { MetricsCollector } from '../../src/metrics/collector.js';
 import { SqliteAlertStore } from '../../src/store/sqlite/alerts.js';
 import { SqliteMetricsStore } from '../../src/store/sqlite/metrics.js';
 import { openSqlite, type SqliteDatabase } from '../../src/store/sqlite/open.js';
-import { freePort, startRedis } from '../tasks/cache/redis-server.js';
+import { freePort, startRedis } from '../helpers/redis-server.js';
 import { policyFrom } from '../tasks/cache/task-context.js';
 import { startHttpSink, type HttpSink } from './http-sink.js';
 

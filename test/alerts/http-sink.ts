@@ -1,9 +1,13 @@
-// A real HTTP receiver and a Channel that posts to it, so alert delivery crosses a socket.
-import { createServer, type Server } from 'node:http';
+// A real HTTP receiver (the suite's one, test/helpers/peers.ts) behind the real webhook channel, so
+// alert delivery crosses a socket exactly as in production.
+import { createWebhookChannel } from '../../src/notify/channels/webhook.js';
 import type { Channel, OutboundMessage } from '../../src/notify/types.js';
+import { policySchema } from '../../src/policy/schema.js';
+import { startHttp } from '../helpers/peers.js';
 
 export interface HttpSink {
   url: string;
+  /** The messages received so far, as the webhook posted them. */
   received: OutboundMessage[];
   channel: Channel;
   close(): Promise<void>;
@@ -11,33 +15,12 @@ export interface HttpSink {
 
 export async function startHttpSink(): Promise<HttpSink> {
   const received: OutboundMessage[] = [];
-  const server: Server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (chunk) => (body += chunk));
-    req.on('end', () => {
-      received.push(JSON.parse(body) as OutboundMessage);
-      res.statusCode = 204;
-      res.end();
-    });
+  const peer = await startHttp((req, res) => {
+    received.push(JSON.parse(req.body) as OutboundMessage);
+    res.writeHead(204).end();
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const address = server.address();
-  const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/alerts`;
-  const channel: Channel = {
-    name: 'ops',
-    type: 'webhook',
-    async send(message) {
-      try {
-        const response = await fetch(url, {
-          method: 'POST',
-          body: JSON.stringify(message),
-          headers: { 'content-type': 'application/json' },
-        });
-        return { ok: response.ok, detail: `HTTP ${response.status}`, retryable: response.status >= 500 };
-      } catch (error) {
-        return { ok: false, detail: (error as Error).message, retryable: true };
-      }
-    },
-  };
-  return { url, received, channel, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  const url = `${peer.url}/alerts`;
+  const config = policySchema.parse({ channels: { ops: { type: 'webhook', url } } }).channels.ops;
+  if (config?.type !== 'webhook') throw new Error('the policy did not keep the webhook channel');
+  return { url, received, channel: createWebhookChannel('ops', config), close: () => peer.close() };
 }

@@ -16,7 +16,7 @@ import { Access } from '../../src/access/access.js';
 import { SqliteAccessStore } from '../../src/access/token-store.js';
 import { approvalRoutes } from '../../src/api/approvals.js';
 import { PatchService, nextBusinessDay, noticeAt, slaRisk } from '../../src/approvals/patches.js';
-import { startHttp, type HttpPeer } from '../notify/peers.js';
+import { startHttp, type HttpPeer } from '../helpers/peers.js';
 import { serveApp } from './serve.js';
 
 const HOUR = 3_600_000;

@@ -19,15 +19,15 @@ const record = (id: string, parent: string | null = null): BackupRecord =>
   }) as BackupRecord;
 
 describe('backup catalog in the state file', () => {
-  it('mirrors the repository catalog; the repository wins on sync', () => {
+  it('mirrors the repository catalog; the repository wins on sync', async () => {
     const store = new BackupCatalogStore(openSqlite(':memory:'));
-    store.upsert('/repo', record('A'));
-    store.upsert('/repo', record('B', 'A'));
-    store.upsert('/other', record('Z'));
-    expect(store.list('/repo').map((r) => r.id)).toEqual(['A', 'B']);
-    const changes = store.sync('/repo', [record('B', 'A'), record('C', 'B')], new Date());
+    await store.upsert('/repo', record('A'));
+    await store.upsert('/repo', record('B', 'A'));
+    await store.upsert('/other', record('Z'));
+    expect((await store.list('/repo')).map((r) => r.id)).toEqual(['A', 'B']);
+    const changes = await store.sync('/repo', [record('B', 'A'), record('C', 'B')], new Date());
     expect(changes).toEqual({ added: ['C'], removed: ['A'] });
-    expect(store.list('/repo').map((r) => r.id)).toEqual(['B', 'C']);
-    expect(store.list('/other').map((r) => r.id)).toEqual(['Z']);
+    expect((await store.list('/repo')).map((r) => r.id)).toEqual(['B', 'C']);
+    expect((await store.list('/other')).map((r) => r.id)).toEqual(['Z']);
   });
 });

@@ -2,7 +2,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runPostgresBackup } from '../../src/backup/backup-postgres.js';
-import { checkIntegrity } from '../../src/backup/integrity.js';
+import { checkIntegrity } from '../../src/backup/pg-integrity.js';
 import { backupDir, openRepository, readManifest } from '../../src/backup/repository.js';
 import { restoreBackup } from '../../src/backup/restore.js';
 import { tableFigures } from '../../src/backup/table-figures.js';

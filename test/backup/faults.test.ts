@@ -3,8 +3,8 @@ import { existsSync, mkdirSync, readdirSync, rmSync, statfsSync, statSync, write
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runPostgresBackup } from '../../src/backup/backup-postgres.js';
-import { removePartials } from '../../src/backup/expire.js';
-import { checkIntegrity } from '../../src/backup/integrity.js';
+import { removePartials } from '../../src/backup/pg-expire.js';
+import { checkIntegrity } from '../../src/backup/pg-integrity.js';
 import { listBackups, listUnlisted, openRepository } from '../../src/backup/repository.js';
 import { describeError } from '../../src/errors.js';
 import { chownTree, drydockWalCommand, makeTempDir, PgCluster } from '../helpers/pg-cluster.js';

@@ -8,7 +8,7 @@ import {
   verifyLogicalBackup,
 } from '../../src/backup/logical-dump.js';
 import { openRepository } from '../../src/backup/repository.js';
-import { checkRepository } from '../../src/backup/integrity.js';
+import { checkRepository } from '../../src/backup/pg-integrity.js';
 import { tableFigures } from '../../src/backup/table-figures.js';
 import { makeTempDir, PG_BIN, PgCluster } from '../helpers/pg-cluster.js';
 import { testContext, testPolicy } from '../helpers/context.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { successRate, sizeChangeAlerts } from '../../src/backup/monitoring.js';
+import { successRate, sizeChangeAlerts } from '../../src/backup/backup-health.js';
 import { planRetention, walExpired } from '../../src/backup/retention.js';
 import { segmentNumber } from '../../src/backup/lsn.js';
 import { windowDeadline } from '../../src/backup/window.js';

@@ -6,9 +6,9 @@ import { toPhrases } from '../../src/policy/values.js';
 import type { BackupRecord } from '../../src/backup/types.js';
 import { backupFullTask, backupIncrementalTask } from '../../src/tasks/backup/postgres-backup.js';
 import { integrityCheckTask } from '../../src/tasks/backup/integrity-check.js';
-import { restoreTestTask } from '../../src/tasks/backup/restore-test.js';
+import { restoreTestTask } from '../../src/tasks/backup/postgres-restore-test.js';
 import { databaseBackupTask } from '../../src/tasks/backup/database-backup.js';
-import { backupMonitoringTask } from '../../src/tasks/backup/monitoring.js';
+import { backupMonitoringTask } from '../../src/tasks/backup/backup-monitoring.js';
 import { testContext, testPolicy } from '../helpers/context.js';
 import { PG_BIN, PgCluster } from '../helpers/pg-cluster.js';
 import { createFixture, type BackupFixture } from './helpers.js';
@@ -112,7 +112,7 @@ describe('backup tasks on a real cluster', () => {
     try {
       const run = await app.engine.run('backup.database.incremental', { trigger: 'manual' });
       expect(run.status, run.error ?? '').toBe('succeeded');
-      const mirrored = app.backupCatalog.list(fx.repoPath).map((r) => r.kind);
+      const mirrored = (await app.backupCatalog.list(fx.repoPath)).map((r) => r.kind);
       expect(mirrored).toContain('full');
       expect(mirrored.filter((k) => k === 'incremental').length).toBeGreaterThanOrEqual(2);
     } finally {

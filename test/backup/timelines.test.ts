@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { rmSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runPostgresBackup } from '../../src/backup/backup-postgres.js';
-import { checkIntegrity } from '../../src/backup/integrity.js';
+import { checkIntegrity } from '../../src/backup/pg-integrity.js';
 import { listBackups, openRepository, writeCatalogEntry } from '../../src/backup/repository.js';
 import { restoreBackup } from '../../src/backup/restore.js';
 import { tableFigures } from '../../src/backup/table-figures.js';

@@ -2,10 +2,10 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, truncateSync,
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runPostgresBackup } from '../../src/backup/backup-postgres.js';
-import { checkIntegrity } from '../../src/backup/integrity.js';
+import { checkIntegrity } from '../../src/backup/pg-integrity.js';
 import { backupDir, listBackups, openRepository, readManifest } from '../../src/backup/repository.js';
 import { restoreBackup } from '../../src/backup/restore.js';
-import { cleanupRestoreTests, runRestoreTest } from '../../src/backup/restore-test.js';
+import { cleanupRestoreTests, runRestoreTest } from '../../src/backup/scratch-restore.js';
 import { startScratchServer } from '../../src/backup/scratch-server.js';
 import { findWal } from '../../src/backup/wal-archive.js';
 import { chownTree, PG_BIN } from '../helpers/pg-cluster.js';

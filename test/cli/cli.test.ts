@@ -10,6 +10,7 @@ import { stringify } from 'yaml';
 import { openSqlite } from '../../src/store/sqlite/open.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { freshDatabase, type FreshDatabase } from '../helpers/pg.js';
+import { waitFor } from '../helpers/wait.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 // One process (not the tsx wrapper, which forks a child) so that signals reach Drydock itself.
@@ -62,20 +63,6 @@ function writePolicy(name: string, policy: Record<string, unknown>): string {
 
 function targetFor(database: string, port = 5432) {
   return { host: '127.0.0.1', port, database, user: 'postgres', connect_timeout: '2 seconds' };
-}
-
-async function waitFor<T>(
-  what: string,
-  fn: () => Promise<T | undefined> | T | undefined,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 function openState(): SqliteStore {

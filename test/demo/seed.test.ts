@@ -2,7 +2,8 @@
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DEMO_TABLES, dropDemo, seedDemo } from '../../src/demo/seed.js';
-import { closedPort, freshDatabase, PG_HOST, PG_PORT, testTarget } from '../helpers/pg.js';
+import { freshDatabase, PG_HOST, PG_PORT, testTarget } from '../helpers/pg.js';
+import { closedPort } from '../helpers/peers.js';
 
 const database = `drydock_test_seed_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
 const target = testTarget(database);

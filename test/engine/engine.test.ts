@@ -1,10 +1,10 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DrydockError } from '../../src/errors.js';
 import type { Gate, ImplementedTask, TaskContext } from '../../src/engine/types.js';
 import { schedule } from '../helpers/phrases.js';
 import { testApp, type TestApp } from '../helpers/app.js';
+import { startHttp, type HttpPeer } from '../helpers/peers.js';
 import { fixedClock } from '../../src/engine/clock.js';
 
 function task(
@@ -28,12 +28,12 @@ function task(
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let apps: TestApp[] = [];
-let servers: Server[] = [];
+let peers: HttpPeer[] = [];
 afterEach(async () => {
   for (const app of apps) await app.dispose();
-  for (const server of servers) await new Promise((r) => server.close(r));
+  for (const peer of peers) await peer.close();
   apps = [];
-  servers = [];
+  peers = [];
   delete process.env.DRYDOCK_TEST_HOOK_TOKEN;
 });
 
@@ -48,21 +48,18 @@ async function open(
 }
 
 /** A real HTTP receiver for webhook notices. */
+/** A webhook receiver (the suite's HTTP peer) that answers `status`; bodies parsed as JSON. */
 async function receiver(
   status = 200,
 ): Promise<{ url: string; requests: Array<{ headers: IncomingMessage['headers']; body: Record<string, unknown> }> }> {
-  const requests: Array<{ headers: IncomingMessage['headers']; body: Record<string, unknown> }> = [];
-  const server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (c) => (body += c));
-    req.on('end', () => {
-      requests.push({ headers: req.headers, body: JSON.parse(body) as Record<string, unknown> });
-      res.writeHead(status).end();
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  servers.push(server);
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, requests };
+  const peer = await startHttp((_req, res) => res.writeHead(status).end());
+  peers.push(peer);
+  return {
+    url: `${peer.url}/hook`,
+    get requests() {
+      return peer.requests.map((r) => ({ headers: r.headers, body: JSON.parse(r.body) as Record<string, unknown> }));
+    },
+  };
 }
 
 describe('run lifecycle', () => {
@@ -161,6 +158,30 @@ describe('run lifecycle', () => {
     expect(retry2!.dueAt.getTime() - second.endedAt!.getTime()).toBeLessThanOrEqual(91_000);
     await app.engine.run('t.flaky', { trigger: 'retry', attempt: 3 });
     expect(await app.store.claimDueRetries(far, 'x')).toEqual([]);
+  });
+
+  it('does not retry a plain error (a bug, damaged data), but retries a dropped connection', async () => {
+    const app = await open([
+      task('t.bug', {
+        run: async () => {
+          throw new TypeError("Cannot read properties of undefined (reading 'rows')");
+        },
+      }),
+      task('t.dropped', {
+        run: async () => {
+          throw Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
+        },
+      }),
+    ]);
+    const far = new Date(Date.now() + 86_400_000);
+    const bug = await app.engine.run('t.bug', { trigger: 'manual' });
+    expect(bug.status).toBe('failed');
+    expect(await app.store.claimDueRetries(far, 'x')).toEqual([]);
+    const activity = await app.store.listActivity({ taskId: 't.bug', limit: 20 });
+    expect(activity.map((a) => a.kind)).toContain('run.not_retried');
+    await app.engine.run('t.dropped', { trigger: 'manual' });
+    const [retry] = await app.store.claimDueRetries(far, 'x');
+    expect(retry).toMatchObject({ taskId: 't.dropped', attempt: 2 });
   });
 
   it('sends failures to the webhook channel, with the token in the header but never in the activity log', async () => {

@@ -62,17 +62,3 @@ export async function freshDatabase(name: string): Promise<FreshDatabase> {
     },
   };
 }
-
-/** A port on 127.0.0.1 with nothing listening: bound by the OS, then released. */
-export async function closedPort(): Promise<number> {
-  const net = await import('node:net');
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}

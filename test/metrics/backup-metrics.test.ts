@@ -7,7 +7,7 @@ import { openRepository } from '../../src/backup/repository.js';
 import { repositorySettings } from '../../src/backup/settings.js';
 import { fixedClock } from '../../src/clock.js';
 import { backupMetrics } from '../../src/metrics/collect-backup.js';
-import { createMonitoring } from '../../src/monitoring/monitoring.js';
+import { createMonitoring } from '../../src/monitoring/metrics-and-alerts.js';
 import type { Channel } from '../../src/notify/types.js';
 import { openSqlite } from '../../src/store/sqlite/open.js';
 import { policyFrom } from '../tasks/cache/task-context.js';

@@ -11,7 +11,7 @@ import { renderPrometheus } from '../../src/metrics/prometheus.js';
 import { metricsRoutes } from '../../src/metrics/routes.js';
 import { SqliteMetricsStore } from '../../src/store/sqlite/metrics.js';
 import { openSqlite } from '../../src/store/sqlite/open.js';
-import { freePort, startRedis, type TestRedis } from '../tasks/cache/redis-server.js';
+import { freePort, startRedis, type TestRedis } from '../helpers/redis-server.js';
 import { policyFrom } from '../tasks/cache/task-context.js';
 
 const run = promisify(execFile);

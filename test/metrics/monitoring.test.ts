@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { formatAlertHistory, formatAlertStates } from '../../src/alerts/format.js';
 import { formatPoints, formatSeriesList, parseSeriesSelector } from '../../src/metrics/format.js';
-import { createMonitoring } from '../../src/monitoring/monitoring.js';
+import { createMonitoring } from '../../src/monitoring/metrics-and-alerts.js';
 import type { Channel } from '../../src/notify/types.js';
 import { openSqlite } from '../../src/store/sqlite/open.js';
 import { policyFrom } from '../tasks/cache/task-context.js';

@@ -15,7 +15,15 @@ import type { PolicyInput } from '../../src/policy/schema.js';
 import { openSqlite, type SqliteDatabase } from '../../src/store/sqlite/open.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { WindowStore } from '../../src/store/sqlite/windows.js';
-import { closedPort, makeCert, startHttp, startSmtp, type HttpPeer, type SmtpPeer, type TestCert } from './peers.js';
+import {
+  closedPort,
+  makeCert,
+  startHttp,
+  startSmtp,
+  type HttpPeer,
+  type SmtpPeer,
+  type TestCert,
+} from '../helpers/peers.js';
 
 const SECRET = 'contract-secret-7f3a9';
 const clock = fixedClock(new Date('2026-11-29T02:00:00Z'));

@@ -7,7 +7,7 @@ import { deliver } from '../../src/notify/deliver.js';
 import { fixedClock } from '../../src/clock.js';
 import type { ActivityEntry } from '../../src/store/types.js';
 import type { OutboundMessage } from '../../src/notify/types.js';
-import { closedPort, makeCert, startSmtp, type SmtpPeer, type TestCert } from './peers.js';
+import { closedPort, makeCert, startSmtp, type SmtpPeer, type TestCert } from '../helpers/peers.js';
 
 const PASSWORD = 'smtp-Secret-4711';
 const env = { DRYDOCK_TEST_SMTP_PASSWORD: PASSWORD };

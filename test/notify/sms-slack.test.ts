@@ -8,7 +8,7 @@ import { DeliveryLog } from '../../src/store/sqlite/deliveries.js';
 import { fixedClock } from '../../src/clock.js';
 import { policySchema } from '../../src/policy/schema.js';
 import type { OutboundMessage } from '../../src/notify/types.js';
-import { closedPort, startHttp, type HttpPeer } from './peers.js';
+import { closedPort, startHttp, type HttpPeer } from '../helpers/peers.js';
 
 const SID = 'AC0123456789abcdef';
 const TOKEN = 'twilio-Token-8a9b7c';

@@ -4,7 +4,7 @@
 import { readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closedPort, startHttp, type HttpPeer } from '../notify/peers.js';
+import { closedPort, startHttp, type HttpPeer } from '../helpers/peers.js';
 import { FIXTURES, securityBed, type SecurityBed } from './helpers.js';
 
 const START = new Date('2026-11-02T04:30:00Z');

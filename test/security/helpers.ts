@@ -5,7 +5,7 @@ import { chmodSync, copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fixedClock } from '../../src/engine/clock.js';
-import { startHttp, type HttpPeer } from '../notify/peers.js';
+import { startHttp, type HttpPeer } from '../helpers/peers.js';
 import { testApp, type TestApp } from '../helpers/app.js';
 
 export const FIXTURES = join(import.meta.dirname, 'fixtures');

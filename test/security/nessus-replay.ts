@@ -4,7 +4,7 @@
 // X-ApiKeys header get 401 as Nessus answers them.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startHttp, type HttpPeer } from '../notify/peers.js';
+import { startHttp, type HttpPeer } from '../helpers/peers.js';
 
 const DIR = join(import.meta.dirname, 'fixtures', 'nessus');
 

@@ -9,7 +9,7 @@ import { pino } from 'pino';
 import type { ActivityEntry } from '../../src/store/types.js';
 import { WindowsService, formatWindowStory } from '../../src/windows/service.js';
 import type { ValidationSummary } from '../../src/windows/types.js';
-import { makeCert, startHttp, startSmtp, type HttpPeer, type SmtpPeer, type TestCert } from '../notify/peers.js';
+import { makeCert, startHttp, startSmtp, type HttpPeer, type SmtpPeer, type TestCert } from '../helpers/peers.js';
 
 const PASSWORD = 'smtp-pass-Windows-1';
 const HOUR = 3_600_000;
@@ -491,7 +491,7 @@ describe('the daemon tick', () => {
 
 describe('notices and a failing SMTP server', () => {
   it('failed notices do not block the window unless the policy requires notices', async () => {
-    const { closedPort } = await import('../notify/peers.js');
+    const { closedPort } = await import('../helpers/peers.js');
     const port = await closedPort();
     for (const required of [false, true]) {
       const h = harness(makePolicy({ notices_required: required, blackout: { periods: [] } }, port));
@@ -513,7 +513,7 @@ describe('notices and a failing SMTP server', () => {
   });
 
   it('with notices required and nothing delivered, the window does not start', async () => {
-    const { closedPort } = await import('../notify/peers.js');
+    const { closedPort } = await import('../helpers/peers.js');
     const port = await closedPort();
     const policy = makePolicy({ notices_required: true, blackout: { periods: [] } }, port);
     policy.stakeholders.forEach((s) => (s.channels = ['mail']));

@@ -32,7 +32,7 @@ a{color:#0b57d0}
 `;
 
 const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
-export function when(d: Date): string {
+function when(d: Date): string {
   const iso = d.toISOString();
   return `${DAYS[d.getUTCDay()]} ${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC`;
 }

@@ -26,6 +26,7 @@ import { join } from 'node:path';
 import { fsyncDir, writeFileAtomic } from '../fsync.js';
 import { decodeObjectToBuffer, encodeObject } from '../object-codec.js';
 import type { Repository } from '../repository.js';
+import { DrydockError } from '../../errors.js';
 
 export const CHUNK_SIZE = 4 * 1024 * 1024;
 
@@ -107,17 +108,17 @@ export function readBlob(store: BlobStore, name: string): Buffer {
     stored = readFileSync(path);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT')
-      throw new Error(`blob ${name} is missing`, { cause: error });
+      throw new DrydockError('DATA_DAMAGED', `blob ${name} is missing`, { cause: error });
     throw error;
   }
   let content: Buffer;
   try {
     content = decodeObjectToBuffer(stored, store.repo.key);
   } catch (error) {
-    throw new Error(`blob ${name} is damaged: ${(error as Error).message}`, { cause: error });
+    throw new DrydockError('DATA_DAMAGED', `blob ${name} is damaged: ${(error as Error).message}`, { cause: error });
   }
   if (blobName(store, content) !== name)
-    throw new Error(`blob ${name} is damaged: its content does not match its name`);
+    throw new DrydockError('DATA_DAMAGED', `blob ${name} is damaged: its content does not match its name`);
   return content;
 }
 
@@ -163,12 +164,13 @@ export function readDocument<T>(store: BlobStore, path: string, what: string): T
   try {
     stored = readFileSync(path);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`${what} is missing`, { cause: error });
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new DrydockError('DATA_DAMAGED', `${what} is missing`, { cause: error });
     throw error;
   }
   try {
     return JSON.parse(decodeObjectToBuffer(stored, store.repo.key).toString('utf8')) as T;
   } catch (error) {
-    throw new Error(`${what} is damaged: ${(error as Error).message}`, { cause: error });
+    throw new DrydockError('DATA_DAMAGED', `${what} is damaged: ${(error as Error).message}`, { cause: error });
   }
 }

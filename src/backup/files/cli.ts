@@ -16,10 +16,10 @@ import { openRepository, type Repository } from '../repository.js';
 import { repositorySettings } from '../settings.js';
 import { describeComparison } from '../redis/key-counts.js';
 import { listRedisBackups, type RedisBackupRecord } from '../redis/rdb-store.js';
-import { restoreRedisBackupToFile, restoreTestRedisBackup } from '../redis/restore-test.js';
+import { restoreRedisBackupToFile, restoreTestRedisBackup } from '../redis/rdb-restore-test.js';
 import { openBlobStore } from './blob-store.js';
 import { listConfigVersions, restoreConfigVersion } from './config-versions.js';
-import { checkRedisAndFileBackups } from './integrity.js';
+import { checkRedisAndFileBackups } from './files-integrity.js';
 import { listSnapshotIds, readSnapshot, restoreSnapshot } from './snapshot.js';
 
 export interface FilesCliIo {

@@ -2,6 +2,7 @@
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { CHUNK_SIZE, readBlob, type BlobStore, type BlobWriter } from './blob-store.js';
+import { DrydockError } from '../../errors.js';
 
 export interface StoredFile {
   size: number;
@@ -53,12 +54,12 @@ export async function writeStoredFile(
     try {
       content = readBlob(store, name);
     } catch (error) {
-      throw new Error(`${what}: ${(error as Error).message}`, { cause: error });
+      throw new DrydockError('DATA_DAMAGED', `${what}: ${(error as Error).message}`, { cause: error });
     }
     hash.update(content);
     size += content.length;
     await write(content);
   }
   if (size !== file.size || hash.digest('hex') !== file.sha256)
-    throw new Error(`${what}: restored content does not match its recorded SHA-256`);
+    throw new DrydockError('DATA_DAMAGED', `${what}: restored content does not match its recorded SHA-256`);
 }

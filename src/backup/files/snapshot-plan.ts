@@ -1,5 +1,6 @@
 // Pure decisions of file snapshots: which files may reuse the previous snapshot's chunks without
 // being read, which blobs no kept snapshot references, where a snapshot entry may be restored.
+import { DrydockError } from '../../errors.js';
 export interface SnapshotEntry {
   /** Relative to the snapshot's source, "/"-separated, never "..". */
   path: string;
@@ -76,7 +77,7 @@ export function selectEntries<T extends { path: string }>(
 /** "20261127-023000U" → its time; ids are made from the UTC time the snapshot started. */
 export function snapshotTime(id: string): string {
   const m = /^(\d{4})(\d{2})(\d{2})-(\d{2})(\d{2})(\d{2})/.exec(id);
-  if (!m) throw new Error(`not a snapshot id: ${id}`);
+  if (!m) throw new DrydockError('USAGE', `not a snapshot id: ${id}`);
   return `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}Z`;
 }
 

@@ -5,7 +5,8 @@
 //   $EOF:<40-byte mark>\r\n<bytes><mark>   diskless sync (the server keeps nothing on disk)
 // The payload is handed to `onData` piece by piece as it arrives (backpressure: the socket is not
 // read while onData's promise is pending), then the socket is closed: we never become a replica.
-import { Socket } from 'node:net';
+import type { Socket } from 'node:net';
+import { connectRedisSocket } from '../../adapters/redis.js';
 import { DrydockError } from '../../errors.js';
 
 export interface PsyncTarget {
@@ -56,13 +57,18 @@ export type PayloadHeader = { transfer: 'disk'; length: number } | { transfer: '
 export function parsePayloadHeader(line: string): PayloadHeader {
   if (line.startsWith('$EOF:')) {
     const mark = line.slice(5);
-    if (mark.length !== 40) throw new Error(`bad diskless EOF mark of ${mark.length} bytes (expected 40)`);
+    if (mark.length !== 40)
+      throw new DrydockError('DATA_DAMAGED', `bad diskless EOF mark of ${mark.length} bytes (expected 40)`, {
+        retryable: true, // a garbled transfer; the next one may be whole
+      });
     return { transfer: 'diskless', mark: Buffer.from(mark, 'latin1') };
   }
   const m = /^\$(\d+)$/.exec(line);
   if (!m)
-    throw new Error(
+    throw new DrydockError(
+      'DATA_DAMAGED',
       `expected the RDB payload header ($<length> or $EOF:<mark>), got ${JSON.stringify(line.slice(0, 80))}`,
+      { retryable: true },
     );
   return { transfer: 'disk', length: Number(m[1]) };
 }
@@ -135,7 +141,8 @@ class Reader {
         this.buf = this.buf.subarray(at + 2);
         return text;
       }
-      if (this.buf.length > 64 * 1024) throw new Error('reply line longer than 64 KiB');
+      if (this.buf.length > 64 * 1024)
+        throw new DrydockError('DATA_DAMAGED', 'reply line longer than 64 KiB', { retryable: true });
       await this.fill();
     }
   }
@@ -152,36 +159,6 @@ class Reader {
   unshift(bytes: Buffer): void {
     this.buf = bytes.length ? Buffer.concat([bytes, this.buf]) : this.buf;
   }
-}
-
-async function connect(target: PsyncTarget, name: string, signal: AbortSignal | undefined): Promise<Socket> {
-  const socket = new Socket();
-  const timeoutMs = target.connectTimeoutMs ?? 5000;
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(unreachable(name, `did not accept a connection within ${timeoutMs} ms`));
-    }, timeoutMs);
-    const onAbort = () => {
-      clearTimeout(timer);
-      socket.destroy();
-      reject(new DrydockError('ABORTED', `Redis snapshot from ${name} aborted`));
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-    socket.once('error', (error: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-      reject(unreachable(name, `is unreachable: ${error.code ?? error.message}`, error));
-    });
-    socket.connect(target.port, target.host, () => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-      socket.removeAllListeners('error');
-      resolve();
-    });
-  });
-  socket.setNoDelay(true);
-  return socket;
 }
 
 function replyError(name: string, command: string, reply: string): DrydockError {
@@ -202,7 +179,7 @@ function replyError(name: string, command: string, reply: string): DrydockError 
 export async function readRdbSnapshot(target: PsyncTarget, options: ReadSnapshotOptions): Promise<SnapshotResult> {
   const name = `${target.host}:${target.port}`;
   const log = options.log ?? (() => {});
-  const socket = await connect(target, name, options.signal);
+  const socket = await connectRedisSocket(target, options.signal);
   const idleMs = target.idleTimeoutMs ?? 60_000;
   let failure: Error | undefined;
   const fail = (error: Error) => {

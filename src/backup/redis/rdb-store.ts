@@ -25,6 +25,7 @@ import { join } from 'node:path';
 import { fsyncDir, writeFileAtomic } from '../fsync.js';
 import { decodeObjectToBuffer, encodeObject, sha256Hex } from '../object-codec.js';
 import type { Repository } from '../repository.js';
+import { DrydockError } from '../../errors.js';
 
 export const PART_SIZE = 8 * 1024 * 1024;
 export const RDB_FILE = 'dump.rdb.zst';
@@ -204,7 +205,11 @@ export class RdbWriter {
 export function rdbVersionOf(head: Buffer): number {
   const text = head.subarray(0, 9).toString('latin1');
   const m = /^REDIS(\d{4})$/.exec(text);
-  if (!m) throw new Error(`the snapshot does not start with an RDB header (got ${JSON.stringify(text)})`);
+  if (!m)
+    throw new DrydockError(
+      'DATA_DAMAGED',
+      `the snapshot does not start with an RDB header (got ${JSON.stringify(text)})`,
+    );
   return Number(m[1]);
 }
 
@@ -219,7 +224,7 @@ export interface PartProblem {
  */
 export function readRedisBackup(repo: Repository, record: RedisBackupRecord, sink: (chunk: Buffer) => void): void {
   const path = join(redisBackupDir(repo, record.id), RDB_FILE);
-  if (!existsSync(path)) throw new Error(`${record.id}/${RDB_FILE} is missing`);
+  if (!existsSync(path)) throw new DrydockError('DATA_DAMAGED', `${record.id}/${RDB_FILE} is missing`);
   const fd = openSync(path, 'r');
   const whole = createHash('sha256');
   try {
@@ -227,19 +232,29 @@ export function readRedisBackup(repo: Repository, record: RedisBackupRecord, sin
       const stored = Buffer.allocUnsafe(part.length);
       const got = readSync(fd, stored, 0, part.length, part.offset);
       if (got !== part.length)
-        throw new Error(`${record.id}/${RDB_FILE} part ${n} is truncated (${got} of ${part.length} bytes)`);
+        throw new DrydockError(
+          'DATA_DAMAGED',
+          `${record.id}/${RDB_FILE} part ${n} is truncated (${got} of ${part.length} bytes)`,
+        );
       if (sha256Hex(stored) !== part.sha256)
-        throw new Error(`${record.id}/${RDB_FILE} part ${n} is damaged (checksum mismatch)`);
+        throw new DrydockError('DATA_DAMAGED', `${record.id}/${RDB_FILE} part ${n} is damaged (checksum mismatch)`);
       let content: Buffer;
       try {
         content = decodeObjectToBuffer(stored, repo.key);
       } catch (error) {
-        throw new Error(`${record.id}/${RDB_FILE} part ${n} does not decode: ${(error as Error).message}`, {
-          cause: error,
-        });
+        throw new DrydockError(
+          'DATA_DAMAGED',
+          `${record.id}/${RDB_FILE} part ${n} does not decode: ${(error as Error).message}`,
+          {
+            cause: error,
+          },
+        );
       }
       if (content.length !== part.rawLength)
-        throw new Error(`${record.id}/${RDB_FILE} part ${n} holds ${content.length} bytes, expected ${part.rawLength}`);
+        throw new DrydockError(
+          'DATA_DAMAGED',
+          `${record.id}/${RDB_FILE} part ${n} holds ${content.length} bytes, expected ${part.rawLength}`,
+        );
       whole.update(content);
       sink(content);
     });
@@ -247,7 +262,7 @@ export function readRedisBackup(repo: Repository, record: RedisBackupRecord, sin
     closeSync(fd);
   }
   if (whole.digest('hex') !== record.rdbSha256)
-    throw new Error(`${record.id}/${RDB_FILE}: the RDB does not match its recorded SHA-256`);
+    throw new DrydockError('DATA_DAMAGED', `${record.id}/${RDB_FILE}: the RDB does not match its recorded SHA-256`);
 }
 
 /** Removes a backup: catalog entry first (durably), then its folder. */

@@ -74,7 +74,7 @@ export function registerRunCommands(program: Command): void {
     .action(async (id: number, options: { json?: boolean }) => {
       await withApp(program.opts<GlobalOptions>(), async (app) => {
         const run = await app.store.getRun(id);
-        if (!run) throw new Error(`no run #${id}: see \`drydock history\``);
+        if (!run) throw new DrydockError('USAGE', `no run #${id}: see \`drydock history\``);
         const steps = await app.store.listSteps(run.id);
         if (options.json) printJson({ ...run, steps });
         else print(describeRun(run, steps));

@@ -10,7 +10,7 @@ import type { Channel, DeliveryResult } from '../types.js';
 
 export type EmailConfig = Extract<ChannelConfig, { type: 'email' }>;
 
-export function classifySmtpError(error: unknown): DeliveryResult {
+function classifySmtpError(error: unknown): DeliveryResult {
   const e = error as { code?: string; responseCode?: number; response?: string; message?: string };
   const code = e.code ?? 'ERROR';
   // 4xx replies are temporary by SMTP's own rules; 5xx, bad auth and bad envelopes will not get better.

@@ -44,7 +44,7 @@ export const CHANNEL_FACTORIES = {
 } satisfies { [T in ChannelType]: Factory<T> };
 
 /** Builds one channel; a channel that cannot be built fails every send with the reason. */
-export function buildChannel(name: string, config: ChannelConfig, deps: ChannelDeps): Channel {
+function buildChannel(name: string, config: ChannelConfig, deps: ChannelDeps): Channel {
   const factory = CHANNEL_FACTORIES[config.type] as Factory<ChannelType>;
   try {
     return factory(name, config, deps);
@@ -53,7 +53,7 @@ export function buildChannel(name: string, config: ChannelConfig, deps: ChannelD
   }
 }
 
-export function unbuildableChannel(name: string, type: string, reason: string): Channel & { broken: string } {
+function unbuildableChannel(name: string, type: string, reason: string): Channel & { broken: string } {
   const detail = `channel "${name}" cannot be built: ${reason}`;
   return {
     name,

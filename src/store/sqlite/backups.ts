@@ -1,6 +1,7 @@
 // The backup catalog in Drydock's state file: a mirror of the repository's catalog/ folder,
 // refreshed after every backup and expire. When the two disagree the repository wins (sync).
 import type { SqliteDatabase } from './open.js';
+import type { BackupCatalog } from '../../backup/catalog-store.js';
 import type { BackupRecord } from '../../backup/types.js';
 
 interface Row {
@@ -8,10 +9,14 @@ interface Row {
   removed_at: number | null;
 }
 
-export class BackupCatalogStore {
+export class BackupCatalogStore implements BackupCatalog {
   constructor(private readonly db: SqliteDatabase) {}
 
-  upsert(repository: string, r: BackupRecord): void {
+  async upsert(repository: string, r: BackupRecord): Promise<void> {
+    this.upsertNow(repository, r);
+  }
+
+  private upsertNow(repository: string, r: BackupRecord): void {
     this.db
       .prepare(
         `INSERT INTO backups (repository, id, kind, parent, started_at, stopped_at, start_lsn, stop_lsn, timeline, size, stored_size, record, removed_at)
@@ -34,14 +39,22 @@ export class BackupCatalogStore {
       );
   }
 
-  markRemoved(repository: string, id: string, at: Date): void {
+  async markRemoved(repository: string, id: string, at: Date): Promise<void> {
+    this.markRemovedNow(repository, id, at);
+  }
+
+  private markRemovedNow(repository: string, id: string, at: Date): void {
     this.db
       .prepare('UPDATE backups SET removed_at = ? WHERE repository = ? AND id = ? AND removed_at IS NULL')
       .run(at.getTime(), repository, id);
   }
 
   /** Kept backups, oldest first. */
-  list(repository: string): BackupRecord[] {
+  async list(repository: string): Promise<BackupRecord[]> {
+    return this.listNow(repository);
+  }
+
+  private listNow(repository: string): BackupRecord[] {
     const rows = this.db
       .prepare('SELECT record, removed_at FROM backups WHERE repository = ? AND removed_at IS NULL ORDER BY id')
       .all(repository) as Row[];
@@ -49,20 +62,24 @@ export class BackupCatalogStore {
   }
 
   /** Makes the mirror equal to the repository's catalog; returns what changed. */
-  sync(repository: string, records: readonly BackupRecord[], at: Date): { added: string[]; removed: string[] } {
-    const known = new Set(this.list(repository).map((r) => r.id));
+  async sync(
+    repository: string,
+    records: readonly BackupRecord[],
+    at: Date,
+  ): Promise<{ added: string[]; removed: string[] }> {
+    const known = new Set(this.listNow(repository).map((r) => r.id));
     const present = new Set(records.map((r) => r.id));
     const added: string[] = [];
     const removed: string[] = [];
     const tx = this.db.transaction(() => {
       for (const r of records) {
         if (!known.has(r.id)) added.push(r.id);
-        this.upsert(repository, r);
+        this.upsertNow(repository, r);
       }
       for (const id of known) {
         if (!present.has(id)) {
           removed.push(id);
-          this.markRemoved(repository, id, at);
+          this.markRemovedNow(repository, id, at);
         }
       }
     });

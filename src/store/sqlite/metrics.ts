@@ -38,7 +38,7 @@ export interface MetricsStoreOptions {
   fiveMinuteMs?: number;
 }
 
-export const STEP_MS: Record<Exclude<Resolution, 'raw'>, number> = { '5m': 300_000, '1h': 3_600_000 };
+const STEP_MS: Record<Exclude<Resolution, 'raw'>, number> = { '5m': 300_000, '1h': 3_600_000 };
 const DAY = 86_400_000;
 
 /** Canonical label text: keys sorted, so the same labels always name the same series. */

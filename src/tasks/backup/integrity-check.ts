@@ -2,7 +2,7 @@
 // backup and every archived WAL file; the run fails validation naming each damaged or missing file.
 import type { ImplementedTask, TaskContext, ValidationResult } from '../../engine/types.js';
 import { toSchedule } from '../../schedule/frequency.js';
-import { checkRepository, type IntegrityReport } from '../../backup/integrity.js';
+import { checkRepository, type IntegrityReport } from '../../backup/pg-integrity.js';
 import { openRepository } from '../../backup/repository.js';
 import { repositorySettings } from '../../backup/settings.js';
 

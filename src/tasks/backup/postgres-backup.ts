@@ -7,8 +7,8 @@ import type { ImplementedTask, TaskContext, ValidationResult } from '../../engin
 import { toSchedule } from '../../schedule/frequency.js';
 import { runPostgresBackup } from '../../backup/backup-postgres.js';
 import { resolveChain } from '../../backup/chain.js';
-import { expireRepository } from '../../backup/expire.js';
-import { sizeChangeAlerts } from '../../backup/monitoring.js';
+import { expireRepository } from '../../backup/pg-expire.js';
+import { sizeChangeAlerts } from '../../backup/backup-health.js';
 import { listBackups, openRepository } from '../../backup/repository.js';
 import { postgresBackupOptions, repositorySettings, retentionRules } from '../../backup/settings.js';
 import type { BackupKind, BackupRecord } from '../../backup/types.js';
@@ -171,7 +171,7 @@ function backupTask(kind: BackupKind): ImplementedTask<PostgresBackupResult> {
     recoverInterrupted: async (ctx) => {
       // A kill -9 leaves an unlisted folder and perhaps a stale lock; both are cleared here (the
       // catalog never listed the partial backup, so nothing kept is touched).
-      const { removePartials } = await import('../../backup/expire.js');
+      const { removePartials } = await import('../../backup/pg-expire.js');
       const repo = openRepository(repositorySettings(ctx.policy));
       const removed = removePartials(repo);
       return removed.length ? [`removed interrupted backup folder(s): ${removed.join(', ')}`] : [];

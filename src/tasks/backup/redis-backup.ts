@@ -9,10 +9,10 @@ import { describeError } from '../../errors.js';
 import { openRepository } from '../../backup/repository.js';
 import { repositorySettings } from '../../backup/settings.js';
 import { runRedisBackup, removeRedisPartials } from '../../backup/redis/rdb-backup.js';
-import { expireRedisBackups } from '../../backup/redis/expire.js';
+import { expireRedisBackups } from '../../backup/redis/rdb-expire.js';
 import { describeComparison } from '../../backup/redis/key-counts.js';
 import { listRedisBackups, redisLockScope, type RedisBackupRecord } from '../../backup/redis/rdb-store.js';
-import { restoreTestRedisBackup } from '../../backup/redis/restore-test.js';
+import { restoreTestRedisBackup } from '../../backup/redis/rdb-restore-test.js';
 import { lockHolder } from '../../backup/lock.js';
 
 function totalKeys(keyspace: RedisBackupRecord['keyspaceBefore']): number {

@@ -16,6 +16,7 @@ import {
   type EvictionThresholds,
 } from './eviction-plan.js';
 import { readRedisState, type RedisState } from './redis-state.js';
+import { DrydockError } from '../../errors.js';
 
 export interface EvictionResult {
   target: string;
@@ -146,7 +147,7 @@ async function collectCandidates(
   for (const namespace of namespaces) {
     let cursor = '0';
     do {
-      if (ctx.signal.aborted) throw new Error('aborted');
+      if (ctx.signal.aborted) throw new DrydockError('ABORTED', 'cache.eviction was cancelled');
       const reply = (await conn.command([
         'SCAN',
         cursor,
@@ -201,7 +202,7 @@ async function evict(
     const planned = need.memoryOver ? found.candidates : found.candidates.slice(0, need.keysToFree);
     await ctx.step(`unlink stalest keys (pass ${pass + 1})`, async (step) => {
       for (let i = 0; i < planned.length; i += batch) {
-        if (ctx.signal.aborted) throw new Error('aborted');
+        if (ctx.signal.aborted) throw new DrydockError('ABORTED', 'cache.eviction was cancelled');
         const chunk = planned.slice(i, i + batch).map((c) => c.key);
         const { removed, bytes } = await unlinkKeys(conn, chunk);
         keysFreed += removed;

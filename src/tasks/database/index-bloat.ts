@@ -39,7 +39,7 @@ interface StatsRow {
 }
 
 /** Pure: the statistics-based estimate for one B-tree index. */
-export function estimateBtreeBloat(row: {
+function estimateBtreeBloat(row: {
   reltuples: number;
   relpages: number;
   keyWidth: number;

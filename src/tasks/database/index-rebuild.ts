@@ -93,7 +93,7 @@ export const indexRebuildTask: ImplementedTask<IndexRebuildResult> = {
 };
 
 /** High-priority tables first, then normal ones; a table listed twice is rebuilt once, at its first place. */
-export function orderedTables(settings: RebuildPolicy): { table: string; priority: TablePriority }[] {
+function orderedTables(settings: RebuildPolicy): { table: string; priority: TablePriority }[] {
   const seen = new Set<string>();
   const out: { table: string; priority: TablePriority }[] = [];
   for (const priority of ['high_priority', 'normal'] as const) {
@@ -401,7 +401,7 @@ export interface Leftover {
  * public schema. Tables with an index build in progress right now are skipped: their invalid
  * index may belong to a rebuild that is still running, not to one that died.
  */
-export async function findLeftovers(
+async function findLeftovers(
   client: pg.Client,
   tables: string[],
   options: { publicSchema?: boolean } = {},
@@ -434,7 +434,7 @@ export async function findLeftovers(
  * DROP INDEX CONCURRENTLY each leftover (a plain DROP INDEX would take an exclusive lock on the
  * table). A drop that times out on a lock is reported and left for the next run.
  */
-export async function dropLeftovers(
+async function dropLeftovers(
   client: pg.Client,
   tables: string[],
   options: { publicSchema?: boolean } = {},

@@ -180,7 +180,7 @@ async function measureAndVacuum(
 }
 
 /** VACUUM's option list from the policy. FULL rewrites the table under an exclusive lock, so only when asked. */
-export function vacuumStatement(regclass: string, options: VacuumPolicy['options']): string {
+function vacuumStatement(regclass: string, options: VacuumPolicy['options']): string {
   const list = [
     options.full ? 'FULL' : undefined,
     options.analyze ? 'ANALYZE' : undefined,
@@ -220,7 +220,7 @@ async function vacuumError(
  * Counters from pg_stat_user_tables plus the size on disk. pg_stat_clear_snapshot() first: inside
  * a transaction PostgreSQL would otherwise answer from the snapshot it cached on the first read.
  */
-export async function readTableStats(client: pg.Client, regclass: string): Promise<TableStats> {
+async function readTableStats(client: pg.Client, regclass: string): Promise<TableStats> {
   await client.query('SELECT pg_stat_clear_snapshot()');
   const { rows } = await client.query<{
     dead: string | null;

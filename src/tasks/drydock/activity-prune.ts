@@ -5,7 +5,7 @@ import { toSchedule } from '../../schedule/frequency.js';
 import type { ImplementedTask } from '../../engine/types.js';
 import { DrydockError } from '../../errors.js';
 
-export const ACTIVITY_PRUNE_ID = 'drydock.activity_log.prune';
+const ACTIVITY_PRUNE_ID = 'drydock.activity_log.prune';
 
 interface PruneResult {
   cutoff: Date;

@@ -39,7 +39,7 @@ interface CheckedRules {
 }
 
 /** Checks every rule against the roots; throws CONFIG_INVALID naming each refused rule. */
-export async function checkCleanupRules(policy: Policy): Promise<CheckedRules> {
+async function checkCleanupRules(policy: Policy): Promise<CheckedRules> {
   const cfg = policy.server.cleanup;
   const roots = cfg.roots;
   const wants = new Set(cfg.tasks);

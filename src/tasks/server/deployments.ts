@@ -18,7 +18,7 @@ export interface DeploymentPlan {
   remove: Array<{ name: string; reason: string }>;
 }
 
-export const FAILED_RELEASE_GRACE_MS = 86_400_000;
+const FAILED_RELEASE_GRACE_MS = 86_400_000;
 
 export function planDeployments(
   releases: readonly Release[],

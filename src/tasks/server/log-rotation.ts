@@ -53,7 +53,7 @@ export function rotationStamp(at: Date): string {
   return at.toISOString().replace(/[-:.]/g, '');
 }
 
-export function parseRotationStamp(stamp: string): number | null {
+function parseRotationStamp(stamp: string): number | null {
   const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(\d{3})Z$/.exec(stamp);
   if (!m) return null;
   return Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]), Number(m[7]));

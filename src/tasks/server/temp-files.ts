@@ -12,7 +12,7 @@ export interface TempDeletion {
 }
 
 /** Pure: is an entry with this mtime old enough to go? */
-export function isExpired(mtimeMs: number, now: number, olderThanMs: number): boolean {
+function isExpired(mtimeMs: number, now: number, olderThanMs: number): boolean {
   return now - mtimeMs > olderThanMs;
 }
 

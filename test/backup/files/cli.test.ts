@@ -13,7 +13,7 @@ import type { Policy } from '../../../src/policy/schema.js';
 import { cacheBackupTask } from '../../../src/tasks/backup/redis-backup.js';
 import { configurationBackupTask, userUploadsBackupTask } from '../../../src/tasks/backup/files-backup.js';
 import { testContext, testPolicy } from '../../helpers/context.js';
-import { startRedis, type TestRedis } from '../../tasks/cache/redis-server.js';
+import { startRedis, type TestRedis } from '../../helpers/redis-server.js';
 
 let work: string;
 let redis: TestRedis;

@@ -12,7 +12,7 @@ import {
   restoreConfigVersion,
   versionConfigFiles,
 } from '../../../src/backup/files/config-versions.js';
-import { checkFileBackups } from '../../../src/backup/files/integrity.js';
+import { checkFileBackups } from '../../../src/backup/files/files-integrity.js';
 import { openRepository, type Repository } from '../../../src/backup/repository.js';
 import { configurationBackupTask } from '../../../src/tasks/backup/files-backup.js';
 import { testContext, testPolicy } from '../../helpers/context.js';

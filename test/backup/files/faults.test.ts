@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { listBlobs, openBlobStore } from '../../../src/backup/files/blob-store.js';
-import { checkFileBackups } from '../../../src/backup/files/integrity.js';
+import { checkFileBackups } from '../../../src/backup/files/files-integrity.js';
 import { expireSnapshots, listSnapshotIds, restoreSnapshot, takeSnapshot } from '../../../src/backup/files/snapshot.js';
 import { openRepository } from '../../../src/backup/repository.js';
 

@@ -22,7 +22,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { blobPath, CHUNK_SIZE, listBlobs, openBlobStore } from '../../../src/backup/files/blob-store.js';
-import { checkFileBackups } from '../../../src/backup/files/integrity.js';
+import { checkFileBackups } from '../../../src/backup/files/files-integrity.js';
 import { expireSnapshots, listSnapshotIds, restoreSnapshot, takeSnapshot } from '../../../src/backup/files/snapshot.js';
 import { storeUsage } from '../../../src/backup/files/usage.js';
 import { openRepository, type Repository } from '../../../src/backup/repository.js';

@@ -7,12 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectRedis } from '../../../src/adapters/redis.js';
-import { checkRedisBackups } from '../../../src/backup/redis/integrity.js';
+import { checkRedisBackups } from '../../../src/backup/redis/rdb-integrity.js';
 import { runRedisBackup } from '../../../src/backup/redis/rdb-backup.js';
 import { listRedisBackups } from '../../../src/backup/redis/rdb-store.js';
-import { restoreTestRedisBackup } from '../../../src/backup/redis/restore-test.js';
+import { restoreTestRedisBackup } from '../../../src/backup/redis/rdb-restore-test.js';
 import { openRepository } from '../../../src/backup/repository.js';
-import { startRedis, type TestRedis } from '../../tasks/cache/redis-server.js';
+import { startRedis, type TestRedis } from '../../helpers/redis-server.js';
 
 const PROJECT = join(import.meta.dirname, '../../..');
 const work = mkdtempSync(join(tmpdir(), 'drydock-redis-faults-'));

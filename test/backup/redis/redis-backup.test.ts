@@ -17,8 +17,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectRedis } from '../../../src/adapters/redis.js';
 import { duration } from '../../helpers/phrases.js';
 import { readAttempts } from '../../../src/backup/history.js';
-import { checkRedisBackups } from '../../../src/backup/redis/integrity.js';
-import { expireRedisBackups } from '../../../src/backup/redis/expire.js';
+import { checkRedisBackups } from '../../../src/backup/redis/rdb-integrity.js';
+import { expireRedisBackups } from '../../../src/backup/redis/rdb-expire.js';
 import { runRedisBackup } from '../../../src/backup/redis/rdb-backup.js';
 import {
   listRedisBackups,
@@ -26,11 +26,13 @@ import {
   redisBackupDir,
   type RedisBackupRecord,
 } from '../../../src/backup/redis/rdb-store.js';
-import { restoreTestRedisBackup } from '../../../src/backup/redis/restore-test.js';
-import { openRepository, type RepositorySettings } from '../../../src/backup/repository.js';
+import { restoreTestRedisBackup } from '../../../src/backup/redis/rdb-restore-test.js';
+import { openRepository, type Repository, type RepositorySettings } from '../../../src/backup/repository.js';
+import type { ImplementedTask } from '../../../src/engine/types.js';
+import { testApp } from '../../helpers/app.js';
 import { cacheBackupTask } from '../../../src/tasks/backup/redis-backup.js';
 import { testContext, testPolicy } from '../../helpers/context.js';
-import { startRedis, type TestRedis } from '../../tasks/cache/redis-server.js';
+import { startRedis, type TestRedis } from '../../helpers/redis-server.js';
 
 const PASSWORD = 'pw-S3cret with spaces & $ymbols';
 let work: string;
@@ -80,6 +82,21 @@ afterAll(async () => {
   await Promise.all([diskless?.stop(), diskBased?.stop()]);
   rmSync(work, { recursive: true, force: true });
 });
+
+/** A task that restore-tests one given backup, so the engine's retry decision can be watched. */
+function restoreTask(repo: Repository, record: RedisBackupRecord): ImplementedTask {
+  return {
+    id: 't.redis-restore-test',
+    title: 'restore-test one Redis backup',
+    implemented: true,
+    disruptive: false,
+    class: 'maintenance',
+    schedule: () => ({ kind: 'manual', text: 'manual' }),
+    resources: () => [],
+    execute: async (ctx) => restoreTestRedisBackup(repo, record, { signal: ctx.signal }),
+    validate: async () => ({ ok: true, checks: [] }),
+  };
+}
 
 describe('cache.backup task', () => {
   it('backs up a password-protected Redis (diskless transfer), restore-tests it with exact key counts, and never shows the password', async () => {
@@ -233,6 +250,18 @@ describe('failures', () => {
     expect(problems.find((p) => p.backup === `redis/${records[1]!.id}`)!.problem).toMatch(/part 0 is truncated/);
     expect(problems.find((p) => p.backup === `redis/${records[2]!.id}`)!.problem).toMatch(/missing/);
     await expect(restoreTestRedisBackup(repo, records[0]!)).rejects.toThrow(new RegExp(`${records[0]!.id}.*damaged`));
+    // Run by the engine, the damaged part fails the run once: trying again cannot repair it.
+    const app = await testApp({ engine: { retry: { attempts: 3 } } }, { tasks: [restoreTask(repo, records[0]!)] });
+    try {
+      const run = await app.engine.run('t.redis-restore-test', { trigger: 'manual' });
+      expect(run.status).toBe('failed');
+      expect(run.error).toMatch(/part 0 is damaged/);
+      expect(await app.store.claimDueRetries(new Date(Date.now() + 86_400_000), 'x')).toEqual([]);
+      const kinds = (await app.store.listActivity({ taskId: 't.redis-restore-test' })).map((a) => a.kind);
+      expect(kinds).toContain('run.not_retried');
+    } finally {
+      await app.dispose();
+    }
   });
 });
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectRedis, type RedisConnection } from '../../../src/adapters/redis.js';
 import { cacheEvictionTask } from '../../../src/tasks/cache/eviction.js';
-import { startRedis, type TestRedis } from './redis-server.js';
+import { startRedis, type TestRedis } from '../../helpers/redis-server.js';
 import { policyFrom, taskContext } from './task-context.js';
 
 let redis: TestRedis;

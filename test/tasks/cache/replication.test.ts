@@ -2,8 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectRedis } from '../../../src/adapters/redis.js';
 import { assessReplication } from '../../../src/tasks/cache/replication-check.js';
 import { cacheReplicationTask } from '../../../src/tasks/cache/replication.js';
-import { startRedis, type TestRedis } from './redis-server.js';
+import { startRedis, type TestRedis } from '../../helpers/redis-server.js';
 import { policyFrom, taskContext } from './task-context.js';
+import { waitFor } from '../../helpers/wait.js';
 
 describe('assessReplication', () => {
   it('names a lagging replica and its lag', () => {
@@ -49,20 +50,15 @@ describe('assessReplication', () => {
 let primary: TestRedis;
 let replica: TestRedis;
 
-async function waitFor(check: () => Promise<boolean>, ms: number) {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('condition not reached');
-}
-
 beforeAll(async () => {
   primary = await startRedis();
   replica = await startRedis(['--replicaof', '127.0.0.1', String(primary.port)]);
   const p = await connectRedis({ host: primary.host, port: primary.port });
-  await waitFor(async () => /state=online/.test((await p.info('replication')).slave0 ?? ''), 15_000);
+  await waitFor(
+    'the replica to be online',
+    async () => /state=online/.test((await p.info('replication')).slave0 ?? ''),
+    15_000,
+  );
   await p.close();
 }, 30_000);
 
@@ -119,12 +115,16 @@ describe('cache.replication against a real primary and replica', () => {
     replica.resume();
 
     await replica.stop();
-    await waitFor(async () => {
-      const c = await connectRedis({ host: primary.host, port: primary.port });
-      const info = await c.info('replication');
-      await c.close();
-      return info.connected_slaves === '0';
-    }, 10_000);
+    await waitFor(
+      'the primary to see no replica',
+      async () => {
+        const c = await connectRedis({ host: primary.host, port: primary.port });
+        const info = await c.info('replication');
+        await c.close();
+        return info.connected_slaves === '0';
+      },
+      10_000,
+    );
     const gone = taskContext(policy);
     const goneResult = await cacheReplicationTask.execute(gone.ctx);
     const goneValidation = await cacheReplicationTask.validate(gone.ctx, goneResult);

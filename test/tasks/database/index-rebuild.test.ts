@@ -7,7 +7,9 @@ import { DrydockError } from '../../../src/errors.js';
 import type { PolicyInput } from '../../../src/policy/schema.js';
 import { indexRebuildTask, recoverInterrupted } from '../../../src/tasks/database/index-rebuild.js';
 import { testContext, testPolicy } from '../../helpers/context.js';
-import { closedPort, freshDatabase, type FreshDatabase } from '../../helpers/pg.js';
+import { freshDatabase, type FreshDatabase } from '../../helpers/pg.js';
+import { closedPort } from '../../helpers/peers.js';
+import { waitFor } from '../../helpers/wait.js';
 
 let db: FreshDatabase;
 let admin: pg.Client;
@@ -42,16 +44,6 @@ async function invalidIndexes(): Promise<{ name: string; table: string }[]> {
       WHERE NOT i.indisvalid ORDER BY 1`,
   );
   return rows;
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 /** Waits until backend `pid` is in REINDEX CONCURRENTLY's "waiting for writers" phase, i.e. its _ccnew exists. */

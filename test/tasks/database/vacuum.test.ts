@@ -8,7 +8,8 @@ import { isDisruptive } from '../../../src/engine/types.js';
 import type { PolicyInput } from '../../../src/policy/schema.js';
 import { vacuumTask, type VacuumResult } from '../../../src/tasks/database/vacuum.js';
 import { testContext, testPolicy } from '../../helpers/context.js';
-import { closedPort, freshDatabase, type FreshDatabase } from '../../helpers/pg.js';
+import { freshDatabase, type FreshDatabase } from '../../helpers/pg.js';
+import { closedPort } from '../../helpers/peers.js';
 
 let db: FreshDatabase;
 

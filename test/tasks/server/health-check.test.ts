@@ -6,7 +6,7 @@ import { parsePolicy } from '../../../src/policy/load.js';
 import { evaluateHealth } from '../../../src/tasks/server/health-evaluate.js';
 import { createHealthCheckTask } from '../../../src/tasks/server/health-check.js';
 import { CpuMeter } from '../../../src/host/cpu-meter.js';
-import { freePort } from '../cache/redis-server.js';
+import { freePort } from '../../helpers/redis-server.js';
 import { policyFrom, taskContext } from '../cache/task-context.js';
 
 // The spec's thresholds (disk > 80%, memory > 85%, cpu > 90%) as the policy resolves them.

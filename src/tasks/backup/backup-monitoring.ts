@@ -4,7 +4,7 @@
 import type { ImplementedTask, TaskContext, ValidationResult } from '../../engine/types.js';
 import { toSchedule } from '../../schedule/frequency.js';
 import { readAttempts } from '../../backup/history.js';
-import { sizeChangeAlerts, successRate, type SizeChange, type SuccessRate } from '../../backup/monitoring.js';
+import { sizeChangeAlerts, successRate, type SizeChange, type SuccessRate } from '../../backup/backup-health.js';
 import { listBackups, openRepository } from '../../backup/repository.js';
 import { repositorySettings } from '../../backup/settings.js';
 import { Frequency, TimeOfDay } from '../../policy/values.js';

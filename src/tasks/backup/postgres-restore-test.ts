@@ -3,7 +3,7 @@
 // recorded at backup time, amcheck the indexes, stop and delete. The run record keeps the figures.
 import type { ImplementedTask, TaskContext, ValidationResult } from '../../engine/types.js';
 import { toSchedule } from '../../schedule/frequency.js';
-import { cleanupRestoreTests, runRestoreTest, type RestoreTestResult } from '../../backup/restore-test.js';
+import { cleanupRestoreTests, runRestoreTest, type RestoreTestResult } from '../../backup/scratch-restore.js';
 import { dataDirectoryOwner, repositorySettings } from '../../backup/settings.js';
 import { restoreCommand } from '../../backup/wal/command-line.js';
 

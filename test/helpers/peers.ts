@@ -180,11 +180,5 @@ export async function startHttp(handler: (req: HttpRequestSeen, res: ServerRespo
   };
 }
 
-/** A port nothing listens on (bound then released). */
-export async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+/** A port nothing listens on (bound by the OS, then released). */
+export { freePort as closedPort } from '../../src/adapters/free-port.js';

@@ -5,8 +5,8 @@
 import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { exec } from '../adapters/exec.js';
+import { openPostgres } from '../adapters/postgres.js';
 import { newestBackup } from './chain.js';
 import { segmentName, segmentNumber } from './lsn.js';
 import { getWal } from './wal-archive.js';
@@ -93,8 +93,9 @@ export async function runRestoreTest(options: RestoreTestOptions): Promise<Resto
       server.connection(newest.database || 'postgres'),
       options.timeoutMs ?? 300_000,
     );
-    const client = new pg.Client(server.connection(newest.database || 'postgres'));
-    await client.connect();
+    const client = await openPostgres(server.connection(newest.database || 'postgres'), {
+      applicationName: 'drydock restore test',
+    });
     const problems: string[] = verified ? [] : [`pg_verifybackup: ${verifyOutput.split('\n').slice(0, 5).join('; ')}`];
     // Where recovery stopped: the target here is consistency (the end of the backup).
     const ended = parseRecoveryLog(server.log());

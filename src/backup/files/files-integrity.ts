@@ -3,9 +3,9 @@
 // damaged, truncated or missing object is reported by name, with the files that use it.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { IntegrityProblem } from '../integrity.js';
+import type { IntegrityProblem } from '../pg-integrity.js';
 import type { Repository } from '../repository.js';
-import { checkRedisBackups, type RedisIntegrityReport } from '../redis/integrity.js';
+import { checkRedisBackups, type RedisIntegrityReport } from '../redis/rdb-integrity.js';
 import { openBlobStore, readBlob, type BlobStore } from './blob-store.js';
 import { readAllHistories } from './config-versions.js';
 import { listSnapshotIds, readSnapshot } from './snapshot.js';

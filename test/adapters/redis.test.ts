@@ -1,7 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { connectRedis, parseInfo, parseInfoFields } from '../../../src/adapters/redis.js';
-import { DrydockError } from '../../../src/errors.js';
-import { freePort, startRedis, type TestRedis } from './redis-server.js';
+import { connectRedis, connectRedisSocket, parseInfo, parseInfoFields } from '../../src/adapters/redis.js';
+import { DrydockError } from '../../src/errors.js';
+import { freePort, startRedis, type TestRedis } from '../helpers/redis-server.js';
+import { waitFor } from '../helpers/wait.js';
 
 const started: TestRedis[] = [];
 afterAll(async () => {
@@ -75,5 +76,22 @@ describe('connectRedis against a real redis-server', () => {
     );
     expect(await ok.command(['PING'])).toBe('PONG');
     await ok.close();
+  });
+
+  it('a raw socket (the PSYNC snapshot reader) survives the server dying under it, and names host:port when refused', async () => {
+    const redis = await startRedis();
+    started.push(redis);
+    const socket = await connectRedisSocket({ host: redis.host, port: redis.port });
+    let closed = false;
+    socket.once('close', () => (closed = true));
+    await redis.stop();
+    await waitFor('the socket to close', () => closed);
+    expect(socket.destroyed).toBe(true);
+    const port = await freePort();
+    const error = await connectRedisSocket({ host: '127.0.0.1', port, connectTimeoutMs: 1000 }).catch(
+      (e: unknown) => e,
+    );
+    expect((error as DrydockError).code).toBe('TARGET_UNREACHABLE');
+    expect((error as DrydockError).message).toContain(`127.0.0.1:${port}`);
   });
 });

@@ -1,7 +1,7 @@
 // Integrity of the Redis backups: every part of every kept backup is re-read, checked against its
 // SHA-256, decompressed (zstd's content checksum) and the whole RDB checked against its SHA-256.
 // Problems are named as "<backup id>" + "dump.rdb.zst part N" (or "missing").
-import type { IntegrityProblem } from '../integrity.js';
+import type { IntegrityProblem } from '../pg-integrity.js';
 import type { Repository } from '../repository.js';
 import { listRedisBackups, readRedisBackup, RDB_FILE } from './rdb-store.js';
 

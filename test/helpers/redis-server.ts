@@ -3,8 +3,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connectRedis } from '../../../src/adapters/redis.js';
-import { freePort } from '../../../src/adapters/free-port.js';
+import { connectRedis } from '../../src/adapters/redis.js';
+import { freePort } from '../../src/adapters/free-port.js';
 
 export { freePort };
 
