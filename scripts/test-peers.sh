@@ -40,6 +40,9 @@ declare -A WANT=(
   [/usr/bin/python3]=python3
   [/usr/bin/pebble]=pebble
   [/usr/bin/pebble-challtestsrv]=pebble
+  [/usr/sbin/xtables-nft-multi]=iptables
+  [/usr/bin/pdftoppm]=poppler-utils
+  [/usr/bin/pdftotext]=poppler-utils
 )
 
 missing_pkgs=()
