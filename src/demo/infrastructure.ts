@@ -44,6 +44,8 @@ export interface DemoPaths {
   config: string;
   srv: string;
   redisDir: string;
+  /** Dokkerr's web app as the vulnerability scan sees it: its package-lock.json and an offline OSV file. */
+  app: string;
 }
 
 function demoPaths(root: string): DemoPaths {
@@ -58,6 +60,7 @@ function demoPaths(root: string): DemoPaths {
     config: join(dir, 'config', 'dokkerr.yml'),
     srv: join(dir, 'srv'),
     redisDir: join(dir, 'redis'),
+    app: join(dir, 'app'),
   };
 }
 
@@ -334,6 +337,18 @@ function demoPolicy(paths: DemoPaths, pgPort: number, redisPort: number, pgBin: 
         configuration: { paths: [paths.config] },
       },
     },
+    // The daily scan reads the demo app's lockfile against an offline OSV file written beside it (two
+    // real advisories: lodash 4.17.20 and minimist 1.2.5 are affected, express 4.21.2 is not).
+    security: {
+      scans: {
+        vulnerability: {
+          host: 'demo',
+          scanners: {
+            npm: { lockfile: join(paths.app, 'package-lock.json'), advisories: join(paths.app, 'osv-npm.json') },
+          },
+        },
+      },
+    },
   };
   // Written by Drydock itself, so it must be valid: parse it before anyone relies on it.
   policySchema.parse(policy);
@@ -361,6 +376,7 @@ export async function startDemoInfrastructure(options: DemoOptions): Promise<Dem
   mkdirSync(dirname(paths.config), { recursive: true });
   if (!existsSync(paths.config)) writeFileSync(paths.config, 'listings:\n  page_size: 20\n  cache_ttl: 300\n');
   writeCleanupTree(paths.srv);
+  writeDemoApp(paths.app);
 
   const redisPort = await startRedis(options, paths);
   const pgPort = await freePort();
@@ -388,4 +404,58 @@ function policyText(file: string, policy: Record<string, unknown>): string {
   return `# Written by \`drydock start --demo\` for its own PostgreSQL cluster, redis-server and folders.
 # Explore what the tour did: drydock --policy ${file} history (or show RUN, activity, backup list)
 ${stringify(policy)}`;
+}
+
+/** Dokkerr's web app as a lockfile, and the OSV advisories of two of its packages (the scan's offline database). */
+function writeDemoApp(dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  const pkg = (name: string, version: string) => ({
+    version,
+    resolved: `https://registry.example/${name}/-/${name}-${version}.tgz`,
+    license: 'MIT',
+  });
+  const lock = {
+    name: 'dokkerr-web',
+    version: '1.0.0',
+    lockfileVersion: 3,
+    requires: true,
+    packages: {
+      '': {
+        name: 'dokkerr-web',
+        version: '1.0.0',
+        dependencies: { express: '^4.21.2', lodash: '^4.17.20', minimist: '^1.2.5' },
+      },
+      'node_modules/express': pkg('express', '4.21.2'),
+      'node_modules/lodash': pkg('lodash', '4.17.20'),
+      'node_modules/minimist': pkg('minimist', '1.2.5'),
+    },
+  };
+  writeFileSync(join(dir, 'package-lock.json'), `${JSON.stringify(lock, null, 2)}\n`);
+  const advisory = (id: string, cve: string, name: string, fixed: string, severity: string, summary: string) => ({
+    schema_version: '1.6.0',
+    id,
+    modified: '2024-11-20T09:12:00Z',
+    published: '2021-02-15T11:00:00Z',
+    aliases: [cve],
+    summary,
+    affected: [
+      {
+        package: { ecosystem: 'npm', name, purl: `pkg:npm/${name}` },
+        ranges: [{ type: 'SEMVER', events: [{ introduced: '0' }, { fixed }] }],
+      },
+    ],
+    database_specific: { severity },
+  });
+  const osv = [
+    advisory('GHSA-35jh-r3h4-6jhm', 'CVE-2021-23337', 'lodash', '4.17.21', 'HIGH', 'Command Injection in lodash'),
+    advisory(
+      'GHSA-xvch-5gv4-984h',
+      'CVE-2021-44906',
+      'minimist',
+      '1.2.6',
+      'CRITICAL',
+      'Prototype Pollution in minimist',
+    ),
+  ];
+  writeFileSync(join(dir, 'osv-npm.json'), `${JSON.stringify(osv, null, 2)}\n`);
 }

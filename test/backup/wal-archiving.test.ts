@@ -181,11 +181,6 @@ describe('a damaged archived segment during a restore', () => {
     const after = listWal(repo).filter((w) => /^[0-9A-F]{24}$/.test(w.name) && w.name > backup.walStop);
     expect(after.length).toBeGreaterThanOrEqual(4);
     const victim = after[0]!;
-    const good = join(fx.work, 'good-copy');
-    copyFileSync(victim.path, good);
-    const bytes = readFileSync(victim.path);
-    bytes[bytes.length >> 1]! ^= 0x5a;
-    writeFileSync(victim.path, bytes);
 
     const to = join(fx.work, 'restored');
     await restoreBackup({
@@ -195,6 +190,32 @@ describe('a damaged archived segment during a restore', () => {
       owner: owner(),
       settings: { archive_mode: 'off' },
     });
+    // The same with the prefetching restore_command `drydock restore` writes by default: the
+    // prefetcher leaves the damaged file to `wal get`, which stops recovery the same way.
+    const toPrefetch = join(fx.work, 'restored-prefetch');
+    await restoreBackup({
+      repository: fx.repository,
+      to: toPrefetch,
+      restoreCommand: walCommand('get', { repository: fx.repoPath, prefetch: 4 }),
+      owner: owner(),
+      settings: { archive_mode: 'off' },
+    });
+    // The archive is damaged after both restores were written (restore itself checks every segment it
+    // needs before writing and would refuse, as the next lines show): recovery must stop at the file.
+    const good = join(fx.work, 'good-copy');
+    copyFileSync(victim.path, good);
+    const bytes = readFileSync(victim.path);
+    bytes[bytes.length >> 1]! ^= 0x5a;
+    writeFileSync(victim.path, bytes);
+    await expect(
+      restoreBackup({
+        repository: fx.repository,
+        to: join(fx.work, 'refused'),
+        restoreCommand: fx.restoreCommand,
+        owner: owner(),
+      }),
+    ).rejects.toThrow(`archived WAL ${victim.name} is damaged`);
+
     const restored = await PgCluster.adopt(to, fx.work);
     started.push(restored);
     expect(() => restored.start()).toThrow();
@@ -207,16 +228,6 @@ describe('a damaged archived segment during a restore', () => {
     expect(existsSync(join(to, 'recovery.signal'))).toBe(true);
     expect(existsSync(join(to, 'pg_wal/00000002.history'))).toBe(false);
 
-    // The same with the prefetching restore_command `drydock restore` writes by default: the
-    // prefetcher leaves the damaged file to `wal get`, which stops recovery the same way.
-    const toPrefetch = join(fx.work, 'restored-prefetch');
-    await restoreBackup({
-      repository: fx.repository,
-      to: toPrefetch,
-      restoreCommand: walCommand('get', { repository: fx.repoPath, prefetch: 4 }),
-      owner: owner(),
-      settings: { archive_mode: 'off' },
-    });
     const prefetching = await PgCluster.adopt(toPrefetch, fx.work);
     started.push(prefetching);
     expect(() => prefetching.start()).toThrow();
