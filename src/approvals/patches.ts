@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import { DrydockError } from '../errors.js';
-import { audience, deliver, type SenderDeps } from '../notify/deliver.js';
+import { audience, deliver, stakeholderSender, type SenderDeps } from '../notify/deliver.js';
 import { formatWhen } from '../notify/format.js';
 import type { Channel, OutboundMessage } from '../notify/types.js';
 import type { NoticeRule } from '../policy/values.js';
@@ -92,16 +92,7 @@ export class PatchService {
 
   constructor(private readonly deps: PatchDeps) {
     this.store = new ApprovalStore(deps.db);
-    const delivery = deps.policy.maintenance_windows.delivery;
-    this.sender = {
-      log: new DeliveryLog(deps.db),
-      channels: deps.channels,
-      clock: deps.clock,
-      attempts: delivery.attempts,
-      backoffMs: delivery.backoff.ms,
-      ...(deps.sleep ? { sleep: deps.sleep } : {}),
-      ...(deps.activity ? { activity: deps.activity } : {}),
-    };
+    this.sender = stakeholderSender(new DeliveryLog(deps.db), deps);
   }
 
   /** Any one of the emergency approval roles approves a patch that needs approval. */

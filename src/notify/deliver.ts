@@ -33,6 +33,29 @@ export interface SenderDeps {
   activity?: (entry: ActivityEntry) => void | Promise<void>;
 }
 
+/** The sender every stakeholder-notifying feature uses: the policy's delivery attempts and backoff. */
+export function stakeholderSender(
+  log: DeliveryLog,
+  deps: {
+    policy: Policy;
+    channels: ReadonlyMap<string, Channel>;
+    clock: Clock;
+    sleep?: ((ms: number) => Promise<void>) | undefined;
+    activity?: ((entry: ActivityEntry) => void | Promise<void>) | undefined;
+  },
+): SenderDeps {
+  const delivery = deps.policy.maintenance_windows.delivery;
+  return {
+    log,
+    channels: deps.channels,
+    clock: deps.clock,
+    attempts: delivery.attempts,
+    backoffMs: delivery.backoff.ms,
+    ...(deps.sleep ? { sleep: deps.sleep } : {}),
+    ...(deps.activity ? { activity: deps.activity } : {}),
+  };
+}
+
 const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export async function deliver(

@@ -10,7 +10,7 @@
 // silences, so maintenance windows never hold them back.
 import type { Clock } from '../engine/clock.js';
 import { DrydockError } from '../errors.js';
-import { audience, deliver, type SenderDeps } from '../notify/deliver.js';
+import { audience, deliver, stakeholderSender, type SenderDeps } from '../notify/deliver.js';
 import { formatWhen } from '../notify/format.js';
 import type { Channel } from '../notify/types.js';
 import { redactor } from '../policy/redact.js';
@@ -69,16 +69,7 @@ export class FindingService {
 
   constructor(private readonly deps: FindingDeps) {
     this.store = new FindingStore(deps.db);
-    const delivery = deps.policy.maintenance_windows.delivery;
-    this.sender = {
-      log: new DeliveryLog(deps.db),
-      channels: deps.channels,
-      clock: deps.clock,
-      attempts: delivery.attempts,
-      backoffMs: delivery.backoff.ms,
-      ...(deps.sleep ? { sleep: deps.sleep } : {}),
-      ...(deps.activity ? { activity: deps.activity } : {}),
-    };
+    this.sender = stakeholderSender(new DeliveryLog(deps.db), deps);
   }
 
   get patches(): PatchService {

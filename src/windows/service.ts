@@ -5,7 +5,14 @@
 import type { Clock } from '../clock.js';
 import { DrydockError, describeError } from '../errors.js';
 import { approvalState, checkDecision, type Person } from '../approvals/rules.js';
-import { audience, deliver, type DeliveryReport, type SenderDeps, type Target } from '../notify/deliver.js';
+import {
+  audience,
+  deliver,
+  stakeholderSender,
+  type DeliveryReport,
+  type SenderDeps,
+  type Target,
+} from '../notify/deliver.js';
 import { formatSpan } from '../notify/format.js';
 import { renderNotice, type NoticeContext, type NoticeKindName } from './notice-templates.js';
 import type { Channel, OutboundMessage } from '../notify/types.js';
@@ -81,16 +88,7 @@ export class WindowsService {
     this.store = new WindowStore(deps.db);
     this.deliveries = new DeliveryLog(deps.db);
     this.approvals = new ApprovalStore(deps.db);
-    const delivery = deps.policy.maintenance_windows.delivery;
-    this.sender = {
-      log: this.deliveries,
-      channels: deps.channels,
-      clock: deps.clock,
-      attempts: delivery.attempts,
-      backoffMs: delivery.backoff.ms,
-      ...(deps.sleep ? { sleep: deps.sleep } : {}),
-      ...(deps.activity ? { activity: deps.activity } : {}),
-    };
+    this.sender = stakeholderSender(this.deliveries, deps);
   }
 
   private get policy(): Policy {

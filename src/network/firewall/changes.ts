@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import { approvalState, checkDecision, type Person } from '../../approvals/rules.js';
 import { DrydockError } from '../../errors.js';
-import { audience, deliver, type SenderDeps } from '../../notify/deliver.js';
+import { audience, deliver, stakeholderSender } from '../../notify/deliver.js';
 import type { Channel } from '../../notify/types.js';
 import type { Policy } from '../../policy/schema.js';
 import { DeliveryLog } from '../../store/sqlite/deliveries.js';
@@ -54,15 +54,12 @@ export class FirewallChanges {
     targets: ReturnType<typeof audience>,
   ): Promise<void> {
     if (!this.deps.channels || targets.length === 0) return;
-    const delivery = this.deps.policy.maintenance_windows.delivery;
-    const sender: SenderDeps = {
-      log: new DeliveryLog(this.deps.db),
+    const sender = stakeholderSender(new DeliveryLog(this.deps.db), {
+      policy: this.deps.policy,
       channels: this.deps.channels,
       clock: { now: this.deps.now },
-      attempts: delivery.attempts,
-      backoffMs: delivery.backoff.ms,
       activity: this.deps.activity,
-    };
+    });
     await deliver(
       sender,
       {
