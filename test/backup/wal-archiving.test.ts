@@ -22,6 +22,7 @@ import { findWal, listWal } from '../../src/backup/wal-archive.js';
 import { spoolFolder } from '../../src/backup/wal/cli.js';
 import { walCommand } from '../../src/backup/wal/command-line.js';
 import { ensureWalBuild, makeTempDir, PgCluster } from '../helpers/pg-cluster.js';
+import { waitFor } from '../helpers/wait.js';
 import { testPolicy } from '../helpers/context.js';
 import { createFixture, owner, type BackupFixture } from './helpers.js';
 
@@ -158,11 +159,12 @@ describe('a damaged archived segment during a restore', () => {
   beforeAll(async () => {
     fx = await createFixture();
   }, 300_000);
-  afterAll(() => {
+  afterAll(async () => {
     for (const c of started) c.destroy();
+    if (fx) await prefetchersGone(fx.work);
     fx?.cluster.destroy();
     if (fx) rmSync(fx.work, { recursive: true, force: true });
-  });
+  }, 90_000);
 
   it('stops recovery naming the file instead of promoting without the rows after it, and recovers all once repaired', async () => {
     await fx.cluster.query('CREATE TABLE listings (id int primary key, title text)');
@@ -262,11 +264,12 @@ describe('asynchronous archiving (spool + background pusher) and prefetch during
   beforeAll(async () => {
     fx = await createFixture({ archiveCommand: (repo) => walCommand('push', { repository: repo, async: true }) });
   }, 300_000);
-  afterAll(() => {
+  afterAll(async () => {
     for (const c of started) c.destroy();
+    if (fx) await prefetchersGone(fx.work);
     fx?.cluster.destroy();
     if (fx) rmSync(fx.work, { recursive: true, force: true });
-  });
+  }, 90_000);
 
   const spool = () => join(fx.cluster.dataDir, spoolFolder('archive', fx.repoPath));
   const readyCount = () =>
@@ -355,3 +358,21 @@ describe('asynchronous archiving (spool + background pusher) and prefetch during
     restored.stop();
   });
 });
+
+/**
+ * A prefetcher outlives the recovery it served until it has been idle for IDLE_EXIT_MS (after a stop at
+ * a damaged file it keeps re-marking that file missing): wait for every prefetcher under `work` to
+ * release its lock, so that removing the folder does not race its writes.
+ */
+async function prefetchersGone(work: string): Promise<void> {
+  const locks = () =>
+    (existsSync(work) ? readdirSync(work) : []).flatMap((d) => {
+      const wal = join(work, d, 'pg_wal');
+      if (!existsSync(wal)) return [];
+      return readdirSync(wal)
+        .filter((f) => f.startsWith('drydock-prefetch-'))
+        .map((f) => join(wal, f, 'prefetcher.pid'))
+        .filter((f) => existsSync(f));
+    });
+  await waitFor('the prefetchers to exit', () => (locks().length === 0 ? true : undefined), 60_000, 200);
+}
